@@ -1,0 +1,58 @@
+# The two commands a fresh machine needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FACITO_INSTANCE_PATH ?= $(CURDIR)/instance
+
+.PHONY: run test lint format openapi openapi-check bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/facito-admin db upgrade
+	$(BIN)/facito-admin demo
+	@TOKEN=$$($(BIN)/facito-admin dev-token --org demo --role Organisation.Admin); \
+	OPERATOR=$$($(BIN)/facito-admin dev-token --role Facito.Operator); \
+	echo; echo "Development token (Organisation.Admin of the demo organisation, 8 h):"; \
+	echo "$$TOKEN"; echo; \
+	echo "Try:"; echo "  curl -s -H \"Authorization: Bearer $$TOKEN\" http://127.0.0.1:$(PORT)/v1/me"; \
+	echo; echo "Operator token:  $(BIN)/facito-admin dev-token --role Facito.Operator"; \
+	echo "API docs:        http://127.0.0.1:$(PORT)/docs"; echo
+	$(BIN)/facito-admin serve --host 127.0.0.1 --port $(PORT)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests bench wsgi.py
+	$(BIN)/ruff format --check src tests bench wsgi.py
+	$(BIN)/mypy
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff format src tests bench wsgi.py
+	$(BIN)/ruff check --fix src tests bench wsgi.py
+
+# Regenerate the committed OpenAPI document from the code.
+openapi: $(VENV)/.installed
+	mkdir -p instance
+	FACITO_ENV=test FACITO_DEV_ISSUER_ENABLED=false FACITO_LOG_LEVEL=WARNING \
+	FACITO_DATABASE_URL=sqlite:///$(CURDIR)/instance/openapi.db \
+	$(BIN)/flask --app wsgi openapi write --format=json openapi/openapi.json
+
+openapi-check: openapi
+	git diff --exit-code -- openapi/openapi.json || \
+	  (echo "openapi/openapi.json is stale: run 'make openapi' and commit it" >&2; exit 1)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

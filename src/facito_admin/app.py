@@ -1,0 +1,139 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, g, request
+from flask_swagger_ui import get_swaggerui_blueprint
+
+from .auth.dev_issuer import load_or_create_key, public_keys
+from .auth.tokens import KeyCache, TokenValidator, fetch_json
+from .config import Settings, load_settings
+from .db.models_registry import load_all
+from .db.session import Database
+from .logs import configure_logging, init_request_ids
+from .problems import PROBLEM_CONTENT_TYPE, FacitoApi, problem_response, register_problem_handlers
+from .web import SAFE_METHODS, Services
+
+API_VERSION = "1.0.0"
+
+
+def _spec_options() -> dict[str, Any]:
+    return {
+        "info": {
+            "description": "Multi-tenant admin API for Facito customer organisations. Errors are "
+            "RFC 9457 problem details; lists are keyset-paginated; POSTs accept Idempotency-Key.",
+        },
+        "servers": [{"url": "/"}],
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "Entra ID v2 access token (or a development token from "
+                    "`facito-admin dev-token`)",
+                }
+            }
+        },
+        "security": [{"bearerAuth": []}],
+    }
+
+
+def build_services(settings: Settings) -> Services:
+    """The long-lived parts: database, token validator (with its key cache), dev issuer key."""
+    database = Database(settings.resolved_database_url)
+    verify: str | bool = settings.ca_bundle or True
+    remote = KeyCache(
+        settings.jwks_url,
+        ttl=settings.jwks_cache_seconds,
+        min_refresh=settings.jwks_min_refresh_seconds,
+        fetch=fetch_json(settings.http_timeout_seconds, verify),
+    )
+    dev_key = load_or_create_key(settings.instance_path) if settings.uses_dev_issuer else None
+    validator = TokenValidator(
+        audience=settings.client_id,
+        authority_host=settings.authority_host,
+        remote_keys=remote,
+        local_keys=public_keys(dev_key) if dev_key else None,
+        leeway=settings.clock_leeway_seconds,
+    )
+    return Services(settings=settings, database=database, validator=validator, dev_key=dev_key)
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
+    """Build the app from settings (read from the environment when not given)."""
+    settings = settings or (services.settings if services else load_settings())
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    load_all()
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="facito-admin",
+        API_VERSION=API_VERSION,
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS=_spec_options(),
+        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
+    )
+    app.extensions["facito"] = services or build_services(settings)
+    init_request_ids(app)
+    _init_transactions(app)
+    api = FacitoApi(app)
+    register_problem_handlers(app)
+
+    from .me.views import blp as me_blp
+    from .ops.views import blp as ops_blp
+    from .organisations.views import blp as organisations_blp
+    from .organisations.views import registry_blp
+
+    for blueprint in (ops_blp, me_blp, organisations_blp, registry_blp):
+        api.register_blueprint(blueprint)
+
+    app.register_blueprint(
+        get_swaggerui_blueprint("/docs", "/openapi.json", config={"app_name": "facito-admin"})
+    )
+    return app
+
+
+def _init_transactions(app: Flask) -> None:
+    """One transaction per request: commit after a good response, roll back otherwise."""
+
+    @app.before_request
+    def _require_json_bodies() -> Response | None:
+        if request.method in SAFE_METHODS or not request.content_length:
+            return None
+        mimetype = request.mimetype or ""
+        if mimetype == "application/json" or mimetype.endswith("+json"):
+            return None
+        return problem_response(
+            415, code="unsupported-media-type", detail="send the body as application/json"
+        )
+
+    @app.after_request
+    def _finish_transaction(response: Response) -> Response:
+        session = g.pop("db_session", None)
+        if session is None:
+            return response
+        try:
+            if response.status_code < 400:
+                session.commit()
+            else:
+                session.rollback()
+        except Exception as error:  # noqa: BLE001 - a failed commit must still answer problem+json
+            session.rollback()
+            session.close()
+            return app.handle_user_exception(error)  # type: ignore[return-value]
+        session.close()
+        return response
+
+    @app.teardown_request
+    def _close_session(_error: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+
+__all__ = ["PROBLEM_CONTENT_TYPE", "create_app"]

@@ -1,0 +1,50 @@
+"""The audit log: one hash chain of events per organisation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db.base import Base, new_id, utcnow
+from ..db.tenancy import TenantScoped
+
+
+class AuditEvent(TenantScoped, Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "seq"),
+        Index("ix_audit_events_org_occurred", "organisation_id", "occurred_at", "seq"),
+        Index("ix_audit_events_org_action", "organisation_id", "action", "seq"),
+        Index("ix_audit_events_org_target", "organisation_id", "target_id", "seq"),
+        Index("ix_audit_events_org_actor", "organisation_id", "actor_oid", "seq"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    # Position in the organisation's chain: 1, 2, 3, … without gaps.
+    seq: Mapped[int] = mapped_column(BigInteger)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_kind: Mapped[str] = mapped_column(String(32))
+    actor_tid: Mapped[str] = mapped_column(String(36))
+    actor_oid: Mapped[str] = mapped_column(String(36))
+    actor_display: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    target_type: Mapped[str] = mapped_column(String(50))
+    target_id: Mapped[str] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(String(20), default="success")
+    request_id: Mapped[str] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHead(TenantScoped, Base):
+    """The last link of an organisation's chain; appending locks this row, so chains never fork."""
+
+    __tablename__ = "audit_chain_heads"
+
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64))

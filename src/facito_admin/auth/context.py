@@ -1,0 +1,127 @@
+"""Who is calling: the principal behind a validated token, and the context services receive."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .permissions import (
+    ORGANISATION_ROLES,
+    STAFF_ROLES,
+    AppRole,
+    Permission,
+    permissions_for,
+)
+from .tokens import InvalidToken
+
+
+class PrincipalKind(StrEnum):
+    organisation_user = "organisation_user"
+    organisation_app = "organisation_app"
+    employee = "employee"
+    facito_staff = "facito_staff"
+    system = "system"
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: PrincipalKind
+    tenant_id: str
+    object_id: str
+    display_name: str
+    roles: frozenset[AppRole]
+    permissions: frozenset[Permission]
+    organisation_id: uuid.UUID | None
+    client_id: str | None = None
+
+    @property
+    def client_key(self) -> str:
+        """Stable identity of the caller across tokens: Entra keys identities by (tid, oid)."""
+        return f"{self.tenant_id}:{self.object_id}"
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+
+SYSTEM_PRINCIPAL = Principal(
+    kind=PrincipalKind.system,
+    tenant_id="",
+    object_id="",
+    display_name="facito-admin",
+    roles=frozenset(),
+    permissions=frozenset(),
+    organisation_id=None,
+)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What a service needs to know about the caller: who, for which request."""
+
+    principal: Principal
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+def _roles(claims: dict[str, Any], allowed: frozenset[AppRole]) -> frozenset[AppRole]:
+    raw = claims.get("roles") or []
+    if not isinstance(raw, list):
+        return frozenset()
+    known = {role.value: role for role in AppRole}
+    return frozenset(known[r] for r in raw if isinstance(r, str) and r in known) & allowed
+
+
+def resolve_principal(
+    session: Session, claims: dict[str, Any], *, facito_tenant_id: str
+) -> Principal:
+    """Map verified claims to a principal; unfederated or suspended tenants are refused."""
+    # Imported here: organisations' models import db, which must not import auth back.
+    from ..organisations.models import (
+        Federation,
+        FederationStatus,
+        Organisation,
+        OrganisationStatus,
+    )
+
+    tenant_id = claims["tid"]
+    object_id = claims["oid"]
+    app_only = "scp" not in claims
+    display = str(claims.get("name") or claims.get("azp") or object_id)
+    client_id = claims.get("azp") if isinstance(claims.get("azp"), str) else None
+
+    if tenant_id == facito_tenant_id:
+        roles = _roles(claims, STAFF_ROLES)
+        return Principal(
+            PrincipalKind.facito_staff,
+            tenant_id,
+            object_id,
+            display,
+            roles,
+            permissions_for(roles),
+            None,
+            client_id,
+        )
+
+    row = session.execute(
+        select(Organisation.id, Organisation.status)
+        .join(Federation, Federation.organisation_id == Organisation.id)
+        .where(Federation.tenant_id == tenant_id, Federation.status == FederationStatus.active)
+    ).first()
+    if row is None:
+        raise InvalidToken("tenant is not federated with an organisation")
+    if row.status is not OrganisationStatus.active:
+        raise InvalidToken("organisation is not active")
+    roles = _roles(claims, ORGANISATION_ROLES)
+    if app_only:
+        kind = PrincipalKind.organisation_app
+    elif roles:
+        kind = PrincipalKind.organisation_user
+    else:
+        kind = PrincipalKind.employee
+    return Principal(
+        kind, tenant_id, object_id, display, roles, permissions_for(roles), row.id, client_id
+    )

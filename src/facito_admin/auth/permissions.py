@@ -1,0 +1,78 @@
+"""Permissions as one StrEnum (`scope:resource:action`) and the app roles that grant them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    OrganisationRead = "org:organisation:read"
+    FederationsRead = "org:federations:read"
+    FederationsWrite = "org:federations:write"
+    DomainsRead = "org:domains:read"
+    DomainsWrite = "org:domains:write"
+    AuditRead = "org:audit:read"
+    # Facito staff only: act on the organisations themselves.
+    OrganisationsManage = "facito:organisations:manage"
+    OrganisationsList = "facito:organisations:list"
+
+
+class AppRole(StrEnum):
+    """App roles defined on the API's app registration (the `roles` claim)."""
+
+    OrganisationAdmin = "Organisation.Admin"
+    OrganisationReader = "Organisation.Reader"
+    PrivacyOfficer = "Privacy.Officer"
+    IntegrationReadWrite = "Integration.ReadWrite"
+    FacitoOperator = "Facito.Operator"
+    FacitoPrivacyOfficer = "Facito.PrivacyOfficer"
+    SupportEngineer = "Support.Engineer"
+
+
+ORGANISATION_ROLES = frozenset(
+    {
+        AppRole.OrganisationAdmin,
+        AppRole.OrganisationReader,
+        AppRole.PrivacyOfficer,
+        AppRole.IntegrationReadWrite,
+    }
+)
+STAFF_ROLES = frozenset(
+    {AppRole.FacitoOperator, AppRole.FacitoPrivacyOfficer, AppRole.SupportEngineer}
+)
+
+_P = Permission
+ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
+    AppRole.OrganisationAdmin: frozenset(
+        {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead, _P.DomainsWrite, _P.AuditRead}
+    ),
+    AppRole.OrganisationReader: frozenset(
+        {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead}
+    ),
+    AppRole.PrivacyOfficer: frozenset({_P.OrganisationRead, _P.AuditRead}),
+    AppRole.IntegrationReadWrite: frozenset({_P.OrganisationRead}),
+    # Operators onboard organisations: they act on any organisation's profile and federation.
+    AppRole.FacitoOperator: frozenset(
+        {
+            _P.OrganisationsManage,
+            _P.OrganisationsList,
+            _P.OrganisationRead,
+            _P.FederationsRead,
+            _P.FederationsWrite,
+            _P.DomainsRead,
+            _P.DomainsWrite,
+            _P.AuditRead,
+        }
+    ),
+    AppRole.FacitoPrivacyOfficer: frozenset({_P.OrganisationsList, _P.OrganisationRead}),
+    # Support engineers reach an organisation only through an approved access grant.
+    AppRole.SupportEngineer: frozenset(),
+}
+
+
+def permissions_for(roles: frozenset[AppRole]) -> frozenset[Permission]:
+    """Union of the permissions of the given roles."""
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS[role]
+    return frozenset(granted)

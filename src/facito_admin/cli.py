@@ -1,0 +1,142 @@
+"""`facito-admin`: migrate, mint development tokens, seed the demo, serve, run the worker."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+
+import click
+from sqlalchemy import select
+
+from .config import ConfigurationError, Settings, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+def main() -> None:
+    """facito-admin: the Facito organisation admin API."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (SQLite or PostgreSQL), then grant FACITO_DATABASE_APP_ROLE its rights."""
+    import os
+
+    from .db.migrations import upgrade
+
+    settings = _settings()
+    url = os.environ.get("FACITO_MIGRATION_DATABASE_URL") or settings.resolved_database_url
+    if url.startswith("sqlite"):
+        settings.instance_path.mkdir(parents=True, exist_ok=True)
+    upgrade(url, app_role=os.environ.get("FACITO_DATABASE_APP_ROLE"), revision=revision)
+    click.echo(f"database at {revision}")
+
+
+def _tenant_for(settings: Settings, org_slug: str | None, role: str) -> str:
+    from .app import build_services
+    from .auth.permissions import STAFF_ROLES, AppRole
+    from .organisations.models import Federation, FederationStatus, Organisation
+
+    if AppRole(role) in STAFF_ROLES:
+        return settings.facito_tenant_id
+    if not org_slug:
+        raise click.UsageError("--org is required for organisation roles")
+    database = build_services(settings).database
+    with database.session() as session:
+        tenant = session.scalar(
+            select(Federation.tenant_id)
+            .join(Organisation, Organisation.id == Federation.organisation_id)
+            .where(Organisation.slug == org_slug, Federation.status == FederationStatus.active)
+        )
+    database.dispose()
+    if tenant is None:
+        raise click.ClickException(f"no organisation {org_slug!r} with an active federation")
+    return tenant
+
+
+@main.command("dev-token")
+@click.option("--org", "org_slug", help="Organisation slug (not needed for Facito staff roles)")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    default=["Organisation.Admin"],
+    show_default=True,
+    help="App role; repeat for several",
+)
+@click.option("--app", "app_only", is_flag=True, help="App-only token (client credentials)")
+@click.option("--oid", default=None, help="Object id (default: a stable one per role)")
+@click.option("--hours", default=8, show_default=True, type=click.IntRange(1, 24))
+def dev_token(
+    org_slug: str | None, roles: tuple[str, ...], app_only: bool, oid: str | None, hours: int
+) -> None:
+    """Print a development access token (development issuer only)."""
+    from .auth.dev_issuer import load_or_create_key, mint_token
+    from .auth.permissions import AppRole
+
+    settings = _settings()
+    if not settings.uses_dev_issuer:
+        raise click.ClickException("the development issuer is disabled (FACITO_DEV_ISSUER_ENABLED)")
+    known = {r.value for r in AppRole}
+    for role in roles:
+        if role not in known:
+            raise click.BadParameter(
+                f"{role!r}; one of {', '.join(sorted(known))}", param_hint="--role"
+            )
+    tenant = _tenant_for(settings, org_slug, roles[0])
+    object_id = oid or str(
+        uuid.uuid5(uuid.NAMESPACE_URL, f"facito-dev:{tenant}:{','.join(roles)}:{app_only}")
+    )
+    token = mint_token(
+        load_or_create_key(settings.instance_path),
+        authority_host=settings.authority_host,
+        audience=settings.client_id,
+        tenant_id=tenant,
+        object_id=object_id,
+        roles=list(roles),
+        app_only=app_only,
+        name=f"Dev {'app' if app_only else 'user'} ({', '.join(roles)})",
+        lifetime_seconds=hours * 3600,
+    )
+    click.echo(token)
+
+
+@main.command("demo")
+def demo() -> None:
+    """Create the demo organisation with a federated demo tenant (development only)."""
+    from .app import build_services
+    from .config import Environment
+    from .demo import ensure_demo_organisation
+
+    settings = _settings()
+    if settings.env is Environment.production:
+        raise click.ClickException("the demo organisation is for development only")
+    organisation = ensure_demo_organisation(build_services(settings).database)
+    click.echo(f"demo organisation {organisation.slug} ({organisation.id})")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the development server (use gunicorn wsgi:app in production)."""
+    from .app import create_app
+
+    settings = _settings()
+    create_app(settings).run(host=host, port=port, debug=False, use_reloader=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

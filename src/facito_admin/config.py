@@ -1,0 +1,122 @@
+"""Typed settings read from ``FACITO_*`` environment variables, validated once at start."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+# Facito's own Entra tenant in development: a fixed, obviously fake GUID so that dev tokens of
+# staff roles work out of the box. Production must configure the real one.
+DEV_FACITO_TENANT_ID = "00000000-0000-4000-8000-00000000fac1"
+DEV_CLIENT_ID = "00000000-0000-4000-8000-0000000000a1"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a runnable service; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="FACITO_", extra="ignore", frozen=True)
+
+    env: Environment = Environment.development
+    database_url: str | None = None
+    instance_path: Path = Path("instance")
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # Identity: the API's own app registration and Facito's tenant.
+    client_id: str = DEV_CLIENT_ID
+    client_secret: SecretStr = SecretStr("")
+    facito_tenant_id: str = DEV_FACITO_TENANT_ID
+    authority_host: str = "https://login.microsoftonline.com"
+    jwks_url: str = "https://login.microsoftonline.com/common/discovery/v2.0/keys"
+    jwks_cache_seconds: int = Field(default=24 * 3600, ge=60)
+    jwks_min_refresh_seconds: int = Field(default=300, ge=1)
+    clock_leeway_seconds: int = Field(default=120, ge=0, le=300)
+    http_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A CA bundle for outbound https (tests point it at their local authority).
+    ca_bundle: str | None = None
+    graph_base_url: str = "https://graph.microsoft.com"
+
+    dev_issuer_enabled: bool | None = None
+    public_base_url: str = "http://127.0.0.1:5000"
+    # Signs admin-consent `state`, cursors are not signed (they only move inside own data).
+    secret_key: SecretStr = SecretStr("")
+
+    rate_limit: str = "600/minute"
+    rate_limit_storage_url: str = "memory://"
+    huey_url: str | None = None
+    redis_url: str | None = None
+
+    @field_validator("client_id", "facito_tenant_id")
+    @classmethod
+    def _guid(cls, value: str) -> str:
+        if not GUID.match(value.lower()):
+            raise ValueError("must be a GUID")
+        return value.lower()
+
+    @field_validator("authority_host", "graph_base_url", "public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _production_is_explicit(self) -> Settings:
+        if self.env is Environment.production:
+            if self.dev_issuer_enabled:
+                raise ValueError("FACITO_DEV_ISSUER_ENABLED must be false in production")
+            if not self.database_url:
+                raise ValueError("FACITO_DATABASE_URL must be set in production")
+            if len(self.secret_key.get_secret_value()) < 32:
+                raise ValueError("FACITO_SECRET_KEY must be set (32+ characters) in production")
+        return self
+
+    @property
+    def uses_dev_issuer(self) -> bool:
+        if self.dev_issuer_enabled is None:
+            return self.env is not Environment.production
+        return self.dev_issuer_enabled
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.instance_path / 'facito.db').resolve()}"
+
+    @property
+    def resolved_secret_key(self) -> str:
+        secret = self.secret_key.get_secret_value()
+        if secret:
+            return secret
+        # Development and test only (production requires one): stable per instance folder.
+        return f"dev-secret:{self.instance_path.resolve()}"
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    """Read and validate settings; raise ConfigurationError naming the offending variable."""
+    try:
+        return Settings(**(overrides or {}))
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            location = "_".join(str(part) for part in error["loc"]).upper()
+            name = f"FACITO_{location}" if location else "configuration"
+            problems.append(f"{name}: {error['msg']}")
+        raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,25 @@
+"""Running Alembic from code: the CLI, tests and `make run` migrate through here."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+
+from ..db import models_registry
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    """An Alembic config for the packaged migrations (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", "facito_admin:migrations")
+    if database_url:
+        config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade(database_url: str, *, app_role: str | None = None, revision: str = "head") -> None:
+    """Migrate to ``revision``; then grant the application role its table rights (PostgreSQL)."""
+    models_registry.load_all()
+    config = alembic_config(database_url)
+    config.attributes["app_role"] = app_role
+    command.upgrade(config, revision)

@@ -1,0 +1,16 @@
+"""Imports every model module so that Base.metadata knows all tables (Alembic, tests)."""
+
+from __future__ import annotations
+
+import importlib
+
+MODEL_MODULES = (
+    "facito_admin.organisations.models",
+    "facito_admin.audit.models",
+    "facito_admin.common.idempotency_models",
+)
+
+
+def load_all() -> None:
+    for module in MODEL_MODULES:
+        importlib.import_module(module)

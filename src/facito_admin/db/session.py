@@ -1,0 +1,147 @@
+"""Engines and sessions: one session per unit of work, serving exactly one organisation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from .tenancy import CROSS_ORGANISATION_KEY, ORGANISATION_KEY, TenancyViolation
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, and BEGIN IMMEDIATE for writing units of work.
+
+    pysqlite's own transaction handling is switched off so that a writing unit of work takes
+    SQLite's write lock at BEGIN: a deferred transaction that reads first and writes later fails
+    with SQLITE_BUSY under concurrency instead of waiting (the audit chain depends on this).
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get("sqlite_begin") == "immediate"
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """The engines of one database and a factory of sessions bound to one organisation."""
+
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+        self.url = url
+        kwargs: dict[str, Any] = {"echo": echo}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            if ":memory:" in url:
+                raise ValueError("use a file database; in-memory SQLite is one per connection")
+        else:
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        if url.startswith("postgresql") and url.endswith("#nullpool"):
+            kwargs = {"echo": echo, "poolclass": NullPool}
+            url = url.removesuffix("#nullpool")
+        self.engine = create_engine(url, **kwargs)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.is_postgresql = self.engine.dialect.name == "postgresql"
+        self._write_engine: Engine = self.engine
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+            self._write_engine = self.engine.execution_options(sqlite_begin="immediate")
+        self._sessions = sessionmaker(expire_on_commit=False, autoflush=True)
+
+    def session(
+        self,
+        *,
+        organisation_id: uuid.UUID | None = None,
+        write: bool = False,
+        cross_organisation_reason: str | None = None,
+    ) -> Session:
+        """A new session; ``write`` takes the write lock up front on SQLite."""
+        session = self._sessions(bind=self._write_engine if write else self.engine)
+        session.info[ORGANISATION_KEY] = organisation_id
+        session.info[CROSS_ORGANISATION_KEY] = cross_organisation_reason
+        return session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def bind_organisation(session: Session, organisation_id: uuid.UUID) -> None:
+    """Give a session its organisation; a session serves one organisation for its whole life."""
+    current = session.info.get(ORGANISATION_KEY)
+    if current is not None and current != organisation_id:
+        raise TenancyViolation("this session already serves another organisation")
+    session.info[ORGANISATION_KEY] = organisation_id
+    if session.in_transaction():
+        _set_database_tenant(session, session.connection())
+
+
+def _set_database_tenant(session: Session, connection: Connection) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    organisation_id = session.info.get(ORGANISATION_KEY)
+    cross = "on" if session.info.get(CROSS_ORGANISATION_KEY) else "off"
+    # Transaction-local settings read by the row-level security policies (db/rls.py).
+    connection.execute(
+        text(
+            "SELECT set_config('app.organisation_id', :org, true),"
+            " set_config('app.cross_organisation', :cross, true)"
+        ),
+        {"org": str(organisation_id) if organisation_id else "", "cross": cross},
+    )
+
+
+@event.listens_for(Session, "after_begin")
+def _after_begin(
+    session: Session, _transaction: SessionTransaction, connection: Connection
+) -> None:
+    _set_database_tenant(session, connection)
+
+
+@contextmanager
+def unit_of_work(
+    database: Database, *, organisation_id: uuid.UUID | None, write: bool = True
+) -> Iterator[Session]:
+    """A transaction for jobs and the CLI: committed on success, rolled back on any error."""
+    session = database.session(organisation_id=organisation_id, write=write)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+@contextmanager
+def cross_organisation_session(database: Database, *, reason: str) -> Iterator[Session]:
+    """The one escape from tenant scoping: read across organisations, for operators and jobs.
+
+    Use it to find *which* organisations have work, then act in one session per organisation.
+    """
+    if not reason:
+        raise ValueError("say why this work crosses organisations")
+    session = database.session(cross_organisation_reason=reason)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,122 @@
+"""Tenancy in the ORM: every tenant-owned row belongs to one organisation, every session serves one.
+
+Reads get ``with_loader_criteria`` for the session's organisation and fail closed when none is
+set; flushes stamp and check ``organisation_id``. Cross-organisation work must say so through
+:func:`cross_organisation_session` (grep for it) and should open one session per organisation.
+On PostgreSQL, row-level security (``db/rls.py``) is a second wall under this one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import ForeignKey, event, inspect
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
+
+ORGANISATION_KEY = "organisation_id"
+CROSS_ORGANISATION_KEY = "cross_organisation_reason"
+
+
+class TenancyViolation(RuntimeError):
+    """Code tried to touch tenant data without an organisation, or another organisation's rows."""
+
+
+class TenantScoped:
+    """Mixin for tenant-owned models: ``organisation_id`` leads the primary key and every index."""
+
+    @declared_attr
+    def organisation_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - declared_attr receives the class
+        return mapped_column(
+            ForeignKey("organisations.id", ondelete="RESTRICT"), primary_key=True, sort_order=-100
+        )
+
+
+# Models that are shared by all organisations, each with the reason it is not tenant-scoped.
+# tests/tenancy/test_model_registry.py fails for any model that is in neither category.
+GLOBAL_MODELS: dict[str, str] = {
+    "Organisation": "the tenant itself",
+    "Federation": "resolves a token's tenant id to its organisation before any organisation is "
+    "known; a tenant id belongs to at most one organisation (Citus reference table)",
+    "EmailDomain": "a domain belongs to at most one organisation, checked across all of them",
+    "IdempotencyRecord": "keyed by the calling principal (tid, oid), which is itself bound to "
+    "one organisation; read only by the idempotency layer for that same principal",
+    "ConsentState": "signed admin-consent state nonces, looked up from Entra's redirect before "
+    "the organisation is known",
+}
+
+
+def session_organisation(session: Session) -> uuid.UUID | None:
+    """The organisation a session serves, if any."""
+    value = session.info.get(ORGANISATION_KEY)
+    return value if isinstance(value, uuid.UUID) else None
+
+
+def require_organisation(session: Session) -> uuid.UUID:
+    """The session's organisation, or TenancyViolation (fail closed)."""
+    organisation_id = session_organisation(session)
+    if organisation_id is None:
+        raise TenancyViolation("this session serves no organisation")
+    return organisation_id
+
+
+def is_cross_organisation(session: Session) -> bool:
+    return bool(session.info.get(CROSS_ORGANISATION_KEY))
+
+
+def _tenant_mappers(state: ORMExecuteState) -> list[Any]:
+    return [m for m in state.all_mappers if issubclass(m.class_, TenantScoped)]
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_statement_to_organisation(state: ORMExecuteState) -> None:
+    if state.is_column_load or is_cross_organisation(state.session):
+        return
+    if not _tenant_mappers(state):
+        return
+    organisation_id = session_organisation(state.session)
+    if organisation_id is None:
+        raise TenancyViolation(
+            "tenant-scoped query in a session without organisation; "
+            "bind one or use cross_organisation_session()"
+        )
+    if state.is_select or state.is_update or state.is_delete:
+        state.statement = state.statement.options(
+            with_loader_criteria(
+                TenantScoped,
+                lambda cls: cls.organisation_id == organisation_id,
+                include_aliases=True,
+            )
+        )
+
+
+@event.listens_for(Session, "before_flush")
+def _check_writes_stay_in_organisation(session: Session, _ctx: Any, _instances: Any) -> None:
+    organisation_id = session_organisation(session)
+    cross = is_cross_organisation(session)
+    for obj in session.new:
+        if not isinstance(obj, TenantScoped):
+            continue
+        if obj.organisation_id is None:
+            if organisation_id is None:
+                raise TenancyViolation(f"new {type(obj).__name__} without organisation")
+            obj.organisation_id = organisation_id
+        elif organisation_id is not None and obj.organisation_id != organisation_id:
+            raise TenancyViolation(f"new {type(obj).__name__} for another organisation")
+        elif organisation_id is None and not cross:
+            raise TenancyViolation(f"new {type(obj).__name__} in a session without organisation")
+    for obj in list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, TenantScoped):
+            continue
+        history = inspect(obj).attrs.organisation_id.history
+        if history.has_changes() and history.deleted:
+            raise TenancyViolation(f"{type(obj).__name__} cannot move between organisations")
+        if organisation_id is not None and obj.organisation_id != organisation_id:
+            raise TenancyViolation(f"{type(obj).__name__} of another organisation")

@@ -1,0 +1,70 @@
+"""Request and response shapes of organisations, regions and subprocessors."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from ..common.pagination import PageArgsSchema, page_schema
+from ..common.schemas import OutputSchema, StrictSchema
+from .models import OrganisationStatus
+
+_name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+_region = ma.fields.String(
+    validate=ma.validate.Length(min=1, max=40),
+    metadata={"description": "Region code from /v1/regions"},
+)
+
+
+class OrganisationSchema(OutputSchema):
+    id = ma.fields.UUID(required=True)
+    slug = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    status = ma.fields.Enum(OrganisationStatus, required=True)
+    status_reason = ma.fields.String(allow_none=True)
+    status_changed_at = ma.fields.DateTime(allow_none=True)
+    primary_region = ma.fields.String(required=True)
+    backup_region = ma.fields.String(required=True)
+    created_at = ma.fields.DateTime(required=True)
+    updated_at = ma.fields.DateTime(required=True)
+
+
+class OrganisationCreateSchema(StrictSchema):
+    slug = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=63),
+        metadata={"description": "Lowercase letters, digits and hyphens"},
+    )
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    primary_region = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
+    backup_region = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
+
+
+class OrganisationUpdateSchema(StrictSchema):
+    name = _name
+    primary_region = _region
+    backup_region = _region
+
+
+class StatusChangeSchema(StrictSchema):
+    reason = ma.fields.String(load_default=None, validate=ma.validate.Length(max=500))
+
+
+class OrganisationQueryArgsSchema(PageArgsSchema):
+    status = ma.fields.Enum(OrganisationStatus, load_default=None)
+
+
+OrganisationPageSchema = page_schema(OrganisationSchema, "OrganisationPageSchema")
+
+
+class RegionSchema(OutputSchema):
+    code = ma.fields.String(required=True)
+    subprocessor = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    country = ma.fields.String(required=True)
+    eea = ma.fields.Boolean(required=True)
+
+
+class SubprocessorSchema(OutputSchema):
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    description = ma.fields.String(required=True)

@@ -1,0 +1,163 @@
+"""Onboarding and lifecycle of organisations (operators), and their residency."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..audit.actions import AuditAction
+from ..audit.service import record_event, start_chain
+from ..auth.context import RequestContext
+from ..common.etags import check_if_match
+from ..common.pagination import Page, paginate
+from ..db.base import utcnow
+from ..db.session import bind_organisation
+from ..errors import AlreadyExists, InvalidState, NotFound, ValidationFailed
+from .models import Organisation, OrganisationStatus
+from .regions import region
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def validate_residency(primary_region: str, backup_region: str) -> None:
+    """Both regions are in the registry and differ: backups live in another region."""
+    errors: dict[str, list[str]] = {}
+    if region(primary_region) is None:
+        errors["primary_region"] = [f"unknown region {primary_region!r}; see /v1/regions"]
+    if region(backup_region) is None:
+        errors["backup_region"] = [f"unknown region {backup_region!r}; see /v1/regions"]
+    if not errors and primary_region == backup_region:
+        errors["backup_region"] = ["must differ from primary_region"]
+    if errors:
+        raise ValidationFailed("the residency is not valid", errors=errors)
+
+
+def get_organisation(session: Session, *, organisation_id: uuid.UUID) -> Organisation:
+    """One organisation by id."""
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound("no such organisation")
+    return organisation
+
+
+def list_organisations(
+    session: Session, *, status: OrganisationStatus | None, limit: int, cursor: str | None
+) -> Page[Organisation]:
+    """Organisations in onboarding order, optionally of one status."""
+    query = select(Organisation)
+    if status is not None:
+        query = query.where(Organisation.status == status)
+    return paginate(session, query, keys=[Organisation.id], limit=limit, cursor=cursor)
+
+
+def create_organisation(
+    session: Session,
+    ctx: RequestContext,
+    *,
+    slug: str,
+    name: str,
+    primary_region: str,
+    backup_region: str,
+) -> Organisation:
+    """Onboard an organisation; its audit chain starts with this event."""
+    slug = slug.lower()
+    if not SLUG.match(slug):
+        raise ValidationFailed("invalid slug", errors={"slug": ["lowercase letters, digits and -"]})
+    validate_residency(primary_region, backup_region)
+    if session.scalar(select(Organisation.id).where(Organisation.slug == slug)) is not None:
+        raise AlreadyExists(f"an organisation with slug {slug!r} exists")
+    organisation = Organisation(
+        slug=slug, name=name, primary_region=primary_region, backup_region=backup_region
+    )
+    session.add(organisation)
+    session.flush()
+    bind_organisation(session, organisation.id)
+    start_chain(session)
+    record_event(
+        session,
+        ctx,
+        action=AuditAction.OrganisationCreate,
+        target_type="organisation",
+        target_id=organisation.id,
+        details={
+            "slug": slug,
+            "name": name,
+            "primary_region": primary_region,
+            "backup_region": backup_region,
+        },
+    )
+    return organisation
+
+
+def update_organisation(
+    session: Session,
+    ctx: RequestContext,
+    *,
+    organisation_id: uuid.UUID,
+    if_match: str,
+    changes: dict[str, Any],
+) -> Organisation:
+    """Change name or residency, if the caller's ETag is current."""
+    organisation = get_organisation(session, organisation_id=organisation_id)
+    check_if_match(organisation.id, organisation.version, if_match)
+    if organisation.status is OrganisationStatus.offboarded:
+        raise InvalidState("an offboarded organisation cannot change")
+    primary = changes.get("primary_region", organisation.primary_region)
+    backup = changes.get("backup_region", organisation.backup_region)
+    validate_residency(primary, backup)
+    before = {k: getattr(organisation, k) for k in changes}
+    for key, value in changes.items():
+        setattr(organisation, key, value)
+    session.flush()
+    record_event(
+        session,
+        ctx,
+        action=AuditAction.OrganisationUpdate,
+        target_type="organisation",
+        target_id=organisation.id,
+        details={"before": before, "after": changes},
+    )
+    return organisation
+
+
+_TRANSITIONS: dict[AuditAction, tuple[set[OrganisationStatus], OrganisationStatus]] = {
+    AuditAction.OrganisationSuspend: ({OrganisationStatus.active}, OrganisationStatus.suspended),
+    AuditAction.OrganisationReactivate: ({OrganisationStatus.suspended}, OrganisationStatus.active),
+    AuditAction.OrganisationOffboard: (
+        {OrganisationStatus.active, OrganisationStatus.suspended},
+        OrganisationStatus.offboarded,
+    ),
+}
+
+
+def change_status(
+    session: Session,
+    ctx: RequestContext,
+    *,
+    organisation_id: uuid.UUID,
+    action: AuditAction,
+    reason: str | None,
+) -> Organisation:
+    """Suspend, reactivate or offboard; a suspended organisation's tokens are refused at once."""
+    allowed_from, target = _TRANSITIONS[action]
+    organisation = get_organisation(session, organisation_id=organisation_id)
+    if organisation.status not in allowed_from:
+        raise InvalidState(f"cannot go from {organisation.status.value} to {target.value}")
+    previous = organisation.status
+    organisation.status = target
+    organisation.status_reason = reason
+    organisation.status_changed_at = utcnow()
+    session.flush()
+    record_event(
+        session,
+        ctx,
+        action=action,
+        target_type="organisation",
+        target_id=organisation.id,
+        details={"from": previous.value, "to": target.value, "reason": reason},
+    )
+    return organisation

@@ -1,0 +1,156 @@
+"""Organisations: onboarding and lifecycle (operators), profile (members and operators)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from flask import request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..audit.actions import AuditAction
+from ..auth.permissions import Permission
+from ..common.etags import etag_of
+from ..common.pagination import link_header
+from ..web import current_ctx, db_session, if_match, require
+from . import service
+from .models import Organisation
+from .regions import REGIONS, SUBPROCESSORS
+from .schemas import (
+    OrganisationCreateSchema,
+    OrganisationPageSchema,
+    OrganisationQueryArgsSchema,
+    OrganisationSchema,
+    OrganisationUpdateSchema,
+    RegionSchema,
+    StatusChangeSchema,
+    SubprocessorSchema,
+)
+
+blp = Blueprint(
+    "organisations",
+    __name__,
+    url_prefix="/v1/organisations",
+    description="Customer organisations (tenants)",
+)
+registry_blp = Blueprint(
+    "registry", __name__, url_prefix="/v1", description="Where data may be stored"
+)
+
+
+def _with_etag(
+    organisation: Organisation, status: int = 200, headers: dict[str, str] | None = None
+) -> tuple[Organisation, int, dict[str, str]]:
+    return (
+        organisation,
+        status,
+        {"ETag": etag_of(organisation.id, organisation.version), **(headers or {})},
+    )
+
+
+@blp.route("")
+class Organisations(MethodView):
+    @blp.arguments(OrganisationQueryArgsSchema, location="query")
+    @blp.response(200, OrganisationPageSchema)
+    @require(Permission.OrganisationsList)
+    def get(self, args: dict[str, Any]) -> Any:
+        """List organisations (Facito staff)"""
+        page = service.list_organisations(
+            db_session(), status=args["status"], limit=args["limit"], cursor=args["cursor"]
+        )
+        return (
+            {"items": page.items, "next_cursor": page.next_cursor},
+            200,
+            link_header(request.base_url, args, page.next_cursor),
+        )
+
+    @blp.arguments(OrganisationCreateSchema)
+    @blp.response(201, OrganisationSchema, headers={"Location": {"schema": {"type": "string"}}})
+    @require(Permission.OrganisationsManage)
+    def post(self, body: dict[str, Any]) -> Any:
+        """Onboard an organisation (Facito operators)"""
+        organisation = service.create_organisation(db_session(), current_ctx(), **body)
+        location = url_for("organisations.OrganisationById", org_id=organisation.id)
+        return _with_etag(organisation, 201, {"Location": location})
+
+
+@blp.route("/<uuid:org_id>")
+class OrganisationById(MethodView):
+    @blp.response(200, OrganisationSchema)
+    @require(Permission.OrganisationRead)
+    def get(self, org_id: UUID) -> Any:
+        """Read an organisation's profile and residency"""
+        return _with_etag(service.get_organisation(db_session(), organisation_id=org_id))
+
+    @blp.arguments(OrganisationUpdateSchema)
+    @blp.response(200, OrganisationSchema)
+    @blp.doc(
+        parameters=[
+            {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"}}
+        ]
+    )
+    @require(Permission.OrganisationsManage)
+    def patch(self, body: dict[str, Any], org_id: UUID) -> Any:
+        """Change an organisation's name or residency (If-Match required)"""
+        organisation = service.update_organisation(
+            db_session(), current_ctx(), organisation_id=org_id, if_match=if_match(), changes=body
+        )
+        return _with_etag(organisation)
+
+
+def _status_view(action: AuditAction, summary: str) -> type[MethodView]:
+    class StatusChange(MethodView):
+        @blp.arguments(StatusChangeSchema)
+        @blp.response(200, OrganisationSchema)
+        @require(Permission.OrganisationsManage)
+        def post(self, body: dict[str, Any], org_id: UUID) -> Any:
+            organisation = service.change_status(
+                db_session(),
+                current_ctx(),
+                organisation_id=org_id,
+                action=action,
+                reason=body["reason"],
+            )
+            return _with_etag(organisation)
+
+    StatusChange.post.__doc__ = summary
+    return StatusChange
+
+
+blp.add_url_rule(
+    "/<uuid:org_id>/suspend",
+    view_func=_status_view(
+        AuditAction.OrganisationSuspend, "Suspend an organisation: its tokens are refused at once"
+    ).as_view("OrganisationSuspend"),
+)
+blp.add_url_rule(
+    "/<uuid:org_id>/reactivate",
+    view_func=_status_view(
+        AuditAction.OrganisationReactivate, "Reactivate a suspended organisation"
+    ).as_view("OrganisationReactivate"),
+)
+blp.add_url_rule(
+    "/<uuid:org_id>/offboard",
+    view_func=_status_view(
+        AuditAction.OrganisationOffboard, "Offboard an organisation (final)"
+    ).as_view("OrganisationOffboard"),
+)
+
+
+@registry_blp.route("/regions")
+class Regions(MethodView):
+    @registry_blp.response(200, RegionSchema(many=True))
+    @require()
+    def get(self) -> Any:
+        """Storage regions, by subprocessor, with their EEA status"""
+        return list(REGIONS.values())
+
+
+@registry_blp.route("/subprocessors")
+class Subprocessors(MethodView):
+    @registry_blp.response(200, SubprocessorSchema(many=True))
+    @require()
+    def get(self) -> Any:
+        """Subprocessors that store data for Facito"""
+        return list(SUBPROCESSORS.values())

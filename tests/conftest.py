@@ -1,0 +1,227 @@
+"""Fixtures: a real migrated database (SQLite, or PostgreSQL when FACITO_TEST_DATABASE_URL is
+set), a fake Entra key endpoint on 127.0.0.1, test-signed tokens, and always two organisations."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from joserfc.jwk import RSAKey
+from pytest_httpserver import HTTPServer
+from sqlalchemy import create_engine, text
+
+from facito_admin.app import build_services, create_app
+from facito_admin.auth.context import SYSTEM_PRINCIPAL, RequestContext
+from facito_admin.auth.dev_issuer import mint_token
+from facito_admin.config import Settings, load_settings
+from facito_admin.db.base import Base, utcnow
+from facito_admin.db.migrations import upgrade
+from facito_admin.db.session import Database, cross_organisation_session, unit_of_work
+from facito_admin.organisations import service as organisations
+from facito_admin.organisations.models import Federation, FederationStatus, Organisation
+from facito_admin.web import Services
+
+CLIENT_ID = "5f0f5a5e-1c1c-4c1c-8c1c-0000000000c1"
+FACITO_TENANT = "fac17000-0000-4000-8000-000000000001"
+AUTHORITY = "https://login.microsoftonline.com"
+TENANT_A = "aaaaaaaa-0000-4000-8000-00000000000a"
+TENANT_B = "bbbbbbbb-0000-4000-8000-00000000000b"
+
+PG_URL = os.environ.get("FACITO_TEST_DATABASE_URL")
+PG_OWNER_URL = os.environ.get("FACITO_TEST_MIGRATION_DATABASE_URL", PG_URL)
+PG_APP_ROLE = os.environ.get("FACITO_TEST_APP_ROLE")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if PG_URL:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (FACITO_TEST_DATABASE_URL)")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> RSAKey:
+    """The key our fake Entra publishes and signs test tokens with."""
+    return RSAKey.generate_key(2048, parameters={"kid": "test-key-1"})
+
+
+@pytest.fixture(scope="session")
+def jwks_server(signing_key: RSAKey) -> Iterator[HTTPServer]:
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    server.expect_request("/common/discovery/v2.0/keys").respond_with_json(
+        {"keys": [signing_key.as_dict(private=False) | {"use": "sig"}]}
+    )
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if PG_URL:
+        owner = create_engine(PG_OWNER_URL or PG_URL)
+        with owner.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        owner.dispose()
+        upgrade(PG_OWNER_URL or PG_URL, app_role=PG_APP_ROLE)
+        return PG_URL
+    path = tmp_path_factory.mktemp("db") / "test.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(
+    database_url: str, jwks_server: HTTPServer, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    return load_settings(
+        {
+            "env": "test",
+            "database_url": database_url,
+            "instance_path": Path(tmp_path_factory.mktemp("instance")),
+            "client_id": CLIENT_ID,
+            "facito_tenant_id": FACITO_TENANT,
+            "authority_host": AUTHORITY,
+            "jwks_url": jwks_server.url_for("/common/discovery/v2.0/keys"),
+            "dev_issuer_enabled": False,
+            "log_json": True,
+            "log_level": "WARNING",
+            "rate_limit": "100000/minute",
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def services(settings: Settings) -> Iterator[Services]:
+    svc = build_services(settings)
+    yield svc
+    svc.database.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, services: Services) -> Flask:
+    return create_app(settings, services=services)
+
+
+@pytest.fixture
+def database(services: Services) -> Iterator[Database]:
+    """The test database; every row is removed after the test (the app commits for real)."""
+    yield services.database
+    with cross_organisation_session(services.database, reason="test cleanup") as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(table.delete())
+
+
+@pytest.fixture
+def client(app: Flask, database: Database) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclass(frozen=True)
+class Org:
+    id: uuid.UUID
+    slug: str
+    tenant_id: str
+
+
+def make_organisation(
+    database: Database,
+    slug: str,
+    tenant_id: str | None,
+    status: FederationStatus = FederationStatus.active,
+) -> Org:
+    ctx = RequestContext(principal=SYSTEM_PRINCIPAL, request_id="test-setup")
+    with unit_of_work(database, organisation_id=None) as session:
+        organisation = organisations.create_organisation(
+            session,
+            ctx,
+            slug=slug,
+            name=f"{slug.title()} B.V.",
+            primary_region="transip-nl-amsterdam",
+            backup_region="azure-de",
+        )
+        if tenant_id:
+            session.add(
+                Federation(
+                    organisation_id=organisation.id,
+                    tenant_id=tenant_id,
+                    status=status,
+                    consented_at=utcnow(),
+                )
+            )
+        return Org(organisation.id, slug, tenant_id or "")
+
+
+@pytest.fixture
+def org_a(database: Database) -> Org:
+    return make_organisation(database, "org-a", TENANT_A)
+
+
+@pytest.fixture
+def org_b(database: Database) -> Org:
+    return make_organisation(database, "org-b", TENANT_B)
+
+
+TokenFactory = Callable[..., str]
+
+
+@pytest.fixture
+def make_token(signing_key: RSAKey) -> TokenFactory:
+    """Sign a token like Entra would: ``make_token(org_a, "Organisation.Admin", app=False)``."""
+
+    def _make(
+        org: Org | None = None,
+        *roles: str,
+        app: bool = False,
+        oid: str | None = None,
+        tenant_id: str | None = None,
+        **extra: Any,
+    ) -> str:
+        tenant = tenant_id or (org.tenant_id if org else FACITO_TENANT)
+        return mint_token(
+            signing_key,
+            authority_host=AUTHORITY,
+            audience=CLIENT_ID,
+            tenant_id=tenant,
+            object_id=oid or str(uuid.uuid4()),
+            roles=list(roles),
+            app_only=app,
+            extra=extra or None,
+        )
+
+    return _make
+
+
+@pytest.fixture
+def auth(make_token: TokenFactory) -> Callable[..., dict[str, str]]:
+    """Headers for a call as ``auth(org_a, "Organisation.Admin")``."""
+
+    def _headers(org: Org | None = None, *roles: str, **kwargs: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {make_token(org, *roles, **kwargs)}"}
+
+    return _headers
+
+
+@pytest.fixture
+def operator(auth: Callable[..., dict[str, str]]) -> dict[str, str]:
+    return auth(None, "Facito.Operator")
+
+
+def get_organisation_row(database: Database, organisation_id: uuid.UUID) -> Organisation:
+    with database.session() as session:
+        row = session.get(Organisation, organisation_id)
+        assert row is not None
+        return row
