@@ -1,0 +1,48 @@
+"""Liveness and readiness tell an orchestrator the truth about the process and its database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from facito_admin.app import build_services, create_app
+from facito_admin.db.migrations import upgrade
+
+
+def test_livez_answers_without_auth_or_database(client):
+    response = client.get("/livez")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_readyz_reports_database_and_migrations_at_head(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["database"] == "ok"
+    assert body["migrations"] == "head"
+    assert body["database_ms"] >= 0
+
+
+def _app_on(settings, url: str):
+    custom = settings.model_copy(update={"database_url": url})
+    services = build_services(custom)
+    return create_app(custom, services=services), services
+
+
+def test_readyz_is_not_ready_when_the_schema_is_behind(settings, tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    upgrade(url, revision="base")
+    app, services = _app_on(settings, url)
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert "latest migration" in response.get_json()["detail"]
+    services.database.dispose()
+
+
+def test_readyz_is_not_ready_when_the_database_is_unreachable(settings, tmp_path: Path):
+    app, services = _app_on(settings, f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}")
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    services.database.dispose()
