@@ -92,7 +92,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         api.register_blueprint(blueprint)
 
     app.register_blueprint(
-        get_swaggerui_blueprint("/docs", "/openapi.json", config={"app_name": "facito-admin"})
+        # validatorUrl None: Swagger UI would otherwise send the document to validator.swagger.io.
+        get_swaggerui_blueprint(
+            "/docs", "/openapi.json", config={"app_name": "facito-admin", "validatorUrl": None}
+        )
     )
     return app
 
