@@ -103,7 +103,7 @@ class FederationAdminConsent(MethodView):
     @require(Permission.FederationsWrite)
     def post(self, org_id: UUID, federation_id: UUID) -> Any:
         """Create an admin-consent URL for the tenant's administrator (Facito operators)
-        ---
+
         The URL is valid for one hour and replaces any earlier one. Entra sends the
         administrator back to `/v1/federations/admin-consent/callback`.
         """
@@ -124,9 +124,10 @@ class AdminConsentCallback(MethodView):
     @consent_blp.alt_response(502, description="Entra issued no token: consent not proven")
     def get(self, args: dict[str, Any]) -> Any:
         """Entra's redirect after admin consent: activates the federation once consent is proven
-        ---
-        No bearer token: the signed, single-use `state` authenticates the redirect, and an
-        app-only token for the tenant proves the consent.
+
+        Entra sends the administrator's browser here, without a bearer token: the signed,
+        single-use `state` (valid one hour) authenticates the redirect, `tenant` must be the
+        federation's, and an app-only token for the tenant proves the consent.
         """
         ctx = RequestContext(principal=federations.ADMIN_CONSENT_PRINCIPAL, request_id=request_id())
         settings = services().settings
