@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from facito_admin.auth.context import SYSTEM_PRINCIPAL, RequestContext
-from facito_admin.db.session import Database, unit_of_work
+from facito_admin.db.session import Database, end_read_snapshot, unit_of_work
 from facito_admin.organisations import domains
 from facito_admin.organisations.models import DomainStatus, EmailDomain
 from tests.conftest import Org
@@ -73,3 +74,15 @@ def test_a_domain_verified_elsewhere_during_the_lookup_is_refused(
             )
         ).all()
     assert dict(statuses) == {org_a.id: DomainStatus.verified, org_b.id: DomainStatus.pending}
+
+
+def test_ending_a_read_snapshot_after_a_write_is_refused(database: Database, org_a: Org):
+    session = database.session(organisation_id=org_a.id, write=True)
+    try:
+        domains.claim_domain(session, CTX, domain="example.net")  # flushed, not committed
+        with pytest.raises(RuntimeError, match="discard"):
+            end_read_snapshot(session)
+        session.rollback()
+        end_read_snapshot(session)  # nothing written in this transaction any more
+    finally:
+        session.close()
