@@ -85,10 +85,21 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     from .me.views import blp as me_blp
     from .ops.views import blp as ops_blp
+    from .organisations.domain_views import blp as domains_blp
+    from .organisations.federation_views import blp as federations_blp
+    from .organisations.federation_views import consent_blp
     from .organisations.views import blp as organisations_blp
     from .organisations.views import registry_blp
 
-    for blueprint in (ops_blp, me_blp, organisations_blp, registry_blp):
+    for blueprint in (
+        ops_blp,
+        me_blp,
+        organisations_blp,
+        federations_blp,
+        consent_blp,
+        domains_blp,
+        registry_blp,
+    ):
         api.register_blueprint(blueprint)
 
     app.register_blueprint(

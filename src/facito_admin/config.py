@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -52,6 +53,10 @@ class Settings(BaseSettings):
     # A CA bundle for outbound https (tests point it at their local authority).
     ca_bundle: str | None = None
     graph_base_url: str = "https://graph.microsoft.com"
+    # DNS servers for domain verification as `host[:port]`, comma-separated (IPv6 as
+    # `[addr]:port`); empty means the system resolver. Tests point it at a local server.
+    dns_nameservers: str = ""
+    dns_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
     dev_issuer_enabled: bool | None = None
     public_base_url: str = "http://127.0.0.1:5000"
@@ -77,6 +82,20 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
 
+    @field_validator("authority_host")
+    @classmethod
+    def _https_authority(cls, value: str) -> str:
+        # msal accepts only https authorities (tests serve a local https fake).
+        if not value.startswith("https://"):
+            raise ValueError("must be an https URL")
+        return value
+
+    @field_validator("dns_nameservers")
+    @classmethod
+    def _nameservers(cls, value: str) -> str:
+        parse_nameservers(value)
+        return value.strip()
+
     @model_validator(mode="after")
     def _production_is_explicit(self) -> Settings:
         if self.env is Environment.production:
@@ -101,12 +120,50 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.instance_path / 'facito.db').resolve()}"
 
     @property
+    def dns_nameserver_addresses(self) -> list[tuple[str, int]]:
+        """(address, port) of each configured DNS server; empty for the system resolver."""
+        return parse_nameservers(self.dns_nameservers)
+
+    @property
     def resolved_secret_key(self) -> str:
         secret = self.secret_key.get_secret_value()
         if secret:
             return secret
         # Development and test only (production requires one): stable per instance folder.
         return f"dev-secret:{self.instance_path.resolve()}"
+
+
+def parse_nameservers(value: str) -> list[tuple[str, int]]:
+    """`1.2.3.4`, `1.2.3.4:5353`, `[::1]:53`, comma-separated → [(address, port)]."""
+    servers: list[tuple[str, int]] = []
+    for raw in value.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        port = 53
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            if rest:
+                if not rest.startswith(":"):
+                    raise ValueError(f"{item!r}: expected [address]:port")
+                port = _port(rest[1:], item)
+        elif item.count(":") == 1:
+            host, _, port_text = item.partition(":")
+            port = _port(port_text, item)
+        else:
+            host = item
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError(f"{item!r}: the server must be an IP address") from None
+        servers.append((host, port))
+    return servers
+
+
+def _port(text: str, item: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"{item!r}: invalid port")
+    return int(text)
 
 
 def load_settings(overrides: dict[str, Any] | None = None) -> Settings:

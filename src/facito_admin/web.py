@@ -37,11 +37,16 @@ def services() -> Services:
     return cast(Services, current_app.extensions["facito"])
 
 
-def db_session() -> Session:
-    """The request's session: one per request, committed by the app after a good response."""
+def db_session(*, write: bool | None = None) -> Session:
+    """The request's session: one per request, committed by the app after a good response.
+
+    It writes unless the method is safe; ``write=True`` is for the rare GET that writes (a
+    redirect back from Entra), so that SQLite takes its write lock at BEGIN.
+    """
     session = g.get("db_session")
     if session is None:
-        session = services().database.session(write=request.method not in SAFE_METHODS)
+        writing = request.method not in SAFE_METHODS if write is None else write
+        session = services().database.session(write=writing)
         g.db_session = session
     return cast(Session, session)
 

@@ -105,6 +105,34 @@ def _set_database_tenant(session: Session, connection: Connection) -> None:
     )
 
 
+def end_read_snapshot(session: Session) -> None:
+    """End a transaction that only read, before slow outbound I/O (DNS, Entra).
+
+    A writing session on SQLite holds the database-wide write lock from BEGIN, and a long
+    PostgreSQL transaction pins its snapshot; neither should wait on the network. Callers read
+    what they need into plain values first (rolling back expires loaded objects) and re-read
+    and re-check after the I/O, in the transaction that then writes.
+    """
+    if session.new or session.dirty or session.deleted or session.info.get(_FLUSHED_KEY):
+        raise RuntimeError("end_read_snapshot() after a write would discard it")
+    session.rollback()
+
+
+_FLUSHED_KEY = "flushed_in_transaction"
+
+
+@event.listens_for(Session, "after_flush")
+def _mark_flushed(session: Session, _ctx: Any) -> None:
+    session.info[_FLUSHED_KEY] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _clear_flushed(session: Session, transaction: SessionTransaction) -> None:
+    # Only the outermost transaction's end discards or keeps the writes (not a savepoint's).
+    if transaction.parent is None:
+        session.info.pop(_FLUSHED_KEY, None)
+
+
 @event.listens_for(Session, "after_begin")
 def _after_begin(
     session: Session, _transaction: SessionTransaction, connection: Connection
