@@ -48,8 +48,6 @@ GLOBAL_MODELS: dict[str, str] = {
     "EmailDomain": "a domain belongs to at most one organisation, checked across all of them",
     "IdempotencyRecord": "keyed by the calling principal (tid, oid), which is itself bound to "
     "one organisation; read only by the idempotency layer for that same principal",
-    "ConsentState": "signed admin-consent state nonces, looked up from Entra's redirect before "
-    "the organisation is known",
 }
 
 
