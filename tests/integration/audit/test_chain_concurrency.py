@@ -45,15 +45,32 @@ def _writer(database: Database, organisation_id: uuid.UUID, start: threading.Bar
     return written
 
 
+def _verifier(database: Database, organisation_id: uuid.UUID, done: threading.Event) -> int:
+    """Verify again and again while the writers append: every report must say valid."""
+    runs = 0
+    while not done.is_set() or runs == 0:
+        with database.session(organisation_id=organisation_id) as session:
+            report = verify_organisation_chain(session)
+        assert report.valid, report
+        runs += 1
+    return runs
+
+
 def _run(database: Database, organisations: list[uuid.UUID]) -> None:
     start = threading.Barrier(WRITERS)
-    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+    done = threading.Event()
+    with ThreadPoolExecutor(max_workers=WRITERS + 1) as pool:
+        verifier = pool.submit(_verifier, database, organisations[0], done)
         futures = [
             pool.submit(_writer, database, organisations[i % len(organisations)], start)
             for i in range(WRITERS)
         ]
-        # .result() re-raises a writer's error ("database is locked", a unique violation...).
-        assert sum(f.result(timeout=120) for f in futures) == WRITERS * ROUNDS * PER_ROUND
+        try:
+            # .result() re-raises a writer's error ("database is locked", a unique violation).
+            assert sum(f.result(timeout=120) for f in futures) == WRITERS * ROUNDS * PER_ROUND
+        finally:
+            done.set()
+        assert verifier.result(timeout=120) >= 1
 
 
 def _assert_gapless_and_valid(database: Database, org: Org, expected: int, client, auth) -> None:
