@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from flask import Flask, Response, g, request
 from flask_swagger_ui import get_swaggerui_blueprint
+from sqlalchemy.orm import Session
 
+from .audit.service import AUDIT_RECORDED_KEY
 from .auth.dev_issuer import load_or_create_key, public_keys
 from .auth.tokens import KeyCache, TokenValidator, fetch_json
 from .config import Settings, load_settings
@@ -14,7 +17,9 @@ from .db.models_registry import load_all
 from .db.session import Database
 from .logs import configure_logging, init_request_ids
 from .problems import PROBLEM_CONTENT_TYPE, FacitoApi, problem_response, register_problem_handlers
-from .web import SAFE_METHODS, Services
+from .web import SAFE_METHODS, Services, audit_exemption
+
+log = structlog.get_logger("facito_admin.audit")
 
 API_VERSION = "1.0.0"
 
@@ -83,6 +88,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     api = FacitoApi(app)
     register_problem_handlers(app)
 
+    from .audit.views import blp as audit_blp
     from .me.views import blp as me_blp
     from .ops.views import blp as ops_blp
     from .organisations.domain_views import blp as domains_blp
@@ -99,6 +105,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         consent_blp,
         domains_blp,
         registry_blp,
+        audit_blp,
     ):
         api.register_blueprint(blueprint)
 
@@ -109,6 +116,20 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         )
     )
     return app
+
+
+def _audited(session: Session | None, response: Response) -> bool:
+    """False for a successful mutating request that recorded no audit event and is not exempt.
+
+    Events count only in the request's own session (record_event bumps AUDIT_RECORDED_KEY);
+    views that change nothing say so with web.audit_exempt. Requests that matched no route
+    are left to their error answer.
+    """
+    if request.method in SAFE_METHODS or response.status_code >= 400:
+        return True
+    if request.url_rule is None or audit_exemption() is not None:
+        return True
+    return session is not None and session.info.get(AUDIT_RECORDED_KEY, 0) > 0
 
 
 def _init_transactions(app: Flask) -> None:
@@ -128,6 +149,24 @@ def _init_transactions(app: Flask) -> None:
     @app.after_request
     def _finish_transaction(response: Response) -> Response:
         session = g.pop("db_session", None)
+        if not _audited(session, response):
+            # Every change is audited in its own transaction (DESIGN: audit); a view that
+            # forgot must fail loudly rather than commit an unaudited change.
+            if session is not None:
+                session.rollback()
+                session.close()
+            log.error(
+                "mutation_without_audit_event",
+                method=request.method,
+                endpoint=request.endpoint,
+                status=response.status_code,
+            )
+            return problem_response(
+                500,
+                code="audit-event-missing",
+                title="Internal server error",
+                detail="the change was not recorded in the audit log, so it was undone",
+            )
         if session is None:
             return response
         try:

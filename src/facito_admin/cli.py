@@ -127,6 +127,51 @@ def demo() -> None:
     click.echo(f"demo organisation {organisation.slug} ({organisation.id})")
 
 
+@main.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+@click.option("--org", "org_slug", required=True, help="Organisation slug")
+def audit_verify(org_slug: str) -> None:
+    """Recompute an organisation's audit hash chain; exit 1 when it is broken."""
+    import json
+
+    from .audit.service import verify_organisation_chain
+    from .db.session import Database
+    from .organisations.models import Organisation
+
+    database = Database(_settings().resolved_database_url)
+    try:
+        with database.session() as lookup:
+            organisation_id = lookup.scalar(
+                select(Organisation.id).where(Organisation.slug == org_slug)
+            )
+        if organisation_id is None:
+            raise click.ClickException(f"no organisation {org_slug!r}")
+        with database.session(organisation_id=organisation_id) as session:
+            report = verify_organisation_chain(session)
+    finally:
+        database.dispose()
+    broken = report.first_broken
+    click.echo(
+        json.dumps(
+            {
+                "organisation": org_slug,
+                "valid": report.valid,
+                "checked": report.checked,
+                "first_broken": None
+                if broken is None
+                else {"seq": broken.seq, "event_id": broken.event_id, "reason": broken.reason},
+            },
+            indent=2,
+        )
+    )
+    if broken is not None:
+        sys.exit(1)
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

@@ -122,6 +122,44 @@ def require(*permissions: Permission) -> Callable[[F], F]:
     return decorator
 
 
+AUDIT_EXEMPT_ATTR = "_audit_exempt_reason"
+
+
+def exempt_from_audit(reason: str) -> None:
+    """Let this mutating request succeed without an audit event (it provably changed nothing).
+
+    For layers that answer without running a view's change, e.g. an Idempotency-Key replay.
+    """
+    g.audit_exempt_reason = reason
+
+
+def audit_exemption() -> str | None:
+    """Why the current request needs no audit event, if it was exempted."""
+    return cast(str | None, g.get("audit_exempt_reason"))
+
+
+def audit_exempt(*, reason: str) -> Callable[[F], F]:
+    """Opt a POST/PUT/PATCH/DELETE view out of the rule that every change is audited.
+
+    For requests that change nothing (a search sent as POST, building a consent URL); app.py
+    answers 500 for any other successful mutating request that recorded no audit event.
+    The reason is kept on the view (``_audit_exempt_reason``) so tests can list exemptions.
+    """
+    if not reason.strip():
+        raise ValueError("say why this view changes nothing")
+
+    def decorator(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            exempt_from_audit(reason)
+            return func(*args, **kwargs)
+
+        setattr(wrapper, AUDIT_EXEMPT_ATTR, reason)
+        return cast(F, wrapper)
+
+    return decorator
+
+
 def if_match() -> str:
     """The request's If-Match value; 428 when missing (we never update blind)."""
     value = request.headers.get("If-Match")

@@ -1,12 +1,22 @@
-"""The hash chain: each event's hash covers its content and the previous event's hash."""
+"""The hash chain: each event's hash covers its content and the previous event's hash.
+
+Pure functions, no session: the service feeds them rows, the tests feed them dictionaries, and
+an auditor can feed them the lines of a JSONL export (whose values are the canonical ones).
+A chain proves that stored events were not edited, removed or reordered after the fact by
+someone who did not also rewrite every later hash and the chain head; anchoring the head
+outside the database would close that gap too.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from enum import Enum, StrEnum
 from typing import Any
 
 # The fields a hash covers, in order. Changing this list breaks every stored chain: add a
@@ -27,6 +37,23 @@ HASHED_FIELDS = (
     "request_id",
     "details",
 )
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# NUL is refused by PostgreSQL text columns, lone surrogates cannot be encoded as UTF-8: either
+# would make an event unstorable or unhashable, so both become U+FFFD before hashing.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+class BreakReason(StrEnum):
+    """Why a chain does not hold, in the order the checks run."""
+
+    # A position 1..head has no event (deleted), or events after the last one are gone.
+    missing_event = "missing-event"
+    # The event does not link to the one before it (that one, or this link, was rewritten).
+    prev_hash_mismatch = "prev-hash-mismatch"
+    # The event's stored content no longer gives its stored hash.
+    content_altered = "content-altered"
+    # The last event is not the one the chain head points to.
+    head_mismatch = "head-mismatch"
 
 
 def genesis_hash(organisation_id: str) -> str:
@@ -34,25 +61,93 @@ def genesis_hash(organisation_id: str) -> str:
     return hashlib.sha256(f"facito-audit-genesis:{organisation_id}".encode()).hexdigest()
 
 
-def _canonical(value: Any) -> Any:
+def clean_text(value: str) -> str:
+    """The text as it can be stored on every backend (NUL and lone surrogates replaced)."""
+    return _UNSTORABLE.sub("\ufffd", value)
+
+
+def canonical_timestamp(value: datetime) -> str:
+    """RFC 3339 UTC with microseconds: the one spelling of an instant in hashes and exports."""
+    if value.tzinfo is None:
+        raise ValueError("audit timestamps must be timezone-aware")
+    return value.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+
+
+def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return str(value) if not isinstance(value, (int, dict, list, str, bool, type(None))) else value
+        return canonical_timestamp(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (uuid.UUID, date)):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    raise TypeError(f"{type(value).__name__} is not allowed in audit details")
+
+
+def _clean_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(k): _clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_json(v) for v in value]
+    return value
+
+
+def canonical_details(details: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``details`` as JSON gives it back: what is hashed is exactly what the database returns.
+
+    UUIDs, dates, enums and sets become strings and lists, keys become strings; NaN and
+    infinities are refused (JSON has none). Stored and hashed as this value, an event read
+    back from SQLite or PostgreSQL hashes the same as at write time.
+    """
+    encoded = json.dumps(dict(details or {}), default=_json_default, allow_nan=False)
+    decoded = _clean_json(json.loads(encoded))
+    if not isinstance(decoded, dict):  # pragma: no cover - dict() above guarantees an object
+        raise TypeError("audit details must be an object")
+    return decoded
+
+
+def _canonical(name: str, value: Any) -> Any:
+    # Stored values are hashed as they are (never cleaned here): verification must see every
+    # change, so only record_event cleans, before the first hash.
+    if isinstance(value, datetime):
+        return canonical_timestamp(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if value is None or isinstance(value, (str, int, dict)):
+        return value
+    raise TypeError(f"audit field {name} has unexpected type {type(value).__name__}")
+
+
+def canonical_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The hashed fields in their canonical JSON form (also the shape of export lines)."""
+    return {name: _canonical(name, fields[name]) for name in HASHED_FIELDS}
 
 
 def event_hash(fields: Mapping[str, Any], prev_hash: str) -> str:
     """SHA-256 over the canonical JSON of the hashed fields and the previous hash."""
-    document = {name: _canonical(fields[name]) for name in HASHED_FIELDS}
+    document = canonical_fields(fields)
     document["prev_hash"] = prev_hash
     encoded = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(encoded.encode()).hexdigest()
+    # surrogatepass: a tampered row must give a wrong hash, not an exception.
+    return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
 class BrokenLink:
+    """The first place the chain does not hold; ``event_id`` is None for a missing event."""
+
     seq: int
-    event_id: str
-    reason: str
+    event_id: str | None
+    reason: BreakReason
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    seq: int
+    hash: str
 
 
 @dataclass(frozen=True)
@@ -61,27 +156,40 @@ class ChainReport:
     first_broken: BrokenLink | None
     last_hash: str
 
+    @property
+    def valid(self) -> bool:
+        return self.first_broken is None
 
-def verify_chain(organisation_id: str, events: Iterable[Mapping[str, Any]]) -> ChainReport:
-    """Recompute the chain in `seq` order and report the first link that does not hold."""
+
+def verify_chain(
+    organisation_id: str, events: Iterable[Mapping[str, Any]], *, head: ChainHead | None = None
+) -> ChainReport:
+    """Recompute the chain in `seq` order and report the first link that does not hold.
+
+    With ``head``, ``events`` are the events up to ``head.seq`` and must end exactly there:
+    a chain whose last events were deleted (or rewritten) is caught by the head.
+    """
     expected_prev = genesis_hash(organisation_id)
-    expected_seq = 1
     checked = 0
+    last_id: str | None = None
     for event in events:
         checked += 1
         event_id = str(event["id"])
-        if event["seq"] != expected_seq:
-            return ChainReport(
-                checked, BrokenLink(expected_seq, event_id, "missing-event"), expected_prev
-            )
-        if event["prev_hash"] != expected_prev:
-            return ChainReport(
-                checked, BrokenLink(event["seq"], event_id, "prev-hash-mismatch"), expected_prev
-            )
-        if event_hash(event, event["prev_hash"]) != event["hash"]:
-            return ChainReport(
-                checked, BrokenLink(event["seq"], event_id, "content-altered"), expected_prev
-            )
+        broken: BrokenLink | None = None
+        if event["seq"] != checked:
+            broken = BrokenLink(checked, None, BreakReason.missing_event)
+        elif event["prev_hash"] != expected_prev:
+            broken = BrokenLink(checked, event_id, BreakReason.prev_hash_mismatch)
+        elif event_hash(event, event["prev_hash"]) != event["hash"]:
+            broken = BrokenLink(checked, event_id, BreakReason.content_altered)
+        if broken is not None:
+            return ChainReport(checked, broken, expected_prev)
         expected_prev = event["hash"]
-        expected_seq += 1
+        last_id = event_id
+    if head is not None and head.seq > checked:
+        broken = BrokenLink(checked + 1, None, BreakReason.missing_event)
+        return ChainReport(checked, broken, expected_prev)
+    if head is not None and (head.seq != checked or head.hash != expected_prev):
+        broken = BrokenLink(checked, last_id, BreakReason.head_mismatch)
+        return ChainReport(checked, broken, expected_prev)
     return ChainReport(checked, None, expected_prev)

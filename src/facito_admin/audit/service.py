@@ -2,21 +2,55 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ..auth.context import RequestContext
+from ..common.pagination import Page, paginate
 from ..db.base import new_id, utcnow
+from ..db.session import Database
 from ..db.tenancy import require_organisation
-from .chain import HASHED_FIELDS, BrokenLink, ChainReport, event_hash, genesis_hash, verify_chain
+from ..errors import NotFound, ValidationFailed
+from ..organisations.models import Organisation
+from . import export
+from .chain import (
+    HASHED_FIELDS,
+    ChainHead,
+    ChainReport,
+    canonical_details,
+    clean_text,
+    event_hash,
+    genesis_hash,
+    verify_chain,
+)
 from .models import AuditChainHead, AuditEvent
 
+# Counted per session: app.py refuses to commit a mutating request that recorded no event.
 AUDIT_RECORDED_KEY = "audit_events_recorded"
+EXPORT_BATCH = 500
+
+
+class AuditChainError(RuntimeError):
+    """A programming error around the chain: no head, or recording in a read-only session."""
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """What a caller may narrow the log to; every field is optional."""
+
+    actor_oid: str | None = None
+    # Exact, or a prefix with a trailing `*`: `org:federation:*`.
+    action: str | None = None
+    target_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 def start_chain(session: Session) -> None:
@@ -28,6 +62,36 @@ def start_chain(session: Session) -> None:
         )
     )
     session.flush()
+
+
+def _organisation_exists(session: Session) -> uuid.UUID:
+    # Staff may reach any organisation id: one that does not exist is a 404, not an empty log.
+    organisation_id = require_organisation(session)
+    if session.get(Organisation, organisation_id) is None:
+        raise NotFound("no such organisation")
+    return organisation_id
+
+
+def _lock_head(session: Session) -> AuditChainHead:
+    # PostgreSQL: FOR UPDATE on the organisation's one head row serialises its appenders (read
+    # committed re-reads the row once the lock is granted); other organisations do not wait.
+    # SQLite renders no FOR UPDATE: the write session's BEGIN IMMEDIATE already holds the
+    # database write lock, so a deferred (read) session must never get here, it would fail
+    # with "database is locked" instead of waiting.
+    if session.get_bind().dialect.name == "sqlite":
+        options = session.connection().get_execution_options()
+        if options.get("sqlite_begin") != "immediate":
+            raise AuditChainError("audit events are recorded in write sessions only")
+    head = session.execute(
+        select(AuditChainHead)
+        .with_for_update()
+        # A session reused across transactions (expire_on_commit=False) would otherwise hand
+        # back its stale identity-map copy and link two events to the same predecessor.
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if head is None:
+        raise AuditChainError("the organisation has no audit chain (start_chain)")
+    return head
 
 
 def record_event(
@@ -42,25 +106,25 @@ def record_event(
 ) -> AuditEvent:
     """Append one event to the organisation's chain, in the caller's transaction."""
     organisation_id = require_organisation(session)
-    # The row lock serialises appenders of one organisation (SQLite: BEGIN IMMEDIATE already
-    # holds the database write lock), so two writers can never link to the same predecessor.
-    head = session.execute(select(AuditChainHead).with_for_update()).scalar_one()
+    head = _lock_head(session)
     principal = ctx.principal
+    # Every value is stored exactly as it is hashed (cleaned text, canonical JSON details,
+    # microsecond UTC time), so a row read back from either database hashes the same.
     fields: dict[str, Any] = {
         "id": new_id(),
         "organisation_id": organisation_id,
         "seq": head.seq + 1,
         "occurred_at": utcnow(),
-        "actor_kind": principal.kind.value,
-        "actor_tid": principal.tenant_id,
-        "actor_oid": principal.object_id,
-        "actor_display": principal.display_name[:200],
-        "action": str(action),
-        "target_type": target_type,
-        "target_id": str(target_id),
-        "outcome": outcome,
-        "request_id": ctx.request_id,
-        "details": details or {},
+        "actor_kind": clean_text(principal.kind.value),
+        "actor_tid": clean_text(principal.tenant_id),
+        "actor_oid": clean_text(principal.object_id),
+        "actor_display": clean_text(principal.display_name)[:200],
+        "action": clean_text(str(action)),
+        "target_type": clean_text(target_type),
+        "target_id": clean_text(str(target_id)),
+        "outcome": clean_text(outcome),
+        "request_id": clean_text(ctx.request_id),
+        "details": canonical_details(details),
     }
     digest = event_hash(fields, head.hash)
     event = AuditEvent(**fields, prev_hash=head.hash, hash=digest)
@@ -72,67 +136,167 @@ def record_event(
     return event
 
 
-def events_query(
-    *,
-    actor_oid: str | None = None,
-    action: str | None = None,
-    target_id: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> Select[AuditEvent]:
-    """The filtered events of the session's organisation, oldest first."""
+def events_query(event_filter: EventFilter | None = None) -> Select[AuditEvent]:
+    """The filtered events of the session's organisation (unordered)."""
+    f = event_filter or EventFilter()
+    for name, instant in (("since", f.since), ("until", f.until)):
+        if instant is not None and instant.tzinfo is None:
+            raise ValidationFailed(
+                "timestamps need a timezone", errors={name: ["give a timezone, e.g. Z"]}
+            )
     query = select(AuditEvent)
-    if actor_oid:
-        query = query.where(AuditEvent.actor_oid == actor_oid)
-    if action:
-        # A trailing `*` matches a prefix: `org:federation:*`.
-        if action.endswith("*"):
-            query = query.where(AuditEvent.action.startswith(action[:-1], autoescape=True))
-        else:
-            query = query.where(AuditEvent.action == action)
-    if target_id:
-        query = query.where(AuditEvent.target_id == target_id)
-    if since:
-        query = query.where(AuditEvent.occurred_at >= since)
-    if until:
-        query = query.where(AuditEvent.occurred_at < until)
+    if f.actor_oid:
+        query = query.where(AuditEvent.actor_oid == f.actor_oid)
+    if f.action and f.action.endswith("*"):
+        prefix = f.action[:-1]
+        # LIKE finds candidates through the (organisation_id, action) index; substr makes the
+        # match exact where SQLite's LIKE ignores case.
+        query = query.where(
+            AuditEvent.action.startswith(prefix, autoescape=True),
+            func.substr(AuditEvent.action, 1, len(prefix)) == prefix,
+        )
+    elif f.action:
+        query = query.where(AuditEvent.action == f.action)
+    if f.target_id:
+        query = query.where(AuditEvent.target_id == f.target_id)
+    if f.since:
+        query = query.where(AuditEvent.occurred_at >= f.since)
+    if f.until:
+        query = query.where(AuditEvent.occurred_at < f.until)
     return query
 
 
+def list_events(
+    session: Session,
+    *,
+    event_filter: EventFilter,
+    limit: int,
+    cursor: str | None,
+    descending: bool = True,
+) -> Page[AuditEvent]:
+    """One keyset page of the organisation's events, newest first unless asked otherwise."""
+    _organisation_exists(session)
+    return paginate(
+        session,
+        events_query(event_filter),
+        keys=[AuditEvent.seq],
+        limit=limit,
+        cursor=cursor,
+        descending=descending,
+    )
+
+
+def _batch(
+    session: Session,
+    query: Select[AuditEvent],
+    *,
+    after: int | None,
+    limit: int,
+    descending: bool,
+) -> list[AuditEvent]:
+    if after is not None:
+        query = query.where(AuditEvent.seq < after if descending else AuditEvent.seq > after)
+    order = AuditEvent.seq.desc() if descending else AuditEvent.seq
+    rows = list(session.execute(query.order_by(order).limit(limit)).scalars())
+    # Detach what we hand out so the identity map does not grow with the log. Only these
+    # rows: the caller's other objects stay in its session (and flushed rows stay written).
+    for row in rows:
+        session.expunge(row)
+    return rows
+
+
 def iter_events(
-    session: Session, query: Select[AuditEvent], *, batch: int = 500
+    session: Session,
+    query: Select[AuditEvent],
+    *,
+    batch: int = EXPORT_BATCH,
+    descending: bool = False,
 ) -> Iterator[AuditEvent]:
-    """Stream events in `seq` order, in keyset batches (constant memory for exports)."""
-    last_seq = 0
+    """Events of ``query`` in `seq` order, in keyset batches of detached rows (constant memory)."""
+    after: int | None = None
     while True:
-        rows = (
-            session.execute(
-                query.where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(batch)
-            )
-            .scalars()
-            .all()
-        )
-        if not rows:
-            return
+        rows = _batch(session, query, after=after, limit=batch, descending=descending)
         yield from rows
-        last_seq = rows[-1].seq
-        session.expunge_all()
+        if len(rows) < batch:
+            return
+        after = rows[-1].seq
+
+
+def stream_events(
+    database: Database,
+    *,
+    organisation_id: uuid.UUID,
+    event_filter: EventFilter,
+    descending: bool = False,
+    batch: int = EXPORT_BATCH,
+) -> Iterator[AuditEvent]:
+    """The organisation's events for an export, each batch read in a short session of its own.
+
+    An export outlives its request: app.py commits and closes the request's session before a
+    streamed body is sent. So the stream opens its own sessions, bound to the organisation
+    like every session (ORM criteria; on PostgreSQL app.organisation_id for row-level
+    security), one per batch so that a slow client holds no connection or SQLite read lock
+    while it reads. The log is append-only and the export stops at the chain head it saw
+    first, so the batches together are one consistent view: the log as of that moment.
+    """
+    query = events_query(event_filter)
+    after: int | None = None
+    while True:
+        with database.session(organisation_id=organisation_id) as session:
+            if after is None:
+                _organisation_exists(session)
+                last = session.scalar(select(AuditChainHead.seq)) or 0
+                query = query.where(AuditEvent.seq <= last)
+                after = last + 1 if descending else 0
+            rows = _batch(session, query, after=after, limit=batch, descending=descending)
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = rows[-1].seq
+
+
+def export_events(
+    database: Database,
+    *,
+    organisation_id: uuid.UUID,
+    event_filter: EventFilter,
+    fmt: str,
+    descending: bool = False,
+) -> Iterator[bytes]:
+    """The organisation's events as JSON lines or CSV, produced while the client reads."""
+    events = stream_events(
+        database,
+        organisation_id=organisation_id,
+        event_filter=event_filter,
+        descending=descending,
+    )
+    body = export.render(fmt, events)
+    # The first chunk is read now, inside the request: a database that fails at the start
+    # still gets a proper error answer instead of a 200 with a broken body.
+    first = next(body, b"")
+    return itertools.chain((first,), body)
+
+
+def _chain_rows(session: Session, last_seq: int | None) -> Iterator[dict[str, Any]]:
+    query = select(AuditEvent)
+    if last_seq is not None:
+        query = query.where(AuditEvent.seq <= last_seq)
+    for event in iter_events(session, query):
+        row = {name: getattr(event, name) for name in HASHED_FIELDS}
+        yield {**row, "prev_hash": event.prev_hash, "hash": event.hash}
 
 
 def verify_organisation_chain(session: Session) -> ChainReport:
-    """Recompute the whole chain of the session's organisation, including its head."""
-    organisation_id = require_organisation(session)
-    events = (
-        {**{f: getattr(e, f) for f in HASHED_FIELDS}, "prev_hash": e.prev_hash, "hash": e.hash}
-        for e in iter_events(session, select(AuditEvent))
-    )
-    report = verify_chain(str(organisation_id), events)
-    if report.first_broken is None:
-        head = session.execute(select(AuditChainHead)).scalar_one_or_none()
-        if head is not None and (head.seq != report.checked or head.hash != report.last_hash):
-            return ChainReport(
-                report.checked,
-                BrokenLink(report.checked + 1, "", "events-missing-after-last"),
-                report.last_hash,
-            )
-    return report
+    """Recompute the whole chain of the session's organisation, up to its head."""
+    organisation_id = _organisation_exists(session)
+    # The head first: events appended while we read lie beyond it and are not judged, so a
+    # busy organisation's chain is not reported broken by its own new events.
+    head = session.execute(select(AuditChainHead)).scalar_one_or_none()
+    if head is None:
+        # No head (never started, or deleted): any event at all is then a broken chain.
+        snapshot = ChainHead(seq=0, hash=genesis_hash(str(organisation_id)))
+        rows = _chain_rows(session, None)
+    else:
+        snapshot = ChainHead(seq=head.seq, hash=head.hash)
+        rows = _chain_rows(session, head.seq)
+    return verify_chain(str(organisation_id), rows, head=snapshot)

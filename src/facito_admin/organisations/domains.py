@@ -208,10 +208,19 @@ def remove_domain(session: Session, ctx: RequestContext, *, domain_id: uuid.UUID
 def verify_domain(
     session: Session, ctx: RequestContext, *, domain_id: uuid.UUID, lookup: TxtLookup
 ) -> EmailDomain:
-    """Verify a claim by its DNS TXT record; verifying a verified domain changes nothing."""
+    """Verify a claim by its DNS TXT record; verifying a verified domain only records the check."""
     organisation_id = _organisation(session, writable=True).id
     domain = get_domain(session, domain_id=domain_id)
     if domain.status is DomainStatus.verified:
+        # Every successful mutating request leaves one audit event, a repeated check included.
+        record_event(
+            session,
+            ctx,
+            action=AuditAction.DomainVerify,
+            target_type="email_domain",
+            target_id=domain.id,
+            details={"domain": domain.domain, "already_verified": True},
+        )
         return domain
     name, expected = domain.domain, txt_record_value(domain.verification_token)
 

@@ -134,11 +134,14 @@ def test_a_domain_is_verified_when_its_txt_record_carries_the_token(
     assert trail[-1]["action"] == AuditAction.DomainVerify
     assert trail[-1]["target_id"] == claim["id"]
 
-    # Verifying again changes nothing and writes nothing.
+    # Verifying again changes nothing but leaves its audit event, without asking DNS again.
     again = web.post(_url(org_a, f"/{claim['id']}/verify"), headers=admin)
     assert again.status_code == 200
     assert again.get_json()["verified_at"] == verified["verified_at"]
-    assert len(audit_trail(database, org_a.id)) == len(trail)
+    assert fake_dns.queries == [RECORD]
+    recheck = audit_trail(database, org_a.id)
+    assert len(recheck) == len(trail) + 1
+    assert recheck[-1]["details"]["already_verified"] is True
     assert web.get(_url(org_b), headers=auth(org_b, "Organisation.Admin")).get_json()["items"] == []
 
 

@@ -1,0 +1,117 @@
+"""Request and response shapes of the audit log: events, filters, exports, chain reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from ..common.pagination import PageArgsSchema, page_schema
+from ..common.schemas import OutputSchema
+from .chain import BreakReason
+from .export import ExportFormat
+
+# Actions are `scope:resource:action` in lowercase (audit/actions.py); a trailing `*` asks
+# for a prefix. Anything else cannot match and is a client mistake.
+_ACTION_FILTER = r"^[a-z0-9:._-]*\*?$"
+_ORDER = ma.validate.OneOf(["asc", "desc"])
+
+
+class AuditEventSchema(OutputSchema):
+    """One event; the fields (but prev_hash and hash) are what its hash covers."""
+
+    id = ma.fields.UUID(required=True)
+    organisation_id = ma.fields.UUID(required=True)
+    seq = ma.fields.Integer(
+        required=True, metadata={"description": "Position in the chain: 1, 2, 3, … no gaps"}
+    )
+    occurred_at = ma.fields.DateTime(required=True)
+    actor_kind = ma.fields.String(required=True)
+    actor_tid = ma.fields.String(required=True, metadata={"description": "Entra tenant id"})
+    actor_oid = ma.fields.String(required=True, metadata={"description": "Entra object id"})
+    actor_display = ma.fields.String(required=True)
+    action = ma.fields.String(required=True, metadata={"description": "scope:resource:action"})
+    target_type = ma.fields.String(required=True)
+    target_id = ma.fields.String(required=True)
+    outcome = ma.fields.String(required=True)
+    request_id = ma.fields.String(required=True)
+    details = ma.fields.Dict(required=True)
+    prev_hash = ma.fields.String(required=True, metadata={"description": "hash of seq - 1"})
+    hash = ma.fields.String(
+        required=True, metadata={"description": "SHA-256 of the canonical event and prev_hash"}
+    )
+
+
+AuditEventPageSchema = page_schema(AuditEventSchema, "AuditEventPageSchema")
+
+
+class AuditEventFilterArgsSchema(ma.Schema):
+    actor = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(min=1, max=36),
+        metadata={"description": "Object id (oid) of the actor"},
+    )
+    action = ma.fields.String(
+        load_default=None,
+        validate=[ma.validate.Length(min=1, max=101), ma.validate.Regexp(_ACTION_FILTER)],
+        metadata={"description": "An action, or a prefix ending in `*` (`org:federation:*`)"},
+    )
+    target = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(min=1, max=100),
+        metadata={"description": "Id of the target"},
+    )
+    since = ma.fields.AwareDateTime(
+        load_default=None,
+        format="iso",
+        metadata={"description": "RFC 3339 with a timezone; events at or after this instant"},
+    )
+    until = ma.fields.AwareDateTime(
+        load_default=None,
+        format="iso",
+        metadata={"description": "RFC 3339 with a timezone; events before this instant"},
+    )
+
+    @ma.validates_schema
+    def _window(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        since, until = data.get("since"), data.get("until")
+        if since is not None and until is not None and since >= until:
+            raise ma.ValidationError("must be later than since", field_name="until")
+
+
+class AuditEventQueryArgsSchema(PageArgsSchema, AuditEventFilterArgsSchema):
+    order = ma.fields.String(
+        load_default="desc",
+        validate=_ORDER,
+        metadata={"description": "`desc` newest first (default), `asc` oldest first"},
+    )
+
+
+class AuditExportArgsSchema(AuditEventFilterArgsSchema):
+    fmt = ma.fields.Enum(
+        ExportFormat,
+        data_key="format",
+        load_default=ExportFormat.jsonl,
+        metadata={"description": "`jsonl` (JSON lines, verifiable) or `csv` (spreadsheets)"},
+    )
+    order = ma.fields.String(
+        load_default="asc",
+        validate=_ORDER,
+        metadata={"description": "`asc` chain order (default), `desc` newest first"},
+    )
+
+
+class BrokenLinkSchema(OutputSchema):
+    seq = ma.fields.Integer(required=True)
+    event_id = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The event found there; null when the event is missing"},
+    )
+    reason = ma.fields.Enum(BreakReason, by_value=True, required=True)
+
+
+class ChainReportSchema(OutputSchema):
+    valid = ma.fields.Boolean(required=True)
+    checked = ma.fields.Integer(required=True, metadata={"description": "Events recomputed"})
+    first_broken = ma.fields.Nested(BrokenLinkSchema, required=True, allow_none=True)
