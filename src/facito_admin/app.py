@@ -14,7 +14,7 @@ from .db.models_registry import load_all
 from .db.session import Database
 from .logs import configure_logging, init_request_ids
 from .problems import PROBLEM_CONTENT_TYPE, FacitoApi, problem_response, register_problem_handlers
-from .web import SAFE_METHODS, Services
+from .web import SAFE_METHODS, Services, authorise_request
 
 API_VERSION = "1.0.0"
 
@@ -110,6 +110,9 @@ def _init_transactions(app: Flask) -> None:
         return problem_response(
             415, code="unsupported-media-type", detail="send the body as application/json"
         )
+
+    # After the media type check, before any view decorator parses the body (web.py).
+    app.before_request(authorise_request)
 
     @app.after_request
     def _finish_transaction(response: Response) -> Response:
