@@ -17,6 +17,14 @@ from .problems import PROBLEM_CONTENT_TYPE, FacitoApi, problem_response, registe
 from .web import SAFE_METHODS, Services, authorise_request
 
 API_VERSION = "1.0.0"
+# Swagger UI must load nothing from another host (tests/contract/test_docs.py): its default
+# validatorUrl sends the document to validator.swagger.io, and flask-swagger-ui would otherwise
+# write an absolute oauth2RedirectUrl built from the request's host.
+_DOCS_CONFIG = {
+    "app_name": "facito-admin",
+    "validatorUrl": None,
+    "oauth2RedirectUrl": "/docs/oauth2-redirect.html",
+}
 
 
 def _spec_options() -> dict[str, Any]:
@@ -91,9 +99,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     for blueprint in (ops_blp, me_blp, organisations_blp, registry_blp):
         api.register_blueprint(blueprint)
 
-    app.register_blueprint(
-        get_swaggerui_blueprint("/docs", "/openapi.json", config={"app_name": "facito-admin"})
-    )
+    app.register_blueprint(get_swaggerui_blueprint("/docs", "/openapi.json", config=_DOCS_CONFIG))
     return app
 
 
