@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from .common.schemas import OutputSchema
 from .errors import DomainError, PreconditionFailed, ValidationFailed
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -28,6 +29,11 @@ class FieldErrorSchema(ma.Schema):
 
 class ProblemSchema(ma.Schema):
     """RFC 9457 problem details, with a stable `code` and the request id."""
+
+    class Meta:
+        # RFC 9457 section 3.2: problems may carry extension members (`missing_permissions`,
+        # `reason`, ...); documented as additionalProperties: true.
+        unknown = ma.INCLUDE
 
     type = ma.fields.String(metadata={"description": "URI naming the problem type"})
     title = ma.fields.String()
@@ -108,10 +114,26 @@ def flatten_field_errors(messages: Any) -> list[dict[str, str]]:
     return flat
 
 
+def _document_utc_timestamps(
+    _converter: Any, field: ma.fields.Field, ret: dict[str, Any], **_: Any
+):
+    """OutputSchema's timestamps are RFC 3339 date-times (with a `Z`), written by a strftime
+    pattern; apispec documents any such pattern as `format: null, pattern: null`, which is not
+    a valid schema. Say what they are."""
+    if isinstance(field, ma.fields.DateTime) and field.format == OutputSchema.Meta.datetimeformat:
+        ret.pop("pattern", None)
+        ret["format"] = "date-time"
+    return {}
+
+
 class FacitoApi(Api):
     """flask-smorest's Api with problem+json errors, documented as such in the OpenAPI file."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def _init_spec(self, **kwargs: Any) -> None:
+        super()._init_spec(**kwargs)
+        self.ma_plugin.converter.add_attribute_function(_document_utc_timestamps)
 
     def _register_responses(self) -> None:
         for status in http.HTTPStatus:
