@@ -87,6 +87,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.extensions["facito"] = services or build_services(settings)
     init_request_ids(app)
+    # Before anything reads the request: a caller outside the path's organisation gets 404
+    # whatever its body or media type (web.authorise_request).
+    app.before_request(authorise_request)
     _init_transactions(app)
     api = FacitoApi(app)
     register_problem_handlers(app)
@@ -116,9 +119,6 @@ def _init_transactions(app: Flask) -> None:
         return problem_response(
             415, code="unsupported-media-type", detail="send the body as application/json"
         )
-
-    # After the media type check, before any view decorator parses the body (web.py).
-    app.before_request(authorise_request)
 
     @app.after_request
     def _finish_transaction(response: Response) -> Response:
