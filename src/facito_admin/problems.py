@@ -8,12 +8,14 @@ from typing import Any
 import marshmallow as ma
 import structlog
 from flask import Flask, Response, json, request
+from apispec import BasePlugin
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from .common.schemas import OutputSchema
 from .errors import DomainError, PreconditionFailed, ValidationFailed
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -28,6 +30,11 @@ class FieldErrorSchema(ma.Schema):
 
 class ProblemSchema(ma.Schema):
     """RFC 9457 problem details, with a stable `code` and the request id."""
+
+    class Meta:
+        # RFC 9457 section 3.2: problems may carry extension members (`missing_permissions`,
+        # `reason`, ...); documented as additionalProperties: true.
+        unknown = ma.INCLUDE
 
     type = ma.fields.String(metadata={"description": "URI naming the problem type"})
     title = ma.fields.String()
@@ -108,10 +115,50 @@ def flatten_field_errors(messages: Any) -> list[dict[str, str]]:
     return flat
 
 
+def _document_utc_timestamps(
+    _converter: Any, field: ma.fields.Field, ret: dict[str, Any], **_: Any
+) -> dict[str, Any]:
+    """OutputSchema's timestamps are RFC 3339 date-times (with a `Z`), written by a strftime
+    pattern; apispec documents any such pattern as `format: null, pattern: null`, which is not
+    a valid schema. Say what they are."""
+    if isinstance(field, ma.fields.DateTime) and field.format == OutputSchema.Meta.datetimeformat:
+        ret.pop("pattern", None)
+        ret["format"] = "date-time"
+    return {}
+
+
+class ProblemResponsesPlugin(BasePlugin):
+    """Error responses documented without a body (`alt_response(409, description=…)`) get the
+    problem+json body every error really has, so views need not repeat it."""
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **_: Any
+    ) -> None:
+        for operation in (operations or {}).values():
+            for status, response in operation.get("responses", {}).items():
+                if (
+                    str(status).isdigit()
+                    and int(status) >= 400
+                    and isinstance(response, dict)
+                    and "content" not in response
+                ):
+                    response["content"] = {
+                        PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}
+                    }
+
+
 class FacitoApi(Api):
     """flask-smorest's Api with problem+json errors, documented as such in the OpenAPI file."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def _init_spec(self, **kwargs: Any) -> None:
+        kwargs["extra_plugins"] = [*kwargs.get("extra_plugins", ()), ProblemResponsesPlugin()]
+        super()._init_spec(**kwargs)
+        self.ma_plugin.converter.add_attribute_function(_document_utc_timestamps)
+        # Registered up front so that the plugin's $ref always resolves.
+        if "Problem" not in self.spec.components.schemas:
+            self.spec.components.schema("Problem", schema=ProblemSchema)
 
     def _register_responses(self) -> None:
         for status in http.HTTPStatus:

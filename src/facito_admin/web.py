@@ -88,32 +88,74 @@ def current_ctx() -> RequestContext:
 def _can_reach_organisation(principal: Principal, organisation_id: uuid.UUID) -> bool:
     if principal.kind is PrincipalKind.facito_staff:
         # Staff reach organisations through their role's permissions (operators); support
-        # engineers will need an approved access grant (support_access).
-        return principal.can(Permission.OrganisationRead)
+        # engineers will need an approved access grant (support_access). The organisation must
+        # exist, so that nothing (If-Match, body rules) answers before its 404.
+        from .organisations.models import Organisation
+
+        return (
+            principal.can(Permission.OrganisationRead)
+            and db_session().get(Organisation, organisation_id) is not None
+        )
     return principal.organisation_id == organisation_id
+
+
+def _authorise(permissions: tuple[Permission, ...], organisation_id: uuid.UUID | None) -> None:
+    principal = authenticate()
+    if organisation_id is not None:
+        if not _can_reach_organisation(principal, organisation_id):
+            raise NotFound("no such organisation")
+        bind_organisation(db_session(), organisation_id)
+    missing = [p for p in permissions if not principal.can(p)]
+    if missing:
+        raise Forbidden(
+            "your roles do not grant this",
+            extra={"missing_permissions": [str(p) for p in missing]},
+        )
+
+
+def _handler_permissions() -> tuple[Permission, ...] | None:
+    """What `require` declares on the view method this request will run (None: not guarded)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    handler = view
+    if view_class is not None:
+        # MethodView's own dispatch rule: HEAD falls back to get.
+        handler = getattr(view_class, request.method.lower(), None)
+        if handler is None and request.method == "HEAD":
+            handler = getattr(view_class, "get", None)
+    # functools.wraps copies the marker through flask-smorest's outer decorators.
+    return cast("tuple[Permission, ...] | None", getattr(handler, "_required_permissions", None))
+
+
+def authorise_request() -> None:
+    """before_request: authenticate, confine to the path's organisation, check permissions.
+
+    It runs before any view decorator, so a caller outside the organisation gets 404 (and a
+    caller without rights 403) before `@blp.arguments` validates the body: no 422, 409 or 428
+    can reveal that another organisation exists. Every route with an `org_id` is confined, even
+    one that forgot `require` (fail closed).
+    """
+    if request.view_args is None:
+        return  # routing failed (404, 405): nothing to confine
+    organisation_id = request.view_args.get("org_id")
+    permissions = _handler_permissions()
+    if permissions is None and organisation_id is None:
+        return
+    _authorise(permissions or (), organisation_id)
 
 
 def require(*permissions: Permission) -> Callable[[F], F]:
     """Authenticate, confine the request to the path's organisation, then check permissions.
 
-    A caller outside the organisation gets 404 (as if it did not exist), before any 403.
+    A caller outside the organisation gets 404 (as if it did not exist), before any 403 or 422.
+    The app's :func:`authorise_request` hook does this before the body is parsed; the wrapper
+    repeats it (cheaply: the principal is cached) so a view never runs unchecked.
     """
 
     def decorator(func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            principal = authenticate()
-            organisation_id = kwargs.get("org_id")
-            if organisation_id is not None:
-                if not _can_reach_organisation(principal, organisation_id):
-                    raise NotFound("no such organisation")
-                bind_organisation(db_session(), organisation_id)
-            missing = [p for p in permissions if not principal.can(p)]
-            if missing:
-                raise Forbidden(
-                    "your roles do not grant this",
-                    extra={"missing_permissions": [str(p) for p in missing]},
-                )
+            _authorise(permissions, kwargs.get("org_id"))
             return func(*args, **kwargs)
 
         wrapper._required_permissions = permissions  # type: ignore[attr-defined]

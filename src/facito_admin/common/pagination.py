@@ -22,13 +22,14 @@ from sqlalchemy import Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..errors import ValidationFailed
+from .schemas import QuerySchema
 
 T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 
-class PageArgsSchema(ma.Schema):
+class PageArgsSchema(QuerySchema):
     limit = ma.fields.Integer(
         load_default=DEFAULT_LIMIT,
         validate=ma.validate.Range(min=1, max=MAX_LIMIT),

@@ -9,7 +9,7 @@ On PostgreSQL, row-level security (``db/rls.py``) is a second wall under this on
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ForeignKey, event, inspect
 from sqlalchemy.orm import (
@@ -20,6 +20,8 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.util import find_tables
 
 ORGANISATION_KEY = "organisation_id"
 CROSS_ORGANISATION_KEY = "cross_organisation_reason"
@@ -69,15 +71,50 @@ def is_cross_organisation(session: Session) -> bool:
     return bool(session.info.get(CROSS_ORGANISATION_KEY))
 
 
-def _tenant_mappers(state: ORMExecuteState) -> list[Any]:
-    return [m for m in state.all_mappers if issubclass(m.class_, TenantScoped)]
+def _tenant_tables() -> set[Any]:
+    tables: set[Any] = set()
+    pending = list(TenantScoped.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if getattr(cls, "__table__", None) is not None:
+            tables.add(cls.__table__)  # type: ignore[attr-defined]
+    return tables
+
+
+def _touches_tenant_tables(state: ORMExecuteState) -> bool:
+    if any(issubclass(m.class_, TenantScoped) for m in state.all_mappers):
+        return True
+    # all_mappers names only the selected entities: a tenant table can also hide in
+    # select_from(), a subquery, EXISTS, or a Core statement.
+    statement = cast(ClauseElement, state.statement)
+    found = find_tables(statement, check_columns=True, include_crud=True)
+    return not _tenant_tables().isdisjoint(found)
+
+
+def _written_organisations(state: ORMExecuteState) -> list[Any]:
+    """organisation_id values an INSERT or UPDATE statement writes (VALUES/SET or bulk rows)."""
+    statement: Any = state.statement
+    mappings: list[Any] = [getattr(statement, "_values", None) or {}]
+    mappings += [row for rows in getattr(statement, "_multi_values", ()) for row in rows]
+    parameters = state.parameters
+    mappings += parameters if isinstance(parameters, list) else [parameters or {}]
+    written = []
+    for mapping in mappings:
+        if not isinstance(mapping, dict):
+            written.append(mapping)  # positional rows: cannot tell, so refuse below
+            continue
+        for key, value in mapping.items():
+            if getattr(key, "key", key) == ORGANISATION_KEY:
+                written.append(getattr(value, "value", value))
+    return written
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _scope_statement_to_organisation(state: ORMExecuteState) -> None:
     if state.is_column_load or is_cross_organisation(state.session):
         return
-    if not _tenant_mappers(state):
+    if not _touches_tenant_tables(state):
         return
     organisation_id = session_organisation(state.session)
     if organisation_id is None:
@@ -85,6 +122,13 @@ def _scope_statement_to_organisation(state: ORMExecuteState) -> None:
             "tenant-scoped query in a session without organisation; "
             "bind one or use cross_organisation_session()"
         )
+    if not state.is_orm_statement:
+        # with_loader_criteria filters ORM entities only; a Core statement would run unfiltered.
+        raise TenancyViolation("query tenant tables through their models, not Core tables")
+    if (state.is_insert or state.is_update) and any(
+        value != organisation_id for value in _written_organisations(state)
+    ):
+        raise TenancyViolation("a statement writes rows of another organisation")
     if state.is_select or state.is_update or state.is_delete:
         state.statement = state.statement.options(
             with_loader_criteria(

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import text
 
 from ..db.migrations import alembic_config
-from ..problems import problem_response
+from ..problems import PROBLEM_CONTENT_TYPE, ProblemSchema, problem_response
 from ..web import services
 
 blp = Blueprint("ops", __name__, description="Service health")
@@ -53,7 +53,13 @@ class Livez(MethodView):
 class Readyz(MethodView):
     @blp.doc(security=[])
     @blp.response(200, ReadyzSchema)
-    @blp.alt_response(503, description="Not ready: database unreachable or migrations behind")
+    @blp.alt_response(
+        503,
+        schema=ProblemSchema,
+        content_type=PROBLEM_CONTENT_TYPE,
+        description="Not ready: database unreachable or migrations behind",
+        headers={"Retry-After": {"description": "Seconds", "schema": {"type": "integer"}}},
+    )
     def get(self) -> object:
         """Ready to serve: the database answers and its schema is at the latest migration"""
         started = time.perf_counter()

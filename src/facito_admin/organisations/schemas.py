@@ -7,12 +7,18 @@ import marshmallow as ma
 from ..common.pagination import PageArgsSchema, page_schema
 from ..common.schemas import OutputSchema, StrictSchema
 from .models import OrganisationStatus
+from .regions import REGIONS
 
 _name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
-_region = ma.fields.String(
-    validate=ma.validate.Length(min=1, max=40),
-    metadata={"description": "Region code from /v1/regions"},
-)
+
+
+def _region(*, required: bool = False) -> ma.fields.String:
+    # The registry is code, so the document can list its codes (an enum clients can rely on).
+    return ma.fields.String(
+        required=required,
+        validate=ma.validate.OneOf(sorted(REGIONS)),
+        metadata={"description": "Region code from /v1/regions"},
+    )
 
 
 class OrganisationSchema(OutputSchema):
@@ -31,18 +37,19 @@ class OrganisationSchema(OutputSchema):
 class OrganisationCreateSchema(StrictSchema):
     slug = ma.fields.String(
         required=True,
-        validate=ma.validate.Length(min=1, max=63),
-        metadata={"description": "Lowercase letters, digits and hyphens"},
+        # The service lowercases the slug before it checks this pattern (service.SLUG).
+        validate=ma.validate.Regexp(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"),
+        metadata={"description": "Letters, digits and hyphens (stored lowercase)"},
     )
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    primary_region = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
-    backup_region = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
+    primary_region = _region(required=True)
+    backup_region = _region(required=True)
 
 
 class OrganisationUpdateSchema(StrictSchema):
     name = _name
-    primary_region = _region
-    backup_region = _region
+    primary_region = _region()
+    backup_region = _region()
 
 
 class StatusChangeSchema(StrictSchema):

@@ -118,23 +118,26 @@ def _status_view(action: AuditAction, summary: str) -> type[MethodView]:
     return StatusChange
 
 
+# The class, not its as_view() function: flask-smorest documents only MethodView classes by
+# their methods (a plain function is documented as GET, whatever it serves).
 blp.add_url_rule(
     "/<uuid:org_id>/suspend",
+    "OrganisationSuspend",
     view_func=_status_view(
         AuditAction.OrganisationSuspend, "Suspend an organisation: its tokens are refused at once"
-    ).as_view("OrganisationSuspend"),
+    ),
 )
 blp.add_url_rule(
     "/<uuid:org_id>/reactivate",
+    "OrganisationReactivate",
     view_func=_status_view(
         AuditAction.OrganisationReactivate, "Reactivate a suspended organisation"
-    ).as_view("OrganisationReactivate"),
+    ),
 )
 blp.add_url_rule(
     "/<uuid:org_id>/offboard",
-    view_func=_status_view(
-        AuditAction.OrganisationOffboard, "Offboard an organisation (final)"
-    ).as_view("OrganisationOffboard"),
+    "OrganisationOffboard",
+    view_func=_status_view(AuditAction.OrganisationOffboard, "Offboard an organisation (final)"),
 )
 
 

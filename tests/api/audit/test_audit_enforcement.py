@@ -129,7 +129,10 @@ def test_a_mutating_request_that_changed_nothing_needs_an_event_or_an_exemption(
     )
     assert response.status_code == 500
     # Nor does a request that never opened a database session escape the rule.
-    assert test_client.post(f"/test/{org_a.id}/sessionless").status_code == 500
+    sessionless = test_client.post(
+        f"/test/{org_a.id}/sessionless", headers=auth(org_a, "Organisation.Admin")
+    )
+    assert sessionless.status_code == 500
 
 
 def test_a_failed_mutation_keeps_its_own_answer_and_is_rolled_back(

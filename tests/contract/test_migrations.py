@@ -1,0 +1,65 @@
+"""The models and the migrations describe the same schema, and the migrations run both ways."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, inspect
+
+from facito_admin.db.base import Base
+from facito_admin.db.migrations import alembic_config, upgrade
+from facito_admin.db.models_registry import load_all
+from facito_admin.web import Services
+
+
+def _differences(engine: Engine) -> list[Any]:
+    """What `alembic revision --autogenerate` would write: nothing, when the two agree."""
+    load_all()
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
+        return list(compare_metadata(context, Base.metadata))
+
+
+def _heads() -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def test_the_migrations_have_one_head():
+    assert len(_heads()) == 1
+
+
+def test_the_migrated_test_database_matches_the_models(services: Services):
+    """Runs on SQLite and, with FACITO_TEST_DATABASE_URL, on PostgreSQL."""
+    engine = services.database.engine
+    with engine.connect() as connection:
+        assert set(MigrationContext.configure(connection).get_current_heads()) == _heads()
+    differences = _differences(engine)
+    assert not differences, (
+        f"models and migrations disagree; change the migration to match: {differences}"
+    )
+
+
+def test_downgrade_to_base_and_upgrade_again_on_a_fresh_database(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'roundtrip.db'}"
+    upgrade(url)
+    engine = create_engine(url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+        assert {t.name for t in Base.metadata.sorted_tables} <= tables
+
+        command.downgrade(alembic_config(url), "base")
+        inspector = inspect(engine)
+        assert set(inspector.get_table_names()) <= {"alembic_version"}
+
+        upgrade(url)
+        assert set(inspect(engine).get_table_names()) == tables
+        assert not _differences(engine)
+    finally:
+        engine.dispose()

@@ -1,0 +1,219 @@
+"""The ORM guard: a session serves one organisation, fails closed without one, and never writes
+another organisation's rows. Audit events exist for both organisations from their onboarding."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import exists, func, insert, select, update
+
+from facito_admin.audit.models import AuditChainHead, AuditEvent
+from facito_admin.db.base import new_id
+from facito_admin.db.session import (
+    Database,
+    bind_organisation,
+    cross_organisation_session,
+)
+from facito_admin.db.tenancy import TenancyViolation
+from facito_admin.organisations.models import Organisation
+from tests.conftest import Org
+
+
+def _event_row(organisation_id: uuid.UUID | None) -> dict[str, object]:
+    return {
+        "organisation_id": organisation_id,
+        "id": new_id(),
+        "seq": 10_000,
+        "actor_kind": "system",
+        "actor_tid": "",
+        "actor_oid": "",
+        "actor_display": "test",
+        "action": "test:event:write",
+        "target_type": "test",
+        "target_id": "test",
+        "request_id": "test",
+        "details": {},
+        "prev_hash": "0" * 64,
+        "hash": "0" * 64,
+    }
+
+
+def _event(organisation_id: uuid.UUID | None) -> AuditEvent:
+    return AuditEvent(**_event_row(organisation_id))
+
+
+def _organisations_of_events(database: Database, organisation_id: uuid.UUID) -> set[uuid.UUID]:
+    with database.session(organisation_id=organisation_id) as session:
+        return set(session.scalars(select(AuditEvent.organisation_id)).all())
+
+
+def test_a_session_without_organisation_cannot_query_tenant_tables(database: Database, org_a: Org):
+    with database.session() as session:
+        with pytest.raises(TenancyViolation):
+            session.scalars(select(AuditEvent)).all()
+        with pytest.raises(TenancyViolation):
+            session.execute(select(func.count()).select_from(AuditChainHead)).scalar()
+        with pytest.raises(TenancyViolation):
+            session.get(AuditChainHead, org_a.id)
+        with pytest.raises(TenancyViolation):
+            session.execute(update(AuditEvent).values(outcome="tampered"))
+        # The tenant table hides outside the selected entities: still refused.
+        with pytest.raises(TenancyViolation):
+            session.execute(select(func.count()).select_from(AuditEvent)).scalar()
+        with pytest.raises(TenancyViolation):
+            session.execute(select(func.count()).select_from(select(AuditEvent.id).subquery()))
+        with pytest.raises(TenancyViolation):
+            session.execute(select(func.count(AuditEvent.__table__.c.id))).scalar()
+
+
+def test_a_session_without_organisation_still_reads_global_tables(database: Database, org_a: Org):
+    with database.session() as session:
+        assert session.get(Organisation, org_a.id) is not None
+
+
+def test_a_session_of_one_organisation_sees_none_of_the_others_rows(
+    database: Database, org_a: Org, org_b: Org
+):
+    assert _organisations_of_events(database, org_a.id) == {org_a.id}
+    assert _organisations_of_events(database, org_b.id) == {org_b.id}
+    with database.session(organisation_id=org_b.id) as session:
+        event_of_b = session.scalars(select(AuditEvent)).first()
+        assert event_of_b is not None
+        key = (event_of_b.organisation_id, event_of_b.id)
+    with database.session(organisation_id=org_a.id) as session:
+        assert session.get(AuditEvent, key) is None
+        assert session.get(AuditChainHead, org_b.id) is None
+        assert session.scalars(select(AuditEvent).where(AuditEvent.id == key[1])).all() == []
+        # Counts, subqueries and EXISTS are scoped too, not only the selected entity.
+        assert session.execute(select(func.count()).select_from(AuditEvent)).scalar() == 1
+        inner = select(AuditEvent.id).where(AuditEvent.id == key[1])
+        assert session.execute(select(func.count()).select_from(inner.subquery())).scalar() == 0
+        assert session.execute(select(exists(inner))).scalar() is False
+        counted = session.execute(
+            select(Organisation.id, func.count(AuditEvent.id))
+            .join(AuditEvent, AuditEvent.organisation_id == Organisation.id)
+            .group_by(Organisation.id)
+        ).all()
+        assert [row[0] for row in counted] == [org_a.id]
+
+
+def test_core_statements_on_tenant_tables_are_refused(database: Database, org_a: Org):
+    # with_loader_criteria cannot filter a Core table: such a statement would see everything.
+    table = AuditEvent.__table__
+    with database.session(organisation_id=org_a.id, write=True) as session:
+        with pytest.raises(TenancyViolation):
+            session.execute(select(table.c.id)).all()
+        with pytest.raises(TenancyViolation):
+            session.execute(table.update().values(outcome="tampered"))
+        session.rollback()
+
+
+def test_bulk_updates_of_one_organisation_leave_the_other_alone(
+    database: Database, org_a: Org, org_b: Org
+):
+    with database.session(organisation_id=org_a.id, write=True) as session:
+        session.execute(update(AuditEvent).values(outcome="changed"))
+        session.commit()
+    with cross_organisation_session(database, reason="test: read both back") as session:
+        outcomes = {
+            tuple(row)
+            for row in session.execute(select(AuditEvent.organisation_id, AuditEvent.outcome))
+        }
+    assert outcomes == {(org_a.id, "changed"), (org_b.id, "success")}
+
+
+def test_a_new_row_is_stamped_with_the_sessions_organisation(database: Database, org_a: Org):
+    with database.session(organisation_id=org_a.id, write=True) as session:
+        event = _event(None)
+        session.add(event)
+        session.flush()
+        assert event.organisation_id == org_a.id
+        session.rollback()
+
+
+def test_writing_a_row_of_another_organisation_raises(database: Database, org_a: Org, org_b: Org):
+    with database.session(organisation_id=org_a.id, write=True) as session:
+        session.add(_event(org_b.id))
+        with pytest.raises(TenancyViolation):
+            session.flush()
+        session.rollback()
+
+
+def test_insert_and_update_statements_cannot_write_another_organisation(
+    database: Database, org_a: Org, org_b: Org
+):
+    row_of_b = _event_row(org_b.id)
+    with database.session(organisation_id=org_a.id, write=True) as session:
+        with pytest.raises(TenancyViolation):
+            session.execute(insert(AuditEvent), [row_of_b])
+        with pytest.raises(TenancyViolation):
+            session.execute(insert(AuditEvent).values(**row_of_b))
+        with pytest.raises(TenancyViolation):
+            session.execute(update(AuditEvent).values(organisation_id=org_b.id))
+        # Bulk UPDATE by primary key names the other organisation's row outright.
+        with pytest.raises(TenancyViolation):
+            session.execute(
+                update(AuditEvent),
+                [{"organisation_id": org_b.id, "id": row_of_b["id"], "outcome": "tampered"}],
+            )
+        session.rollback()
+
+
+def test_writing_a_tenant_row_without_organisation_raises(database: Database, org_a: Org):
+    with database.session(write=True) as session:
+        session.add(_event(org_a.id))
+        with pytest.raises(TenancyViolation):
+            session.flush()
+        session.rollback()
+    with database.session(write=True) as session:
+        session.add(_event(None))
+        with pytest.raises(TenancyViolation):
+            session.flush()
+        session.rollback()
+
+
+def test_moving_a_row_to_another_organisation_raises(database: Database, org_a: Org, org_b: Org):
+    with database.session(organisation_id=org_a.id, write=True) as session:
+        event = session.scalars(select(AuditEvent)).first()
+        assert event is not None
+        event.organisation_id = org_b.id
+        with pytest.raises(TenancyViolation):
+            session.flush()
+        session.rollback()
+    assert _organisations_of_events(database, org_b.id) == {org_b.id}
+
+
+def test_deleting_through_a_session_of_the_same_organisation_only(
+    database: Database, org_a: Org, org_b: Org
+):
+    with database.session(organisation_id=org_b.id) as session:
+        head_of_b = session.get(AuditChainHead, org_b.id)
+        assert head_of_b is not None
+        session.expunge(head_of_b)
+    with database.session(organisation_id=org_a.id, write=True) as session:
+        # An object loaded elsewhere and brought in: the flush still refuses it.
+        session.delete(session.merge(head_of_b, load=False))
+        with pytest.raises(TenancyViolation):
+            session.flush()
+        session.rollback()
+
+
+def test_a_session_serves_one_organisation_for_its_whole_life(
+    database: Database, org_a: Org, org_b: Org
+):
+    with database.session(organisation_id=org_a.id) as session:
+        bind_organisation(session, org_a.id)
+        with pytest.raises(TenancyViolation):
+            bind_organisation(session, org_b.id)
+
+
+def test_a_cross_organisation_session_sees_both_and_needs_a_reason(
+    database: Database, org_a: Org, org_b: Org
+):
+    with cross_organisation_session(database, reason="test: both organisations") as session:
+        seen = set(session.scalars(select(AuditEvent.organisation_id)).all())
+        heads = set(session.scalars(select(AuditChainHead.organisation_id)).all())
+    assert seen == heads == {org_a.id, org_b.id}
+    with pytest.raises(ValueError, match="why"), cross_organisation_session(database, reason=""):
+        pass

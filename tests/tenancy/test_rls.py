@@ -1,0 +1,157 @@
+"""PostgreSQL row-level security, the second wall: raw SQL as the application role, no ORM.
+
+The test database URL is the application role's (see .ci/run): it owns no table and is neither
+superuser nor BYPASSRLS, so the FORCEd policies apply to every statement below.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from facito_admin.db.base import Base
+from facito_admin.db.models_registry import load_all
+from facito_admin.db.rls import POLICY
+from facito_admin.db.session import Database
+from facito_admin.db.tenancy import TenantScoped
+from tests.conftest import PG_APP_ROLE, Org
+
+pytestmark = pytest.mark.postgres_only
+
+INSERT_EVENT = text(
+    "INSERT INTO audit_events (organisation_id, id, seq, occurred_at, actor_kind, actor_tid,"
+    " actor_oid, actor_display, action, target_type, target_id, outcome, request_id, details,"
+    " prev_hash, hash) VALUES (:org, :id, 999, now(), 'system', '', '', 'test', 'test:rls',"
+    " 'test', 'test', 'success', 'test', '{}', :hash, :hash)"
+)
+
+
+def _tenant_tables() -> list[str]:
+    load_all()
+    return sorted(
+        m.local_table.name for m in Base.registry.mappers if issubclass(m.class_, TenantScoped)
+    )
+
+
+@pytest.fixture
+def connection(database: Database) -> Iterator[Connection]:
+    """A plain connection of the application role, in a transaction that is rolled back.
+
+    It depends on `database`, so it ends before the cleanup deletes rows it may have locked.
+    """
+    with database.engine.connect() as conn:
+        conn.begin()
+        yield conn
+        conn.rollback()
+
+
+def _serve(connection: Connection, organisation_id: uuid.UUID | None) -> None:
+    connection.execute(
+        text("SELECT set_config('app.organisation_id', :org, true)"),
+        {"org": str(organisation_id) if organisation_id else ""},
+    )
+
+
+def _event_organisations(connection: Connection) -> list[uuid.UUID]:
+    return list(connection.execute(text("SELECT organisation_id FROM audit_events")).scalars())
+
+
+def test_a_raw_select_sees_only_the_organisation_set_for_the_transaction(
+    connection: Connection, org_a: Org, org_b: Org
+):
+    _serve(connection, org_a.id)
+    rows = connection.execute(text("SELECT * FROM audit_events")).mappings().all()
+    assert rows
+    assert {row["organisation_id"] for row in rows} == {org_a.id}
+    assert connection.execute(text("SELECT count(*) FROM audit_chain_heads")).scalar() == 1
+
+
+def test_a_raw_select_without_organisation_sees_nothing(
+    connection: Connection, org_a: Org, org_b: Org
+):
+    assert _event_organisations(connection) == []
+    _serve(connection, None)
+    assert _event_organisations(connection) == []
+    for table in _tenant_tables():
+        # Table names come from our own models, not from input.
+        count = text(f'SELECT count(*) FROM "{table}"')  # noqa: S608
+        assert connection.execute(count).scalar() == 0, table
+
+
+def test_raw_updates_and_deletes_cannot_reach_the_other_organisation(
+    connection: Connection, org_a: Org, org_b: Org
+):
+    _serve(connection, org_a.id)
+    updated = connection.execute(text("UPDATE audit_events SET outcome = 'tampered'"))
+    assert updated.rowcount == len(_event_organisations(connection))
+    deleted = connection.execute(
+        text("DELETE FROM audit_events WHERE organisation_id = :b"), {"b": org_b.id}
+    )
+    assert deleted.rowcount == 0
+
+
+def test_inserting_a_row_of_another_organisation_fails_the_policy_check(
+    connection: Connection, org_a: Org, org_b: Org
+):
+    _serve(connection, org_a.id)
+    with pytest.raises(DBAPIError, match="row-level security"):
+        connection.execute(INSERT_EVENT, {"org": org_b.id, "id": uuid.uuid4(), "hash": "0" * 64})
+
+
+def test_moving_a_row_to_another_organisation_fails_the_policy_check(
+    connection: Connection, org_a: Org, org_b: Org
+):
+    _serve(connection, org_a.id)
+    with pytest.raises(DBAPIError, match="row-level security"):
+        connection.execute(text("UPDATE audit_events SET organisation_id = :b"), {"b": org_b.id})
+
+
+def test_a_row_of_the_organisation_set_may_be_inserted(connection: Connection, org_a: Org):
+    _serve(connection, org_a.id)
+    connection.execute(INSERT_EVENT, {"org": org_a.id, "id": uuid.uuid4(), "hash": "0" * 64})
+    assert len(_event_organisations(connection)) == 2
+
+
+def test_every_tenant_table_enables_and_forces_row_level_security(connection: Connection):
+    tables = _tenant_tables()
+    assert tables
+    rows = connection.execute(
+        text(
+            "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,"
+            " EXISTS (SELECT 1 FROM pg_policies p WHERE p.schemaname = 'public'"
+            "   AND p.tablename = c.relname AND p.policyname = :policy) AS has_policy"
+            " FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace"
+            " AND c.relkind = 'r' AND c.relname = ANY(:tables)"
+        ),
+        {"tables": tables, "policy": POLICY},
+    ).all()
+    assert sorted(r.relname for r in rows) == tables
+    assert not [r.relname for r in rows if not r.relrowsecurity], "ENABLE ROW LEVEL SECURITY"
+    assert not [r.relname for r in rows if not r.relforcerowsecurity], "FORCE ROW LEVEL SECURITY"
+    assert not [r.relname for r in rows if not r.has_policy], "enable_tenant_rls() in the migration"
+
+
+def test_the_application_role_owns_nothing_and_cannot_bypass_policies(connection: Connection):
+    role = connection.execute(
+        text("SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+    ).one()
+    if PG_APP_ROLE:
+        assert role.rolname == PG_APP_ROLE
+    assert not role.rolsuper
+    assert not role.rolbypassrls
+    owned = connection.execute(
+        text(
+            "SELECT c.relname FROM pg_class c"
+            " WHERE c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+            " AND c.relnamespace = 'public'::regnamespace"
+        )
+    ).all()
+    assert owned == []
+    schema_owner = connection.execute(
+        text("SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'")
+    ).scalar()
+    assert schema_owner != role.rolname
