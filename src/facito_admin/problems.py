@@ -7,8 +7,8 @@ from typing import Any
 
 import marshmallow as ma
 import structlog
-from flask import Flask, Response, json, request
 from apispec import BasePlugin
+from flask import Flask, Response, json, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import IntegrityError, OperationalError
