@@ -9,11 +9,14 @@ from flask_swagger_ui import get_swaggerui_blueprint
 
 from .auth.dev_issuer import load_or_create_key, public_keys
 from .auth.tokens import KeyCache, TokenValidator, fetch_json
+from .common.idempotency import IdempotencyKeyPlugin, init_idempotency
 from .config import Settings, load_settings
 from .db.models_registry import load_all
 from .db.session import Database
 from .logs import configure_logging, init_request_ids
+from .metrics import init_metrics
 from .problems import PROBLEM_CONTENT_TYPE, FacitoApi, problem_response, register_problem_handlers
+from .ratelimits import init_rate_limits
 from .web import SAFE_METHODS, Services
 
 API_VERSION = "1.0.0"
@@ -78,9 +81,17 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         MAX_CONTENT_LENGTH=5 * 1024 * 1024,
     )
     app.extensions["facito"] = services or build_services(settings)
+    # Hook order matters: before_request functions run in this order, after_request functions
+    # in the reverse one. Metrics first (they time everything and see the final status), then
+    # request ids, the transaction (415 check; commit after the response), the rate limiter
+    # (429 before any work), and idempotency (claims after the limiter, stages its outcome
+    # before the commit and settles after it).
+    init_metrics(app)
     init_request_ids(app)
     _init_transactions(app)
-    api = FacitoApi(app)
+    init_rate_limits(app, settings)
+    init_idempotency(app)
+    api = FacitoApi(app, spec_kwargs={"extra_plugins": [IdempotencyKeyPlugin()]})
     register_problem_handlers(app)
 
     from .me.views import blp as me_blp
@@ -102,7 +113,11 @@ def _init_transactions(app: Flask) -> None:
 
     @app.before_request
     def _require_json_bodies() -> Response | None:
-        if request.method in SAFE_METHODS or not request.content_length:
+        if request.method in SAFE_METHODS:
+            return None
+        if not request.content_length and "chunked" not in request.headers.get(
+            "Transfer-Encoding", ""
+        ):
             return None
         mimetype = request.mimetype or ""
         if mimetype == "application/json" or mimetype.endswith("+json"):

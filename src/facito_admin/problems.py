@@ -108,7 +108,7 @@ def flatten_field_errors(messages: Any) -> list[dict[str, str]]:
     return flat
 
 
-class FacitoApi(Api):
+class FacitoApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
     """flask-smorest's Api with problem+json errors, documented as such in the OpenAPI file."""
 
     ERROR_SCHEMA = ProblemSchema
@@ -124,7 +124,7 @@ class FacitoApi(Api):
         prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
-    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Response:
         return http_exception_to_problem(error)
 
 
