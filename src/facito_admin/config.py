@@ -18,6 +18,12 @@ DEV_FACITO_TENANT_ID = "00000000-0000-4000-8000-00000000fac1"
 DEV_CLIENT_ID = "00000000-0000-4000-8000-0000000000a1"
 
 
+# Storages of the `limits` package that we deploy on: per process, or shared through Redis.
+RATE_LIMIT_STORAGE_SCHEMES = frozenset(
+    {"memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster"}
+)
+
+
 class Environment(StrEnum):
     development = "development"
     test = "test"
@@ -92,10 +98,8 @@ class Settings(BaseSettings):
     @field_validator("rate_limit_storage_url")
     @classmethod
     def _rate_limit_storage(cls, value: str) -> str:
-        from limits.storage import SCHEMES
-
         scheme = value.partition("://")[0]
-        if "://" not in value or scheme not in SCHEMES:
+        if "://" not in value or scheme not in RATE_LIMIT_STORAGE_SCHEMES:
             raise ValueError("must be memory:// or a storage URL such as redis://host:6379")
         return value
 
