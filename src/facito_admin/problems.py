@@ -138,7 +138,7 @@ def http_exception_to_problem(error: HTTPException) -> Response:
         if allowed:
             headers["Allow"] = ", ".join(sorted(allowed))
     errors = flatten_field_errors(data.get("messages")) if "messages" in data else None
-    detail = data.get("message") or (error.description if status != 500 else None)
+    detail = data.get("message") or (error.description if status < 500 else None)
     if status == 422 and errors:
         detail = "the request has invalid fields: " + ", ".join(
             sorted({e["field"] for e in errors})
@@ -151,7 +151,9 @@ def http_exception_to_problem(error: HTTPException) -> Response:
             errors=errors,
             headers=headers,
         )
-    return problem_response(status, detail=detail, headers=headers)
+    if errors:
+        detail = "; ".join(e["message"] for e in errors)
+    return problem_response(status, detail=detail, errors=errors, headers=headers)
 
 
 def register_problem_handlers(app: Flask) -> None:

@@ -47,7 +47,11 @@ def db_session() -> Session:
 
 
 def request_id() -> str:
-    return cast(str, g.get("request_id") or uuid.uuid4().hex)
+    """The request's id (made here if the request-id hook has not run: body and header agree)."""
+    value = g.get("request_id")
+    if not value:
+        value = g.request_id = uuid.uuid4().hex
+    return cast(str, value)
 
 
 def bearer_token() -> str | None:
