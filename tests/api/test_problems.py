@@ -205,3 +205,11 @@ def test_a_malformed_request_id_is_replaced(client: FlaskClient, incoming: str):
 
 def test_successful_answers_carry_a_request_id_too(client: FlaskClient):
     assert len(client.get("/livez").headers["X-Request-ID"]) == 32
+
+
+def test_a_foreign_cursor_is_422_in_the_query(client: FlaskClient, operator: dict[str, str]):
+    response = client.get("/v1/organisations?cursor=bm90LW91cnM", headers=operator)
+    problem = assert_problem(response, 422, "validation-failed")
+    assert problem["errors"] == [
+        {"field": "cursor", "location": "query", "message": "not a cursor of this list"}
+    ]

@@ -118,23 +118,23 @@ def _status_view(action: AuditAction, summary: str) -> type[MethodView]:
     return StatusChange
 
 
+# The MethodView class itself (not .as_view()): only then does smorest document its POST.
 blp.add_url_rule(
     "/<uuid:org_id>/suspend",
-    view_func=_status_view(
+    "OrganisationSuspend",
+    _status_view(
         AuditAction.OrganisationSuspend, "Suspend an organisation: its tokens are refused at once"
-    ).as_view("OrganisationSuspend"),
+    ),
 )
 blp.add_url_rule(
     "/<uuid:org_id>/reactivate",
-    view_func=_status_view(
-        AuditAction.OrganisationReactivate, "Reactivate a suspended organisation"
-    ).as_view("OrganisationReactivate"),
+    "OrganisationReactivate",
+    _status_view(AuditAction.OrganisationReactivate, "Reactivate a suspended organisation"),
 )
 blp.add_url_rule(
     "/<uuid:org_id>/offboard",
-    view_func=_status_view(
-        AuditAction.OrganisationOffboard, "Offboard an organisation (final)"
-    ).as_view("OrganisationOffboard"),
+    "OrganisationOffboard",
+    _status_view(AuditAction.OrganisationOffboard, "Offboard an organisation (final)"),
 )
 
 
