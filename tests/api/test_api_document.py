@@ -6,11 +6,14 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+# Keywords whose value must be a string (null is fine elsewhere: defaults, enums, examples).
+STRING_KEYWORDS = ("format", "pattern", "type", "title", "description", "$ref")
+
 
 def _nulls(node: Any, path: str = "") -> list[str]:
-    """Paths of null values, except where null is a value (default, example)."""
+    """Paths of string keywords whose value is null."""
     if node is None:
-        return [] if path.endswith(("/default", "/example")) else [path]
+        return [path] if path.rsplit("/", 1)[-1] in STRING_KEYWORDS else []
     if isinstance(node, dict):
         return [p for key, value in node.items() for p in _nulls(value, f"{path}/{key}")]
     if isinstance(node, list):
