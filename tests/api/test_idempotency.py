@@ -207,6 +207,37 @@ def test_a_duplicate_while_the_first_is_running_gets_409_and_then_the_replay(
     assert replay.get_json() == {"run": 1}
 
 
+def test_simultaneous_duplicates_run_the_request_once(
+    probe_app: Flask, probe: Probe, auth: Auth, org_a: Org
+):
+    headers = auth(org_a, "Organisation.Admin", oid=str(uuid.uuid4()))
+    key = _key()
+    start = threading.Barrier(6)
+    answers: list[Any] = []
+
+    def send() -> None:
+        client = probe_app.test_client()
+        start.wait(10)
+        answers.append(_post(client, "/test/counter", key, headers, json={"n": 1}))
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(answers) == 6
+    assert next(probe.runs) == 2
+    for answer in answers:
+        if answer.status_code == 409:
+            assert answer.get_json()["code"] == "idempotency-key-in-flight"
+        else:
+            assert answer.status_code == 201
+            assert answer.get_json()["run"] == 1
+    assert (
+        sum("Idempotent-Replayed" not in a.headers and a.status_code == 201 for a in answers) == 1
+    )
+
+
 def test_a_claim_left_by_a_dead_worker_is_taken_over_after_its_lease(
     probe_client: FlaskClient, auth: Auth, org_a: Org, database: Database
 ):
