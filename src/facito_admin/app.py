@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 from flask_swagger_ui import get_swaggerui_blueprint
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .auth.dev_issuer import load_or_create_key, public_keys
 from .auth.tokens import KeyCache, TokenValidator, fetch_json
@@ -82,6 +83,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         MAX_CONTENT_LENGTH=5 * 1024 * 1024,
     )
     app.extensions["facito"] = services or build_services(settings)
+    if settings.trusted_proxies:
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
     # Hook order matters: before_request functions run in this order, after_request functions
     # in the reverse one. Metrics first (they time everything and see the final status), then
     # request ids, the transaction (415 check; commit after the response), the rate limiter

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr("")
 
     rate_limit: str = "600/minute"
+    # Reverse proxies in front of us whose X-Forwarded-* we believe (client address for rate
+    # limits, scheme and host for Location). 0: none, the headers are ignored (no spoofing).
+    trusted_proxies: int = Field(default=0, ge=0, le=5)
     rate_limit_storage_url: str = "memory://"
     huey_url: str | None = None
     redis_url: str | None = None

@@ -109,3 +109,16 @@ def test_a_limited_post_is_not_stored_under_its_idempotency_key(
     _assert_limited(refused)
     with database.session() as session:
         assert list(session.scalars(select(IdempotencyRecord))) == []
+
+
+@pytest.mark.parametrize("trusted_proxies", [0, 1])
+def test_forwarded_addresses_count_only_behind_a_trusted_proxy(
+    services: Services, database: Database, trusted_proxies: int
+):
+    app = build_app(services, rate_limit="1/minute", trusted_proxies=trusted_proxies)
+    client = app.test_client()
+    first = client.get("/v1/me", headers={"X-Forwarded-For": "198.51.100.7"})
+    assert first.status_code == 401
+    second = client.get("/v1/me", headers={"X-Forwarded-For": "198.51.100.8"})
+    # Without a trusted proxy the header is a client's claim: same address, same budget.
+    assert second.status_code == (401 if trusted_proxies else 429)

@@ -77,6 +77,7 @@ def test_variables_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch
         ("FACITO_HTTP_TIMEOUT_SECONDS", "0"),
         ("FACITO_LOG_JSON", "perhaps"),
         ("FACITO_RATE_LIMIT", "lots"),
+        ("FACITO_TRUSTED_PROXIES", "-1"),
         ("FACITO_RATE_LIMIT_STORAGE_URL", "127.0.0.1:6379"),
         ("FACITO_RATE_LIMIT_STORAGE_URL", "postgresql://db/facito"),
     ],
