@@ -285,7 +285,9 @@ def init_idempotency(app: Flask) -> None:
     # after_request functions run in reverse registration order: first in the list, the
     # settlement runs last, after the transaction hook has committed or rolled back.
     app.after_request_funcs.setdefault(None, []).insert(0, _settle)
-    app.teardown_request(_release)
+    # Likewise last among teardowns: after the request's session is closed (SQLite would make
+    # the release wait on the write lock held by that very session).
+    app.teardown_request_funcs.setdefault(None, []).insert(0, _release)
 
 
 def purge_expired(session: Session, *, now: datetime | None = None) -> int:
