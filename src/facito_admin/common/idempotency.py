@@ -156,7 +156,7 @@ def _claim() -> Response | None:
     if principal is None:
         return None
     key = request.headers[HEADER]
-    if not _KEY.match(key):
+    if not _KEY.fullmatch(key):
         return problem_response(
             400,
             code="invalid-idempotency-key",
