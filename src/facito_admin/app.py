@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import structlog
 from flask import Flask, Response, g, request
 from flask_swagger_ui import get_swaggerui_blueprint
 from sqlalchemy.orm import Session
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .audit.service import AUDIT_RECORDED_KEY
 from .auth.dev_issuer import load_or_create_key, public_keys
 from .auth.tokens import KeyCache, TokenValidator, fetch_json
+from .common.idempotency import IdempotencyKeyPlugin, init_idempotency
 from .config import Settings, load_settings
 from .db.models_registry import load_all
 from .db.session import Database
 from .logs import configure_logging, init_request_ids
+from .metrics import init_metrics
 from .problems import PROBLEM_CONTENT_TYPE, FacitoApi, problem_response, register_problem_handlers
+from .ratelimits import init_rate_limits
 from .web import SAFE_METHODS, Services, audit_exemption, authorise_request
 
 log = structlog.get_logger("facito_admin.audit")
@@ -91,12 +96,25 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         MAX_CONTENT_LENGTH=5 * 1024 * 1024,
     )
     app.extensions["facito"] = services or build_services(settings)
+    if settings.trusted_proxies:
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
+    # Hook order matters: before_request functions run in this order, after_request functions
+    # in the reverse one. Metrics first (they time everything and see the final status), then
+    # request ids, the rate limiter (429 before any work, token checks included), the
+    # organisation confinement (404/403 before anything reads the request: no 415, 422 or 428
+    # can reveal another organisation), the transaction (415 check; commit after the
+    # response), and idempotency (claims after the limiter, stages its outcome before the
+    # commit and settles after it).
+    init_metrics(app)
     init_request_ids(app)
-    # Before anything reads the request: a caller outside the path's organisation gets 404
-    # whatever its body or media type (web.authorise_request).
+    init_rate_limits(app, settings)
     app.before_request(authorise_request)
     _init_transactions(app)
-    api = FacitoApi(app)
+    init_idempotency(app)
+    api = FacitoApi(app, spec_kwargs={"extra_plugins": [IdempotencyKeyPlugin()]})
     register_problem_handlers(app)
 
     from .audit.views import blp as audit_blp
@@ -143,14 +161,18 @@ def _init_transactions(app: Flask) -> None:
 
     @app.before_request
     def _require_json_bodies() -> Response | None:
-        if request.method in SAFE_METHODS or not request.content_length:
+        if request.method in SAFE_METHODS:
+            return None
+        if not request.content_length and "chunked" not in request.headers.get(
+            "Transfer-Encoding", ""
+        ):
             return None
         mimetype = request.mimetype or ""
-        if mimetype == "application/json" or mimetype.endswith("+json"):
-            return None
-        return problem_response(
-            415, code="unsupported-media-type", detail="send the body as application/json"
-        )
+        if mimetype != "application/json" and not mimetype.endswith("+json"):
+            return problem_response(
+                415, code="unsupported-media-type", detail="send the body as application/json"
+            )
+        return _check_json_syntax(request.get_data())
 
     @app.after_request
     def _finish_transaction(response: Response) -> Response:
@@ -193,6 +215,29 @@ def _init_transactions(app: Flask) -> None:
         if session is not None:
             session.rollback()
             session.close()
+
+
+def _check_json_syntax(body: bytes) -> Response | None:
+    """400 for a body that is not JSON, one answer for every route.
+
+    webargs would answer malformed JSON itself, but lets the RecursionError of a deeply nested
+    body escape as a 500; parsing once here catches both.
+    """
+    try:
+        json.loads(body)
+    except RecursionError:
+        detail = "the JSON body nests too deeply"
+    except ValueError as error:
+        detail = f"the body is not valid JSON: {error}"[:300]
+    else:
+        return None
+    return problem_response(
+        400,
+        code="invalid-json",
+        title="Invalid JSON",
+        detail=detail,
+        errors=[{"field": "_body", "location": "json", "message": detail}],
+    )
 
 
 __all__ = ["PROBLEM_CONTENT_TYPE", "create_app"]

@@ -19,6 +19,12 @@ DEV_FACITO_TENANT_ID = "00000000-0000-4000-8000-00000000fac1"
 DEV_CLIENT_ID = "00000000-0000-4000-8000-0000000000a1"
 
 
+# Storages of the `limits` package that we deploy on: per process, or shared through Redis.
+RATE_LIMIT_STORAGE_SCHEMES = frozenset(
+    {"memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster"}
+)
+
+
 class Environment(StrEnum):
     development = "development"
     test = "test"
@@ -64,6 +70,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr("")
 
     rate_limit: str = "600/minute"
+    # Reverse proxies in front of us whose X-Forwarded-* we believe (client address for rate
+    # limits, scheme and host for Location). 0: none, the headers are ignored (no spoofing).
+    trusted_proxies: int = Field(default=0, ge=0, le=5)
     rate_limit_storage_url: str = "memory://"
     huey_url: str | None = None
     redis_url: str | None = None
@@ -96,15 +105,44 @@ class Settings(BaseSettings):
         parse_nameservers(value)
         return value.strip()
 
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        # Parsed here so that a typo stops the start, not the first request.
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must read like `600/minute` (limits notation)") from None
+        return value
+
+    @field_validator("rate_limit_storage_url")
+    @classmethod
+    def _rate_limit_storage(cls, value: str) -> str:
+        scheme = value.partition("://")[0]
+        if "://" not in value or scheme not in RATE_LIMIT_STORAGE_SCHEMES:
+            raise ValueError("must be memory:// or a storage URL such as redis://host:6379")
+        return value
+
     @model_validator(mode="after")
     def _production_is_explicit(self) -> Settings:
-        if self.env is Environment.production:
-            if self.dev_issuer_enabled:
-                raise ValueError("FACITO_DEV_ISSUER_ENABLED must be false in production")
-            if not self.database_url:
-                raise ValueError("FACITO_DATABASE_URL must be set in production")
-            if len(self.secret_key.get_secret_value()) < 32:
-                raise ValueError("FACITO_SECRET_KEY must be set (32+ characters) in production")
+        if self.env is not Environment.production:
+            return self
+        problems = []
+        if self.dev_issuer_enabled:
+            problems.append("FACITO_DEV_ISSUER_ENABLED must be false in production")
+        if not self.database_url:
+            problems.append("FACITO_DATABASE_URL must be set in production")
+        if len(self.secret_key.get_secret_value()) < 32:
+            problems.append("FACITO_SECRET_KEY must be set (32+ characters) in production")
+        # The development GUIDs can never match a real Entra token: a forgotten variable.
+        if self.client_id == DEV_CLIENT_ID:
+            problems.append("FACITO_CLIENT_ID must be the API's app registration in production")
+        if self.facito_tenant_id == DEV_FACITO_TENANT_ID:
+            problems.append("FACITO_FACITO_TENANT_ID must be Facito's tenant in production")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -173,7 +211,8 @@ def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
+            message = str(error["msg"]).removeprefix("Value error, ")
             location = "_".join(str(part) for part in error["loc"]).upper()
-            name = f"FACITO_{location}" if location else "configuration"
-            problems.append(f"{name}: {error['msg']}")
+            # Whole-model checks name their variables in the message itself.
+            problems.append(f"FACITO_{location}: {message}" if location else message)
         raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None

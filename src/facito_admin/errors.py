@@ -39,9 +39,17 @@ class ValidationFailed(DomainError):
 
     status, code, title = 422, "validation-failed", "Validation failed"
 
-    def __init__(self, detail: str, *, errors: dict[str, list[str]] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: dict[str, list[str]] | None = None,
+        location: str = "json",
+    ) -> None:
         super().__init__(detail)
         self.errors = errors or {}
+        # Where the fields are: json (the body), query, headers or path.
+        self.location = location
 
 
 class PreconditionFailed(DomainError):

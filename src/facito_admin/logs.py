@@ -11,7 +11,8 @@ import structlog
 from flask import Flask, Response, g, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+# fullmatch, never match: `$` would let a trailing newline through into our headers and logs.
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 
 
 def configure_logging(level: str, *, json_lines: bool) -> None:
@@ -61,13 +62,15 @@ def init_request_ids(app: Flask) -> None:
     @app.before_request
     def _bind_request_id() -> None:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=g.request_id)
 
     @app.after_request
     def _echo_request_id(response: Response) -> Response:
-        response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+        from .web import request_id
+
+        response.headers[REQUEST_ID_HEADER] = request_id()
         rule = request.url_rule.rule if request.url_rule else None
         access.info("request", method=request.method, route=rule, status=response.status_code)
         return response

@@ -147,7 +147,7 @@ class ProblemResponsesPlugin(BasePlugin):
                     }
 
 
-class FacitoApi(Api):
+class FacitoApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
     """flask-smorest's Api with problem+json errors, documented as such in the OpenAPI file."""
 
     ERROR_SCHEMA = ProblemSchema
@@ -171,7 +171,7 @@ class FacitoApi(Api):
         prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
-    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Response:
         return http_exception_to_problem(error)
 
 
@@ -185,7 +185,7 @@ def http_exception_to_problem(error: HTTPException) -> Response:
         if allowed:
             headers["Allow"] = ", ".join(sorted(allowed))
     errors = flatten_field_errors(data.get("messages")) if "messages" in data else None
-    detail = data.get("message") or (error.description if status != 500 else None)
+    detail = data.get("message") or (error.description if status < 500 else None)
     if status == 422 and errors:
         detail = "the request has invalid fields: " + ", ".join(
             sorted({e["field"] for e in errors})
@@ -198,7 +198,9 @@ def http_exception_to_problem(error: HTTPException) -> Response:
             errors=errors,
             headers=headers,
         )
-    return problem_response(status, detail=detail, headers=headers)
+    if errors:
+        detail = "; ".join(e["message"] for e in errors)
+    return problem_response(status, detail=detail, errors=errors, headers=headers)
 
 
 def register_problem_handlers(app: Flask) -> None:
@@ -209,7 +211,7 @@ def register_problem_handlers(app: Flask) -> None:
         errors = None
         if isinstance(error, ValidationFailed):
             errors = [
-                {"field": f, "location": "json", "message": m}
+                {"field": f, "location": error.location, "message": m}
                 for f, msgs in error.errors.items()
                 for m in msgs
             ]

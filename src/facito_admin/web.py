@@ -52,32 +52,61 @@ def db_session(*, write: bool | None = None) -> Session:
 
 
 def request_id() -> str:
-    return cast(str, g.get("request_id") or uuid.uuid4().hex)
+    """The request's id (made here if the request-id hook has not run: body and header agree)."""
+    value = g.get("request_id")
+    if not value:
+        value = g.request_id = uuid.uuid4().hex
+    return cast(str, value)
+
+
+def bearer_token() -> str | None:
+    """The request's bearer token, if it sent one."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
 
 
 def authenticate() -> Principal:
-    """The caller behind the request's bearer token (cached for the request)."""
+    """The caller behind the request's bearer token (cached for the request, refusals too).
+
+    The rate limiter and the idempotency layer ask before the view does; a refused token is
+    validated once and refused with the same reason each time.
+    """
     principal = g.get("principal")
     if principal is not None:
         return cast(Principal, principal)
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    refused = g.get("auth_refused")
+    if refused is not None:
+        raise Unauthenticated(f"invalid token: {refused}", extra={"reason": refused})
+    token = bearer_token()
+    if token is None:
         raise Unauthenticated("send an Entra ID access token as `Authorization: Bearer <token>`")
     svc = services()
     try:
-        claims = svc.validator.validate(token.strip())
+        claims = svc.validator.validate(token)
         # A short read of global tables; the request's own session may be a writing one.
         with svc.database.session() as lookup:
             principal = resolve_principal(
                 lookup, claims, facito_tenant_id=svc.settings.facito_tenant_id
             )
     except InvalidToken as exc:
+        g.auth_refused = exc.reason
         raise Unauthenticated(
             f"invalid token: {exc.reason}", extra={"reason": exc.reason}
         ) from None
     g.principal = principal
     return principal
+
+
+def authenticated_or_none() -> Principal | None:
+    """The caller when a valid bearer token came with the request; None otherwise (no 401)."""
+    if bearer_token() is None:
+        return None
+    try:
+        return authenticate()
+    except Unauthenticated:
+        return None
 
 
 def current_ctx() -> RequestContext:
@@ -92,10 +121,12 @@ def _can_reach_organisation(principal: Principal, organisation_id: uuid.UUID) ->
         # exist, so that nothing (If-Match, body rules) answers before its 404.
         from .organisations.models import Organisation
 
-        return (
-            principal.can(Permission.OrganisationRead)
-            and db_session().get(Organisation, organisation_id) is not None
-        )
+        if not principal.can(Permission.OrganisationRead):
+            return False
+        # A short read of its own: the request's session may be a writing one, which on SQLite
+        # would take the write lock before layers such as idempotency have claimed their key.
+        with services().database.session() as lookup:
+            return lookup.get(Organisation, organisation_id) is not None
     return principal.organisation_id == organisation_id
 
 

@@ -71,6 +71,7 @@ def decode_cursor(cursor: str, columns: Sequence[InstrumentedAttribute[Any]]) ->
         raise ValidationFailed(
             "the cursor is not valid for this list",
             errors={"cursor": ["not a cursor of this list"]},
+            location="query",
         ) from None
     return typed
 

@@ -1,0 +1,13 @@
+"""gunicorn settings read from this folder: `gunicorn wsgi:app` (see README, Production)."""
+
+import os
+
+wsgi_app = "wsgi:app"
+
+
+def child_exit(_server, worker):
+    # With PROMETHEUS_MULTIPROC_DIR, the samples of a dead worker's live gauges must go.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
+
+        GunicornInternalPrometheusMetrics.mark_process_dead_on_child_exit(worker.pid)

@@ -1,0 +1,31 @@
+"""Prometheus metrics at /metrics, grouped by route template, never by organisation.
+
+Under gunicorn with several workers set ``PROMETHEUS_MULTIPROC_DIR`` (an empty directory, wiped
+at each start): every worker writes its samples there and /metrics, answered by any worker,
+adds them all up. gunicorn.conf.py tells the exporter when a worker exits.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+from prometheus_flask_exporter import PrometheusMetrics
+from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def init_metrics(app: Flask) -> PrometheusMetrics:
+    """Request counts and latencies by method, status and url rule (`/v1/organisations/<…>`)."""
+    # The route template, not the path: ids (and so organisations) never become label values.
+    options = {"group_by": "url_rule"}
+    if os.environ.get(MULTIPROCESS_ENV):
+        return GunicornInternalPrometheusMetrics(app, **options)
+    # One registry per app: tests build several apps in one process.
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    return PrometheusMetrics(app, registry=registry, **options)
