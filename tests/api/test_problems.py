@@ -213,3 +213,24 @@ def test_a_foreign_cursor_is_422_in_the_query(client: FlaskClient, operator: dic
     assert problem["errors"] == [
         {"field": "cursor", "location": "query", "message": "not a cursor of this list"}
     ]
+
+
+def test_nul_characters_in_query_or_body_are_refused_with_422_on_both_databases(
+    client, org_a, auth, operator
+):
+    admin = auth(org_a, "Organisation.Admin")
+    listed = client.get(f"/v1/organisations/{org_a.id}/audit-events?actor=a%00b", headers=admin)
+    assert listed.status_code == 422
+    assert listed.get_json()["errors"][0]["field"] == "actor"
+    created = client.post(
+        "/v1/organisations",
+        json={
+            "slug": "nul",
+            "name": "bad\u0000name",
+            "primary_region": "azure-nl",
+            "backup_region": "azure-de",
+        },
+        headers=operator,
+    )
+    assert created.status_code == 422
+    assert created.get_json()["errors"][0]["field"] == "name"

@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema, page_schema
-from ..common.schemas import OutputSchema
+from ..common.schemas import InputSchema, OutputSchema
 from .chain import BreakReason
 from .export import ExportFormat
 
@@ -45,7 +45,7 @@ class AuditEventSchema(OutputSchema):
 AuditEventPageSchema = page_schema(AuditEventSchema, "AuditEventPageSchema")
 
 
-class AuditEventFilterArgsSchema(ma.Schema):
+class AuditEventFilterArgsSchema(InputSchema):
     actor = ma.fields.String(
         load_default=None,
         validate=ma.validate.Length(min=1, max=36),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema, page_schema
-from ..common.schemas import OutputSchema, StrictSchema
+from ..common.schemas import InputSchema, OutputSchema, StrictSchema
 from .models import FederationStatus
 
 
@@ -54,7 +54,7 @@ class AdminConsentSchema(OutputSchema):
     expires_at = ma.fields.DateTime(required=True)
 
 
-class AdminConsentCallbackArgsSchema(ma.Schema):
+class AdminConsentCallbackArgsSchema(InputSchema):
     """What Entra appends to the redirect URI; parameters we do not use are ignored."""
 
     class Meta:
