@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from .auth.context import Principal, PrincipalKind, RequestContext, resolve_principal
 from .auth.permissions import Permission
 from .auth.tokens import InvalidToken, TokenValidator
+from .common.pagination import Page, link_header
 from .config import Settings
 from .db.session import Database, bind_organisation
 from .errors import Forbidden, NotFound, PreconditionRequired, Unauthenticated
@@ -239,3 +240,12 @@ def if_match() -> str:
     if not value:
         raise PreconditionRequired("send the resource's ETag in If-Match")
     return value
+
+
+def page_response(
+    page: Page[Any], args: Mapping[str, Any]
+) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """A list answer: `{items, next_cursor}`, and a `Link: rel="next"` keeping the filters."""
+    query = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in args.items()}
+    body = {"items": page.items, "next_cursor": page.next_cursor}
+    return body, 200, link_header(request.base_url, query, page.next_cursor)

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import Response, request, stream_with_context
+from flask import Response, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
-from ..common.pagination import link_header
 from ..db.base import utcnow
-from ..web import db_session, require, services
+from ..web import db_session, page_response, require, services
 from . import service
 from .export import CONTENT_TYPES, ExportFormat
 from .schemas import (
@@ -43,11 +42,6 @@ def _event_filter(args: dict[str, Any]) -> EventFilter:
     )
 
 
-def _query_args(args: dict[str, Any]) -> dict[str, Any]:
-    # The caller's arguments again, as query text, for the next page's Link.
-    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in args.items()}
-
-
 @blp.route("")
 class AuditEvents(MethodView):
     @blp.arguments(AuditEventQueryArgsSchema, location="query")
@@ -62,11 +56,7 @@ class AuditEvents(MethodView):
             cursor=args["cursor"],
             descending=args["order"] == "desc",
         )
-        return (
-            {"items": page.items, "next_cursor": page.next_cursor},
-            200,
-            link_header(request.base_url, _query_args(args), page.next_cursor),
-        )
+        return page_response(page, args)
 
 
 @blp.route("/export")

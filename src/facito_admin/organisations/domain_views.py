@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import request, url_for
+from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
-from ..common.pagination import link_header
-from ..web import current_ctx, db_session, require, services
+from ..web import current_ctx, db_session, page_response, require, services
 from . import domains
 from .domain_schemas import (
     EmailDomainCreateSchema,
@@ -38,11 +37,7 @@ class Domains(MethodView):
         page = domains.list_domains(
             db_session(), status=args["status"], limit=args["limit"], cursor=args["cursor"]
         )
-        return (
-            {"items": page.items, "next_cursor": page.next_cursor},
-            200,
-            link_header(request.base_url, args, page.next_cursor),
-        )
+        return page_response(page, args)
 
     @blp.arguments(EmailDomainCreateSchema)
     @blp.response(201, EmailDomainSchema, headers={"Location": {"schema": {"type": "string"}}})

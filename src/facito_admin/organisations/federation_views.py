@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import request, url_for
+from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.context import RequestContext
 from ..auth.microsoft import EntraApps
 from ..auth.permissions import Permission
-from ..common.pagination import link_header
 from ..db.session import unit_of_work
-from ..web import current_ctx, db_session, request_id, require, services
+from ..web import current_ctx, db_session, page_response, request_id, require, services
 from . import federations
 from .federation_schemas import (
     AdminConsentCallbackArgsSchema,
@@ -49,11 +48,7 @@ class Federations(MethodView):
         page = federations.list_federations(
             db_session(), status=args["status"], limit=args["limit"], cursor=args["cursor"]
         )
-        return (
-            {"items": page.items, "next_cursor": page.next_cursor},
-            200,
-            link_header(request.base_url, args, page.next_cursor),
-        )
+        return page_response(page, args)
 
     @blp.arguments(FederationCreateSchema)
     @blp.response(201, FederationSchema, headers={"Location": {"schema": {"type": "string"}}})

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import request, url_for
+from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..audit.actions import AuditAction
 from ..auth.permissions import Permission
 from ..common.etags import etag_of
-from ..common.pagination import link_header
-from ..web import current_ctx, db_session, if_match, require
+from ..web import current_ctx, db_session, if_match, page_response, require
 from . import service
 from .models import Organisation
 from .regions import REGIONS, SUBPROCESSORS
@@ -59,11 +58,7 @@ class Organisations(MethodView):
         page = service.list_organisations(
             db_session(), status=args["status"], limit=args["limit"], cursor=args["cursor"]
         )
-        return (
-            {"items": page.items, "next_cursor": page.next_cursor},
-            200,
-            link_header(request.base_url, args, page.next_cursor),
-        )
+        return page_response(page, args)
 
     @blp.arguments(OrganisationCreateSchema)
     @blp.response(201, OrganisationSchema, headers={"Location": {"schema": {"type": "string"}}})
