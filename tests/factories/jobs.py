@@ -7,6 +7,7 @@ checkpoint: the audit log then shows exactly which steps ran and how often.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 import uuid
@@ -32,6 +33,9 @@ from facito_admin.jobs.worker import EmbeddedConsumer
 from tests.factories.audit import admin_ctx
 
 REDIS_URL = os.environ.get("FACITO_TEST_REDIS_URL")
+ROOT = Path(__file__).resolve().parents[2]
+# The `facito-admin` CLI as a process of its own, with these handlers loaded.
+CLI = [sys.executable, "-m", "tests.integration.jobs.worker_process"]
 STEP_ACTION = "test:job:step"
 FAST = JobTiming(
     heartbeat_seconds=0.1,
@@ -204,6 +208,9 @@ def jobs(
     own_settings = queue_settings(settings, queue_backend, tmp_path)
     own_database = Database(database_url)
     huey = build_huey(own_settings)
+    if queue_backend == "redis":
+        # A worker blocks this long in BRPOP; stopping a consumer waits for it (1 s by default).
+        huey.storage.read_timeout = 0.1
     queue = JobQueue(huey, own_database, FAST)
     attach_queue(own_database, queue)
     tasks = TaskLog()
@@ -224,6 +231,24 @@ def step_events(database: Database, organisation_id: uuid.UUID, job_id: uuid.UUI
             .order_by(AuditEvent.seq)
         ).all()
         return [int(event.details["step"]) for event in events]
+
+
+def cli_env(jobs: QueueHarness, database_url: str, tmp_path: Path) -> dict[str, str]:
+    """The environment of a `facito-admin` process on the harness's database and queue."""
+    settings = jobs.settings
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACITO_")}
+    return env | {
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+        "FACITO_ENV": "test",
+        "FACITO_DATABASE_URL": database_url,
+        "FACITO_INSTANCE_PATH": str(tmp_path / "worker-instance"),
+        "FACITO_DEV_ISSUER_ENABLED": "false",
+        "FACITO_LOG_LEVEL": "WARNING",
+        "FACITO_HUEY_URL": settings.huey_url or "",
+        "FACITO_HUEY_NAME": settings.huey_name,
+        "FACITO_JOB_HEARTBEAT_SECONDS": "0.1",
+        "FACITO_JOB_STALE_SECONDS": "1",
+    }
 
 
 __all__ = ["JobState", "jobs", "queue_backend"]

@@ -29,7 +29,10 @@ How a domain runs work in the background
 
    On SQLite a write transaction holds the database's write lock from its first statement:
    do slow I/O (Graph, DNS) before touching the session, or end a read-only transaction
-   first with ``db.session.end_read_snapshot(session)``.
+   first with ``db.session.end_read_snapshot(session)``. On PostgreSQL mind the lock order
+   of a step: domain rows, then the audit chain head (record_event), then the job row
+   (commit_step). A service that changes a job row and records an event records the event
+   first (service.cancel_job), or it deadlocks with a running step.
 
 2. Enqueue from a service, inside the request's transaction::
 

@@ -150,28 +150,30 @@ class JobContext:
         step's checkpoint, and the next attempt redoes only the uncommitted step. Raises
         LeaseLost (after rolling back) when another worker took the job over.
         """
-        if done is not None:
-            self.progress(done, total)
-        elif total is not _UNSET:
-            self.progress(self._done, total)
+        current_done, current_total = self.progress_values()
+        step_done = current_done if done is None else done
+        step_total = current_total if total is _UNSET else total
         stored = _UNSET if checkpoint is _UNSET else json_value(checkpoint, "checkpoint")
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = {"progress_done": step_done, "progress_total": step_total}
         if stored is not _UNSET:
             values["checkpoint"] = null() if stored is None else stored
         self.write_job_row(self._session, values)
         self._session.commit()
+        # Only now: a step that fails to commit must not leave its progress behind.
+        self.progress(step_done, step_total)
         if stored is not _UNSET:
             self._checkpoint = stored
 
     def write_job_row(self, session: Session, values: dict[str, Any]) -> None:
         """Update this job's row under the lease, with heartbeat and progress; LeaseLost if gone."""
         done, total = self.progress_values()
+        values = {"heartbeat_at": utcnow(), "progress_done": done, "progress_total": total} | values
         row = cast(
             CursorResult[Any],
             session.execute(
                 update(Job)
                 .where(Job.id == self.job_id, Job.lease == self.lease)
-                .values(heartbeat_at=utcnow(), progress_done=done, progress_total=total, **values)
+                .values(**values)
                 .returning(Job.cancel_requested)
                 .execution_options(synchronize_session=False)
             ),

@@ -185,11 +185,11 @@ def _send_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING_KEY, None)
     if not pending:
         return
-    queue = queue_of(database_of(session))
     for organisation_id, job_id, delay in pending:
         try:
-            queue.send(organisation_id, job_id, delay=delay)
+            queue_of(database_of(session)).send(organisation_id, job_id, delay=delay)
         except Exception:
+            # The row is committed: the reaper sends its message later (queued_stale_seconds).
             log.exception("job_message_not_sent", job_id=str(job_id))
 
 

@@ -99,6 +99,7 @@ class _Heartbeat(threading.Thread):
                 log.warning("job_lease_lost", job_id=str(self._ctx.job_id))
                 return
             except Exception:
+                # A missed beat (database busy or down) is retried; the reaper judges silence.
                 log.exception("job_heartbeat_failed", job_id=str(self._ctx.job_id))
 
     def stop(self) -> None:
@@ -173,6 +174,7 @@ def _run_handler(queue: JobQueue, session: Session, ctx: JobContext) -> None:
         _end(queue, ctx, state=JobState.cancelled, error=None)
         log.info("job_cancelled", job_id=str(ctx.job_id), kind=ctx.kind)
     except Exception as exc:
+        # Whatever the handler raised is recorded on the job (retry or fail), never re-raised.
         session.rollback()
         log.exception("job_attempt_failed", job_id=str(ctx.job_id), kind=ctx.kind)
         _record_failure(queue, ctx, exc)

@@ -16,7 +16,7 @@ from ..db.base import utcnow
 from ..db.tenancy import require_organisation
 from ..errors import InvalidState, NotFound
 from ..organisations.service import get_organisation
-from .models import Job, JobState
+from .models import FINISHED_STATES, Job, JobState
 
 
 class JobFinished(InvalidState):
@@ -60,32 +60,34 @@ def _update(session: Session, statement: Any) -> int:
 
 def cancel_job(session: Session, ctx: RequestContext, *, job_id: uuid.UUID) -> Job:
     """Cancel a queued job at once, or ask a running one to stop at its next step."""
-    # Conditional UPDATEs, not read-then-write: a worker may claim or finish the job at any
-    # moment, and each statement re-checks the state it changes.
-    now = utcnow()
-    outcome = "cancelled"
-    if not _update(
-        session,
-        update(Job)
-        .where(Job.id == job_id, Job.state == JobState.queued)
-        .values(state=JobState.cancelled, cancel_requested=True, finished_at=now, lease=None),
-    ):
-        outcome = "cancel_requested"
-        if not _update(
-            session,
-            update(Job)
-            .where(Job.id == job_id, Job.state == JobState.running)
-            .values(cancel_requested=True),
-        ):
-            job = get_job(session, job_id=job_id)
-            raise JobFinished(f"the job has already finished ({job.state.value})")
     job = get_job(session, job_id=job_id)
+    if job.state in FINISHED_STATES:
+        raise JobFinished(f"the job has already finished ({job.state.value})")
+    # The event first: lock order is audit chain head, then job row, as in a running
+    # handler's step (record_event, then commit_step). The reverse deadlocks on PostgreSQL.
     record_event(
         session,
         ctx,
         action=AuditAction.JobCancel,
         target_type="job",
         target_id=job.id,
-        details={"kind": job.kind, "outcome": outcome},
+        details={"kind": job.kind},
     )
+    # Conditional UPDATEs, not read-then-write: a worker may claim or finish the job at any
+    # moment, and each statement re-checks the state it changes.
+    cancelled = _update(
+        session,
+        update(Job)
+        .where(Job.id == job_id, Job.state == JobState.queued)
+        .values(state=JobState.cancelled, cancel_requested=True, finished_at=utcnow(), lease=None),
+    ) or _update(
+        session,
+        update(Job)
+        .where(Job.id == job_id, Job.state == JobState.running)
+        .values(cancel_requested=True),
+    )
+    job = get_job(session, job_id=job_id)
+    if not cancelled:
+        # Finished meanwhile: the error rolls the event back with the rest.
+        raise JobFinished(f"the job has already finished ({job.state.value})")
     return job

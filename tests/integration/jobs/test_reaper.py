@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
@@ -20,9 +18,15 @@ from facito_admin.db.session import unit_of_work
 from facito_admin.jobs.models import Job, JobState
 from facito_admin.jobs.reaper import WORKER_LOST, reap_jobs
 from tests.conftest import Org
-from tests.factories.jobs import QueueHarness, calls, release, step_events
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.factories.jobs import (
+    CLI,
+    ROOT,
+    QueueHarness,
+    calls,
+    cli_env,
+    release,
+    step_events,
+)
 
 
 def _set(jobs: QueueHarness, org: Org, job_id: uuid.UUID, **values: Any) -> None:
@@ -92,33 +96,16 @@ def test_a_worker_presumed_dead_cannot_overwrite_its_successor(jobs: QueueHarnes
     assert calls[job_id] == 1
 
 
-def _worker_env(jobs: QueueHarness, database_url: str, tmp_path: Path) -> dict[str, str]:
-    settings = jobs.settings
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FACITO_")}
-    return env | {
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
-        "FACITO_ENV": "test",
-        "FACITO_DATABASE_URL": database_url,
-        "FACITO_INSTANCE_PATH": str(tmp_path / "worker-instance"),
-        "FACITO_DEV_ISSUER_ENABLED": "false",
-        "FACITO_LOG_LEVEL": "WARNING",
-        "FACITO_HUEY_URL": settings.huey_url or "",
-        "FACITO_HUEY_NAME": settings.huey_name,
-        "FACITO_JOB_HEARTBEAT_SECONDS": "0.1",
-        "FACITO_JOB_STALE_SECONDS": "1",
-    }
-
-
 @pytest.mark.slow
 def test_a_job_whose_worker_was_killed_resumes_from_its_checkpoint(
     jobs: QueueHarness, org_a: Org, database_url: str, tmp_path: Path
 ):
     steps = 8
     job_id = jobs.enqueue(org_a.id, "test.steps", {"steps": steps, "pause": 0.3})
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.jobs.worker_process"],
+    worker = subprocess.Popen(  # noqa: S603 - our own interpreter running our CLI
+        [*CLI, "worker", "--workers", "1", "--no-periodic"],
         cwd=ROOT,
-        env=_worker_env(jobs, database_url, tmp_path),
+        env=cli_env(jobs, database_url, tmp_path),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
