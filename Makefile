@@ -29,7 +29,8 @@ run: $(VENV)/.installed
 	echo "Try:"; echo "  curl -s -H \"Authorization: Bearer $$TOKEN\" http://127.0.0.1:$(PORT)/v1/me"; \
 	echo; echo "Operator token:  $(BIN)/facito-admin dev-token --role Facito.Operator"; \
 	echo "API docs:        http://127.0.0.1:$(PORT)/docs"; echo
-	$(BIN)/facito-admin serve --host 127.0.0.1 --port $(PORT)
+	@echo "Background jobs run in-process; production runs 'facito-admin worker' beside the API."
+	$(BIN)/facito-admin serve --with-worker --host 127.0.0.1 --port $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest -q $(PYTEST_ARGS)

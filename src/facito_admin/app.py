@@ -18,6 +18,7 @@ from .common.idempotency import IdempotencyKeyPlugin, init_idempotency
 from .config import Settings, load_settings
 from .db.models_registry import load_all
 from .db.session import Database
+from .jobs.queue import build_queue
 from .logs import configure_logging, init_request_ids
 from .metrics import init_metrics
 from .problems import PROBLEM_CONTENT_TYPE, FacitoApi, problem_response, register_problem_handlers
@@ -62,6 +63,8 @@ def _spec_options() -> dict[str, Any]:
 def build_services(settings: Settings) -> Services:
     """The long-lived parts: database, token validator (with its key cache), dev issuer key."""
     database = Database(settings.resolved_database_url)
+    # Sessions of this database enqueue jobs into it after commit (jobs/queue.py).
+    build_queue(settings, database)
     verify: str | bool = settings.ca_bundle or True
     remote = KeyCache(
         settings.jwks_url,
@@ -118,6 +121,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     register_problem_handlers(app)
 
     from .audit.views import blp as audit_blp
+    from .jobs.views import blp as jobs_blp
     from .me.views import blp as me_blp
     from .ops.views import blp as ops_blp
     from .organisations.domain_views import blp as domains_blp
@@ -135,6 +139,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         domains_blp,
         registry_blp,
         audit_blp,
+        jobs_blp,
     ):
         api.register_blueprint(blueprint)
 

@@ -175,12 +175,63 @@ def audit_verify(org_slug: str) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--with-worker/--without-worker",
+    default=None,
+    help="Run a job consumer in this process (default: on in development only)",
+)
+def serve(host: str, port: int, with_worker: bool | None) -> None:
     """Run the development server (use gunicorn wsgi:app in production)."""
     from .app import create_app
+    from .config import Environment
+    from .jobs.queue import queue_of
+    from .jobs.worker import EmbeddedConsumer
 
     settings = _settings()
-    create_app(settings).run(host=host, port=port, debug=False, use_reloader=False)
+    app = create_app(settings)
+    if with_worker is None:
+        with_worker = settings.env is Environment.development
+    consumer = None
+    if with_worker:
+        queue = queue_of(app.extensions["facito"].database)
+        consumer = EmbeddedConsumer(queue, workers=settings.worker_threads)
+        consumer.start_in_background()
+        click.echo(f"job consumer running in-process ({settings.worker_threads} threads)")
+    try:
+        app.run(host=host, port=port, debug=False, use_reloader=False)
+    finally:
+        if consumer is not None:
+            consumer.shutdown(timeout=10)
+
+
+@main.command("worker")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker threads [default: FACITO_WORKER_THREADS, 2]",
+)
+@click.option(
+    "--periodic/--no-periodic",
+    default=True,
+    show_default=True,
+    help="Also run periodic tasks (the job reaper, scheduled syncs) in this consumer",
+)
+def worker(workers: int | None, periodic: bool) -> None:
+    """Run the background job consumer until SIGINT or SIGTERM."""
+    from .db.session import Database
+    from .jobs.queue import build_queue
+    from .jobs.worker import run_consumer
+    from .logs import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    database = Database(settings.resolved_database_url)
+    try:
+        queue = build_queue(settings, database)
+        run_consumer(queue, workers=workers or settings.worker_threads, periodic=periodic)
+    finally:
+        database.dispose()
 
 
 if __name__ == "__main__":  # pragma: no cover

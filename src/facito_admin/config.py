@@ -74,8 +74,21 @@ class Settings(BaseSettings):
     # limits, scheme and host for Location). 0: none, the headers are ignored (no spoofing).
     trusted_proxies: int = Field(default=0, ge=0, le=5)
     rate_limit_storage_url: str = "memory://"
-    huey_url: str | None = None
     redis_url: str | None = None
+
+    # Background jobs (jobs/): the huey queue and the timing of heartbeats and the reaper.
+    # None: a SQLite queue beside the SQLite database (or in the instance folder);
+    # `redis://…` for production; `sqlite:///path` names a SQLite queue file explicitly.
+    huey_url: str | None = None
+    huey_name: str = Field(default="facito-admin", min_length=1, max_length=100)
+    worker_threads: int = Field(default=2, ge=1, le=64)
+    job_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    # A running job whose heartbeat is older than this lost its worker (the reaper re-queues).
+    job_stale_seconds: float = Field(default=120.0, gt=0)
+    # A queued job that waited this long gets a fresh queue message (lost message, dead broker).
+    job_queued_stale_seconds: float = Field(default=300.0, gt=0)
+    job_retry_backoff_seconds: float = Field(default=10.0, ge=0)
+    job_retry_backoff_max_seconds: float = Field(default=600.0, ge=0)
 
     @field_validator("client_id", "facito_tenant_id")
     @classmethod
@@ -124,6 +137,22 @@ class Settings(BaseSettings):
         if "://" not in value or scheme not in RATE_LIMIT_STORAGE_SCHEMES:
             raise ValueError("must be memory:// or a storage URL such as redis://host:6379")
         return value
+
+    @field_validator("huey_url")
+    @classmethod
+    def _huey_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://", "sqlite:///")):
+            raise ValueError("must be a redis://, rediss://, unix:// or sqlite:/// URL")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _heartbeats_fit_the_threshold(self) -> Settings:
+        # Two missed heartbeats must not be enough to declare a worker dead.
+        if self.job_stale_seconds < 2 * self.job_heartbeat_seconds:
+            raise ValueError("job_stale_seconds must be at least twice job_heartbeat_seconds")
+        return self
 
     @model_validator(mode="after")
     def _production_is_explicit(self) -> Settings:

@@ -19,3 +19,4 @@ class AuditAction(StrEnum):
     DomainClaim = "org:domain:claim"
     DomainVerify = "org:domain:verify"
     DomainRemove = "org:domain:remove"
+    JobCancel = "org:job:cancel"

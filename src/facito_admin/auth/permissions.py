@@ -12,6 +12,8 @@ class Permission(StrEnum):
     DomainsRead = "org:domains:read"
     DomainsWrite = "org:domains:write"
     AuditRead = "org:audit:read"
+    JobsRead = "org:jobs:read"
+    JobsWrite = "org:jobs:write"
     # Facito staff only: act on the organisations themselves.
     OrganisationsManage = "facito:organisations:manage"
     OrganisationsList = "facito:organisations:list"
@@ -44,13 +46,21 @@ STAFF_ROLES = frozenset(
 _P = Permission
 ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
     AppRole.OrganisationAdmin: frozenset(
-        {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead, _P.DomainsWrite, _P.AuditRead}
+        {
+            _P.OrganisationRead,
+            _P.FederationsRead,
+            _P.DomainsRead,
+            _P.DomainsWrite,
+            _P.AuditRead,
+            _P.JobsRead,
+            _P.JobsWrite,
+        }
     ),
     AppRole.OrganisationReader: frozenset(
-        {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead}
+        {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead, _P.JobsRead}
     ),
     AppRole.PrivacyOfficer: frozenset({_P.OrganisationRead, _P.AuditRead}),
-    AppRole.IntegrationReadWrite: frozenset({_P.OrganisationRead}),
+    AppRole.IntegrationReadWrite: frozenset({_P.OrganisationRead, _P.JobsRead, _P.JobsWrite}),
     # Operators onboard organisations: they act on any organisation's profile and federation.
     AppRole.FacitoOperator: frozenset(
         {
@@ -62,6 +72,8 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
             _P.DomainsRead,
             _P.DomainsWrite,
             _P.AuditRead,
+            _P.JobsRead,
+            _P.JobsWrite,
         }
     ),
     AppRole.FacitoPrivacyOfficer: frozenset({_P.OrganisationsList, _P.OrganisationRead}),

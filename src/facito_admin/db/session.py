@@ -62,6 +62,9 @@ class Database:
             _configure_sqlite(self.engine)
             self._write_engine = self.engine.execution_options(sqlite_begin="immediate")
         self._sessions = sessionmaker(expire_on_commit=False, autoflush=True)
+        # Long-lived companions keyed by name, found from a session through
+        # database_of(session): the job queue registers itself here (jobs/queue.py).
+        self.extensions: dict[str, Any] = {}
 
     def session(
         self,
@@ -74,10 +77,22 @@ class Database:
         session = self._sessions(bind=self._write_engine if write else self.engine)
         session.info[ORGANISATION_KEY] = organisation_id
         session.info[CROSS_ORGANISATION_KEY] = cross_organisation_reason
+        session.info[DATABASE_KEY] = self
         return session
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+DATABASE_KEY = "database"
+
+
+def database_of(session: Session) -> Database:
+    """The Database that made ``session`` (services reach its extensions, e.g. the job queue)."""
+    database = session.info.get(DATABASE_KEY)
+    if not isinstance(database, Database):
+        raise TypeError("this session was not made by Database.session()")
+    return database
 
 
 def bind_organisation(session: Session, organisation_id: uuid.UUID) -> None:

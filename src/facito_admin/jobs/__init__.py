@@ -1,0 +1,97 @@
+"""Background jobs: a `jobs` table as the source of truth, huey as the transport.
+
+How a domain runs work in the background
+----------------------------------------
+1. Register a handler for a job kind, in a module listed in ``jobs.registry.JOB_MODULES`` (so
+   that the web process and every worker import it)::
+
+       from facito_admin.jobs import JobContext, JobFailed, job_handler
+
+       @job_handler("directory-sync")
+       def sync_directory(session: Session, ctx: JobContext) -> dict[str, Any]:
+           link = (ctx.checkpoint or {}).get("next_link") or first_link(ctx.params)
+           while link:
+               ctx.raise_if_cancelled()
+               page = fetch(link)               # outside any transaction (see below)
+               upsert(session, page)            # the step's work, in ``session``
+               link = page.next_link
+               ctx.commit_step(checkpoint={"next_link": link}, done=…, total=…)
+           return {"created": …, "updated": …}  # the job's result (JSON)
+
+   ``session`` is a write session bound to the job's organisation. ``ctx.commit_step()``
+   commits the session's work together with the checkpoint and progress: both or neither.
+   A later attempt (after a crash, a lost worker, a retry) starts with ``ctx.checkpoint`` of
+   the last committed step; ``ctx.resumed`` tells it so. Work after the last step and the
+   result are committed together when the handler returns. ``ctx.params`` is read-only.
+   ``ctx.progress(done, total)`` is cheap (written by the heartbeat and the next step).
+   ``ctx.request`` is the RequestContext for ``record_event`` (actor: the system, request id
+   ``job:<id>``). Audit events of the work belong in the step that does the work.
+
+   On SQLite a write transaction holds the database's write lock from its first statement:
+   do slow I/O (Graph, DNS) before touching the session, or end a read-only transaction
+   first with ``db.session.end_read_snapshot(session)``. On PostgreSQL mind the lock order
+   of a step: domain rows, then the audit chain head (record_event), then the job row
+   (commit_step). A service that changes a job row and records an event records the event
+   first (service.cancel_job), or it deadlocks with a running step.
+
+2. Enqueue from a service, inside the request's transaction::
+
+       job = enqueue_job(session, ctx, kind="directory-sync", params={"federation_id": …})
+       record_event(session, ctx, action=…, target_type="job", target_id=job.id, …)
+
+   The row is inserted now; the queue message is sent only after the transaction commits
+   (nothing is sent on rollback). ``enqueue_job`` records no audit event: the caller's own
+   event is the request's one event and should name the job. Params are shown to anyone who
+   may read the organisation's jobs: never put secrets in them.
+
+3. Failures: any exception rolls back the uncommitted step and retries the job with doubling
+   backoff until ``max_attempts`` (default 3) runs were started; then it is ``failed``.
+   ``raise JobFailed("message", retry=False)`` fails at once. The organisation sees the
+   message of JobFailed or of a domain error (errors.py), otherwise only "internal error
+   (TypeName)"; tracebacks go to the worker's log.
+
+4. Cancellation is cooperative: ``POST …/jobs/{id}/cancel`` cancels a queued job at once and
+   sets ``cancel_requested`` on a running one; the handler calls
+   ``ctx.raise_if_cancelled()`` between steps (committed steps stay done).
+
+5. Periodic work: ``@periodic_job("name", minute="*/15")`` on ``fn(database) -> None``; find
+   due organisations with ``cross_organisation_session`` and enqueue one job per organisation
+   in ``unit_of_work(database, organisation_id=…)`` with ``ctx=system_context("name")``.
+
+Guarantees: tasks carry only (organisation_id, job_id) and are idempotent: a message for a
+finished, cancelled, unknown or live-running job does nothing. A job is claimed by one atomic
+UPDATE and carries its worker's lease; every later write checks the lease, so a worker
+presumed dead cannot overwrite its successor. The runner heartbeats from a thread; the reaper
+(every minute) re-queues running jobs whose heartbeat is older than FACITO_JOB_STALE_SECONDS
+(a dead worker counts as an attempt) and re-sends queued jobs that waited longer than
+FACITO_JOB_QUEUED_STALE_SECONDS. Handlers therefore run at least once per attempt and must be
+idempotent per step: redoing the uncommitted step must be harmless.
+"""
+
+from __future__ import annotations
+
+from ..auth.context import RequestContext
+from .context import JobCancelled, JobContext, JobFailed, LeaseLost, job_principal
+from .models import Job, JobState
+from .queue import JobQueue, enqueue_job
+from .registry import job_handler, periodic_job
+
+
+def system_context(name: str) -> RequestContext:
+    """The context of work that no caller asked for (periodic jobs): actor is the system."""
+    return RequestContext(principal=job_principal(name), request_id=f"periodic:{name}")
+
+
+__all__ = [
+    "Job",
+    "JobCancelled",
+    "JobContext",
+    "JobFailed",
+    "JobQueue",
+    "JobState",
+    "LeaseLost",
+    "enqueue_job",
+    "job_handler",
+    "periodic_job",
+    "system_context",
+]

@@ -1,0 +1,203 @@
+"""The huey queue and enqueueing: a job row now, its queue message once the transaction commits."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import structlog
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, SessionTransaction
+
+from ..auth.context import RequestContext
+from ..config import Settings
+from ..db.session import Database, database_of
+from ..db.tenancy import require_organisation
+from .context import json_value
+from .models import Job, JobState
+from .registry import handler_for, periodic_jobs
+
+log = structlog.get_logger("facito_admin.jobs")
+
+QUEUE_KEY = "jobs"
+_PENDING_KEY = "jobs_to_send_after_commit"
+RUN_TASK = "facito_admin.jobs.run"
+REAP_TASK = "facito_admin.jobs.reap"
+MAX_ATTEMPTS_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class JobTiming:
+    """Heartbeats, staleness and retry backoff, from settings (tests shorten them)."""
+
+    heartbeat_seconds: float = 15.0
+    stale_seconds: float = 120.0
+    queued_stale_seconds: float = 300.0
+    retry_backoff_seconds: float = 10.0
+    retry_backoff_max_seconds: float = 600.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> JobTiming:
+        return cls(
+            heartbeat_seconds=settings.job_heartbeat_seconds,
+            stale_seconds=settings.job_stale_seconds,
+            queued_stale_seconds=settings.job_queued_stale_seconds,
+            retry_backoff_seconds=settings.job_retry_backoff_seconds,
+            retry_backoff_max_seconds=settings.job_retry_backoff_max_seconds,
+        )
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds before the next attempt after ``attempts`` failed ones: doubling, capped."""
+        delay = self.retry_backoff_seconds * 2 ** max(attempts - 1, 0)
+        return float(min(delay, self.retry_backoff_max_seconds))
+
+
+def huey_file(settings: Settings) -> Path:
+    """The SQLite queue file: beside a SQLite database, else in the instance folder."""
+    if settings.huey_url and settings.huey_url.startswith("sqlite:///"):
+        return Path(settings.huey_url.removeprefix("sqlite:///"))
+    url = make_url(settings.resolved_database_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        database_file = Path(url.database)
+        return database_file.with_name(f"{database_file.stem}-huey.db")
+    return settings.instance_path.resolve() / "huey.db"
+
+
+def build_huey(settings: Settings) -> Huey:
+    """RedisHuey for `redis://…` (production, many consumers), SqliteHuey otherwise."""
+    # results=False: tasks report through the jobs table, the queue keeps no results.
+    url = settings.huey_url
+    if url and not url.startswith("sqlite:///"):
+        return RedisHuey(settings.huey_name, url=url, results=False)
+    path = huey_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(settings.huey_name, filename=str(path), results=False)
+
+
+class JobQueue:
+    """A huey instance with our two tasks (run a job, reap) and the domains' periodic jobs."""
+
+    def __init__(self, huey: Huey, database: Database, timing: JobTiming) -> None:
+        from .reaper import reap_jobs
+        from .runner import run_job
+
+        self.huey = huey
+        self.database = database
+        self.timing = timing
+
+        def run(organisation_id: str, job_id: str) -> None:
+            run_job(self, uuid.UUID(organisation_id), uuid.UUID(job_id))
+
+        def reap() -> None:
+            reap_jobs(self)
+
+        # huey retries cover only failures around the handler (database down while claiming):
+        # claiming is idempotent. Handler failures are retried by the runner, counted in the row.
+        self._run_task = huey.task(name=RUN_TASK, retries=2, retry_delay=5)(run)
+        self.reap_task = huey.periodic_task(crontab(), name=REAP_TASK)(reap)
+        for periodic in periodic_jobs():
+            huey.periodic_task(crontab(**periodic.schedule), name=periodic.name)(
+                _bind(periodic.function, database)
+            )
+
+    def send(self, organisation_id: uuid.UUID, job_id: uuid.UUID, *, delay: float = 0) -> None:
+        """Put one message for the job on the queue (duplicates are harmless)."""
+        args = (str(organisation_id), str(job_id))
+        if delay > 0:
+            self._run_task.schedule(args, delay=delay)
+        else:
+            self._run_task(*args)
+
+
+def _bind(function: Any, database: Database) -> Any:
+    def periodic() -> None:
+        function(database)
+
+    return periodic
+
+
+def build_queue(settings: Settings, database: Database) -> JobQueue:
+    """The queue of ``database`` as configured; sessions of that database enqueue into it."""
+    queue = JobQueue(build_huey(settings), database, JobTiming.from_settings(settings))
+    attach_queue(database, queue)
+    return queue
+
+
+def attach_queue(database: Database, queue: JobQueue) -> None:
+    database.extensions[QUEUE_KEY] = queue
+
+
+def queue_of(database: Database) -> JobQueue:
+    queue = database.extensions.get(QUEUE_KEY)
+    if queue is None:
+        raise RuntimeError("no job queue is attached to this database (jobs.queue.build_queue)")
+    return cast(JobQueue, queue)
+
+
+def enqueue_job(
+    session: Session,
+    ctx: RequestContext,
+    *,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    max_attempts: int = 3,
+) -> Job:
+    """Insert a queued job; its queue message is sent only if the transaction commits.
+
+    Records no audit event: the caller's own event (the action that asked for the job) is
+    the one event of the request and should name the job id in its details.
+    """
+    organisation_id = require_organisation(session)
+    if handler_for(kind) is None:
+        raise ValueError(f"no handler is registered for job kind {kind!r}")
+    if not 1 <= max_attempts <= MAX_ATTEMPTS_LIMIT:
+        raise ValueError(f"max_attempts must be 1 to {MAX_ATTEMPTS_LIMIT}")
+    queue_of(database_of(session))  # fail now, not after the commit
+    principal = ctx.principal
+    job = Job(
+        organisation_id=organisation_id,
+        kind=kind,
+        state=JobState.queued,
+        params=json_value(params or {}, "params"),
+        max_attempts=max_attempts,
+        created_by=principal.display_name[:200],
+        created_by_oid=principal.object_id[:36],
+    )
+    session.add(job)
+    session.flush()
+    send_after_commit(session, organisation_id, job.id)
+    return job
+
+
+def send_after_commit(
+    session: Session, organisation_id: uuid.UUID, job_id: uuid.UUID, *, delay: float = 0
+) -> None:
+    """Queue a message for the job once this session's transaction commits (not on rollback)."""
+    session.info.setdefault(_PENDING_KEY, []).append((organisation_id, job_id, delay))
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING_KEY, None)
+    if not pending:
+        return
+    for organisation_id, job_id, delay in pending:
+        try:
+            queue_of(database_of(session)).send(organisation_id, job_id, delay=delay)
+        except Exception:
+            # The row is committed: the reaper sends its message later (queued_stale_seconds).
+            log.exception("job_message_not_sent", job_id=str(job_id))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
+    # after_commit has sent what a commit allowed; whatever is left when the outermost
+    # transaction ends (rollback, close) belongs to rows that were never committed. A job
+    # inserted inside a rolled-back savepoint still gets its message, which then finds no
+    # row and does nothing (the runner tolerates unknown ids).
+    if transaction.parent is None:
+        session.info.pop(_PENDING_KEY, None)
