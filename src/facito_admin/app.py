@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     api = FacitoApi(app)
     register_problem_handlers(app)
 
+    from .accounts.views import blp as accounts_blp
     from .audit.views import blp as audit_blp
     from .me.views import blp as me_blp
     from .ops.views import blp as ops_blp
@@ -96,6 +97,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from .organisations.federation_views import consent_blp
     from .organisations.views import blp as organisations_blp
     from .organisations.views import registry_blp
+    from .products.views import blp as products_blp
+    from .products.views import entitlements_blp
 
     for blueprint in (
         ops_blp,
@@ -106,6 +109,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         domains_blp,
         registry_blp,
         audit_blp,
+        accounts_blp,
+        entitlements_blp,
+        products_blp,
     ):
         api.register_blueprint(blueprint)
 

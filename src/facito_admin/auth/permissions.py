@@ -12,6 +12,10 @@ class Permission(StrEnum):
     DomainsRead = "org:domains:read"
     DomainsWrite = "org:domains:write"
     AuditRead = "org:audit:read"
+    AccountsRead = "org:accounts:read"
+    AccountsWrite = "org:accounts:write"
+    EntitlementsRead = "org:entitlements:read"
+    EntitlementsWrite = "org:entitlements:write"
     # Facito staff only: act on the organisations themselves.
     OrganisationsManage = "facito:organisations:manage"
     OrganisationsList = "facito:organisations:list"
@@ -42,15 +46,20 @@ STAFF_ROLES = frozenset(
 )
 
 _P = Permission
+_ACCOUNTS_READ = frozenset({_P.AccountsRead, _P.EntitlementsRead})
+_ACCOUNTS_WRITE = _ACCOUNTS_READ | {_P.AccountsWrite, _P.EntitlementsWrite}
+
 ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
     AppRole.OrganisationAdmin: frozenset(
         {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead, _P.DomainsWrite, _P.AuditRead}
+        | _ACCOUNTS_WRITE
     ),
     AppRole.OrganisationReader: frozenset(
-        {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead}
+        {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead} | _ACCOUNTS_READ
     ),
     AppRole.PrivacyOfficer: frozenset({_P.OrganisationRead, _P.AuditRead}),
-    AppRole.IntegrationReadWrite: frozenset({_P.OrganisationRead}),
+    # Customer systems provision accounts and their products.
+    AppRole.IntegrationReadWrite: frozenset({_P.OrganisationRead} | _ACCOUNTS_WRITE),
     # Operators onboard organisations: they act on any organisation's profile and federation.
     AppRole.FacitoOperator: frozenset(
         {
@@ -63,6 +72,9 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
             _P.DomainsWrite,
             _P.AuditRead,
         }
+        # Operators may look at a customer's accounts when onboarding or helping, but the
+        # customer alone changes them.
+        | _ACCOUNTS_READ
     ),
     AppRole.FacitoPrivacyOfficer: frozenset({_P.OrganisationsList, _P.OrganisationRead}),
     # Support engineers reach an organisation only through an approved access grant.

@@ -8,6 +8,8 @@ MODEL_MODULES = (
     "facito_admin.organisations.models",
     "facito_admin.audit.models",
     "facito_admin.common.idempotency_models",
+    "facito_admin.accounts.models",
+    "facito_admin.products.models",
 )
 
 
