@@ -10,19 +10,19 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Row, or_, select
 from sqlalchemy.orm import Session
 
 from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..auth.context import RequestContext
 from ..common.etags import check_if_match
-from ..common.pagination import Page, paginate
+from ..common.pagination import Page
 from ..db.base import new_id, utcnow
 from ..db.tenancy import require_organisation
 from ..errors import AlreadyExists, InvalidState, NotFound, ValidationFailed
 from ..policies.defaults import PolicyKey, policy_value
-from . import rules
+from . import listing, rules
 from .models import Account, AccountSource, AccountStatus
 from .rules import GuardianConsentRequired
 
@@ -75,29 +75,15 @@ def list_accounts(
     descending: bool,
     limit: int,
     cursor: str | None,
-) -> Page[Account]:
-    """A keyset page of accounts; deleted ones only when asked for by status."""
-    query: Select[Any] = select(Account)
+) -> Page[Row[Any]]:
+    """A keyset page of accounts (rows of listing.COLUMNS); deleted ones only on request."""
     f = account_filter
-    if f.status is None:
-        query = query.where(Account.status != AccountStatus.deleted)
-    else:
-        query = query.where(Account.status == f.status)
-    if f.source is not None:
-        query = query.where(Account.source == f.source)
-    if f.department is not None:
-        query = query.where(Account.department == f.department)
-    if f.q is not None:
-        pattern = rules.search_pattern(f.q)
-        query = query.where(
-            or_(
-                Account.name_key.like(pattern, escape="\\"),
-                Account.email_key.like(pattern, escape="\\"),
-                Account.upn_key.like(pattern, escape="\\"),
-            )
-        )
-    keys = [Account.name_key, Account.id] if sort == "name" else [Account.id]
-    return paginate(session, query, keys=keys, limit=limit, cursor=cursor, descending=descending)
+    query = listing.list_query(
+        session, status=f.status, source=f.source, department=f.department, q=f.q
+    )
+    return listing.fetch_page(
+        session, query, sort=sort, descending=descending, limit=limit, cursor=cursor
+    )
 
 
 def _normalise(changes: dict[str, Any]) -> dict[str, Any]:
