@@ -17,7 +17,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Row, Select, or_, select
+from sqlalchemy import ColumnElement, Row, Select, or_, select
 from sqlalchemy.orm import Session
 
 from ..common.pagination import Page, paginate_rows
@@ -28,7 +28,7 @@ from .models import Account, AccountStatus
 
 TABLE = Account.__table__
 # The order render_page unpacks.
-COLUMNS: tuple[Column[Any], ...] = tuple(
+COLUMNS: tuple[ColumnElement[Any], ...] = tuple(
     TABLE.c[name]
     for name in (
         "id",
@@ -114,6 +114,7 @@ def render_page(page: Page[Row[Any]]) -> str:
     """The page as the JSON body AccountPageSchema describes."""
     today = utcnow().date()
     items = []
+    rows: list[tuple[Any, ...]] = [tuple(row) for row in page.items]
     for (
         id_,
         organisation_id,
@@ -139,7 +140,7 @@ def render_page(page: Page[Row[Any]]) -> str:
         guardian_consent_at,
         created_at,
         updated_at,
-    ) in page.items:
+    ) in rows:
         items.append(
             {
                 "id": str(id_),

@@ -17,7 +17,8 @@ from .models import AccountSource, AccountStatus
 # database, so they are a client mistake (422) here. Other control characters have no place in
 # names and identifiers either.
 _UNSTORABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
-_UPN = re.compile(r"^[^@\s]+@[^@\s]+$")
+_UPN = ma.validate.Regexp(r"^[^@\s]+@[^@\s]+$", error="must look like user@domain")
+_UPN_DOC = {"description": "user@domain; unique among live accounts, case-insensitive"}
 _GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
@@ -33,8 +34,8 @@ class Text(ma.fields.String):
         return text
 
 
-def _text(max_length: int, **kwargs: Any) -> Text:
-    return Text(validate=ma.validate.Length(max=max_length), **kwargs)
+def _text(max_length: int, *validators: Any, **kwargs: Any) -> Text:
+    return Text(validate=[ma.validate.Length(min=1, max=max_length), *validators], **kwargs)
 
 
 def _optional(max_length: int, description: str | None = None) -> Text:
@@ -114,33 +115,20 @@ class _AccountFieldsSchema(StrictSchema):
 
 
 class AccountCreateSchema(_AccountFieldsSchema):
-    user_principal_name = _text(
-        320, required=True, metadata={"description": "user@domain; unique, case-insensitive"}
-    )
+    user_principal_name = _text(320, _UPN, required=True, metadata=_UPN_DOC)
     display_name = _text(256, required=True)
-    status = ma.fields.Enum(
-        AccountStatus,
-        load_default=AccountStatus.active,
-        validate=ma.validate.OneOf([AccountStatus.active, AccountStatus.disabled]),
+    status = ma.fields.String(
+        load_default=AccountStatus.active.value,
+        validate=ma.validate.OneOf([AccountStatus.active.value, AccountStatus.disabled.value]),
         metadata={"description": "`active` (default) or `disabled`"},
     )
-
-    @ma.validates("user_principal_name")
-    def _upn(self, value: str, **_kwargs: Any) -> None:
-        if not _UPN.match(value):
-            raise ma.ValidationError("must look like user@domain")
 
 
 class AccountUpdateSchema(_AccountFieldsSchema):
     """Only the fields sent change; `null` clears an optional field."""
 
-    user_principal_name = _text(320)
+    user_principal_name = _text(320, _UPN, metadata=_UPN_DOC)
     display_name = _text(256)
-
-    @ma.validates("user_principal_name")
-    def _upn(self, value: str, **_kwargs: Any) -> None:
-        if not _UPN.match(value):
-            raise ma.ValidationError("must look like user@domain")
 
 
 class AccountQueryArgsSchema(PageArgsSchema):

@@ -14,7 +14,7 @@ from ..common.etags import etag_of
 from ..common.pagination import link_header
 from ..web import current_ctx, db_session, if_match, require
 from . import lifecycle, listing, service
-from .models import Account
+from .models import Account, AccountStatus
 from .schemas import (
     AccountCreateSchema,
     AccountPageSchema,
@@ -78,7 +78,7 @@ class Accounts(MethodView):
     @require(Permission.AccountsWrite)
     def post(self, body: dict[str, Any], org_id: UUID) -> Any:
         """Create an account (a minor's stays disabled until a guardian consents)"""
-        status = body.pop("status")
+        status = AccountStatus(body.pop("status"))
         account = service.create_account(db_session(), current_ctx(), fields=body, status=status)
         location = url_for("accounts.AccountById", org_id=org_id, account_id=account.id)
         return _with_etag(account, 201, {"Location": location})

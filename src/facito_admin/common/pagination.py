@@ -18,14 +18,14 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 import marshmallow as ma
-from sqlalchemy import Column, Row, Select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..errors import ValidationFailed
 
 T = TypeVar("T")
 # Mapped attributes for entity queries; table columns for hot lists that select columns.
-KeyColumn = InstrumentedAttribute[Any] | Column[Any]
+KeyColumn = InstrumentedAttribute[Any] | ColumnElement[Any]
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
@@ -106,7 +106,7 @@ def _page(rows: list[Any], keys: Sequence[KeyColumn], limit: int) -> Page[Any]:
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor([getattr(last, k.key) for k in keys])
+        next_cursor = encode_cursor([getattr(last, str(k.key)) for k in keys])
     return Page(rows, next_cursor)
 
 
