@@ -239,7 +239,9 @@ def update_account(
         _check_manager(session, changed["manager_id"], account.id)
     _set_fields(account, changed)
     apply_minor_rules(session, account, values)
-    if account.status is AccountStatus.active:
+    if account.status is AccountStatus.active and {"birth_date", "is_minor"} & set(changed):
+        # Only a change that makes the account a minor's: other edits of an account stay
+        # possible whatever its consent state.
         require_activation_allowed(account)
     session.flush()
     record_event(
