@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 
 from facito_admin.accounts.models import AccountSource, AccountStatus
 from tests.api.accounts.helpers import accounts_url, list_all
@@ -186,3 +187,27 @@ def test_a_cursor_of_one_sort_is_refused_by_the_other(client, many, org_a: Org, 
         headers=reader,
     )
     assert response.status_code == 422
+
+
+def test_a_page_costs_one_query_of_the_accounts_table_whatever_its_size(
+    client, many, services, org_a: Org, auth
+):
+    reader = auth(org_a, READER)
+    statements: list[str] = []
+
+    def _record(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(services.database.engine, "before_cursor_execute", _record)
+    try:
+        counts = []
+        for limit in (2, 20):
+            statements.clear()
+            response = client.get(
+                accounts_url(org_a), query_string={"limit": limit, "sort": "name"}, headers=reader
+            )
+            assert len(response.get_json()["items"]) == limit
+            counts.append(sum("FROM accounts" in " ".join(s.split()) for s in statements))
+    finally:
+        event.remove(services.database.engine, "before_cursor_execute", _record)
+    assert counts == [1, 1]
