@@ -8,7 +8,6 @@ from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKeyConstraint,
     Index,
     String,
@@ -17,23 +16,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db.base import Base, Timestamped, Versioned, new_id, utcnow
+from ..db.base import Base, Timestamped, Versioned, new_id, string_enum, utcnow
 from ..db.tenancy import TenantScoped
 
 # The partial unique indexes below and migration 0002 repeat this predicate.
 NOT_DELETED = "status <> 'deleted'"
-
-
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    # Plain strings, as organisations/models.py stores its enums.
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=32,
-        validate_strings=True,
-        values_callable=lambda e: [m.value for m in e],
-    )
 
 
 class AccountStatus(StrEnum):
@@ -109,19 +96,19 @@ class Account(TenantScoped, Versioned, Timestamped, Base):
     # Entra object id of the user, lowercase; keys the account for directory sync.
     entra_oid: Mapped[str | None] = mapped_column(String(36))
     source: Mapped[AccountSource] = mapped_column(
-        _enum(AccountSource, "account_source"), default=AccountSource.manual
+        string_enum(AccountSource, "account_source"), default=AccountSource.manual
     )
     # The id the provisioning system knows the account by (SCIM externalId: case-exact).
     external_id: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[AccountStatus] = mapped_column(
-        _enum(AccountStatus, "account_status"), default=AccountStatus.active
+        string_enum(AccountStatus, "account_status"), default=AccountStatus.active
     )
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]
     purge_after: Mapped[datetime | None]
     # What a restore returns a deleted account to (active or disabled).
     deleted_from_status: Mapped[AccountStatus | None] = mapped_column(
-        _enum(AccountStatus, "account_status")
+        string_enum(AccountStatus, "account_status")
     )
     birth_date: Mapped[date | None]
     # Set explicitly when the birth date is unknown; otherwise derived at the last write.

@@ -41,13 +41,21 @@ EDITABLE = (
     "birth_date",
     "is_minor",
 )
-# Unique per organisation: UPN and e-mail among accounts that are not deleted, object id and
-# external id among all of them (models.py).
+
+
+@dataclass(frozen=True)
+class _Unique:
+    column: Any
+    # UPN and e-mail: compared casefolded, unique among accounts that are not deleted; object
+    # id (stored lowercase) and external id (case-exact): unique among all (models.py).
+    casefolded_among_live: bool
+
+
 _UNIQUE = {
-    "user_principal_name": (Account.upn_key, True),
-    "email": (Account.email_key, True),
-    "entra_oid": (Account.entra_oid, False),
-    "external_id": (Account.external_id, False),
+    "user_principal_name": _Unique(Account.upn_key, casefolded_among_live=True),
+    "email": _Unique(Account.email_key, casefolded_among_live=True),
+    "entra_oid": _Unique(Account.entra_oid, casefolded_among_live=False),
+    "external_id": _Unique(Account.external_id, casefolded_among_live=False),
 }
 
 
@@ -94,33 +102,31 @@ def _normalise(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_unique(session: Session, values: dict[str, Any], *, exclude: uuid.UUID | None) -> None:
-    """409 naming the first field another account of the organisation already has."""
-    probes = {}
-    for field, (column, among_live) in _UNIQUE.items():
+    """409 naming the first field whose value another account of the organisation has."""
+    probes: dict[str, tuple[_Unique, Any]] = {}
+    for field, unique in _UNIQUE.items():
         value = values.get(field)
-        if value is None:
-            continue
-        if column in (Account.upn_key, Account.email_key):
-            value = rules.key(value)
-        probes[field] = (column, among_live, value)
+        if value is not None:
+            probes[field] = (unique, rules.key(value) if unique.casefolded_among_live else value)
     if not probes:
         return
     conditions = [
-        (column == value) & (Account.status != AccountStatus.deleted)
-        if among_live
-        else column == value
-        for column, among_live, value in probes.values()
+        (unique.column == value) & (Account.status != AccountStatus.deleted)
+        if unique.casefolded_among_live
+        else unique.column == value
+        for unique, value in probes.values()
     ]
     query = select(
         Account.upn_key, Account.email_key, Account.entra_oid, Account.external_id, Account.status
     ).where(or_(*conditions))
     if exclude is not None:
         query = query.where(Account.id != exclude)
+    # At most one row per probe: each condition matches at most one account.
     for row in session.execute(query.limit(len(probes))):
-        for field, (column, among_live, value) in probes.items():
-            if among_live and row.status is AccountStatus.deleted:
+        for field, (unique, value) in probes.items():
+            if unique.casefolded_among_live and row.status is AccountStatus.deleted:
                 continue
-            if getattr(row, column.key) == value:
+            if getattr(row, unique.column.key) == value:
                 raise AlreadyExists(
                     f"another account of the organisation has this {field}",
                     extra={"field": field},

@@ -8,7 +8,6 @@ from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -17,19 +16,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db.base import Base, new_id, utcnow
+from ..db.base import Base, new_id, string_enum, utcnow
 from ..db.tenancy import TenantScoped
-
-
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=32,
-        validate_strings=True,
-        values_callable=lambda e: [m.value for m in e],
-    )
 
 
 class ProductKind(StrEnum):
@@ -49,7 +37,7 @@ class Product(Base):
 
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[ProductKind] = mapped_column(_enum(ProductKind, "product_kind"))
+    kind: Mapped[ProductKind] = mapped_column(string_enum(ProductKind, "product_kind"))
     description: Mapped[str] = mapped_column(String(1000))
     # Previews may collect more data than released products (statement: previews).
     preview: Mapped[bool] = mapped_column(default=False)
@@ -97,4 +85,4 @@ class Entitlement(TenantScoped, Base):
     product_code: Mapped[str] = mapped_column(String(64), ForeignKey("products.code"))
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
-    end_reason: Mapped[EndReason | None] = mapped_column(_enum(EndReason, "entitlement_end"))
+    end_reason: Mapped[EndReason | None] = mapped_column(string_enum(EndReason, "entitlement_end"))
