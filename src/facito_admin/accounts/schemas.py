@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
 import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema, page_schema
-from ..common.schemas import OutputSchema, StrictSchema
+from ..common.schemas import UNSTORABLE, OutputSchema, StrictSchema, Text
 from ..db.base import utcnow
 from .models import AccountSource, AccountStatus
 
-# NUL is refused by PostgreSQL text, lone surrogates cannot be encoded: both would fail in the
-# database, so they are a client mistake (422) here. Other control characters have no place in
-# names and identifiers either.
-_UNSTORABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+_GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _UPN = ma.validate.Regexp(r"^[^@\s]+@[^@\s]+$", error="must look like user@domain")
 _UPN_DOC = {"description": "user@domain; unique among live accounts, case-insensitive"}
-_GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-
-
-class Text(ma.fields.String):
-    """A string trimmed of surrounding blanks; empty or control characters are refused."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if not text:
-            raise ma.ValidationError("must not be blank")
-        if _UNSTORABLE.search(text):
-            raise ma.ValidationError("must not contain control characters")
-        return text
 
 
 def _text(max_length: int, *validators: Any, **kwargs: Any) -> Text:
@@ -97,7 +80,7 @@ class _AccountFieldsSchema(StrictSchema):
     manager_id = ma.fields.UUID(
         allow_none=True, metadata={"description": "Another account of the organisation"}
     )
-    entra_oid = ma.fields.String(
+    entra_oid = Text(
         allow_none=True,
         validate=ma.validate.Regexp(_GUID, error="must be an object id (GUID)"),
         metadata={"description": "Entra object id of the user; stored lowercase, unique"},
@@ -110,7 +93,7 @@ class _AccountFieldsSchema(StrictSchema):
 
     @ma.validates("email")
     def _email_text(self, value: str | None, **_kwargs: Any) -> None:
-        if value is not None and _UNSTORABLE.search(value):
+        if value is not None and UNSTORABLE.search(value):
             raise ma.ValidationError("must not contain control characters")
 
 

@@ -25,11 +25,11 @@ from ..db.base import utcnow
 from ..errors import AlreadyExists, NotFound, ValidationFailed
 from .models import LIFECYCLE_END_REASONS, EndReason, Entitlement, Product
 
-PRODUCT_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+PRODUCT_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
 def _open_entitlement(session: Session, account_id: uuid.UUID, code: str) -> Entitlement | None:
-    if not PRODUCT_CODE.match(code):
+    if not PRODUCT_CODE.fullmatch(code):
         # Codes come from the path too; one that cannot exist must not reach the database.
         return None
     return session.scalar(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema, page_schema
-from ..common.schemas import OutputSchema, StrictSchema
+from ..common.schemas import OutputSchema, StrictSchema, Text
 from .models import EndReason, ProductKind
 
 PRODUCT_CODE = r"^[a-z0-9][a-z0-9-]{0,63}$"
@@ -48,7 +48,7 @@ EntitlementPageSchema = page_schema(EntitlementSchema, "EntitlementPageSchema")
 
 
 class EntitlementGrantSchema(StrictSchema):
-    product_code = ma.fields.String(
+    product_code = Text(
         required=True,
         validate=ma.validate.Regexp(PRODUCT_CODE, error="must be a product code"),
         metadata={"description": "Code of a product of /v1/products"},

@@ -322,3 +322,17 @@ def test_an_unknown_account_is_404(client, org_a: Org, auth):
     response = client.get(account_url(org_a, uuid.uuid4()), headers=auth(org_a, ADMIN))
     assert response.status_code == 404
     assert response.get_json()["code"] == "not-found"
+
+
+def test_identifiers_with_a_trailing_newline_are_trimmed_or_refused(client, org_a: Org, auth):
+    admin = auth(org_a, ADMIN)
+    oid = "8f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
+    account = create(client, org_a, admin, **ANN, entra_oid=oid + "\n", external_id="HR-9\n")
+    assert account["entra_oid"] == oid
+    assert account["external_id"] == "HR-9"
+    response = client.post(
+        accounts_url(org_a),
+        json={"user_principal_name": "x@example.com\n\x00", "display_name": "X"},
+        headers=admin,
+    )
+    assert response.status_code == 422
