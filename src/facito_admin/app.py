@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     api = FacitoApi(app, spec_kwargs={"extra_plugins": [IdempotencyKeyPlugin()]})
     register_problem_handlers(app)
 
+    from .accounts.views import blp as accounts_blp
     from .audit.views import blp as audit_blp
     from .jobs.views import blp as jobs_blp
     from .me.views import blp as me_blp
@@ -129,6 +130,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from .organisations.federation_views import consent_blp
     from .organisations.views import blp as organisations_blp
     from .organisations.views import registry_blp
+    from .products.views import blp as products_blp
+    from .products.views import entitlements_blp
 
     for blueprint in (
         ops_blp,
@@ -140,6 +143,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         registry_blp,
         audit_blp,
         jobs_blp,
+        accounts_blp,
+        entitlements_blp,
+        products_blp,
     ):
         api.register_blueprint(blueprint)
 

@@ -14,6 +14,10 @@ class Permission(StrEnum):
     AuditRead = "org:audit:read"
     JobsRead = "org:jobs:read"
     JobsWrite = "org:jobs:write"
+    AccountsRead = "org:accounts:read"
+    AccountsWrite = "org:accounts:write"
+    EntitlementsRead = "org:entitlements:read"
+    EntitlementsWrite = "org:entitlements:write"
     # Facito staff only: act on the organisations themselves.
     OrganisationsManage = "facito:organisations:manage"
     OrganisationsList = "facito:organisations:list"
@@ -44,23 +48,23 @@ STAFF_ROLES = frozenset(
 )
 
 _P = Permission
+_ACCOUNTS_READ = frozenset({_P.AccountsRead, _P.EntitlementsRead})
+_ACCOUNTS_WRITE = _ACCOUNTS_READ | {_P.AccountsWrite, _P.EntitlementsWrite}
+_JOBS_READ = frozenset({_P.JobsRead})
+_JOBS_WRITE = _JOBS_READ | {_P.JobsWrite}
+
 ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
     AppRole.OrganisationAdmin: frozenset(
-        {
-            _P.OrganisationRead,
-            _P.FederationsRead,
-            _P.DomainsRead,
-            _P.DomainsWrite,
-            _P.AuditRead,
-            _P.JobsRead,
-            _P.JobsWrite,
-        }
+        {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead, _P.DomainsWrite, _P.AuditRead}
+        | _ACCOUNTS_WRITE
+        | _JOBS_WRITE
     ),
     AppRole.OrganisationReader: frozenset(
-        {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead, _P.JobsRead}
+        {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead} | _ACCOUNTS_READ | _JOBS_READ
     ),
     AppRole.PrivacyOfficer: frozenset({_P.OrganisationRead, _P.AuditRead}),
-    AppRole.IntegrationReadWrite: frozenset({_P.OrganisationRead, _P.JobsRead, _P.JobsWrite}),
+    # Customer systems provision accounts and their products, and follow their jobs.
+    AppRole.IntegrationReadWrite: frozenset({_P.OrganisationRead} | _ACCOUNTS_WRITE | _JOBS_WRITE),
     # Operators onboard organisations: they act on any organisation's profile and federation.
     AppRole.FacitoOperator: frozenset(
         {
@@ -75,6 +79,9 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
             _P.JobsRead,
             _P.JobsWrite,
         }
+        # Operators may look at a customer's accounts when onboarding or helping, but the
+        # customer alone changes them.
+        | _ACCOUNTS_READ
     ),
     AppRole.FacitoPrivacyOfficer: frozenset({_P.OrganisationsList, _P.OrganisationRead}),
     # Support engineers reach an organisation only through an approved access grant.

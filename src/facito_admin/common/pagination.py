@@ -18,13 +18,15 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 import marshmallow as ma
-from sqlalchemy import Select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..errors import ValidationFailed
 from .schemas import QuerySchema
 
 T = TypeVar("T")
+# Mapped attributes for entity queries; table columns for hot lists that select columns.
+KeyColumn = InstrumentedAttribute[Any] | ColumnElement[Any]
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
@@ -57,7 +59,7 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, columns: Sequence[InstrumentedAttribute[Any]]) -> list[Any]:
+def decode_cursor(cursor: str, columns: Sequence[KeyColumn]) -> list[Any]:
     """Values of a cursor, typed like the key columns; ValidationFailed when it is not ours."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -86,28 +88,59 @@ def _typed(value: Any, python_type: type) -> Any:
     raise ValueError("wrong type")
 
 
-def paginate(
-    session: Session,
-    query: Select[T],
-    *,
-    keys: Sequence[InstrumentedAttribute[Any]],
+def _keyset(
+    query: Select[Any],
+    keys: Sequence[KeyColumn],
     limit: int,
     cursor: str | None,
-    descending: bool = False,
-) -> Page[T]:
-    """One page of ``query`` ordered by ``keys`` (unique together), after ``cursor``."""
+    descending: bool,
+) -> Select[Any]:
     if cursor:
         after = decode_cursor(cursor, keys)
         key_tuple, value_tuple = tuple_(*keys), tuple_(*after)
         query = query.where(key_tuple < value_tuple if descending else key_tuple > value_tuple)
     order = [k.desc() for k in keys] if descending else list(keys)
-    rows = list(session.execute(query.order_by(*order).limit(limit + 1)).scalars().all())
+    return query.order_by(*order).limit(limit + 1)
+
+
+def _page(rows: list[Any], keys: Sequence[KeyColumn], limit: int) -> Page[Any]:
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor([getattr(last, k.key) for k in keys])
+        next_cursor = encode_cursor([getattr(last, str(k.key)) for k in keys])
     return Page(rows, next_cursor)
+
+
+def paginate(
+    session: Session,
+    query: Select[T],
+    *,
+    keys: Sequence[KeyColumn],
+    limit: int,
+    cursor: str | None,
+    descending: bool = False,
+) -> Page[T]:
+    """One page of ``query`` ordered by ``keys`` (unique together), after ``cursor``."""
+    statement = _keyset(query, keys, limit, cursor, descending)
+    return _page(list(session.execute(statement).scalars().all()), keys, limit)
+
+
+def paginate_rows(
+    session: Session,
+    query: Select[Any],
+    *,
+    keys: Sequence[KeyColumn],
+    limit: int,
+    cursor: str | None,
+    descending: bool = False,
+) -> Page[Row[Any]]:
+    """Like :func:`paginate` for a select of columns (which must include ``keys``): rows.
+
+    For hot lists: rows skip the identity map and object construction of full entities.
+    """
+    statement = _keyset(query, keys, limit, cursor, descending)
+    return _page(list(session.execute(statement).all()), keys, limit)
 
 
 def link_header(base_url: str, args: dict[str, Any], next_cursor: str | None) -> dict[str, str]:

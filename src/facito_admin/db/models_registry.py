@@ -9,6 +9,8 @@ MODEL_MODULES = (
     "facito_admin.audit.models",
     "facito_admin.common.idempotency_models",
     "facito_admin.jobs.models",
+    "facito_admin.accounts.models",
+    "facito_admin.products.models",
 )
 
 

@@ -50,6 +50,8 @@ GLOBAL_MODELS: dict[str, str] = {
     "EmailDomain": "a domain belongs to at most one organisation, checked across all of them",
     "IdempotencyRecord": "keyed by the calling principal (tid, oid), which is itself bound to "
     "one organisation; read only by the idempotency layer for that same principal",
+    "Product": "the catalogue is the same for every organisation (Citus reference table); "
+    "which accounts may use a product is the tenant-scoped Entitlement",
 }
 
 

@@ -1,0 +1,129 @@
+"""Employee accounts of an organisation: identity attributes, lifecycle, minors."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db.base import Base, Timestamped, Versioned, new_id, string_enum, utcnow
+from ..db.tenancy import TenantScoped
+
+# The partial unique indexes below and migration 0002 repeat this predicate.
+NOT_DELETED = "status <> 'deleted'"
+
+
+class AccountStatus(StrEnum):
+    active = "active"
+    disabled = "disabled"
+    deleted = "deleted"
+
+
+class AccountSource(StrEnum):
+    manual = "manual"
+    graph = "graph"
+    scim = "scim"
+
+
+class Account(TenantScoped, Versioned, Timestamped, Base):
+    """An employee's account; `*_key` columns hold the casefolded forms that uniqueness,
+    sorting and search use, so that no query needs a function over a column."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        # A deleted account frees its UPN and e-mail (as Entra's deleted users do); restoring
+        # it checks they are still free. Object id and external id stay taken until the purge.
+        Index(
+            "uq_accounts_upn_key",
+            "organisation_id",
+            "upn_key",
+            unique=True,
+            sqlite_where=text(NOT_DELETED),
+            postgresql_where=text(NOT_DELETED),
+        ),
+        Index(
+            "uq_accounts_email_key",
+            "organisation_id",
+            "email_key",
+            unique=True,
+            sqlite_where=text(NOT_DELETED),
+            postgresql_where=text(NOT_DELETED),
+        ),
+        UniqueConstraint("organisation_id", "entra_oid"),
+        UniqueConstraint("organisation_id", "external_id"),
+        # The list: one index per filter and sort (sort=created uses the primary key).
+        Index("ix_accounts_org_name", "organisation_id", "name_key", "id"),
+        Index("ix_accounts_org_status", "organisation_id", "status", "id"),
+        Index("ix_accounts_org_status_name", "organisation_id", "status", "name_key", "id"),
+        Index("ix_accounts_org_department", "organisation_id", "department", "id"),
+        Index("ix_accounts_org_department_name", "organisation_id", "department", "name_key", "id"),
+        Index("ix_accounts_org_source", "organisation_id", "source", "id"),
+        # Finding an account's reports (purge detaches them; the foreign key checks them).
+        Index("ix_accounts_org_manager", "organisation_id", "manager_id"),
+        Index("ix_accounts_org_purge_after", "organisation_id", "purge_after"),
+        ForeignKeyConstraint(
+            ["organisation_id", "manager_id"], ["accounts.organisation_id", "accounts.id"]
+        ),
+        CheckConstraint(
+            "status <> 'deleted' OR (deleted_at IS NOT NULL AND purge_after IS NOT NULL)",
+            name="deleted_has_purge_after",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_principal_name: Mapped[str] = mapped_column(String(320))
+    upn_key: Mapped[str] = mapped_column(String(320))
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_key: Mapped[str | None] = mapped_column(String(320))
+    display_name: Mapped[str] = mapped_column(String(256))
+    name_key: Mapped[str] = mapped_column(String(256))
+    given_name: Mapped[str | None] = mapped_column(String(100))
+    family_name: Mapped[str | None] = mapped_column(String(100))
+    employee_number: Mapped[str | None] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(100))
+    # Another account of the same organisation (the composite foreign key keeps it so).
+    manager_id: Mapped[uuid.UUID | None]
+    # Entra object id of the user, lowercase; keys the account for directory sync.
+    entra_oid: Mapped[str | None] = mapped_column(String(36))
+    source: Mapped[AccountSource] = mapped_column(
+        string_enum(AccountSource, "account_source"), default=AccountSource.manual
+    )
+    # The id the provisioning system knows the account by (SCIM externalId: case-exact).
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[AccountStatus] = mapped_column(
+        string_enum(AccountStatus, "account_status"), default=AccountStatus.active
+    )
+    status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None]
+    purge_after: Mapped[datetime | None]
+    # What a restore returns a deleted account to (active or disabled).
+    deleted_from_status: Mapped[AccountStatus | None] = mapped_column(
+        string_enum(AccountStatus, "account_status")
+    )
+    birth_date: Mapped[date | None]
+    # Set explicitly when the birth date is unknown; otherwise derived at the last write.
+    is_minor: Mapped[bool] = mapped_column(default=False)
+    # birth_date + the policy's age of consent: the account stops being a minor that day.
+    adult_on: Mapped[date | None]
+    guardian_consent_at: Mapped[datetime | None]
+
+    def minor_on(self, day: date) -> bool:
+        """Whether the account is a minor's on ``day``."""
+        if self.adult_on is not None:
+            return day < self.adult_on
+        return self.is_minor
+
+    @property
+    def minor_now(self) -> bool:
+        """Whether the account is a minor's today (UTC)."""
+        return self.minor_on(utcnow().date())

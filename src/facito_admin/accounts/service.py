@@ -1,0 +1,261 @@
+"""Accounts: create, read, list and change the attributes of an organisation's accounts.
+
+The lifecycle (disable, enable, delete, restore, purge) is in lifecycle.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Row, or_, select
+from sqlalchemy.orm import Session
+
+from ..audit.actions import AuditAction
+from ..audit.service import record_event
+from ..auth.context import RequestContext
+from ..common.etags import check_if_match
+from ..common.pagination import Page
+from ..db.base import new_id, utcnow
+from ..db.tenancy import require_organisation
+from ..errors import AlreadyExists, InvalidState, NotFound, ValidationFailed
+from ..policies.defaults import PolicyKey, policy_value
+from . import listing, rules
+from .models import Account, AccountSource, AccountStatus
+from .rules import GuardianConsentRequired
+
+# Fields an administrator or integration sets; the lifecycle fields change through actions.
+EDITABLE = (
+    "user_principal_name",
+    "email",
+    "display_name",
+    "given_name",
+    "family_name",
+    "employee_number",
+    "department",
+    "manager_id",
+    "entra_oid",
+    "external_id",
+    "birth_date",
+    "is_minor",
+)
+
+
+@dataclass(frozen=True)
+class _Unique:
+    column: Any
+    # UPN and e-mail: compared casefolded, unique among accounts that are not deleted; object
+    # id (stored lowercase) and external id (case-exact): unique among all (models.py).
+    casefolded_among_live: bool
+
+
+_UNIQUE = {
+    "user_principal_name": _Unique(Account.upn_key, casefolded_among_live=True),
+    "email": _Unique(Account.email_key, casefolded_among_live=True),
+    "entra_oid": _Unique(Account.entra_oid, casefolded_among_live=False),
+    "external_id": _Unique(Account.external_id, casefolded_among_live=False),
+}
+
+
+@dataclass(frozen=True)
+class AccountFilter:
+    status: AccountStatus | None = None
+    source: AccountSource | None = None
+    department: str | None = None
+    q: str | None = None
+
+
+def get_account(session: Session, *, account_id: uuid.UUID) -> Account:
+    """One account of the session's organisation (deleted ones too, until purged)."""
+    account = session.get(Account, (require_organisation(session), account_id))
+    if account is None:
+        raise NotFound("no such account")
+    return account
+
+
+def list_accounts(
+    session: Session,
+    *,
+    account_filter: AccountFilter,
+    sort: str,
+    descending: bool,
+    limit: int,
+    cursor: str | None,
+) -> Page[Row[Any]]:
+    """A keyset page of accounts (rows of listing.COLUMNS); deleted ones only on request."""
+    f = account_filter
+    query = listing.list_query(
+        session, status=f.status, source=f.source, department=f.department, q=f.q
+    )
+    return listing.fetch_page(
+        session, query, sort=sort, descending=descending, limit=limit, cursor=cursor
+    )
+
+
+def _normalise(changes: dict[str, Any]) -> dict[str, Any]:
+    values = dict(changes)
+    if values.get("entra_oid") is not None:
+        values["entra_oid"] = values["entra_oid"].lower()
+    return values
+
+
+def check_unique(session: Session, values: dict[str, Any], *, exclude: uuid.UUID | None) -> None:
+    """409 naming the first field whose value another account of the organisation has."""
+    probes: dict[str, tuple[_Unique, Any]] = {}
+    for field, unique in _UNIQUE.items():
+        value = values.get(field)
+        if value is not None:
+            probes[field] = (unique, rules.key(value) if unique.casefolded_among_live else value)
+    if not probes:
+        return
+    conditions = [
+        (unique.column == value) & (Account.status != AccountStatus.deleted)
+        if unique.casefolded_among_live
+        else unique.column == value
+        for unique, value in probes.values()
+    ]
+    query = select(
+        Account.upn_key, Account.email_key, Account.entra_oid, Account.external_id, Account.status
+    ).where(or_(*conditions))
+    if exclude is not None:
+        query = query.where(Account.id != exclude)
+    # At most one row per probe: each condition matches at most one account.
+    for row in session.execute(query.limit(len(probes))):
+        for field, (unique, value) in probes.items():
+            if unique.casefolded_among_live and row.status is AccountStatus.deleted:
+                continue
+            if getattr(row, unique.column.key) == value:
+                raise AlreadyExists(
+                    f"another account of the organisation has this {field}",
+                    extra={"field": field},
+                )
+
+
+def _check_manager(session: Session, manager_id: uuid.UUID | None, account_id: uuid.UUID) -> None:
+    if manager_id is None:
+        return
+    if manager_id == account_id:
+        raise ValidationFailed(
+            "an account cannot manage itself", errors={"manager_id": ["must be another account"]}
+        )
+    status = session.scalar(select(Account.status).where(Account.id == manager_id))
+    if status is None or status is AccountStatus.deleted:
+        raise ValidationFailed(
+            "the manager is not an account of the organisation",
+            errors={"manager_id": ["no such account in this organisation (or it was deleted)"]},
+        )
+
+
+def apply_minor_rules(session: Session, account: Account, changes: dict[str, Any]) -> None:
+    """Set birth date and minor flag: with a birth date the flag follows from it."""
+    if "birth_date" not in changes and "is_minor" not in changes:
+        return
+    birth_date: date | None = changes.get("birth_date", account.birth_date)
+    account.birth_date = birth_date
+    if birth_date is None:
+        account.adult_on = None
+        account.is_minor = changes.get("is_minor", account.is_minor)
+        return
+    consent_age = policy_value(session, PolicyKey.ChildrenConsentAge)
+    account.adult_on = rules.adult_on(birth_date, consent_age)
+    derived = account.minor_on(utcnow().date())
+    if "is_minor" in changes and changes["is_minor"] != derived:
+        raise ValidationFailed(
+            "is_minor follows from the birth date",
+            errors={"is_minor": [f"the birth date makes this {str(derived).lower()}"]},
+        )
+    account.is_minor = derived
+
+
+def require_activation_allowed(account: Account) -> None:
+    """GDPR art. 8: a minor's account becomes active only with a guardian's consent."""
+    if account.minor_now and account.guardian_consent_at is None:
+        raise GuardianConsentRequired(
+            "the account belongs to a minor: a guardian must consent before it is active",
+            extra={"account_id": str(account.id)},
+        )
+
+
+def _set_fields(account: Account, values: dict[str, Any]) -> None:
+    for field in EDITABLE:
+        if field in values and field not in ("birth_date", "is_minor"):
+            setattr(account, field, values[field])
+    if "user_principal_name" in values:
+        account.upn_key = rules.key(values["user_principal_name"])
+    if "email" in values:
+        account.email_key = rules.optional_key(values["email"])
+    if "display_name" in values:
+        account.name_key = rules.key(values["display_name"])
+
+
+def create_account(
+    session: Session,
+    ctx: RequestContext,
+    *,
+    fields: dict[str, Any],
+    status: AccountStatus = AccountStatus.active,
+    source: AccountSource = AccountSource.manual,
+) -> Account:
+    """Create an account (active unless asked otherwise; a minor's only with consent)."""
+    values = _normalise(fields)
+    unknown = set(values) - set(EDITABLE)
+    if unknown:
+        raise ValueError(f"not account fields: {sorted(unknown)}")
+    account = Account(id=new_id(), source=source, status=status, is_minor=False)
+    check_unique(session, values, exclude=None)
+    _check_manager(session, values.get("manager_id"), account.id)
+    _set_fields(account, values)
+    apply_minor_rules(session, account, values)
+    if status is AccountStatus.active:
+        require_activation_allowed(account)
+    session.add(account)
+    session.flush()
+    record_event(
+        session,
+        ctx,
+        action=AuditAction.AccountCreate,
+        target_type="account",
+        target_id=account.id,
+        # The chain is append-only and hashed: personal data written there could never be
+        # erased (GDPR art. 17), so events name accounts by id and list field names only.
+        details={"source": source.value, "status": status.value, "fields": sorted(values)},
+    )
+    return account
+
+
+def update_account(
+    session: Session,
+    ctx: RequestContext,
+    *,
+    account_id: uuid.UUID,
+    if_match: str,
+    changes: dict[str, Any],
+) -> Account:
+    """Change attributes, if the caller's ETag is current; deleted accounts do not change."""
+    account = get_account(session, account_id=account_id)
+    check_if_match(account.id, account.version, if_match)
+    if account.status is AccountStatus.deleted:
+        raise InvalidState("a deleted account does not change; restore it first")
+    values = _normalise(changes)
+    changed = {k: v for k, v in values.items() if getattr(account, k) != v}
+    check_unique(session, changed, exclude=account.id)
+    if "manager_id" in changed:
+        _check_manager(session, changed["manager_id"], account.id)
+    _set_fields(account, changed)
+    apply_minor_rules(session, account, values)
+    if account.status is AccountStatus.active and {"birth_date", "is_minor"} & set(changed):
+        # Only a change that makes the account a minor's: other edits of an account stay
+        # possible whatever its consent state.
+        require_activation_allowed(account)
+    session.flush()
+    record_event(
+        session,
+        ctx,
+        action=AuditAction.AccountUpdate,
+        target_type="account",
+        target_id=account.id,
+        details={"fields": sorted(changed)},
+    )
+    return account

@@ -1,0 +1,44 @@
+"""The default policy: values taken from Facito's privacy statement (last updated 8 March 2019).
+
+A contract between a customer and Facito overrides the statement wherever the two disagree
+(DESIGN: effective policy). Until that resolution exists, :func:`policy_value` answers with the
+statement's values; it is the one place every service reads a policy value from, so the later
+resolution (statement version in force ⊕ contract overrides of the session's organisation)
+replaces its body and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+STATEMENT_VERSION = "2019-03-08"
+
+
+class PolicyKey(StrEnum):
+    RetentionDeletedItemsDays = "retention.deleted_items_days"
+    ChildrenConsentAge = "children.consent_age"
+
+
+@dataclass(frozen=True)
+class DefaultValue:
+    value: int
+    # Where the statement says so, for the provenance the effective policy will report.
+    source: str
+
+
+STATEMENT_DEFAULTS: dict[PolicyKey, DefaultValue] = {
+    # Emptied deleted items stay at most 30 days before they are removed for good.
+    PolicyKey.RetentionDeletedItemsDays: DefaultValue(30, "statement: retention, deleted items"),
+    # Below the age of consent a guardian must consent; the Netherlands kept 16 (GDPR art. 8).
+    PolicyKey.ChildrenConsentAge: DefaultValue(16, "statement: collecting data of children"),
+}
+
+
+def policy_value(session: Session, key: PolicyKey) -> int:
+    """The value of ``key`` in force for the session's organisation (now: the statement's)."""
+    # The session is part of the signature on purpose: the contract overrides of its
+    # organisation will be read through it.
+    return STATEMENT_DEFAULTS[key].value
