@@ -15,7 +15,7 @@ from facito_admin.db.session import Database, unit_of_work
 from facito_admin.jobs.models import Job, JobState
 from tests.conftest import Org
 from tests.factories.accounts import make_account, read_account
-from tests.factories.jobs import QueueHarness, jobs, queue_backend  # noqa: F401 - fixtures
+from tests.factories.jobs import QueueHarness
 
 
 def _soft_delete(database: Database, org: Org, account_id: uuid.UUID, *, due: bool) -> None:
