@@ -53,6 +53,8 @@ def configure_logging(level: str, *, json_lines: bool) -> None:
     # werkzeug's own access lines would duplicate ours.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # huey logs every periodic run at INFO (the reaper runs every minute).
+    logging.getLogger("huey").setLevel(max(root.level, logging.WARNING))
 
 
 def init_request_ids(app: Flask) -> None:
