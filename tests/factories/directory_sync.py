@@ -45,12 +45,13 @@ class Fakes:
             timeout=5,
         )
         options: dict[str, Any] = {
+            "base_url": self.graph.base_url,
             "verify": ca,
             "timeout": 5,
             "max_retries": 3,
             "backoff_seconds": 0.05,
         }
-        return GraphAccess(base_url=self.graph.base_url, entra=entra, **options | overrides)
+        return GraphAccess(entra=entra, **options | overrides)
 
     def env(self) -> dict[str, str]:
         """The environment of a worker process that syncs through the fakes."""
@@ -143,3 +144,18 @@ def syncs(jobs: QueueHarness, fakes: Fakes) -> Iterator[SyncHarness]:
     attach_graph_access(jobs.database, fakes.access())
     yield SyncHarness(jobs, fakes)
     jobs.database.extensions.pop(ACCESS_KEY, None)
+
+
+def federation_of(database: Database, org: Org) -> uuid.UUID:
+    """The id of the organisation's (first) federation."""
+    from facito_admin.organisations.models import Federation
+
+    with database.session() as session:
+        federation_id = session.scalar(
+            select(Federation.id)
+            .where(Federation.organisation_id == org.id)
+            .order_by(Federation.id)
+            .limit(1)
+        )
+        assert federation_id is not None
+        return federation_id

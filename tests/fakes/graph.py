@@ -65,7 +65,8 @@ class FakeGraph:
             # A fixed page size (None: honour $top, as Graph does up to 999).
             self.page_size: int | None = None
             self.page_delay = 0.0
-            self.faults: deque[tuple[int, dict[str, str], dict[str, Any]]] = deque()
+            # (path or None for any, status, headers, body), served before real answers.
+            self.faults: deque[tuple[str | None, int, dict[str, str], dict[str, Any]]] = deque()
             self.expired_before = 0
             self.expiry_status = 410
             self.foreign_host: str | None = None
@@ -114,11 +115,20 @@ class FakeGraph:
             self.users.pop(oid, None)
             self.log.append({"id": oid, "@removed": {"reason": reason}})
 
-    def throttle(self, times: int = 1, retry_after: str | None = "0.3", status: int = 429) -> None:
+    def throttle(
+        self,
+        times: int = 1,
+        retry_after: str | None = "0.3",
+        status: int = 429,
+        path: str | None = "/v1.0/users",
+    ) -> None:
         headers = {} if retry_after is None else {"Retry-After": retry_after}
         body = {"error": {"code": "TooManyRequests", "message": "Too many requests"}}
         for _ in range(times):
-            self.faults.append((status, headers, body))
+            self.faults.append((path, status, headers, body))
+
+    def fail(self, status: int, code: str, path: str | None = "/v1.0/users") -> None:
+        self.faults.append((path, status, {}, {"error": {"code": code, "message": code}}))
 
     def expire_delta_tokens(self, *, status: int = 410) -> None:
         """Every delta token issued so far is expired (410, or 400 with resyncRequired)."""
@@ -141,8 +151,8 @@ class FakeGraph:
         self.requests.append((time.monotonic(), request.path, query, authorization))
         if not authorization.startswith("Bearer fake."):
             return _json(401, {"error": {"code": "InvalidAuthenticationToken"}}), query
-        if self.faults:
-            status, headers, body = self.faults.popleft()
+        if self.faults and self.faults[0][0] in (None, request.path):
+            _path, status, headers, body = self.faults.popleft()
             return _json(status, body, headers), query
         if self.page_delay:
             time.sleep(self.page_delay)
