@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Row as SqlRow
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, insert, literal_column, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from ..accounts.models import Account, AccountSource, AccountStatus
@@ -49,6 +49,10 @@ READ = (
 )
 # What a created account's event lists: the fields the directory gave it.
 CREATE_FIELDS = tuple(n for n in VISIBLE if n != "source")
+# The predicate of the partial unique indexes on UPN and e-mail (accounts.models.NOT_DELETED),
+# written out: as a bound parameter it would not match the index predicate once PostgreSQL
+# switches the prepared statement to a generic plan, and every page would scan the accounts.
+_LIVE = Account.status != literal_column("'deleted'")
 _ORM_MANY = {"dml_strategy": "orm", "synchronize_session": False}
 # One statement for every account a page changes: each sets all WRITTEN columns, so that the
 # page is a single executemany. The version check turns a concurrent edit into ConcurrentChange.
@@ -89,6 +93,7 @@ def apply_users(
     final: bool = False,
 ) -> PagePlan:
     """Apply one page of users; the plan tells the counts and the users deferred."""
+    _custom_plans(session)
     oids = [user.oid for user in users]
     by_oid = {
         row["entra_oid"]: row
@@ -106,14 +111,25 @@ def apply_users(
         holders = _rows(
             session.execute(
                 select(*READ).where(
-                    Account.status != AccountStatus.deleted,
-                    or_(Account.upn_key.in_(upn_keys), Account.email_key.in_(email_keys)),
+                    _LIVE, or_(Account.upn_key.in_(upn_keys), Account.email_key.in_(email_keys))
                 )
             ).all()
         )
     plan = plan_page(users, by_oid=by_oid, holders=holders, facts=facts, final=final)
     write_plan(session, request, plan, facts=facts)
     return plan
+
+
+def _custom_plans(session: Session) -> None:
+    """PostgreSQL: plan this transaction's statements for their actual values.
+
+    A page looks accounts up by ~1,000 object ids and UPNs. Once the driver prepares such a
+    statement, PostgreSQL may switch to a generic plan, which cannot use the partial unique
+    indexes and rebuilds the 1,000-value list for every row it filters; measured: 1 s per
+    lookup at 100,000 accounts instead of milliseconds. SET LOCAL ends with the transaction.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 def remove_missing(

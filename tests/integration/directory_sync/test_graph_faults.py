@@ -99,3 +99,25 @@ def test_an_unreachable_graph_is_retried(syncs: SyncHarness, graph: FakeGraph, o
     assert (
         job.error == "Microsoft Graph kept failing (unreachable (ConnectionError)) after 1 retries"
     )
+
+
+def test_a_cancelled_sync_stops_after_its_current_page_and_keeps_what_it_committed(
+    syncs: SyncHarness, graph: FakeGraph, org_a: Org
+):
+    from facito_admin.db.session import unit_of_work
+    from facito_admin.jobs.service import cancel_job
+    from tests.factories.audit import admin_ctx
+
+    graph.add_range(0, 200)
+    graph.page_size = 10
+    graph.page_delay = 0.1
+    syncs.jobs.start()
+    job_id = syncs.start(org_a, "full")
+    syncs.jobs.wait_for(org_a.id, job_id, lambda j: (j.checkpoint or {}).get("pages", 0) >= 2)
+    with unit_of_work(syncs.database, organisation_id=org_a.id) as session:
+        cancel_job(session, admin_ctx(org_a.id), job_id=job_id)
+    job = syncs.jobs.wait_for(org_a.id, job_id, lambda j: j.finished_at is not None)
+    assert job.state is JobState.cancelled
+    assert job.checkpoint is not None
+    assert len(syncs.accounts(org_a)) == job.checkpoint["entries"] < 200
+    assert syncs.events(org_a, "org:directory-sync:run") == []
