@@ -190,6 +190,24 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def idle_rss_mb(pid: int) -> float:
+    """The worker's RSS once it has started up (stable for a second)."""
+    last, stable_since = -1, time.monotonic()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        current = next(
+            int(line.split()[1])
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+            if line.startswith("VmRSS:")
+        )
+        if current != last:
+            last, stable_since = current, time.monotonic()
+        elif time.monotonic() - stable_since > 1:
+            break
+        time.sleep(0.1)
+    return last / 1024
+
+
 def prepare_database(url: str, migration_url: str | None, app_role: str | None) -> None:
     if url.startswith("postgresql"):
         owner = create_engine(migration_url or url)
@@ -223,6 +241,63 @@ def wait(
         time.sleep(0.1)
 
 
+def worker_env(url: str, folder: Path, server: FakeServer, ca_file: str) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("FACITO_")} | {
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+        "FACITO_ENV": "development",
+        "FACITO_DEV_ISSUER_ENABLED": "false",
+        "FACITO_DATABASE_URL": url,
+        "FACITO_INSTANCE_PATH": str(folder / "instance"),
+        "FACITO_HUEY_URL": f"sqlite:///{folder / 'huey.db'}",
+        "FACITO_LOG_LEVEL": "WARNING",
+        "FACITO_GRAPH_BASE_URL": server.base_url,
+        "FACITO_AUTHORITY_HOST": server.base_url,
+        "FACITO_CA_BUNDLE": ca_file,
+        "FACITO_CLIENT_ID": CLIENT_ID,
+        "FACITO_CLIENT_SECRET": "bench-secret",
+    }
+
+
+def create_organisation(database: Database) -> uuid.UUID:
+    """An organisation with an active federation of the fake tenant."""
+    ctx = RequestContext(principal=SYSTEM_PRINCIPAL, request_id="bench-setup")
+    with unit_of_work(database, organisation_id=None) as session:
+        organisation = organisations.create_organisation(
+            session,
+            ctx,
+            slug="bench",
+            name="Bench B.V.",
+            primary_region="transip-nl-amsterdam",
+            backup_region="azure-de",
+        )
+        session.add(
+            Federation(
+                organisation_id=organisation.id,
+                tenant_id=TENANT,
+                status=FederationStatus.active,
+                consented_at=utcnow(),
+            )
+        )
+        return organisation.id
+
+
+class Runner:
+    """Syncs run by the worker process, timed by their job's own timestamps."""
+
+    def __init__(
+        self, database: Database, organisation_id: uuid.UUID, worker: subprocess.Popen[bytes]
+    ) -> None:
+        self.database = database
+        self.organisation_id = organisation_id
+        self.worker = worker
+
+    def sync(self, mode: str) -> tuple[Job, float]:
+        job_id = run_sync(self.database, self.organisation_id, mode)
+        job = wait(self.database, self.organisation_id, job_id, self.worker)
+        assert job.started_at is not None and job.finished_at is not None
+        return job, (job.finished_at - job.started_at).total_seconds()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=100_000)
@@ -230,6 +305,9 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("FACITO_BENCH_DATABASE_URL"))
     parser.add_argument("--migration-url", default=os.environ.get("FACITO_BENCH_MIGRATION_URL"))
     parser.add_argument("--app-role", default=os.environ.get("FACITO_BENCH_APP_ROLE"))
+    parser.add_argument(
+        "--second-full", action="store_true", help="also a full sync that finds nothing to change"
+    )
     args = parser.parse_args()
 
     server = FakeServer(args.users, args.changes)
@@ -239,56 +317,19 @@ def main() -> None:
         server.ca.cert_pem.write_to_path(ca_file)
         url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         prepare_database(url, args.migration_url, args.app_role)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FACITO_")} | {
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
-            "FACITO_ENV": "development",
-            "FACITO_DEV_ISSUER_ENABLED": "false",
-            "FACITO_DATABASE_URL": url,
-            "FACITO_INSTANCE_PATH": str(Path(tmp) / "instance"),
-            "FACITO_HUEY_URL": f"sqlite:///{Path(tmp) / 'huey.db'}",
-            "FACITO_LOG_LEVEL": "WARNING",
-            "FACITO_GRAPH_BASE_URL": server.base_url,
-            "FACITO_AUTHORITY_HOST": server.base_url,
-            "FACITO_CA_BUNDLE": ca_file,
-            "FACITO_CLIENT_ID": CLIENT_ID,
-            "FACITO_CLIENT_SECRET": "bench-secret",
-        }
+        env = worker_env(url, Path(tmp), server, ca_file)
         settings = load_settings(
-            {
-                "database_url": url,
-                "huey_url": env["FACITO_HUEY_URL"],
-                "instance_path": Path(tmp) / "instance",
-            }
+            {"database_url": url, "huey_url": env["FACITO_HUEY_URL"], "instance_path": Path(tmp)}
         )
         database = Database(url)
         build_queue(settings, database)
-        ctx = RequestContext(principal=SYSTEM_PRINCIPAL, request_id="bench-setup")
-        with unit_of_work(database, organisation_id=None) as session:
-            organisation = organisations.create_organisation(
-                session,
-                ctx,
-                slug="bench",
-                name="Bench B.V.",
-                primary_region="transip-nl-amsterdam",
-                backup_region="azure-de",
-            )
-            session.add(
-                Federation(
-                    organisation_id=organisation.id,
-                    tenant_id=TENANT,
-                    status=FederationStatus.active,
-                    consented_at=utcnow(),
-                )
-            )
-            organisation_id = organisation.id
+        organisation_id = create_organisation(database)
 
         fetch_seconds, fetched = fetch_all(server, ca_file, server.link("/v1.0/users", top=PAGE))
         delta_fetch, _ = fetch_all(server, ca_file, server.link("/v1.0/users/delta", deltatoken=1))
         backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         print(f"{backend}: {args.users:,} users, pages of {PAGE}, worker in its own process")
-        print(
-            f"baseline: fetch all pages without writing {fetch_seconds:6.2f} s ({fetched:,} users)"
-        )
+        print(f"baseline: fetch every page, write nothing: {fetch_seconds:6.2f} s ({fetched:,})")
 
         worker = subprocess.Popen(
             [sys.executable, "-m", "facito_admin.cli", "worker", "--workers", "1", "--no-periodic"],
@@ -296,29 +337,27 @@ def main() -> None:
             env=env,
         )
         try:
-            full = wait(
-                database, organisation_id, run_sync(database, organisation_id, "full"), worker
-            )
-            assert full.started_at is not None and full.finished_at is not None
-            full_seconds = (full.finished_at - full.started_at).total_seconds()
-            rss = peak_rss_mb(worker.pid)
+            print(f"worker RSS when idle: {idle_rss_mb(worker.pid):6.1f} MB")
+            runner = Runner(database, organisation_id, worker)
+            full, seconds = runner.sync("full")
             print(
-                f"full sync:  {full_seconds:6.2f} s  (goal <= 60 s)  {full.state.value}  "
-                f"ratio to fetch {full_seconds / fetch_seconds:5.2f}"
+                f"full sync:  {seconds:6.2f} s  (goal <= 60 s)  {full.state.value}  "
+                f"ratio to fetch {seconds / fetch_seconds:5.2f}"
             )
             print(f"            {json.dumps(full.result)}")
-            print(f"worker peak RSS after full: {rss:6.1f} MB (goal < 300 MB)")
-
-            delta = wait(
-                database, organisation_id, run_sync(database, organisation_id, "delta"), worker
-            )
-            assert delta.started_at is not None and delta.finished_at is not None
-            delta_seconds = (delta.finished_at - delta.started_at).total_seconds()
+            print(f"worker peak RSS after full: {peak_rss_mb(worker.pid):6.1f} MB (goal < 300 MB)")
+            if args.second_full:
+                again, seconds = runner.sync("full")
+                print(
+                    f"full sync again, nothing changed: {seconds:6.2f} s  {again.state.value}  "
+                    f"ratio to fetch {seconds / fetch_seconds:5.2f}"
+                )
+            delta, seconds = runner.sync("delta")
             print(
-                f"delta sync: {delta_seconds:6.2f} s  (goal <= 3 s)   {delta.state.value}  "
-                f"ratio to fetch {delta_seconds / delta_fetch:5.2f} (fetch {delta_fetch:.3f} s)"
+                f"delta sync: {seconds:6.2f} s  (goal <= 3 s)   {delta.state.value}  "
+                f"ratio to fetch {seconds / delta_fetch:5.2f} (fetch {delta_fetch:.3f} s)"
+                f"\n            {json.dumps(delta.result)}"
             )
-            print(f"            {json.dumps(delta.result)}")
             print(f"worker peak RSS at the end: {peak_rss_mb(worker.pid):6.1f} MB")
         finally:
             worker.send_signal(signal.SIGTERM)

@@ -17,7 +17,7 @@ from ..common.pagination import Page
 from ..db.base import utcnow
 from ..db.session import Database, cross_organisation_session, unit_of_work
 from ..db.tenancy import require_organisation
-from ..errors import Conflict, InvalidState, ValidationFailed
+from ..errors import Conflict, InvalidState, NotFound, ValidationFailed
 from ..jobs import enqueue_job, system_context
 from ..jobs.models import ACTIVE_STATES, Job, JobState
 from ..jobs.service import list_jobs
@@ -239,7 +239,7 @@ def enqueue_due_syncs(database: Database, *, now: datetime | None = None) -> lis
                 )
                 if job is not None:
                     started.append(job.id)
-        except (SyncInProgress, InvalidState):
+        except (SyncInProgress, InvalidState, NotFound):
             continue  # still running, or changed since the look: the next round decides
         except Exception:
             # One organisation's failure must not keep the others from their syncs.
