@@ -73,6 +73,8 @@ class Progress:
     pages: int = 0
     entries: int = 0
     cleanup_after: str | None = None
+    # Pages already committed when a later attempt took over (a worker died, a retry).
+    resumed_at_pages: list[int] = field(default_factory=list)
 
     def add(self, plan: PagePlan) -> None:
         self.counts = dict(Counter(self.counts) + plan.counts)
@@ -89,6 +91,7 @@ class Progress:
             "resynced": self.resynced,
             "pages": self.pages,
             "entries": self.entries,
+            "resumed_at_pages": self.resumed_at_pages,
         } | counts
 
 
@@ -150,6 +153,8 @@ class _Run:
         progress = Progress(**checkpoint) if checkpoint else self._begin(stored_link)
         if checkpoint:
             log.info("directory_sync_resumed", job_id=str(self.ctx.job_id), phase=progress.phase)
+            # Recorded with the next committed step (a resume that commits nothing left no trace).
+            progress.resumed_at_pages.append(progress.pages)
         while progress.phase == "fetch":
             self._fetch(progress)
         while progress.phase == "cleanup":

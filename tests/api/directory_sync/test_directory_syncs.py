@@ -95,8 +95,12 @@ def test_a_second_sync_of_the_same_federation_waits_for_the_first(
     problem = second.get_json()
     assert problem["code"] == "sync-in-progress"
     assert problem["job_id"] == first.get_json()["id"]
-    # B's own federation is free.
-    assert client.post(_url(org_b), json={}, headers=auth(org_b, ADMIN)).status_code == 202
+    # B's own federation is free; A's sync is none of B's business.
+    b_admin = auth(org_b, ADMIN)
+    assert client.post(_url(org_b), json={}, headers=b_admin).status_code == 202
+    assert client.post(_url(org_a), json={}, headers=b_admin).status_code == 404
+    b_runs = client.get(_url(org_b), headers=b_admin).get_json()["items"]
+    assert first.get_json()["id"] not in [run["id"] for run in b_runs]
     actions = [e["action"] for e in audit_trail(database, org_a.id)]
     assert actions.count(AuditAction.DirectorySyncStart) == 1
     start = next(
@@ -140,6 +144,12 @@ def test_which_federation_to_sync_and_who_may_start_one(
     )
     assert named.status_code == 202
     assert named.get_json()["created_by"] != ""
+    b_admin = auth(org_b, ADMIN)
+    assert (
+        client.post(_url(org_a), json={"federation_id": pending}, headers=b_admin).status_code
+        == 404
+    )
+    assert client.get(_url(org_b), headers=b_admin).get_json()["items"] == []
 
 
 def test_the_schedule_of_a_federation_is_read_and_set(

@@ -41,6 +41,7 @@ def test_a_full_sync_creates_an_account_per_directory_user(
         "pages": 3,
         "entries": 250,
         "created": 250,
+        "resumed_at_pages": [],
     }
     assert (job.progress_done, job.progress_total) == (250, None)
     accounts = syncs.by_oid(org_a)

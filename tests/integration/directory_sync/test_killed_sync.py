@@ -71,6 +71,7 @@ def test_a_sync_killed_halfway_resumes_and_ends_with_exactly_the_directory(
         USERS,
     )
     assert job.result["updated"] == job.result["unchanged"] == job.result["deleted"] == 0
+    assert job.result["resumed_at_pages"] == [pages]
     accounts = syncs.accounts(org_a)
     assert sorted(a.entra_oid for a in accounts) == sorted(directory)
     assert len({a.upn_key for a in accounts}) == USERS
