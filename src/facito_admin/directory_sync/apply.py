@@ -99,7 +99,12 @@ def apply_users(
         row["entra_oid"]: row
         for row in _rows(session.execute(select(*READ).where(Account.entra_oid.in_(oids))).all())
     }
-    upn_keys, email_keys = set(), set()
+    # The UPNs and e-mails the page may make live: those it states, and those of deleted
+    # accounts it may restore (a delta entry need not repeat them).
+    upn_keys: set[str] = {r["upn_key"] for r in by_oid.values() if r["status"] == DELETED}
+    email_keys: set[str] = {
+        r["email_key"] for r in by_oid.values() if r["status"] == DELETED and r["email_key"]
+    }
     for user in users:
         upn, email = user.fields.get("user_principal_name"), user.fields.get("email")
         if upn:

@@ -6,7 +6,7 @@ from facito_admin.accounts.models import AccountStatus
 from facito_admin.audit.actions import AuditAction
 from facito_admin.jobs.models import JobState
 from tests.conftest import Org
-from tests.factories.accounts import grant
+from tests.factories.accounts import grant, make_account
 from tests.factories.directory_sync import SyncHarness
 from tests.fakes.graph import FakeGraph, graph_user, object_id
 
@@ -169,3 +169,20 @@ def test_a_delta_sync_without_a_stored_link_lists_everyone(
     assert job.result is not None
     assert (job.result["mode"], job.result["created"]) == ("full", 4)
     assert "/v1.0/users" in graph.paths()
+
+
+def test_a_restored_user_whose_upn_was_taken_meanwhile_is_a_conflict_not_a_failure(
+    syncs: SyncHarness, graph: FakeGraph, org_a: Org
+):
+    _synced(syncs, graph, org_a, 2)
+    graph.remove(object_id(1), "deleted")
+    syncs.run(org_a, "delta")
+    make_account(syncs.database, org_a.id, "new", user_principal_name="user1@contoso.example")
+    # Back in the directory, in an entry that does not repeat its UPN.
+    graph.users[object_id(1)] = graph_user(1)
+    graph.log.append({"id": object_id(1), "accountEnabled": True})
+    job = syncs.run(org_a, "delta")
+    assert job.state is JobState.succeeded, job.error
+    assert job.result is not None
+    assert (job.result["conflicts"], job.result["restored"]) == (1, 0)
+    assert syncs.by_oid(org_a)[object_id(1)].status is AccountStatus.deleted
