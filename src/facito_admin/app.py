@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     from .accounts.views import blp as accounts_blp
     from .audit.views import blp as audit_blp
+    from .directory_sync.views import blp as directory_syncs_blp
     from .jobs.views import blp as jobs_blp
     from .me.views import blp as me_blp
     from .ops.views import blp as ops_blp
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         accounts_blp,
         entitlements_blp,
         products_blp,
+        directory_syncs_blp,
     ):
         api.register_blueprint(blueprint)
 

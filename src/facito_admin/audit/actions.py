@@ -29,3 +29,6 @@ class AuditAction(StrEnum):
     AccountPurge = "org:account:purge"
     EntitlementGrant = "org:entitlement:grant"
     EntitlementRevoke = "org:entitlement:revoke"
+    DirectorySyncStart = "org:directory-sync:start"
+    DirectorySyncRun = "org:directory-sync:run"
+    DirectorySyncSchedule = "org:directory-sync:schedule"

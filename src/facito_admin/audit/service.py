@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..auth.context import RequestContext
@@ -94,6 +94,38 @@ def _lock_head(session: Session) -> AuditChainHead:
     return head
 
 
+def _event_fields(
+    organisation_id: uuid.UUID,
+    seq: int,
+    ctx: RequestContext,
+    *,
+    action: str,
+    target_type: str,
+    target_id: uuid.UUID | str,
+    details: dict[str, Any] | None,
+    outcome: str,
+) -> dict[str, Any]:
+    principal = ctx.principal
+    # Every value is stored exactly as it is hashed (cleaned text, canonical JSON details,
+    # microsecond UTC time), so a row read back from either database hashes the same.
+    return {
+        "id": new_id(),
+        "organisation_id": organisation_id,
+        "seq": seq,
+        "occurred_at": utcnow(),
+        "actor_kind": clean_text(principal.kind.value),
+        "actor_tid": clean_text(principal.tenant_id),
+        "actor_oid": clean_text(principal.object_id),
+        "actor_display": clean_text(principal.display_name)[:200],
+        "action": clean_text(str(action)),
+        "target_type": clean_text(target_type),
+        "target_id": clean_text(str(target_id)),
+        "outcome": clean_text(outcome),
+        "request_id": clean_text(ctx.request_id),
+        "details": canonical_details(details),
+    }
+
+
 def record_event(
     session: Session,
     ctx: RequestContext,
@@ -107,25 +139,16 @@ def record_event(
     """Append one event to the organisation's chain, in the caller's transaction."""
     organisation_id = require_organisation(session)
     head = _lock_head(session)
-    principal = ctx.principal
-    # Every value is stored exactly as it is hashed (cleaned text, canonical JSON details,
-    # microsecond UTC time), so a row read back from either database hashes the same.
-    fields: dict[str, Any] = {
-        "id": new_id(),
-        "organisation_id": organisation_id,
-        "seq": head.seq + 1,
-        "occurred_at": utcnow(),
-        "actor_kind": clean_text(principal.kind.value),
-        "actor_tid": clean_text(principal.tenant_id),
-        "actor_oid": clean_text(principal.object_id),
-        "actor_display": clean_text(principal.display_name)[:200],
-        "action": clean_text(str(action)),
-        "target_type": clean_text(target_type),
-        "target_id": clean_text(str(target_id)),
-        "outcome": clean_text(outcome),
-        "request_id": clean_text(ctx.request_id),
-        "details": canonical_details(details),
-    }
+    fields = _event_fields(
+        organisation_id,
+        head.seq + 1,
+        ctx,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        details=details,
+        outcome=outcome,
+    )
     digest = event_hash(fields, head.hash)
     event = AuditEvent(**fields, prev_hash=head.hash, hash=digest)
     session.add(event)
@@ -134,6 +157,52 @@ def record_event(
     session.flush()
     session.info[AUDIT_RECORDED_KEY] = session.info.get(AUDIT_RECORDED_KEY, 0) + 1
     return event
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """One event of :func:`record_events`: what record_event takes, minus session and caller."""
+
+    action: str
+    target_type: str
+    target_id: uuid.UUID | str
+    details: dict[str, Any] | None = None
+    outcome: str = "success"
+
+
+def record_events(session: Session, ctx: RequestContext, events: Sequence[EventSpec]) -> int:
+    """Append many events of one caller to the chain with one bulk INSERT; how many.
+
+    For bulk work (a directory sync page records an event per changed account): the same
+    chain as ``len(events)`` calls of record_event, without a flush and a round trip each.
+    """
+    if not events:
+        return 0
+    organisation_id = require_organisation(session)
+    head = _lock_head(session)
+    rows: list[dict[str, Any]] = []
+    seq, prev_hash = head.seq, head.hash
+    for spec in events:
+        seq += 1
+        fields = _event_fields(
+            organisation_id,
+            seq,
+            ctx,
+            action=spec.action,
+            target_type=spec.target_type,
+            target_id=spec.target_id,
+            details=spec.details,
+            outcome=spec.outcome,
+        )
+        digest = event_hash(fields, prev_hash)
+        rows.append({**fields, "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+    session.execute(insert(AuditEvent), rows)
+    head.seq = seq
+    head.hash = prev_hash
+    session.flush()
+    session.info[AUDIT_RECORDED_KEY] = session.info.get(AUDIT_RECORDED_KEY, 0) + len(rows)
+    return len(rows)
 
 
 def events_query(event_filter: EventFilter | None = None) -> Select[AuditEvent]:

@@ -18,6 +18,8 @@ class Permission(StrEnum):
     AccountsWrite = "org:accounts:write"
     EntitlementsRead = "org:entitlements:read"
     EntitlementsWrite = "org:entitlements:write"
+    DirectorySyncRead = "org:directory-syncs:read"
+    DirectorySyncWrite = "org:directory-syncs:write"
     # Facito staff only: act on the organisations themselves.
     OrganisationsManage = "facito:organisations:manage"
     OrganisationsList = "facito:organisations:list"
@@ -52,19 +54,27 @@ _ACCOUNTS_READ = frozenset({_P.AccountsRead, _P.EntitlementsRead})
 _ACCOUNTS_WRITE = _ACCOUNTS_READ | {_P.AccountsWrite, _P.EntitlementsWrite}
 _JOBS_READ = frozenset({_P.JobsRead})
 _JOBS_WRITE = _JOBS_READ | {_P.JobsWrite}
+_SYNC_READ = frozenset({_P.DirectorySyncRead})
+_SYNC_WRITE = _SYNC_READ | {_P.DirectorySyncWrite}
 
 ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
     AppRole.OrganisationAdmin: frozenset(
         {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead, _P.DomainsWrite, _P.AuditRead}
         | _ACCOUNTS_WRITE
         | _JOBS_WRITE
+        | _SYNC_WRITE
     ),
     AppRole.OrganisationReader: frozenset(
-        {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead} | _ACCOUNTS_READ | _JOBS_READ
+        {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead}
+        | _ACCOUNTS_READ
+        | _JOBS_READ
+        | _SYNC_READ
     ),
     AppRole.PrivacyOfficer: frozenset({_P.OrganisationRead, _P.AuditRead}),
     # Customer systems provision accounts and their products, and follow their jobs.
-    AppRole.IntegrationReadWrite: frozenset({_P.OrganisationRead} | _ACCOUNTS_WRITE | _JOBS_WRITE),
+    AppRole.IntegrationReadWrite: frozenset(
+        {_P.OrganisationRead} | _ACCOUNTS_WRITE | _JOBS_WRITE | _SYNC_WRITE
+    ),
     # Operators onboard organisations: they act on any organisation's profile and federation.
     AppRole.FacitoOperator: frozenset(
         {
@@ -80,8 +90,10 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
             _P.JobsWrite,
         }
         # Operators may look at a customer's accounts when onboarding or helping, but the
-        # customer alone changes them.
+        # customer alone changes them; a directory sync only mirrors the customer's own
+        # directory, so operators may start one (after onboarding a federation).
         | _ACCOUNTS_READ
+        | _SYNC_WRITE
     ),
     AppRole.FacitoPrivacyOfficer: frozenset({_P.OrganisationsList, _P.OrganisationRead}),
     # Support engineers reach an organisation only through an approved access grant.

@@ -11,6 +11,7 @@ MODEL_MODULES = (
     "facito_admin.jobs.models",
     "facito_admin.accounts.models",
     "facito_admin.products.models",
+    "facito_admin.directory_sync.models",
 )
 
 

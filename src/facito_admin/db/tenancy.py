@@ -127,6 +127,9 @@ def _scope_statement_to_organisation(state: ORMExecuteState) -> None:
     if not state.is_orm_statement:
         # with_loader_criteria filters ORM entities only; a Core statement would run unfiltered.
         raise TenancyViolation("query tenant tables through their models, not Core tables")
+    if state.execution_options.get("dml_strategy") == "core_only":
+        # Core-only DML skips the ORM's criteria, so the organisation filter would not apply.
+        raise TenancyViolation("dml_strategy='core_only' bypasses the organisation filter")
     if (state.is_insert or state.is_update) and any(
         value != organisation_id for value in _written_organisations(state)
     ):

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, null, update
+from sqlalchemy import CursorResult, case, null, update
 from sqlalchemy.orm import Session
 
 from ..auth.context import Principal, PrincipalKind, RequestContext
@@ -167,7 +167,12 @@ class JobContext:
     def write_job_row(self, session: Session, values: dict[str, Any]) -> None:
         """Update this job's row under the lease, with heartbeat and progress; LeaseLost if gone."""
         done, total = self.progress_values()
-        values = {"heartbeat_at": utcnow(), "progress_done": done, "progress_total": total} | values
+        # The counts were read before this UPDATE got its lock: a heartbeat that waited for it
+        # while a step committed would write the older count over the step's. So only a step
+        # (which passes its own counts) sets progress exactly; other writes never lower it.
+        kept = case((Job.progress_done > done, Job.progress_done), else_=done)
+        progress = {"progress_done": kept, "progress_total": total}
+        values = {"heartbeat_at": utcnow()} | progress | values
         row = cast(
             CursorResult[Any],
             session.execute(

@@ -19,7 +19,10 @@ PeriodicFunction = Callable[["Database"], None]
 
 # Modules that register job handlers or periodic tasks, imported by every process that runs or
 # enqueues jobs (web, worker). A domain adds its module here, like db/models_registry.py.
-JOB_MODULES: tuple[str, ...] = ("facito_admin.accounts.tasks",)
+JOB_MODULES: tuple[str, ...] = (
+    "facito_admin.accounts.tasks",
+    "facito_admin.directory_sync.tasks",
+)
 
 _KIND = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
 _HANDLERS: dict[str, Handler] = {}

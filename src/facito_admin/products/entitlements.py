@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections import defaultdict
+from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ..accounts.models import Account, AccountStatus
@@ -21,7 +23,8 @@ from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..auth.context import RequestContext
 from ..common.pagination import Page, paginate
-from ..db.base import utcnow
+from ..db.base import new_id, utcnow
+from ..db.tenancy import require_organisation
 from ..errors import AlreadyExists, NotFound, ValidationFailed
 from .models import LIFECYCLE_END_REASONS, EndReason, Entitlement, Product
 
@@ -157,3 +160,65 @@ def reinstate_entitlements(session: Session, account: Account, *, at: datetime) 
         Entitlement(account_id=account.id, product_code=code, granted_at=at) for code in codes
     )
     return codes
+
+
+def end_entitlements_of(
+    session: Session, account_ids: Collection[uuid.UUID], *, reason: EndReason, at: datetime
+) -> dict[uuid.UUID, list[str]]:
+    """end_entitlements for many accounts in two statements (bulk work); codes per account."""
+    if not account_ids:
+        return {}
+    ids = list(account_ids)
+    open_periods = Entitlement.account_id.in_(ids), Entitlement.ended_at.is_(None)
+    ended: dict[uuid.UUID, list[str]] = defaultdict(list)
+    rows = session.execute(
+        select(Entitlement.account_id, Entitlement.product_code)
+        .where(*open_periods)
+        .order_by(Entitlement.account_id, Entitlement.product_code)
+    )
+    for account_id, code in rows:
+        ended[account_id].append(code)
+    if ended:
+        session.execute(
+            update(Entitlement)
+            .where(*open_periods)
+            .values(ended_at=at, end_reason=reason)
+            .execution_options(synchronize_session=False)
+        )
+    return dict(ended)
+
+
+def reinstate_entitlements_of(
+    session: Session, account_ids: Collection[uuid.UUID], *, at: datetime
+) -> dict[uuid.UUID, list[str]]:
+    """reinstate_entitlements for many accounts: one read, one bulk insert; codes per account."""
+    if not account_ids:
+        return {}
+    latest: dict[tuple[uuid.UUID, str], EndReason | None] = {}
+    history = session.execute(
+        select(Entitlement.account_id, Entitlement.product_code, Entitlement.end_reason)
+        .where(Entitlement.account_id.in_(list(account_ids)))
+        .order_by(Entitlement.granted_at, Entitlement.id)
+    )
+    for account_id, code, end_reason in history:
+        latest[(account_id, code)] = end_reason
+    back = sorted(key for key, reason in latest.items() if reason in LIFECYCLE_END_REASONS)
+    reinstated: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for account_id, code in back:
+        reinstated[account_id].append(code)
+    if back:
+        organisation_id = require_organisation(session)
+        session.execute(
+            insert(Entitlement),
+            [
+                {
+                    "organisation_id": organisation_id,
+                    "id": new_id(),
+                    "account_id": account_id,
+                    "product_code": code,
+                    "granted_at": at,
+                }
+                for account_id, code in back
+            ],
+        )
+    return dict(reinstated)

@@ -1,0 +1,370 @@
+"""Directory sync: a full sync of 100,000 Graph users, then a delta of 1,000 changes.
+
+A fake Graph (users generated page by page on the fly) and a fake Entra token endpoint run in
+this process over local HTTPS; the sync runs in a real `facito-admin worker` process, whose
+peak RSS (VmHWM) is read from /proc. Baselines, measured in the same run: fetching the same
+pages from the same fake without writing anything (ratio = sync time / fetch time).
+
+Goals (issue 3): full sync <= 60 s, worker peak RSS < 300 MB, delta of 1,000 changes <= 3 s.
+
+Run (SQLite in a temporary folder by default):
+    .venv/bin/python bench/directory_sync.py [--users 100000] [--changes 1000]
+    .venv/bin/python bench/directory_sync.py \\
+        --database-url postgresql+psycopg://facito_app@127.0.0.1:5432/facito_bench \\
+        --migration-url postgresql+psycopg://facito_owner@127.0.0.1:5432/facito_bench \\
+        --app-role facito_app
+(or FACITO_BENCH_DATABASE_URL / FACITO_BENCH_MIGRATION_URL / FACITO_BENCH_APP_ROLE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+import trustme
+from sqlalchemy import create_engine, text
+
+from facito_admin.auth.context import SYSTEM_PRINCIPAL, RequestContext
+from facito_admin.config import load_settings
+from facito_admin.db.base import utcnow
+from facito_admin.db.migrations import upgrade
+from facito_admin.db.session import Database, unit_of_work
+from facito_admin.directory_sync.graph import SELECT
+from facito_admin.directory_sync.service import start_directory_sync
+from facito_admin.jobs.models import Job
+from facito_admin.jobs.queue import build_queue
+from facito_admin.organisations import service as organisations
+from facito_admin.organisations.models import Federation, FederationStatus
+
+ROOT = Path(__file__).resolve().parents[1]
+TENANT = "bbbbbbbb-1111-4111-8111-000000000b01"
+CLIENT_ID = "5f0f5a5e-1c1c-4c1c-8c1c-0000000000c1"
+PAGE = 999
+
+
+def oid(n: int) -> str:
+    return str(uuid.UUID(int=(0xB5 << 120) | n))
+
+
+def user(n: int, **changes: Any) -> dict[str, Any]:
+    return {
+        "id": oid(n),
+        "userPrincipalName": f"user{n}@bench.example",
+        "mail": f"user{n}@bench.example",
+        "displayName": f"Bench User {n}",
+        "givenName": "Bench",
+        "surname": f"User {n}",
+        "accountEnabled": True,
+        "employeeId": f"E{n:06d}",
+        "department": f"Department {n % 40}",
+    } | changes
+
+
+def changes(users: int, count: int) -> list[dict[str, Any]]:
+    """The delta after the full sync: updates, disables, deletions and new users (16:2:1:1)."""
+    entries = []
+    for i in range(count):
+        kind, n = i % 20, (i * 97) % users
+        if kind < 16:
+            entries.append(user(n, department=f"Moved {i}"))
+        elif kind < 18:
+            entries.append(user(n, accountEnabled=False))
+        elif kind == 18:
+            entries.append({"id": oid(n), "@removed": {"reason": "deleted"}})
+        else:
+            entries.append(user(users + i))
+    return entries
+
+
+class FakeServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, users: int, change_count: int) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.users = users
+        self.delta = changes(users, change_count)
+        self.ca = trustme.CA()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ca.issue_cert("127.0.0.1").configure_cert(context)
+        self.socket = context.wrap_socket(self.socket, server_side=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"https://127.0.0.1:{self.server_address[1]}"
+
+    def link(self, path: str, **query: Any) -> str:
+        rest = "&".join(f"${k}={v}" for k, v in query.items())
+        return f"{self.base_url}{path}?$select={SELECT}&{rest}"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FakeServer
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+    def _send(self, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:  # the token endpoint
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self._send(
+            {"token_type": "Bearer", "expires_in": 3599, "access_token": f"bench.{uuid.uuid4()}"}
+        )
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        query = {k.lstrip("$"): v[0] for k, v in parse_qs(parts.query).items()}
+        srv = self.server
+        if parts.path.endswith("/.well-known/openid-configuration"):
+            base = f"{srv.base_url}/{TENANT}"
+            self._send(
+                {
+                    "issuer": f"{base}/v2.0",
+                    "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                    "token_endpoint": f"{base}/oauth2/v2.0/token",
+                }
+            )
+        elif parts.path == "/v1.0/users":
+            skip = int(query.get("skiptoken", 0))
+            body: dict[str, Any] = {
+                "value": [user(n) for n in range(skip, min(skip + PAGE, srv.users))]
+            }
+            if skip + PAGE < srv.users:
+                body["@odata.nextLink"] = srv.link("/v1.0/users", top=PAGE, skiptoken=skip + PAGE)
+            self._send(body)
+        elif query.get("deltatoken") == "latest":
+            self._send({"value": [], "@odata.deltaLink": srv.link(parts.path, deltatoken=1)})
+        else:
+            token, skip = int(query.get("deltatoken", 1)), int(query.get("skiptoken", 0))
+            entries = srv.delta if token == 1 else []
+            body = {"value": entries[skip : skip + PAGE]}
+            if skip + PAGE < len(entries):
+                body["@odata.nextLink"] = srv.link(
+                    parts.path, deltatoken=token, skiptoken=skip + PAGE
+                )
+            else:
+                body["@odata.deltaLink"] = srv.link(parts.path, deltatoken=token + 1)
+            self._send(body)
+
+
+def fetch_all(server: FakeServer, ca_file: str, link: str) -> tuple[float, int]:
+    """The baseline: every page from ``link`` on, fetched and parsed, nothing written."""
+    started = time.perf_counter()
+    entries = 0
+    with requests.Session() as http:
+        next_link: str | None = link
+        while next_link:
+            body = http.get(
+                next_link, headers={"Authorization": "Bearer x"}, verify=ca_file, timeout=30
+            ).json()
+            entries += len(body["value"])
+            next_link = body.get("@odata.nextLink")
+    return time.perf_counter() - started, entries
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def idle_rss_mb(pid: int) -> float:
+    """The worker's RSS once it has started up (stable for a second)."""
+    last, stable_since = -1, time.monotonic()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        current = next(
+            int(line.split()[1])
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+            if line.startswith("VmRSS:")
+        )
+        if current != last:
+            last, stable_since = current, time.monotonic()
+        elif time.monotonic() - stable_since > 1:
+            break
+        time.sleep(0.1)
+    return last / 1024
+
+
+def prepare_database(url: str, migration_url: str | None, app_role: str | None) -> None:
+    if url.startswith("postgresql"):
+        owner = create_engine(migration_url or url)
+        with owner.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        owner.dispose()
+    upgrade(migration_url or url, app_role=app_role)
+
+
+def run_sync(database: Database, organisation_id: uuid.UUID, mode: str) -> uuid.UUID:
+    ctx = RequestContext(principal=SYSTEM_PRINCIPAL, request_id=f"bench-{mode}")
+    with unit_of_work(database, organisation_id=organisation_id) as session:
+        return start_directory_sync(session, ctx, federation_id=None, mode=mode).id
+
+
+def wait(
+    database: Database,
+    organisation_id: uuid.UUID,
+    job_id: uuid.UUID,
+    worker: subprocess.Popen[bytes],
+) -> Job:
+    while True:
+        with database.session(organisation_id=organisation_id) as session:
+            job = session.get(Job, (organisation_id, job_id))
+            assert job is not None
+            if job.finished_at is not None:
+                return job
+        if worker.poll() is not None:
+            raise SystemExit(f"the worker exited ({worker.returncode})")
+        time.sleep(0.1)
+
+
+def worker_env(url: str, folder: Path, server: FakeServer, ca_file: str) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("FACITO_")} | {
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+        "FACITO_ENV": "development",
+        "FACITO_DEV_ISSUER_ENABLED": "false",
+        "FACITO_DATABASE_URL": url,
+        "FACITO_INSTANCE_PATH": str(folder / "instance"),
+        "FACITO_HUEY_URL": f"sqlite:///{folder / 'huey.db'}",
+        "FACITO_LOG_LEVEL": "WARNING",
+        "FACITO_GRAPH_BASE_URL": server.base_url,
+        "FACITO_AUTHORITY_HOST": server.base_url,
+        "FACITO_CA_BUNDLE": ca_file,
+        "FACITO_CLIENT_ID": CLIENT_ID,
+        "FACITO_CLIENT_SECRET": "bench-secret",
+    }
+
+
+def create_organisation(database: Database) -> uuid.UUID:
+    """An organisation with an active federation of the fake tenant."""
+    ctx = RequestContext(principal=SYSTEM_PRINCIPAL, request_id="bench-setup")
+    with unit_of_work(database, organisation_id=None) as session:
+        organisation = organisations.create_organisation(
+            session,
+            ctx,
+            slug="bench",
+            name="Bench B.V.",
+            primary_region="transip-nl-amsterdam",
+            backup_region="azure-de",
+        )
+        session.add(
+            Federation(
+                organisation_id=organisation.id,
+                tenant_id=TENANT,
+                status=FederationStatus.active,
+                consented_at=utcnow(),
+            )
+        )
+        return organisation.id
+
+
+class Runner:
+    """Syncs run by the worker process, timed by their job's own timestamps."""
+
+    def __init__(
+        self, database: Database, organisation_id: uuid.UUID, worker: subprocess.Popen[bytes]
+    ) -> None:
+        self.database = database
+        self.organisation_id = organisation_id
+        self.worker = worker
+
+    def sync(self, mode: str) -> tuple[Job, float]:
+        job_id = run_sync(self.database, self.organisation_id, mode)
+        job = wait(self.database, self.organisation_id, job_id, self.worker)
+        assert job.started_at is not None and job.finished_at is not None
+        return job, (job.finished_at - job.started_at).total_seconds()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--changes", type=int, default=1_000)
+    parser.add_argument("--database-url", default=os.environ.get("FACITO_BENCH_DATABASE_URL"))
+    parser.add_argument("--migration-url", default=os.environ.get("FACITO_BENCH_MIGRATION_URL"))
+    parser.add_argument("--app-role", default=os.environ.get("FACITO_BENCH_APP_ROLE"))
+    parser.add_argument(
+        "--second-full", action="store_true", help="also a full sync that finds nothing to change"
+    )
+    args = parser.parse_args()
+
+    server = FakeServer(args.users, args.changes)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with tempfile.TemporaryDirectory() as tmp:
+        ca_file = str(Path(tmp) / "ca.pem")
+        server.ca.cert_pem.write_to_path(ca_file)
+        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        prepare_database(url, args.migration_url, args.app_role)
+        env = worker_env(url, Path(tmp), server, ca_file)
+        settings = load_settings(
+            {"database_url": url, "huey_url": env["FACITO_HUEY_URL"], "instance_path": Path(tmp)}
+        )
+        database = Database(url)
+        build_queue(settings, database)
+        organisation_id = create_organisation(database)
+
+        fetch_seconds, fetched = fetch_all(server, ca_file, server.link("/v1.0/users", top=PAGE))
+        delta_fetch, _ = fetch_all(server, ca_file, server.link("/v1.0/users/delta", deltatoken=1))
+        backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+        print(f"{backend}: {args.users:,} users, pages of {PAGE}, worker in its own process")
+        print(f"baseline: fetch every page, write nothing: {fetch_seconds:6.2f} s ({fetched:,})")
+
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "facito_admin.cli", "worker", "--workers", "1", "--no-periodic"],
+            cwd=ROOT,
+            env=env,
+        )
+        try:
+            print(f"worker RSS when idle: {idle_rss_mb(worker.pid):6.1f} MB")
+            runner = Runner(database, organisation_id, worker)
+            full, seconds = runner.sync("full")
+            print(
+                f"full sync:  {seconds:6.2f} s  (goal <= 60 s)  {full.state.value}  "
+                f"ratio to fetch {seconds / fetch_seconds:5.2f}"
+            )
+            print(f"            {json.dumps(full.result)}")
+            print(f"worker peak RSS after full: {peak_rss_mb(worker.pid):6.1f} MB (goal < 300 MB)")
+            if args.second_full:
+                again, seconds = runner.sync("full")
+                print(
+                    f"full sync again, nothing changed: {seconds:6.2f} s  {again.state.value}  "
+                    f"ratio to fetch {seconds / fetch_seconds:5.2f}"
+                )
+            delta, seconds = runner.sync("delta")
+            print(
+                f"delta sync: {seconds:6.2f} s  (goal <= 3 s)   {delta.state.value}  "
+                f"ratio to fetch {seconds / delta_fetch:5.2f} (fetch {delta_fetch:.3f} s)"
+                f"\n            {json.dumps(delta.result)}"
+            )
+            print(f"worker peak RSS at the end: {peak_rss_mb(worker.pid):6.1f} MB")
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=60)
+            database.dispose()
+            server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,300 @@
+"""A directory sync as a resumable job, and the schedule that starts delta syncs.
+
+A run goes through phases, each step committed with its checkpoint (jobs.JobContext):
+``fetch`` one Graph page per step (the checkpoint is the next link); ``cleanup`` (full syncs
+only, once the listing is complete) soft-deletes the federation's accounts the run did not
+find, a batch per step; ``deferred`` retries the users whose UPN or e-mail was taken when their
+page came; then the run stores its delta link and records its event with the result. A worker
+killed anywhere resumes at its last committed step: a page is applied together with its
+checkpoint or not at all, so nothing is duplicated or lost.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, TypeVar
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..audit.actions import AuditAction
+from ..audit.service import record_event
+from ..db.base import utcnow
+from ..db.session import Database, database_of, end_read_snapshot
+from ..db.tenancy import require_organisation
+from ..jobs import JobContext, JobFailed, job_handler, periodic_job
+from ..organisations.models import Federation, FederationStatus, Organisation, OrganisationStatus
+from ..policies.defaults import PolicyKey, policy_value
+from .apply import ConcurrentChange, apply_users, remove_missing
+from .graph import DeltaExpired, GraphClient, GraphError, graph_access
+from .mapping import DirectoryUser, parse_page
+from .models import SYNC_KIND, DirectorySyncState
+from .plan import PagePlan, RunFacts
+
+log = structlog.get_logger("facito_admin.directory_sync")
+T = TypeVar("T")
+
+CLEANUP_BATCH = 1000
+# Users kept for the end of the run when their UPN or e-mail was taken; beyond this many (a
+# directory at odds with the accounts on a large scale) they count as conflicts at once.
+MAX_DEFERRED = 1000
+PAGE_ATTEMPTS = 3
+COUNTS = (
+    "created",
+    "updated",
+    "disabled",
+    "enabled",
+    "deleted",
+    "restored",
+    "unchanged",
+    "skipped",
+    "conflicts",
+    "minors_held",
+)
+
+
+@dataclass
+class Progress:
+    """The checkpoint of a run: where it is and what it has done so far."""
+
+    mode: str  # full | delta
+    phase: str  # fetch | cleanup | deferred | finish
+    link: str | None
+    delta_link: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    deferred: list[dict[str, Any]] = field(default_factory=list)
+    resynced: bool = False
+    pages: int = 0
+    entries: int = 0
+    cleanup_after: str | None = None
+    # Pages already committed when a later attempt took over (a worker died, a retry).
+    resumed_at_pages: list[int] = field(default_factory=list)
+
+    def add(self, plan: PagePlan) -> None:
+        self.counts = dict(Counter(self.counts) + plan.counts)
+        room = MAX_DEFERRED - len(self.deferred)
+        self.deferred += [user.as_dict() for user in plan.deferred[:room]]
+        overflow = len(plan.deferred) - max(room, 0)
+        if overflow > 0:
+            self.counts["conflicts"] = self.counts.get("conflicts", 0) + overflow
+
+    def result(self) -> dict[str, Any]:
+        counts = {name: self.counts.get(name, 0) for name in COUNTS}
+        return {
+            "mode": self.mode,
+            "resynced": self.resynced,
+            "pages": self.pages,
+            "entries": self.entries,
+            "resumed_at_pages": self.resumed_at_pages,
+        } | counts
+
+
+def _prepare(session: Session, federation_id: uuid.UUID) -> tuple[str, str | None]:
+    """The federation's tenant and stored delta link, if it may still be synced."""
+    federation = session.get(Federation, federation_id)
+    if federation is None or federation.organisation_id != require_organisation(session):
+        raise JobFailed("the federation was removed", retry=False)
+    organisation = session.get(Organisation, federation.organisation_id)
+    if organisation is None:  # pragma: no cover - the foreign key keeps it
+        raise JobFailed("the organisation was removed", retry=False)
+    if organisation.status is not OrganisationStatus.active:
+        raise JobFailed(f"the organisation is {organisation.status.value}", retry=False)
+    if federation.status is not FederationStatus.active:
+        raise JobFailed(f"the federation is {federation.status.value}, not active", retry=False)
+    state = session.get(DirectorySyncState, (organisation.id, federation_id))
+    return federation.tenant_id, state.delta_link if state else None
+
+
+def _patient(ctx: JobContext) -> Callable[[float], None]:
+    """Sleeping for Retry-After, in slices, so that a cancel request is heard meanwhile."""
+
+    def wait(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            ctx.raise_if_cancelled()
+            time.sleep(min(remaining, 0.25))
+
+    return wait
+
+
+@job_handler(SYNC_KIND)
+def run_directory_sync(session: Session, ctx: JobContext) -> dict[str, Any]:
+    """Sync one federation's directory into the organisation's accounts (see the module)."""
+    federation_id = uuid.UUID(str(ctx.params["federation_id"]))
+    tenant_id, stored_link = _prepare(session, federation_id)
+    # Nothing written yet: end the read so that no lock or snapshot waits on Graph.
+    end_read_snapshot(session)
+    client = GraphClient(graph_access(database_of(session)), tenant_id, wait=_patient(ctx))
+    try:
+        return _Run(session, ctx, client, federation_id).run(stored_link)
+    except GraphError as exc:
+        raise JobFailed(exc.message, retry=exc.retryable) from None
+    finally:
+        client.close()
+
+
+class _Run:
+    def __init__(
+        self, session: Session, ctx: JobContext, client: GraphClient, federation_id: uuid.UUID
+    ) -> None:
+        self.session = session
+        self.ctx = ctx
+        self.client = client
+        self.federation_id = federation_id
+
+    def run(self, stored_link: str | None) -> dict[str, Any]:
+        checkpoint = self.ctx.checkpoint
+        progress = Progress(**checkpoint) if checkpoint else self._begin(stored_link)
+        if checkpoint:
+            log.info("directory_sync_resumed", job_id=str(self.ctx.job_id), phase=progress.phase)
+            # Recorded with the next committed step (a resume that commits nothing left no trace).
+            progress.resumed_at_pages.append(progress.pages)
+        while progress.phase == "fetch":
+            self._fetch(progress)
+        while progress.phase == "cleanup":
+            self._cleanup(progress)
+        if progress.phase == "deferred":
+            self._retry_deferred(progress)
+        return self._finish(progress)
+
+    def _begin(self, stored_link: str | None) -> Progress:
+        if self.ctx.params.get("mode", "delta") == "delta" and stored_link:
+            return Progress(mode="delta", phase="fetch", link=self.client.check_link(stored_link))
+        return self._full(Progress(mode="full", phase="fetch", link=None))
+
+    def _full(self, progress: Progress) -> Progress:
+        # The delta link comes first: changes made while the listing runs are replayed by the
+        # next delta sync (applying them twice is harmless), never missed.
+        progress.mode, progress.phase = "full", "fetch"
+        progress.delta_link = self.client.latest_delta_link()
+        progress.link = self.client.users_link()
+        return progress
+
+    def _facts(self, progress: Progress) -> RunFacts:
+        return RunFacts(
+            federation_id=self.federation_id,
+            run_id=self.ctx.job_id,
+            full=progress.mode == "full",
+            now=utcnow(),
+            retention_days=policy_value(self.session, PolicyKey.RetentionDeletedItemsDays),
+        )
+
+    def _apply(self, work: Callable[[], T]) -> T:
+        """The step's work, again from a fresh read when an account changed under it."""
+        for attempt in range(1, PAGE_ATTEMPTS + 1):
+            try:
+                return work()
+            except (ConcurrentChange, IntegrityError, StaleDataError):
+                self.session.rollback()
+                if attempt == PAGE_ATTEMPTS:
+                    raise
+                log.info("directory_sync_page_retried", job_id=str(self.ctx.job_id))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _commit(self, progress: Progress) -> None:
+        self.ctx.commit_step(checkpoint=asdict(progress), done=progress.entries)
+        # Bulk statements keep nothing in the identity map, but the chain head and state do.
+        self.session.expunge_all()
+
+    def _fetch(self, progress: Progress) -> None:
+        self.ctx.raise_if_cancelled()
+        if progress.link is None:  # pragma: no cover - every fetch phase has its link
+            raise RuntimeError("a fetch step without a link")
+        try:
+            page = self.client.page(progress.link)
+        except DeltaExpired:
+            if progress.mode != "delta":
+                raise
+            log.info("directory_sync_delta_expired", job_id=str(self.ctx.job_id))
+            progress.resynced = True
+            self._full(progress)  # Graph first, then the write (see jobs: SQLite's lock)
+            state = self.session.get(
+                DirectorySyncState, (self.ctx.organisation_id, self.federation_id)
+            )
+            if state is not None:
+                state.delta_link = None
+            self._commit(progress)
+            return
+        users, unusable = parse_page(page.users, complete=progress.mode == "full")
+        facts = self._facts(progress)
+        plan = self._apply(lambda: apply_users(self.session, self.ctx.request, users, facts=facts))
+        progress.add(plan)
+        progress.counts["skipped"] = progress.counts.get("skipped", 0) + unusable
+        progress.pages += 1
+        progress.entries += len(page.users)
+        progress.link = page.next_link
+        if page.next_link is None:
+            if progress.mode == "delta":
+                progress.delta_link = page.delta_link
+            progress.phase = "cleanup" if progress.mode == "full" else "deferred"
+            if progress.mode == "full" and progress.entries == 0:
+                # A directory always holds its administrators: an empty listing is a fault
+                # upstream, and must not delete every account.
+                log.warning("directory_sync_empty_listing", job_id=str(self.ctx.job_id))
+                progress.phase = "deferred"
+        self._commit(progress)
+
+    def _cleanup(self, progress: Progress) -> None:
+        self.ctx.raise_if_cancelled()
+        after = uuid.UUID(progress.cleanup_after) if progress.cleanup_after else None
+        facts = self._facts(progress)
+        plan, last = self._apply(
+            lambda: remove_missing(
+                self.session, self.ctx.request, facts=facts, after=after, limit=CLEANUP_BATCH
+            )
+        )
+        progress.add(plan)
+        progress.cleanup_after = str(last) if last else None
+        if len(plan.changes) < CLEANUP_BATCH:
+            progress.phase = "deferred"
+        self._commit(progress)
+
+    def _retry_deferred(self, progress: Progress) -> None:
+        users = [DirectoryUser.from_dict(data) for data in progress.deferred]
+        if users:
+            facts = self._facts(progress)
+            plan = self._apply(
+                lambda: apply_users(self.session, self.ctx.request, users, facts=facts, final=True)
+            )
+            progress.add(plan)
+        progress.deferred = []
+        progress.phase = "finish"
+        self._commit(progress)
+
+    def _finish(self, progress: Progress) -> dict[str, Any]:
+        """Store the delta link and record the run: committed with the job's result."""
+        result = progress.result()
+        now = utcnow()
+        state = self.session.get(DirectorySyncState, (self.ctx.organisation_id, self.federation_id))
+        if state is not None:
+            if progress.delta_link:
+                state.delta_link, state.delta_link_at = progress.delta_link, now
+            if progress.mode == "full":
+                state.last_full_sync_at = now
+            else:
+                state.last_delta_sync_at = now
+            state.last_result = result
+        record_event(
+            self.session,
+            self.ctx.request,
+            action=AuditAction.DirectorySyncRun,
+            target_type="federation",
+            target_id=self.federation_id,
+            details=result | {"job_id": str(self.ctx.job_id)},
+        )
+        log.info("directory_sync_finished", job_id=str(self.ctx.job_id), **result)
+        return result
+
+
+@periodic_job("directory-sync-schedule", minute="*/5")
+def start_scheduled_syncs(database: Database) -> None:
+    """Every five minutes: a delta sync of each federation whose schedule is due."""
+    from .service import enqueue_due_syncs
+
+    enqueue_due_syncs(database)

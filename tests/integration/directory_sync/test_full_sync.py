@@ -1,0 +1,236 @@
+"""Full syncs: every directory user becomes an account exactly once; leavers are removed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from facito_admin.accounts.models import AccountSource, AccountStatus
+from facito_admin.audit.actions import AuditAction
+from facito_admin.db.base import utcnow
+from facito_admin.jobs.models import JobState
+from tests.conftest import Org
+from tests.factories.accounts import birth_date_for_age, make_account
+from tests.factories.directory_sync import SyncHarness
+from tests.fakes.graph import FakeGraph, graph_user, object_id
+
+COUNTS = {
+    "created": 0,
+    "updated": 0,
+    "disabled": 0,
+    "enabled": 0,
+    "deleted": 0,
+    "restored": 0,
+    "unchanged": 0,
+    "skipped": 0,
+    "conflicts": 0,
+    "minors_held": 0,
+}
+
+
+def test_a_full_sync_creates_an_account_per_directory_user(
+    syncs: SyncHarness, graph: FakeGraph, org_a: Org, org_b: Org
+):
+    graph.add_range(0, 250)
+    graph.page_size = 100
+    job = syncs.run(org_a, "full")
+    assert job.state is JobState.succeeded, job.error
+    assert job.attempts == 1
+    assert job.result == COUNTS | {
+        "mode": "full",
+        "resynced": False,
+        "pages": 3,
+        "entries": 250,
+        "created": 250,
+        "resumed_at_pages": [],
+    }
+    assert (job.progress_done, job.progress_total) == (250, None)
+    accounts = syncs.by_oid(org_a)
+    assert len(accounts) == 250
+    seven = accounts[object_id(7)]
+    assert seven.user_principal_name == "user7@contoso.example"
+    assert seven.email == "user7@contoso.example"
+    assert (seven.display_name, seven.given_name, seven.family_name) == ("User 7", "User", "7")
+    assert (seven.employee_number, seven.department) == ("E7", "Sales")
+    assert (seven.source, seven.status) == (AccountSource.graph, AccountStatus.active)
+    assert syncs.accounts(org_b) == []
+
+    # Audit: one event per account and one for the run, by the job, with no personal values.
+    creates = syncs.events(org_a, AuditAction.AccountCreate)
+    assert len(creates) == 250
+    assert {e.target_id for e in creates} == {str(a.id) for a in accounts.values()}
+    assert creates[0].actor_display == "facito-admin job directory-sync"
+    assert creates[0].request_id == f"job:{job.id}"
+    assert creates[0].details == {
+        "source": "graph",
+        "status": "active",
+        "cause": "directory",
+        "fields": [
+            "department",
+            "display_name",
+            "email",
+            "employee_number",
+            "entra_oid",
+            "family_name",
+            "given_name",
+            "user_principal_name",
+        ],
+    }
+    assert "contoso" not in str([e.details for e in syncs.events(org_a)])
+    (run,) = syncs.events(org_a, AuditAction.DirectorySyncRun)
+    assert run.details == job.result | {"job_id": str(job.id)}
+    assert syncs.events(org_b, "org:account") == []
+
+    # The run left a delta link for the next (delta) sync.
+    state = syncs.state(org_a)
+    assert state is not None
+    assert state.delta_link is not None and state.last_full_sync_at is not None
+    assert state.last_result == job.result
+
+
+def test_a_second_full_sync_changes_nothing(syncs: SyncHarness, graph: FakeGraph, org_a: Org):
+    graph.add_range(0, 120)
+    graph.page_size = 50
+    syncs.run(org_a, "full")
+    before = {a.id: (a.version, a.updated_at) for a in syncs.accounts(org_a)}
+    events = len(syncs.events(org_a))
+
+    job = syncs.run(org_a, "full")
+    assert job.state is JobState.succeeded, job.error
+    assert job.result is not None
+    assert (job.result["unchanged"], job.result["created"], job.result["updated"]) == (120, 0, 0)
+    assert {a.id: (a.version, a.updated_at) for a in syncs.accounts(org_a)} == before
+    # Only the start and the run were recorded.
+    assert [e.action for e in syncs.events(org_a)[events:]] == [
+        AuditAction.DirectorySyncStart,
+        AuditAction.DirectorySyncRun,
+    ]
+
+
+def test_an_account_created_by_hand_is_adopted_by_upn_not_duplicated(
+    syncs: SyncHarness, graph: FakeGraph, org_a: Org
+):
+    manual = make_account(
+        syncs.database,
+        org_a.id,
+        "x",
+        user_principal_name="USER7@Contoso.Example",
+        email="seven@elsewhere.example",
+        department="Legal",
+    )
+    graph.add_range(5, 10)
+    job = syncs.run(org_a, "full")
+    assert job.result is not None
+    assert (job.result["created"], job.result["updated"]) == (4, 1)
+    accounts = syncs.accounts(org_a)
+    assert len(accounts) == 5
+    adopted = syncs.by_oid(org_a)[object_id(7)]
+    assert adopted.id == manual.id
+    assert adopted.source is AccountSource.graph  # the directory governs it from now on
+    assert (adopted.user_principal_name, adopted.department) == ("user7@contoso.example", "Sales")
+    assert adopted.version == manual.version + 1
+    (update,) = syncs.events(org_a, AuditAction.AccountUpdate)
+    assert update.target_id == str(manual.id)
+    assert update.details["fields"] == [
+        "department",
+        "display_name",
+        "email",
+        "employee_number",
+        "entra_oid",
+        "family_name",
+        "source",
+        "user_principal_name",
+    ]
+
+
+def test_a_full_sync_soft_deletes_the_accounts_no_longer_in_the_directory(
+    syncs: SyncHarness, graph: FakeGraph, org_a: Org
+):
+    graph.add_range(0, 6)
+    syncs.run(org_a, "full")
+    manual = make_account(syncs.database, org_a.id, "manual")
+    for n in (1, 4):
+        graph.users.pop(object_id(n))
+
+    job = syncs.run(org_a, "full")
+    assert job.result is not None
+    assert (job.result["deleted"], job.result["unchanged"]) == (2, 4)
+    accounts = syncs.by_oid(org_a)
+    for n in (1, 4):
+        gone = accounts[object_id(n)]
+        assert gone.status is AccountStatus.deleted
+        assert gone.deleted_from_status is AccountStatus.active
+        assert gone.purge_after is not None
+        assert gone.purge_after - utcnow() > timedelta(days=29)
+    assert {a.status for n, a in accounts.items() if n not in (object_id(1), object_id(4))} == {
+        AccountStatus.active
+    }
+    # Accounts made by hand are not the directory's to remove.
+    assert {a.id: a.status for a in syncs.accounts(org_a)}[manual.id] is AccountStatus.active
+    deletes = syncs.events(org_a, AuditAction.AccountDelete)
+    assert len(deletes) == 2
+    assert deletes[0].details["cause"] == "directory-missing"
+
+    # Back in the directory inside the grace period: restored, not duplicated.
+    graph.add(graph_user(1))
+    job = syncs.run(org_a, "full")
+    assert job.result is not None
+    assert job.result["restored"] == 1
+    back = syncs.by_oid(org_a)[object_id(1)]
+    assert (back.status, back.deleted_at, back.purge_after) == (AccountStatus.active, None, None)
+
+
+def test_an_empty_directory_listing_deletes_nothing(
+    syncs: SyncHarness, graph: FakeGraph, org_a: Org
+):
+    graph.add_range(0, 3)
+    syncs.run(org_a, "full")
+    graph.users.clear()
+    job = syncs.run(org_a, "full")
+    assert job.state is JobState.succeeded
+    assert job.result is not None
+    assert job.result["deleted"] == 0
+    assert {a.status for a in syncs.accounts(org_a)} == {AccountStatus.active}
+
+
+def test_a_disabled_directory_user_gets_a_disabled_account(
+    syncs: SyncHarness, graph: FakeGraph, org_a: Org
+):
+    graph.add(graph_user(1, accountEnabled=False), graph_user(2, mail=None, department=None))
+    job = syncs.run(org_a, "full")
+    assert job.result is not None
+    assert job.result["created"] == 2
+    accounts = syncs.by_oid(org_a)
+    assert accounts[object_id(1)].status is AccountStatus.disabled
+    assert (accounts[object_id(2)].email, accounts[object_id(2)].department) == (None, None)
+
+
+def test_a_minors_account_is_not_activated_by_the_directory(
+    syncs: SyncHarness, graph: FakeGraph, org_a: Org
+):
+    minor = make_account(
+        syncs.database,
+        org_a.id,
+        3,
+        user_principal_name="user3@contoso.example",
+        birth_date=birth_date_for_age(12),
+        status=AccountStatus.disabled,
+    )
+    graph.add(graph_user(3))
+    job = syncs.run(org_a, "full")
+    assert job.result is not None
+    assert (job.result["minors_held"], job.result["enabled"]) == (1, 0)
+    adopted = syncs.by_oid(org_a)[object_id(3)]
+    assert adopted.id == minor.id
+    assert adopted.status is AccountStatus.disabled
+
+
+def test_a_user_whose_email_another_account_keeps_is_a_conflict_not_a_duplicate(
+    syncs: SyncHarness, graph: FakeGraph, org_a: Org
+):
+    make_account(syncs.database, org_a.id, "other", email="user2@contoso.example")
+    graph.add_range(0, 4)
+    job = syncs.run(org_a, "full")
+    assert job.state is JobState.succeeded
+    assert job.result is not None
+    assert (job.result["created"], job.result["conflicts"]) == (3, 1)
+    assert object_id(2) not in syncs.by_oid(org_a)
