@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from .auth.context import Principal, PrincipalKind, RequestContext, resolve_principal
 from .auth.permissions import Permission
+from .auth.tenants import tenant_directory
 from .auth.tokens import InvalidToken, TokenValidator
 from .common.pagination import Page, link_header
 from .config import Settings
@@ -86,11 +87,11 @@ def authenticate() -> Principal:
     svc = services()
     try:
         claims = svc.validator.validate(token)
-        # A short read of global tables; the request's own session may be a writing one.
-        with svc.database.session() as lookup:
-            principal = resolve_principal(
-                lookup, claims, facito_tenant_id=svc.settings.facito_tenant_id
-            )
+        principal = resolve_principal(
+            claims,
+            facito_tenant_id=svc.settings.facito_tenant_id,
+            organisation_of=tenant_directory(svc.database).organisation_of,
+        )
     except InvalidToken as exc:
         g.auth_refused = exc.reason
         raise Unauthenticated(
@@ -119,15 +120,11 @@ def _can_reach_organisation(principal: Principal, organisation_id: uuid.UUID) ->
     if principal.kind is PrincipalKind.facito_staff:
         # Staff reach organisations through their role's permissions (operators); support
         # engineers will need an approved access grant (support_access). The organisation must
-        # exist, so that nothing (If-Match, body rules) answers before its 404.
-        from .organisations.models import Organisation
-
+        # exist, so that nothing (If-Match, body rules) answers before its 404. The directory
+        # reads it in a short session of its own and remembers it for a few seconds.
         if not principal.can(Permission.OrganisationRead):
             return False
-        # A short read of its own: the request's session may be a writing one, which on SQLite
-        # would take the write lock before layers such as idempotency have claimed their key.
-        with services().database.session() as lookup:
-            return lookup.get(Organisation, organisation_id) is not None
+        return tenant_directory(services().database).organisation_exists(organisation_id)
     return principal.organisation_id == organisation_id
 
 

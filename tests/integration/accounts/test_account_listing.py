@@ -60,14 +60,18 @@ def test_rendered_rows_equal_the_schema_dump_of_the_same_accounts(database, org_
 
     with database.session(organisation_id=org_a.id) as session:
         for status in (None, AccountStatus.deleted):
-            query = listing.list_query(session, status=status, source=None, department=None, q=None)
             page = listing.fetch_page(
-                session, query, sort="created", descending=False, limit=50, cursor=None
+                session,
+                listing.AccountFilter(status=status),
+                sort="created",
+                descending=False,
+                limit=50,
+                cursor=None,
             )
             rendered = json.loads(listing.render_page(page))
             accounts = session.scalars(
                 select(Account)
-                .where(Account.id.in_([row.id for row in page.items]))
+                .where(Account.id.in_([uuid.UUID(item["id"]) for item in page.items]))
                 .order_by(Account.id)
             ).all()
             assert rendered == json.loads(
