@@ -140,6 +140,7 @@ def _authorise(permissions: tuple[Permission, ...], organisation_id: uuid.UUID |
             "your roles do not grant this",
             extra={"missing_permissions": [str(p) for p in missing]},
         )
+    g.authorised_for = (permissions, organisation_id)
 
 
 def _handler_permissions() -> tuple[Permission, ...] | None:
@@ -178,13 +179,16 @@ def require(*permissions: Permission) -> Callable[[F], F]:
 
     A caller outside the organisation gets 404 (as if it did not exist), before any 403 or 422.
     The app's :func:`authorise_request` hook does this before the body is parsed; the wrapper
-    repeats it (cheaply: the principal is cached) so a view never runs unchecked.
+    checks it again unless that hook already passed this request for exactly these
+    permissions and organisation, so a view never runs unchecked.
     """
 
     def decorator(func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            _authorise(permissions, kwargs.get("org_id"))
+            organisation_id = kwargs.get("org_id")
+            if g.get("authorised_for") != (permissions, organisation_id):
+                _authorise(permissions, organisation_id)
             return func(*args, **kwargs)
 
         wrapper._required_permissions = permissions  # type: ignore[attr-defined]

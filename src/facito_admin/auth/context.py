@@ -66,11 +66,14 @@ class RequestContext:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
+_KNOWN_ROLES = {role.value: role for role in AppRole}
+
+
 def _roles(claims: dict[str, Any], allowed: frozenset[AppRole]) -> frozenset[AppRole]:
     raw = claims.get("roles") or []
     if not isinstance(raw, list):
         return frozenset()
-    known = {role.value: role for role in AppRole}
+    known = _KNOWN_ROLES
     return frozenset(known[r] for r in raw if isinstance(r, str) and r in known) & allowed
 
 

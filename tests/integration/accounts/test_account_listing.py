@@ -6,7 +6,8 @@ import json
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import select, text, update
 
 from facito_admin.accounts import listing
 from facito_admin.accounts.models import Account, AccountSource, AccountStatus
@@ -79,3 +80,15 @@ def test_rendered_rows_equal_the_schema_dump_of_the_same_accounts(database, org_
             )
             assert rendered["items"]
     assert set(AccountSchema().fields) == set(rendered["items"][0])
+
+
+@pytest.mark.postgres_only
+def test_instants_are_rendered_in_utc_whatever_the_session_time_zone(database, org_a: Org):
+    account = make_account(database, org_a.id, "zoned")
+    with database.session(organisation_id=org_a.id) as session:
+        session.execute(text("SET LOCAL TIME ZONE 'Pacific/Chatham'"))
+        page = listing.fetch_page(
+            session, listing.AccountFilter(), sort="created", descending=False, limit=5, cursor=None
+        )
+        stored = session.get(Account, (org_a.id, account.id))
+        assert page.items == [json.loads(json.dumps(AccountSchema().dump(stored)))]
