@@ -6,9 +6,13 @@ accounts left out, the same JSON field names and formats), and nothing else: no 
 rate limit, no metrics, no access log, no ORM. It is a floor, not a competitor.
 
 Database access is the driver itself (sqlite3 or psycopg), one connection per worker process
-(gunicorn's sync workers serve one request at a time). On PostgreSQL it connects as the same
-non-owner role as the API and sets ``app.organisation_id`` in each transaction, so row-level
-security is in force for both and both pay the same round trips for it.
+(gunicorn's sync workers serve one request at a time), no pool. On PostgreSQL it connects as
+the same non-owner role as the API and sets ``app.organisation_id`` in each transaction, so
+row-level security is in force for both and both pay the same round trips for it; on SQLite it
+runs its one SELECT outside a transaction. The driver's values are turned into the API's JSON
+the obvious way, with the standard library (uuid.UUID, datetime.fromisoformat, isoformat);
+the API's own list code reshapes SQLite's stored text without parsing it and lets PostgreSQL
+write the text of ids and instants, which is part of why it keeps up.
 
 Environment: BENCH_DATABASE_URL (a SQLAlchemy-style URL: sqlite:///path or
 postgresql+psycopg://user@host:port/db).

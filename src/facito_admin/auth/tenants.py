@@ -33,7 +33,8 @@ from sqlalchemy.sql.util import find_tables
 from ..db.session import Database
 
 TENANT_DIRECTORY_KEY = "tenant_directory"
-# Plenty for every federated tenant of a large deployment; the oldest entry goes first.
+# Plenty for every federated tenant of a large deployment; the entry read longest ago goes
+# first when it is full.
 MAX_ENTRIES = 10_000
 # The tables whose changes clear the cache when a session of this process commits them.
 WATCHED_TABLES = frozenset({"organisations", "federations"})

@@ -131,7 +131,8 @@ class TokenValidator:
     (without leeway), so that a client's next requests skip the signature check; the same
     string can only carry the same claims, and past `exp` it is checked in full again (and then
     refused once the leeway is over). Refusals are never remembered. At most
-    ``cache_size`` tokens are kept (least recently used go first); 0 turns this off.
+    ``cache_size`` tokens are kept (least recently used go first); 0 turns this off. Callers
+    get a copy of the claims; nested values (`roles`) are shared and must only be read.
     """
 
     def __init__(
