@@ -37,18 +37,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
-import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -60,6 +54,17 @@ from sqlalchemy import create_engine, make_url, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+from bench.loadtest import (  # noqa: E402
+    WrkResult,
+    alternate,
+    describe,
+    fetch_json,
+    figures,
+    gunicorn,
+    median_rps,
+    paired,
+)
 
 from facito_admin.accounts.models import Account, AccountSource, AccountStatus  # noqa: E402
 from facito_admin.accounts.rules import key  # noqa: E402
@@ -262,143 +267,6 @@ def load(target: Target, *, organisations: int, per_organisation: int, big: int)
     return Dataset(big_id, tenants["bench-big"], encode_cursor([after]), str(after), total)
 
 
-# -- the servers ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def gunicorn(
-    app: str, env: dict[str, str], *, workers: int, log: Path, config: Path | None = None
-) -> Iterator[str]:
-    """Serve ``app`` under gunicorn (sync workers) until the block ends; yield its base URL."""
-    port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}"]
-    if config is not None:
-        command += ["-c", str(config)]
-    command.append(app)
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=output,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base + "/livez", process, log)
-        yield base
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited ({process.returncode}); see {log}")
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(url, timeout=2) as response,
-        ):
-            if response.status == 200:
-                return
-        time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer within 60 s; see {log}")
-
-
-def fetch_json(url: str, headers: dict[str, str]) -> Any:
-    request = urllib.request.Request(url, headers=headers)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
-# -- wrk --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WrkResult:
-    requests_per_second: float
-    latency: str
-    errors: str
-
-
-def wrk(
-    url: str, *, seconds: float, threads: int, connections: int, headers: dict[str, str]
-) -> WrkResult:
-    command = [
-        "wrk",
-        f"-t{threads}",
-        f"-c{connections}",
-        f"-d{max(1, round(seconds))}s",
-        "--latency",
-    ]
-    for name, value in headers.items():
-        command += ["-H", f"{name}: {value}"]
-    command.append(url)
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    if rps is None:
-        raise SystemExit(f"cannot read wrk's output:\n{output}")
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    if non_2xx:
-        raise SystemExit(f"{url}: {non_2xx.group(1)} answers were not 2xx; wrk said:\n{output}")
-    latency = re.search(r"Latency\s+(\S+)", output)
-    socket_errors = re.search(r"Socket errors:([^\n]+)", output)
-    return WrkResult(
-        float(rps.group(1)),
-        latency.group(1) if latency else "?",
-        socket_errors.group(1).strip() if socket_errors else "none",
-    )
-
-
-def alternate(
-    urls: dict[str, tuple[str, dict[str, str]]], *, rounds: int, seconds: float, args: Any
-) -> dict[str, list[WrkResult]]:
-    """wrk on each URL in turn, ``rounds`` times, alternating the order (drift cancels out)."""
-    results: dict[str, list[WrkResult]] = {name: [] for name in urls}
-    names = list(urls)
-    for name in names:  # warm-up: imports, prepared statements, caches, page cache
-        url, headers = urls[name]
-        wrk(url, seconds=2, threads=args.threads, connections=args.connections, headers=headers)
-    for n in range(rounds):
-        for name in names if n % 2 == 0 else list(reversed(names)):
-            url, headers = urls[name]
-            results[name].append(
-                wrk(
-                    url,
-                    seconds=seconds,
-                    threads=args.threads,
-                    connections=args.connections,
-                    headers=headers,
-                )
-            )
-    return results
-
-
-def _median_rps(results: list[WrkResult]) -> float:
-    return statistics.median(r.requests_per_second for r in results)
-
-
-def _describe(results: list[WrkResult]) -> str:
-    rounds = " ".join(f"{r.requests_per_second:7.1f}" for r in results)
-    return (
-        f"rounds [{rounds}]  latency avg {results[-1].latency}  socket errors: {results[-1].errors}"
-    )
-
-
 # -- in-process profile -----------------------------------------------------------------------
 
 
@@ -485,7 +353,8 @@ def set_up(args: argparse.Namespace, workdir: Path) -> Setup:
     )
     print(
         f"data: {args.organisations} organisations x {args.per_organisation} accounts + one of "
-        f"{args.big} ({data.accounts} accounts), loaded and analysed in "
+        f"{args.big} ({data.accounts} accounts), migrated and loaded"
+        f"{' and analysed' if target.is_postgresql else ''} in "
         f"{time.perf_counter() - started:.1f} s"
     )
     instance = workdir / "instance"
@@ -533,12 +402,15 @@ def run(args: argparse.Namespace, setup: Setup) -> Runs:
     path = f"/v1/organisations/{data.big_organisation}/accounts"
     workers = args.workers
     with (
-        gunicorn("wsgi:app", setup.ours_env, workers=workers, log=workdir / "ours.log") as ours,
+        gunicorn(
+            "wsgi:app", setup.ours_env, workers=workers, log=workdir / "ours.log", cwd=ROOT
+        ) as ours,
         gunicorn(
             "bench.bare_app:app",
             setup.bare_env,
             workers=workers,
             log=workdir / "bare.log",
+            cwd=ROOT,
             config=empty_config,
         ) as bare,
     ):
@@ -556,50 +428,39 @@ def run(args: argparse.Namespace, setup: Setup) -> Runs:
             {"bare": (bare + path, {}), "ours": (ours + path, auth)},
             rounds=args.rounds,
             seconds=args.seconds,
-            args=args,
+            threads=args.threads,
+            connections=args.connections,
         )
         depth_runs = alternate(
             {"first": (ours + path, auth), "deep": (deep_ours, auth)},
             rounds=args.rounds,
             seconds=max(3.0, args.seconds * 0.75),
-            args=args,
+            threads=args.threads,
+            connections=args.connections,
         )
     return Runs(ratio_runs, depth_runs)
 
 
-def _paired(numerator: list[WrkResult], denominator: list[WrkResult]) -> list[float]:
-    """Ratios of the runs made back to back in each round (other load on the machine moves
-    both alike), so that a busy moment does not land on one side only."""
-    return [
-        a.requests_per_second / b.requests_per_second
-        for a, b in zip(numerator, denominator, strict=True)
-    ]
-
-
 def report(runs: Runs) -> None:
-    bare_rps, ours_rps = _median_rps(runs.ratio["bare"]), _median_rps(runs.ratio["ours"])
-    first_rps, deep_rps = _median_rps(runs.depth["first"]), _median_rps(runs.depth["deep"])
-    ratios = _paired(runs.ratio["ours"], runs.ratio["bare"])
-    depths = _paired(runs.depth["first"], runs.depth["deep"])
+    bare_rps, ours_rps = median_rps(runs.ratio["bare"]), median_rps(runs.ratio["ours"])
+    first_rps, deep_rps = median_rps(runs.depth["first"]), median_rps(runs.depth["deep"])
+    ratios = paired(runs.ratio["ours"], runs.ratio["bare"])
+    depths = paired(runs.depth["first"], runs.depth["deep"])
     ratio, depth = statistics.median(ratios), statistics.median(depths)
-    print(f"bare Flask + SQL : {bare_rps:8.1f} req/s   {_describe(runs.ratio['bare'])}")
-    print(f"ours (API, token): {ours_rps:8.1f} req/s   {_describe(runs.ratio['ours'])}")
+    print(f"bare Flask + SQL : {bare_rps:8.1f} req/s   {describe(runs.ratio['bare'])}")
+    print(f"ours (API, token): {ours_rps:8.1f} req/s   {describe(runs.ratio['ours'])}")
     verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
     print(
-        f"ratio ours/bare  : {ratio:.2f}  median of rounds [{_figures(ratios)}]  "
+        f"ratio ours/bare  : {ratio:.2f}  median of rounds [{figures(ratios)}]  "
         f"(goal >= {TARGET_RATIO:.2f}: {verdict})"
     )
-    print(f"first page       : {first_rps:8.1f} req/s   {_describe(runs.depth['first'])}")
-    print(f"after 99,000     : {deep_rps:8.1f} req/s   {_describe(runs.depth['deep'])}")
+    print(f"first page       : {first_rps:8.1f} req/s   {describe(runs.depth['first'])}")
+    print(f"after 99,000     : {deep_rps:8.1f} req/s   {describe(runs.depth['deep'])}")
     verdict = "met" if depth <= TARGET_DEPTH else "NOT met"
     print(
-        f"depth cost ratio : {depth:.2f}  median of rounds [{_figures(depths)}]  "
+        f"depth cost ratio : {depth:.2f}  median of rounds [{figures(depths)}]  "
         f"(goal <= {TARGET_DEPTH:.2f}: {verdict})"
     )
-
-
-def _figures(values: list[float]) -> str:
-    return " ".join(f"{v:.2f}" for v in values)
 
 
 def main() -> None:

@@ -84,8 +84,14 @@ COLUMNS: tuple[ColumnElement[Any], ...] = tuple(
 _POSITION = {column.key: position for position, column in enumerate(COLUMNS)}
 _UUIDS = frozenset({"id", "manager_id"})
 _TIMESTAMPS = frozenset(
-    {"status_changed_at", "deleted_at", "purge_after", "guardian_consent_at", "created_at"}
-    | {"updated_at"}
+    (
+        "status_changed_at",
+        "deleted_at",
+        "purge_after",
+        "guardian_consent_at",
+        "created_at",
+        "updated_at",
+    )
 )
 _DATES = frozenset({"birth_date", "adult_on"})
 # OutputSchema's formats as PostgreSQL's to_char writes them (of the UTC instant); constants,
