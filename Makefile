@@ -55,5 +55,11 @@ openapi-check: openapi
 	git diff --exit-code -- openapi/openapi.json || \
 	  (echo "openapi/openapi.json is stale: run 'make openapi' and commit it" >&2; exit 1)
 
+# Benchmarks print figures and ratios; they are not tests and never gate CI. bench/list_accounts.py
+# needs wrk (apt-get install -y wrk); BENCH_DATABASE_URL=postgresql+psycopg://facito_app@host/db
+# runs it on PostgreSQL (that database is dropped and recreated).
+bench: $(VENV)/.installed
+	$(BIN)/python bench/list_accounts.py $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

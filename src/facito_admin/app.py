@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -13,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .audit.service import AUDIT_RECORDED_KEY
 from .auth.dev_issuer import load_or_create_key, public_keys
+from .auth.tenants import register_tenant_directory
 from .auth.tokens import KeyCache, TokenValidator, fetch_json
 from .common.idempotency import IdempotencyKeyPlugin, init_idempotency
 from .config import Settings, load_settings
@@ -36,6 +38,30 @@ _DOCS_CONFIG = {
     "validatorUrl": None,
     "oauth2RedirectUrl": "/docs/oauth2-redirect.html",
 }
+
+
+class FacitoFlask(Flask):
+    """Flask that asks once per function whether it is a coroutine function.
+
+    Flask checks every hook and view with `inspect.iscoroutinefunction` on every request
+    (about twenty per request here, a measurable share of a list request: see
+    bench/list_accounts.py); the answer never changes for a given function.
+    """
+
+    def __init__(self, import_name: str) -> None:
+        super().__init__(import_name)
+        self._sync_functions: set[Callable[..., Any]] = set()
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            if func in self._sync_functions:
+                return func
+        except TypeError:  # unhashable: no shortcut
+            return super().ensure_sync(func)
+        wrapped = super().ensure_sync(func)
+        if wrapped is func and len(self._sync_functions) < 10_000:
+            self._sync_functions.add(func)
+        return wrapped
 
 
 def _spec_options() -> dict[str, Any]:
@@ -63,6 +89,8 @@ def _spec_options() -> dict[str, Any]:
 def build_services(settings: Settings) -> Services:
     """The long-lived parts: database, token validator (with its key cache), dev issuer key."""
     database = Database(settings.resolved_database_url)
+    # Tokens' tenants → organisations, cached for a few seconds (auth/tenants.py).
+    register_tenant_directory(database, ttl=settings.tenant_cache_seconds)
     # Sessions of this database enqueue jobs into it after commit (jobs/queue.py).
     build_queue(settings, database)
     verify: str | bool = settings.ca_bundle or True
@@ -88,7 +116,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     settings = settings or (services.settings if services else load_settings())
     configure_logging(settings.log_level, json_lines=settings.log_json)
     load_all()
-    app = Flask(__name__)
+    app = FacitoFlask(__name__)
     app.config.update(
         API_TITLE="facito-admin",
         API_VERSION=API_VERSION,

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     jwks_cache_seconds: int = Field(default=24 * 3600, ge=60)
     jwks_min_refresh_seconds: int = Field(default=300, ge=1)
     clock_leeway_seconds: int = Field(default=120, ge=0, le=300)
+    # How long a process keeps a tenant's organisation (and its status) and the existence of
+    # an organisation: a suspension or a removed federation takes effect within this many
+    # seconds on other processes, at once on the one that made it (auth/tenants.py). 0: off.
+    tenant_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     http_timeout_seconds: float = Field(default=10.0, gt=0)
     # A CA bundle for outbound https (tests point it at their local authority).
     ca_bundle: str | None = None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
 import uuid
+from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from flask import Flask, Response, g, request
@@ -36,7 +39,9 @@ def configure_logging(level: str, *, json_lines: bool) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+    global _json_handler  # noqa: PLW0603 - the one handler of the process, set at start
     handler = logging.StreamHandler(sys.stderr)
+    _json_handler = handler if json_lines else None
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
@@ -57,9 +62,44 @@ def configure_logging(level: str, *, json_lines: bool) -> None:
     logging.getLogger("huey").setLevel(max(root.level, logging.WARNING))
 
 
+_json_handler: logging.StreamHandler[Any] | None = None
+ACCESS_LOGGER = "facito_admin.access"
+
+
+def log_access(**fields: Any) -> None:
+    """The access line of a request: `request` at INFO on the access logger.
+
+    With JSON lines (production) it is rendered here, in the shape the structlog chain gives
+    every other line (the fields, `event`, the bound context such as `request_id`, `level`,
+    `logger`, `timestamp`), and written to the log stream under the handler's lock: one line
+    per request through structlog, logging and the formatter cost about 5 % of a list
+    request (bench/list_accounts.py).
+    """
+    logger = logging.getLogger(ACCESS_LOGGER)
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    handler = _json_handler
+    if handler is None or logging.getLogger().handlers != [handler]:
+        # Console lines, or someone else's handlers (tests capturing logs): the usual path.
+        structlog.get_logger(ACCESS_LOGGER).info("request", **fields)
+        return
+    event = {**fields, "event": "request", **structlog.contextvars.get_contextvars()}
+    event.update(
+        level="info",
+        logger=ACCESS_LOGGER,
+        timestamp=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    )
+    line = json.dumps(event, default=str) + "\n"
+    handler.acquire()
+    try:
+        handler.stream.write(line)
+        handler.flush()
+    finally:
+        handler.release()
+
+
 def init_request_ids(app: Flask) -> None:
     """Accept a well-formed X-Request-ID or make one; echo it and bind it to every log line."""
-    access = structlog.get_logger("facito_admin.access")
 
     @app.before_request
     def _bind_request_id() -> None:
@@ -74,5 +114,5 @@ def init_request_ids(app: Flask) -> None:
 
         response.headers[REQUEST_ID_HEADER] = request_id()
         rule = request.url_rule.rule if request.url_rule else None
-        access.info("request", method=request.method, route=rule, status=response.status_code)
+        log_access(method=request.method, route=rule, status=response.status_code)
         return response

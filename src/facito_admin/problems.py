@@ -116,7 +116,7 @@ def flatten_field_errors(messages: Any) -> list[dict[str, str]]:
 
 
 def _document_utc_timestamps(
-    _converter: Any, field: ma.fields.Field, ret: dict[str, Any], **_: Any
+    _converter: Any, field: ma.fields.Field[Any], ret: dict[str, Any], **_: Any
 ) -> dict[str, Any]:
     """OutputSchema's timestamps are RFC 3339 date-times (with a `Z`), written by a strftime
     pattern; apispec documents any such pattern as `format: null, pattern: null`, which is not

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from .auth.context import Principal, PrincipalKind, RequestContext, resolve_principal
 from .auth.permissions import Permission
+from .auth.tenants import tenant_directory
 from .auth.tokens import InvalidToken, TokenValidator
 from .common.pagination import Page, link_header
 from .config import Settings
@@ -86,11 +87,11 @@ def authenticate() -> Principal:
     svc = services()
     try:
         claims = svc.validator.validate(token)
-        # A short read of global tables; the request's own session may be a writing one.
-        with svc.database.session() as lookup:
-            principal = resolve_principal(
-                lookup, claims, facito_tenant_id=svc.settings.facito_tenant_id
-            )
+        principal = resolve_principal(
+            claims,
+            facito_tenant_id=svc.settings.facito_tenant_id,
+            organisation_of=tenant_directory(svc.database).organisation_of,
+        )
     except InvalidToken as exc:
         g.auth_refused = exc.reason
         raise Unauthenticated(
@@ -119,15 +120,11 @@ def _can_reach_organisation(principal: Principal, organisation_id: uuid.UUID) ->
     if principal.kind is PrincipalKind.facito_staff:
         # Staff reach organisations through their role's permissions (operators); support
         # engineers will need an approved access grant (support_access). The organisation must
-        # exist, so that nothing (If-Match, body rules) answers before its 404.
-        from .organisations.models import Organisation
-
+        # exist, so that nothing (If-Match, body rules) answers before its 404. The directory
+        # reads it in a short session of its own and remembers it for a few seconds.
         if not principal.can(Permission.OrganisationRead):
             return False
-        # A short read of its own: the request's session may be a writing one, which on SQLite
-        # would take the write lock before layers such as idempotency have claimed their key.
-        with services().database.session() as lookup:
-            return lookup.get(Organisation, organisation_id) is not None
+        return tenant_directory(services().database).organisation_exists(organisation_id)
     return principal.organisation_id == organisation_id
 
 
@@ -143,6 +140,7 @@ def _authorise(permissions: tuple[Permission, ...], organisation_id: uuid.UUID |
             "your roles do not grant this",
             extra={"missing_permissions": [str(p) for p in missing]},
         )
+    g.authorised_for = (permissions, organisation_id)
 
 
 def _handler_permissions() -> tuple[Permission, ...] | None:
@@ -181,13 +179,16 @@ def require(*permissions: Permission) -> Callable[[F], F]:
 
     A caller outside the organisation gets 404 (as if it did not exist), before any 403 or 422.
     The app's :func:`authorise_request` hook does this before the body is parsed; the wrapper
-    repeats it (cheaply: the principal is cached) so a view never runs unchecked.
+    checks it again unless that hook already passed this request for exactly these
+    permissions and organisation, so a view never runs unchecked.
     """
 
     def decorator(func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            _authorise(permissions, kwargs.get("org_id"))
+            organisation_id = kwargs.get("org_id")
+            if g.get("authorised_for") != (permissions, organisation_id):
+                _authorise(permissions, organisation_id)
             return func(*args, **kwargs)
 
         wrapper._required_permissions = permissions  # type: ignore[attr-defined]

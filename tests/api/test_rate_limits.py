@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable
 
@@ -122,3 +123,38 @@ def test_forwarded_addresses_count_only_behind_a_trusted_proxy(
     second = client.get("/v1/me", headers={"X-Forwarded-For": "198.51.100.8"})
     # Without a trusted proxy the header is a client's claim: same address, same budget.
     assert second.status_code == (401 if trusted_proxies else 429)
+
+
+REDIS_URL = os.environ.get("FACITO_TEST_REDIS_URL")
+
+
+def test_a_shared_store_gives_all_processes_of_the_api_one_budget(
+    services: Services, database: Database, auth: Auth, org_a: Org
+):
+    if not REDIS_URL:
+        pytest.skip("set FACITO_TEST_REDIS_URL to count rate limits in Redis")
+    # Two apps stand for two processes; a new identity keeps other runs' counters out.
+    first, second = (
+        build_app(services, rate_limit="2/minute", rate_limit_storage_url=REDIS_URL).test_client()
+        for _ in range(2)
+    )
+    headers = auth(org_a, "Organisation.Reader", oid=str(uuid.uuid4()))
+    assert first.get("/v1/me", headers=headers).status_code == 200
+    answer = second.get("/v1/me", headers=headers)
+    assert answer.status_code == 200
+    assert answer.headers["RateLimit-Remaining"] == "0"
+    refused = first.get("/v1/me", headers=headers)
+    assert refused.status_code == 429
+    assert refused.headers["RateLimit-Policy"] == "2;w=60"
+
+
+def test_an_unreachable_store_lets_requests_through(
+    services: Services, database: Database, auth: Auth, org_a: Org
+):
+    # Nothing listens on port 9 of this host: every count fails, the API keeps answering.
+    app = build_app(services, rate_limit="1/minute", rate_limit_storage_url="redis://127.0.0.1:9")
+    client = app.test_client()
+    for _ in range(3):
+        response = client.get("/v1/me", headers=auth(org_a, "Organisation.Reader"))
+        assert response.status_code == 200
+        assert "RateLimit-Limit" not in response.headers

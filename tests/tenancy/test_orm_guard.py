@@ -15,7 +15,7 @@ from facito_admin.db.session import (
     bind_organisation,
     cross_organisation_session,
 )
-from facito_admin.db.tenancy import TenancyViolation
+from facito_admin.db.tenancy import REUSED_STATEMENT, TenancyViolation, scoped_rows
 from facito_admin.organisations.models import Organisation
 from tests.conftest import Org
 
@@ -234,3 +234,28 @@ def test_a_cross_organisation_session_sees_both_and_needs_a_reason(
     assert seen == heads == {org_a.id, org_b.id}
     with pytest.raises(ValueError, match="why"), cross_organisation_session(database, reason=""):
         pass
+
+
+def test_scoped_rows_see_only_the_sessions_organisation_without_a_filter_of_their_own(
+    database: Database, org_a: Org, org_b: Org
+):
+    statement = select(AuditEvent.organisation_id, AuditEvent.action)
+    reused = statement.execution_options(**{REUSED_STATEMENT: True})
+    for organisation in (org_a, org_b, org_a):
+        with database.session(organisation_id=organisation.id) as session:
+            for candidate in (statement, reused):
+                rows = scoped_rows(session, candidate, {})
+                assert rows
+                assert {row[0] for row in rows} == {organisation.id}
+
+
+def test_scoped_rows_refuse_a_session_without_organisation_and_core_statements(
+    database: Database, org_a: Org
+):
+    with database.session() as session, pytest.raises(TenancyViolation):
+        scoped_rows(session, select(AuditEvent.id), {})
+    with database.session(organisation_id=org_a.id) as session:
+        with pytest.raises(TenancyViolation):
+            scoped_rows(session, select(AuditEvent.__table__.c.id), {})
+        with pytest.raises(TenancyViolation):
+            scoped_rows(session, update(AuditEvent).values(outcome="x"), {})  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..audit.actions import AuditAction
@@ -23,6 +23,7 @@ from ..db.tenancy import require_organisation
 from ..errors import AlreadyExists, InvalidState, NotFound, ValidationFailed
 from ..policies.defaults import PolicyKey, policy_value
 from . import listing, rules
+from .listing import AccountFilter
 from .models import Account, AccountSource, AccountStatus
 from .rules import GuardianConsentRequired
 
@@ -59,14 +60,6 @@ _UNIQUE = {
 }
 
 
-@dataclass(frozen=True)
-class AccountFilter:
-    status: AccountStatus | None = None
-    source: AccountSource | None = None
-    department: str | None = None
-    q: str | None = None
-
-
 def get_account(session: Session, *, account_id: uuid.UUID) -> Account:
     """One account of the session's organisation (deleted ones too, until purged)."""
     account = session.get(Account, (require_organisation(session), account_id))
@@ -83,14 +76,10 @@ def list_accounts(
     descending: bool,
     limit: int,
     cursor: str | None,
-) -> Page[Row[Any]]:
-    """A keyset page of accounts (rows of listing.COLUMNS); deleted ones only on request."""
-    f = account_filter
-    query = listing.list_query(
-        session, status=f.status, source=f.source, department=f.department, q=f.q
-    )
+) -> Page[dict[str, Any]]:
+    """A keyset page of accounts as JSON-ready items; deleted ones only on request."""
     return listing.fetch_page(
-        session, query, sort=sort, descending=descending, limit=limit, cursor=cursor
+        session, account_filter, sort=sort, descending=descending, limit=limit, cursor=cursor
     )
 
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from .permissions import (
     ORGANISATION_ROLES,
@@ -17,6 +15,7 @@ from .permissions import (
     Permission,
     permissions_for,
 )
+from .tenants import TenantOrganisation
 from .tokens import InvalidToken
 
 
@@ -67,26 +66,28 @@ class RequestContext:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
+_KNOWN_ROLES = {role.value: role for role in AppRole}
+
+
 def _roles(claims: dict[str, Any], allowed: frozenset[AppRole]) -> frozenset[AppRole]:
     raw = claims.get("roles") or []
     if not isinstance(raw, list):
         return frozenset()
-    known = {role.value: role for role in AppRole}
+    known = _KNOWN_ROLES
     return frozenset(known[r] for r in raw if isinstance(r, str) and r in known) & allowed
 
 
 def resolve_principal(
-    session: Session, claims: dict[str, Any], *, facito_tenant_id: str
+    claims: dict[str, Any],
+    *,
+    facito_tenant_id: str,
+    organisation_of: Callable[[str], TenantOrganisation | None],
 ) -> Principal:
-    """Map verified claims to a principal; unfederated or suspended tenants are refused."""
-    # Imported here: organisations' models import db, which must not import auth back.
-    from ..organisations.models import (
-        Federation,
-        FederationStatus,
-        Organisation,
-        OrganisationStatus,
-    )
+    """Map verified claims to a principal; unfederated or suspended tenants are refused.
 
+    ``organisation_of`` answers which organisation a tenant's active federation belongs to
+    (auth/tenants.py: TenantDirectory.organisation_of, or find_tenant_organisation).
+    """
     tenant_id = claims["tid"]
     object_id = claims["oid"]
     app_only = "scp" not in claims
@@ -106,14 +107,10 @@ def resolve_principal(
             client_id,
         )
 
-    row = session.execute(
-        select(Organisation.id, Organisation.status)
-        .join(Federation, Federation.organisation_id == Organisation.id)
-        .where(Federation.tenant_id == tenant_id, Federation.status == FederationStatus.active)
-    ).first()
-    if row is None:
+    found = organisation_of(tenant_id)
+    if found is None:
         raise InvalidToken("tenant is not federated with an organisation")
-    if row.status is not OrganisationStatus.active:
+    if not found.active:
         raise InvalidToken("organisation is not active")
     roles = _roles(claims, ORGANISATION_ROLES)
     if app_only:
@@ -123,5 +120,12 @@ def resolve_principal(
     else:
         kind = PrincipalKind.employee
     return Principal(
-        kind, tenant_id, object_id, display, roles, permissions_for(roles), row.id, client_id
+        kind,
+        tenant_id,
+        object_id,
+        display,
+        roles,
+        permissions_for(roles),
+        found.organisation_id,
+        client_id,
     )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -118,8 +120,20 @@ def _unverified_header(token: str) -> dict[str, Any]:
     return header
 
 
+# Validated tokens remembered per process; a client reuses its token for up to an hour.
+VALIDATED_CACHE_SIZE = 4096
+
+
 class TokenValidator:
-    """Validates Entra ID v2 access tokens for one API (audience) against cached keys."""
+    """Validates Entra ID v2 access tokens for one API (audience) against cached keys.
+
+    A token that passed is remembered, keyed by the SHA-256 of its full text, until its `exp`
+    (without leeway), so that a client's next requests skip the signature check; the same
+    string can only carry the same claims, and past `exp` it is checked in full again (and then
+    refused once the leeway is over). Refusals are never remembered. At most
+    ``cache_size`` tokens are kept (least recently used go first); 0 turns this off. Callers
+    get a copy of the claims; nested values (`roles`) are shared and must only be read.
+    """
 
     def __init__(
         self,
@@ -130,6 +144,7 @@ class TokenValidator:
         local_keys: Mapping[str, RSAKey] | None = None,
         leeway: int = 120,
         clock: Callable[[], float] = time.time,
+        cache_size: int = VALIDATED_CACHE_SIZE,
     ) -> None:
         self.audience = audience
         self.authority_host = authority_host.rstrip("/")
@@ -137,12 +152,41 @@ class TokenValidator:
         self.local_keys = dict(local_keys or {})
         self.leeway = leeway
         self._clock = clock
+        self._cache_size = cache_size
+        self._validated: OrderedDict[bytes, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def issuer_for(self, tenant_id: str) -> str:
         return f"{self.authority_host}/{tenant_id}/v2.0"
 
     def validate(self, token: str) -> dict[str, Any]:
         """Return the verified claims of ``token`` or raise InvalidToken."""
+        digest = hashlib.sha256(token.encode()).digest()
+        known = self._validated.get(digest)
+        if known is not None:
+            expires_at, claims = known
+            if self._clock() < expires_at:
+                with self._lock:
+                    if digest in self._validated:
+                        self._validated.move_to_end(digest)
+                return dict(claims)
+            with self._lock:
+                self._validated.pop(digest, None)
+        claims = self._validate(token)
+        self._remember(digest, claims)
+        return dict(claims)
+
+    def _remember(self, digest: bytes, claims: dict[str, Any]) -> None:
+        expires_at = claims.get("exp")
+        if self._cache_size <= 0 or not isinstance(expires_at, int | float):
+            return
+        with self._lock:
+            self._validated[digest] = (float(expires_at), claims)
+            self._validated.move_to_end(digest)
+            while len(self._validated) > self._cache_size:
+                self._validated.popitem(last=False)
+
+    def _validate(self, token: str) -> dict[str, Any]:
         if token.count(".") != 2:
             raise InvalidToken("malformed token")
         header = _unverified_header(token)

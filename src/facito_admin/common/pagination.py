@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 import marshmallow as ma
-from sqlalchemy import ColumnElement, Row, Select, tuple_
+from sqlalchemy import ColumnElement, Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..errors import ValidationFailed
@@ -88,13 +88,15 @@ def _typed(value: Any, python_type: type) -> Any:
     raise ValueError("wrong type")
 
 
-def _keyset(
+def keyset_statement(
     query: Select[Any],
     keys: Sequence[KeyColumn],
+    *,
     limit: int,
     cursor: str | None,
     descending: bool,
 ) -> Select[Any]:
+    """``query`` after ``cursor`` in the order of ``keys``, one row more than ``limit``."""
     if cursor:
         after = decode_cursor(cursor, keys)
         key_tuple, value_tuple = tuple_(*keys), tuple_(*after)
@@ -122,25 +124,8 @@ def paginate(
     descending: bool = False,
 ) -> Page[T]:
     """One page of ``query`` ordered by ``keys`` (unique together), after ``cursor``."""
-    statement = _keyset(query, keys, limit, cursor, descending)
+    statement = keyset_statement(query, keys, limit=limit, cursor=cursor, descending=descending)
     return _page(list(session.execute(statement).scalars().all()), keys, limit)
-
-
-def paginate_rows(
-    session: Session,
-    query: Select[Any],
-    *,
-    keys: Sequence[KeyColumn],
-    limit: int,
-    cursor: str | None,
-    descending: bool = False,
-) -> Page[Row[Any]]:
-    """Like :func:`paginate` for a select of columns (which must include ``keys``): rows.
-
-    For hot lists: rows skip the identity map and object construction of full entities.
-    """
-    statement = _keyset(query, keys, limit, cursor, descending)
-    return _page(list(session.execute(statement).all()), keys, limit)
 
 
 def link_header(base_url: str, args: dict[str, Any], next_cursor: str | None) -> dict[str, str]:

@@ -6,7 +6,8 @@ import json
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import select, text, update
 
 from facito_admin.accounts import listing
 from facito_admin.accounts.models import Account, AccountSource, AccountStatus
@@ -60,14 +61,18 @@ def test_rendered_rows_equal_the_schema_dump_of_the_same_accounts(database, org_
 
     with database.session(organisation_id=org_a.id) as session:
         for status in (None, AccountStatus.deleted):
-            query = listing.list_query(session, status=status, source=None, department=None, q=None)
             page = listing.fetch_page(
-                session, query, sort="created", descending=False, limit=50, cursor=None
+                session,
+                listing.AccountFilter(status=status),
+                sort="created",
+                descending=False,
+                limit=50,
+                cursor=None,
             )
             rendered = json.loads(listing.render_page(page))
             accounts = session.scalars(
                 select(Account)
-                .where(Account.id.in_([row.id for row in page.items]))
+                .where(Account.id.in_([uuid.UUID(item["id"]) for item in page.items]))
                 .order_by(Account.id)
             ).all()
             assert rendered == json.loads(
@@ -75,3 +80,15 @@ def test_rendered_rows_equal_the_schema_dump_of_the_same_accounts(database, org_
             )
             assert rendered["items"]
     assert set(AccountSchema().fields) == set(rendered["items"][0])
+
+
+@pytest.mark.postgres_only
+def test_instants_are_rendered_in_utc_whatever_the_session_time_zone(database, org_a: Org):
+    account = make_account(database, org_a.id, "zoned")
+    with database.session(organisation_id=org_a.id) as session:
+        session.execute(text("SET LOCAL TIME ZONE 'Pacific/Chatham'"))
+        page = listing.fetch_page(
+            session, listing.AccountFilter(), sort="created", descending=False, limit=5, cursor=None
+        )
+        stored = session.get(Account, (org_a.id, account.id))
+        assert page.items == [json.loads(json.dumps(AccountSchema().dump(stored)))]
