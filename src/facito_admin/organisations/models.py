@@ -6,22 +6,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db.base import Base, Timestamped, Versioned, new_id
-
-
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    # Stored as plain strings with a CHECK, so adding a value is a small migration everywhere.
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=32,
-        validate_strings=True,
-        values_callable=lambda e: [m.value for m in e],
-    )
+from ..db.base import Base, Timestamped, Versioned, new_id, string_enum
 
 
 class OrganisationStatus(StrEnum):
@@ -37,7 +25,7 @@ class Organisation(Versioned, Timestamped, Base):
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[OrganisationStatus] = mapped_column(
-        _enum(OrganisationStatus, "organisation_status"), default=OrganisationStatus.active
+        string_enum(OrganisationStatus, "organisation_status"), default=OrganisationStatus.active
     )
     primary_region: Mapped[str] = mapped_column(String(40))
     backup_region: Mapped[str] = mapped_column(String(40))
@@ -62,7 +50,7 @@ class Federation(Timestamped, Base):
     tenant_id: Mapped[str] = mapped_column(String(36), unique=True)
     display_name: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[FederationStatus] = mapped_column(
-        _enum(FederationStatus, "federation_status"), default=FederationStatus.pending_consent
+        string_enum(FederationStatus, "federation_status"), default=FederationStatus.pending_consent
     )
     # The nonce of the one admin-consent `state` that may still activate this federation.
     consent_nonce: Mapped[str | None] = mapped_column(String(64))
@@ -96,6 +84,6 @@ class EmailDomain(Timestamped, Base):
     domain: Mapped[str] = mapped_column(String(253))
     verification_token: Mapped[str] = mapped_column(String(64))
     status: Mapped[DomainStatus] = mapped_column(
-        _enum(DomainStatus, "domain_status"), default=DomainStatus.pending
+        string_enum(DomainStatus, "domain_status"), default=DomainStatus.pending
     )
     verified_at: Mapped[datetime | None]
