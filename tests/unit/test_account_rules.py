@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from facito_admin.accounts import rules
-from facito_admin.policies.defaults import STATEMENT_DEFAULTS, PolicyKey, policy_value
+from facito_admin.policies.defaults import PolicyKey, policy_value
+from facito_admin.policies.parameters import PARAMETERS
 
 
 @pytest.mark.parametrize(
@@ -47,4 +48,4 @@ def test_the_grace_period_counts_days_from_deletion():
 def test_the_default_policy_holds_the_statements_values():
     assert policy_value(None, PolicyKey.RetentionDeletedItemsDays) == 30
     assert policy_value(None, PolicyKey.ChildrenConsentAge) == 16
-    assert set(STATEMENT_DEFAULTS) == set(PolicyKey)
+    assert set(PolicyKey) <= set(PARAMETERS)

@@ -9,10 +9,11 @@ replaces its body and nothing else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
+
+from .parameters import STATEMENT_2019_VALUES
 
 STATEMENT_VERSION = "2019-03-08"
 
@@ -22,23 +23,11 @@ class PolicyKey(StrEnum):
     ChildrenConsentAge = "children.consent_age"
 
 
-@dataclass(frozen=True)
-class DefaultValue:
-    value: int
-    # Where the statement says so, for the provenance the effective policy will report.
-    source: str
-
-
-STATEMENT_DEFAULTS: dict[PolicyKey, DefaultValue] = {
-    # Emptied deleted items stay at most 30 days before they are removed for good.
-    PolicyKey.RetentionDeletedItemsDays: DefaultValue(30, "statement: retention, deleted items"),
-    # Below the age of consent a guardian must consent; the Netherlands kept 16 (GDPR art. 8).
-    PolicyKey.ChildrenConsentAge: DefaultValue(16, "statement: collecting data of children"),
-}
-
-
 def policy_value(session: Session, key: PolicyKey) -> int:
     """The value of ``key`` in force for the session's organisation (now: the statement's)."""
     # The session is part of the signature on purpose: the contract overrides of its
     # organisation will be read through it.
-    return STATEMENT_DEFAULTS[key].value
+    value = STATEMENT_2019_VALUES[key]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise TypeError(f"{key} is not a number")

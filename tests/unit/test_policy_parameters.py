@@ -1,0 +1,71 @@
+import pytest
+
+from facito_admin.policies.parameters import (
+    PARAMETERS,
+    STATEMENT_2019_VALUES,
+    PolicyValuesInvalid,
+    parameter_for,
+    validate_policy_values,
+)
+
+
+def test_the_2019_statement_gives_every_parameter_a_valid_value():
+    assert validate_policy_values(STATEMENT_2019_VALUES, require_all=True) == STATEMENT_2019_VALUES
+    assert set(STATEMENT_2019_VALUES) == set(PARAMETERS)
+
+
+def test_the_statement_promises_a_reply_within_thirty_days():
+    assert STATEMENT_2019_VALUES["dsr.response_days"] == 30
+    assert STATEMENT_2019_VALUES["children.consent_age"] == 16
+
+
+def test_unknown_keys_and_ill_typed_values_are_named_in_the_errors():
+    with pytest.raises(PolicyValuesInvalid) as caught:
+        validate_policy_values(
+            {
+                "dsr.response_days": "14",
+                "dsr.unknown": 1,
+                "residency.eea_only": 1,
+                "children.consent_age": 12,
+                "residency.allowed_regions": ["azure-nl", "mars-1"],
+                "marketing.default_channels": "email",
+            }
+        )
+    errors = caught.value.errors
+    assert set(errors) == {
+        "dsr.response_days",
+        "dsr.unknown",
+        "residency.eea_only",
+        "children.consent_age",
+        "residency.allowed_regions",
+        "marketing.default_channels",
+    }
+    assert errors["dsr.unknown"] == ["Unknown policy parameter."]
+    assert "mars-1" in errors["residency.allowed_regions"][0]
+
+
+def test_a_true_is_not_a_number_of_days():
+    with pytest.raises(PolicyValuesInvalid):
+        validate_policy_values({"dsr.response_days": True})
+
+
+def test_lists_are_sorted_without_repeats():
+    cleaned = validate_policy_values({"marketing.default_channels": ["sms", "email", "sms"]})
+    assert cleaned == {"marketing.default_channels": ["email", "sms"]}
+
+
+def test_an_empty_region_list_is_refused():
+    with pytest.raises(PolicyValuesInvalid):
+        validate_policy_values({"residency.allowed_regions": []})
+
+
+def test_retention_per_data_category_takes_a_slug():
+    assert parameter_for("retention.days.communications") is not None
+    assert parameter_for("retention.days.Not A Slug") is None
+    assert validate_policy_values({"retention.days.files": 90}) == {"retention.days.files": 90}
+
+
+def test_a_statement_must_set_every_fixed_key():
+    with pytest.raises(PolicyValuesInvalid) as caught:
+        validate_policy_values({"dsr.response_days": 30}, require_all=True)
+    assert "children.consent_age" in caught.value.errors
