@@ -32,3 +32,11 @@ class AuditAction(StrEnum):
     DirectorySyncStart = "org:directory-sync:start"
     DirectorySyncRun = "org:directory-sync:run"
     DirectorySyncSchedule = "org:directory-sync:schedule"
+    # Facito's own chain (audit/facito_log.py): the DPO's privacy statement versions.
+    StatementCreate = "facito:statement:create"
+    StatementUpdate = "facito:statement:update"
+    StatementDelete = "facito:statement:delete"
+    StatementPublish = "facito:statement:publish"
+    # An organisation's chain: notices Facito sends it, and their acknowledgement.
+    NoticeCreate = "org:notice:create"
+    NoticeAcknowledge = "org:notice:acknowledge"

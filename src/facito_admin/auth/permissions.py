@@ -20,9 +20,16 @@ class Permission(StrEnum):
     EntitlementsWrite = "org:entitlements:write"
     DirectorySyncRead = "org:directory-syncs:read"
     DirectorySyncWrite = "org:directory-syncs:write"
+    NoticesRead = "org:notices:read"
+    NoticesWrite = "org:notices:write"
     # Facito staff only: act on the organisations themselves.
     OrganisationsManage = "facito:organisations:manage"
     OrganisationsList = "facito:organisations:list"
+    # Drafts of privacy statement versions (published ones are for every signed-in caller).
+    StatementsReadDrafts = "facito:statements:read-drafts"
+    StatementsWrite = "facito:statements:write"
+    # Facito's own audit chain (audit/facito_log.py).
+    FacitoAuditRead = "facito:audit:read"
 
 
 class AppRole(StrEnum):
@@ -56,6 +63,8 @@ _JOBS_READ = frozenset({_P.JobsRead})
 _JOBS_WRITE = _JOBS_READ | {_P.JobsWrite}
 _SYNC_READ = frozenset({_P.DirectorySyncRead})
 _SYNC_WRITE = _SYNC_READ | {_P.DirectorySyncWrite}
+_NOTICES_READ = frozenset({_P.NoticesRead})
+_NOTICES_WRITE = _NOTICES_READ | {_P.NoticesWrite}
 
 ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
     AppRole.OrganisationAdmin: frozenset(
@@ -63,14 +72,17 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         | _ACCOUNTS_WRITE
         | _JOBS_WRITE
         | _SYNC_WRITE
+        | _NOTICES_WRITE
     ),
     AppRole.OrganisationReader: frozenset(
         {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead}
         | _ACCOUNTS_READ
         | _JOBS_READ
         | _SYNC_READ
+        | _NOTICES_READ
     ),
-    AppRole.PrivacyOfficer: frozenset({_P.OrganisationRead, _P.AuditRead}),
+    # The organisation's privacy officer acknowledges Facito's statement changes too.
+    AppRole.PrivacyOfficer: frozenset({_P.OrganisationRead, _P.AuditRead} | _NOTICES_WRITE),
     # Customer systems provision accounts and their products, and follow their jobs.
     AppRole.IntegrationReadWrite: frozenset(
         {_P.OrganisationRead} | _ACCOUNTS_WRITE | _JOBS_WRITE | _SYNC_WRITE
@@ -88,6 +100,11 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
             _P.AuditRead,
             _P.JobsRead,
             _P.JobsWrite,
+            # Operators record contracts against the statement: they see its drafts coming,
+            # and which organisations acknowledged a change; they write neither.
+            _P.StatementsReadDrafts,
+            _P.NoticesRead,
+            _P.FacitoAuditRead,
         }
         # Operators may look at a customer's accounts when onboarding or helping, but the
         # customer alone changes them; a directory sync only mirrors the customer's own
@@ -95,7 +112,17 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         | _ACCOUNTS_READ
         | _SYNC_WRITE
     ),
-    AppRole.FacitoPrivacyOfficer: frozenset({_P.OrganisationsList, _P.OrganisationRead}),
+    # Facito's DPO writes the privacy statement and follows who acknowledged its changes.
+    AppRole.FacitoPrivacyOfficer: frozenset(
+        {
+            _P.OrganisationsList,
+            _P.OrganisationRead,
+            _P.StatementsReadDrafts,
+            _P.StatementsWrite,
+            _P.NoticesRead,
+            _P.FacitoAuditRead,
+        }
+    ),
     # Support engineers reach an organisation only through an approved access grant.
     AppRole.SupportEngineer: frozenset(),
 }

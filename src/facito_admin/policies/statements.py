@@ -7,6 +7,7 @@ versions in policies/statement_diff.py.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..common.pagination import Page, paginate
 from ..errors import NotFound, ValidationFailed
+from .statement_diff import BodyChange, ParameterChange, body_changes, parameter_changes
 from .statement_models import PrivacyStatementChange, PrivacyStatementVersion, StatementStatus
 
 # The statement of 8 March 2019, seeded by migration 0006 (which repeats this id).
@@ -110,17 +112,9 @@ class ChangeLogEntry:
     material: bool
 
 
-def change_log(session: Session) -> list[ChangeLogEntry]:
-    """Every change-log entry of the published versions, newest version first."""
-    rows = session.execute(
-        select(PrivacyStatementVersion, PrivacyStatementChange)
-        .join(
-            PrivacyStatementChange,
-            PrivacyStatementChange.statement_id == PrivacyStatementVersion.id,
-        )
-        .where(PrivacyStatementVersion.status == StatementStatus.published)
-        .order_by(PrivacyStatementVersion.effective_from.desc(), PrivacyStatementChange.position)
-    ).all()
+def _entries(
+    rows: Sequence[tuple[PrivacyStatementVersion, PrivacyStatementChange]],
+) -> list[ChangeLogEntry]:
     return [
         ChangeLogEntry(
             statement_id=version.id,
@@ -135,3 +129,56 @@ def change_log(session: Session) -> list[ChangeLogEntry]:
         )
         for version, change in rows
     ]
+
+
+def change_log(
+    session: Session, *, after: datetime | None = None, until: datetime | None = None
+) -> list[ChangeLogEntry]:
+    """Entries of the published versions (effective in ``(after, until]``), newest first."""
+    query = (
+        select(PrivacyStatementVersion, PrivacyStatementChange)
+        .join(
+            PrivacyStatementChange,
+            PrivacyStatementChange.statement_id == PrivacyStatementVersion.id,
+        )
+        .where(PrivacyStatementVersion.status == StatementStatus.published)
+        .order_by(PrivacyStatementVersion.effective_from.desc(), PrivacyStatementChange.position)
+    )
+    if after is not None:
+        query = query.where(PrivacyStatementVersion.effective_from > after)
+    if until is not None:
+        query = query.where(PrivacyStatementVersion.effective_from <= until)
+    return _entries([(version, change) for version, change in session.execute(query).all()])
+
+
+@dataclass(frozen=True)
+class StatementComparison:
+    """The diff of two versions and the change-log entries that lie between them."""
+
+    from_version: PrivacyStatementVersion
+    to_version: PrivacyStatementVersion
+    parameters: list[ParameterChange]
+    bodies: list[BodyChange]
+    changes: list[ChangeLogEntry]
+
+
+def compare_statements(
+    session: Session, *, from_ref: str, to_ref: str, include_drafts: bool
+) -> StatementComparison:
+    """What changed from one version to another (ids or labels; either order)."""
+    old = find_statement(session, reference=from_ref, include_drafts=include_drafts, field="from")
+    new = find_statement(session, reference=to_ref, include_drafts=include_drafts, field="to")
+    earlier, later = sorted((old, new), key=lambda v: v.effective_from)
+    entries: list[ChangeLogEntry] = []
+    if earlier.id != later.id:
+        entries = change_log(session, after=earlier.effective_from, until=later.effective_from)
+        if later.status is StatementStatus.draft:
+            # A draft's own entries are what it would add; it is in no published log yet.
+            entries = _entries([(later, change) for change in later.changes]) + entries
+    return StatementComparison(
+        from_version=old,
+        to_version=new,
+        parameters=parameter_changes(old.parameters, new.parameters),
+        bodies=body_changes(old.bodies, new.bodies),
+        changes=entries,
+    )

@@ -23,7 +23,9 @@ def test_the_2019_statement_is_seeded_published_with_its_values(database: Databa
         assert statement.effective_from == SEEDED_FROM
         assert statement.material is False
         assert statement.parameters == STATEMENT_2019_VALUES
-        assert [c.summary for c in statement.changes][0].startswith("Initial version")
+        [initial] = statement.changes
+        assert initial.summary.startswith("Initial version")
+        assert initial.material is False
 
 
 def test_the_seeded_values_pass_the_registry_with_every_key_set(database: Database):
