@@ -159,6 +159,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from .organisations.federation_views import consent_blp
     from .organisations.views import blp as organisations_blp
     from .organisations.views import registry_blp
+    from .policies.notice_views import blp as notices_blp
     from .policies.statement_views import blp as statements_blp
     from .products.views import blp as products_blp
     from .products.views import entitlements_blp
@@ -178,6 +179,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         products_blp,
         directory_syncs_blp,
         statements_blp,
+        notices_blp,
     ):
         api.register_blueprint(blueprint)
 
