@@ -309,3 +309,26 @@ def test_the_diff_does_not_reveal_drafts_to_organisations(now, client, org_a: Or
     dpo_view = client.get(url, headers=auth(None, DPO)).get_json()
     assert dpo_view["to"]["id"] == draft["id"]
     assert dpo_view["changes"][0]["version_label"] == "secret"
+
+
+def test_publishing_checks_an_if_match_when_one_is_sent(now, client, auth):
+    dpo = auth(None, DPO)
+    created = client.post(URL, json=draft_body("checked", now + timedelta(hours=1)), headers=dpo)
+    url = f"{URL}/{created.get_json()['id']}"
+    tag = created.headers["ETag"]
+    client.patch(url, json={"last_updated": "2026-01-01"}, headers=dpo | {"If-Match": tag})
+    stale = client.post(f"{url}/publish", headers=dpo | {"If-Match": tag})
+    assert stale.status_code == 412
+    fresh = client.get(url, headers=dpo).headers["ETag"]
+    assert client.post(f"{url}/publish", headers=dpo | {"If-Match": fresh}).status_code == 200
+
+
+def test_statement_instants_outside_the_calendar_range_are_refused(now, client, auth):
+    dpo = auth(None, DPO)
+    far = draft_body("far", now) | {"effective_from": "9999-12-31T23:59:59-01:00"}
+    assert client.post(URL, json=far, headers=dpo).status_code == 422
+    reader = auth(None, OPERATOR)
+    assert (
+        client.get(f"{URL}/in-force?at=0001-01-01T00:00:00%2B01:00", headers=reader).status_code
+        == 422
+    )
