@@ -85,6 +85,10 @@ class Account(TenantScoped, Versioned, Timestamped, Base):
     upn_key: Mapped[str] = mapped_column(String(320))
     email: Mapped[str | None] = mapped_column(String(320))
     email_key: Mapped[str | None] = mapped_column(String(320))
+    # The address's SCIM `type` and `primary` as a provisioning client sent them (scim/
+    # resources.py returns them as sent); unset for addresses given over REST.
+    email_type: Mapped[str | None] = mapped_column(String(32))
+    email_primary: Mapped[bool | None]
     display_name: Mapped[str] = mapped_column(String(256))
     name_key: Mapped[str] = mapped_column(String(256))
     given_name: Mapped[str | None] = mapped_column(String(100))

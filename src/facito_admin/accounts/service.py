@@ -31,6 +31,8 @@ from .rules import GuardianConsentRequired
 EDITABLE = (
     "user_principal_name",
     "email",
+    "email_type",
+    "email_primary",
     "display_name",
     "given_name",
     "family_name",
