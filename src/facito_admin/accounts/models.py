@@ -95,6 +95,17 @@ class Account(TenantScoped, Versioned, Timestamped, Base):
     family_name: Mapped[str | None] = mapped_column(String(100))
     employee_number: Mapped[str | None] = mapped_column(String(64))
     department: Mapped[str | None] = mapped_column(String(100))
+    # Profile attributes provisioning systems send (Entra's SCIM mapping: title,
+    # preferredLanguage, …; the enterprise extension's costCenter, division, organization).
+    job_title: Mapped[str | None] = mapped_column(String(128))
+    nick_name: Mapped[str | None] = mapped_column(String(64))
+    user_type: Mapped[str | None] = mapped_column(String(64))
+    preferred_language: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str | None] = mapped_column(String(64))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    cost_center: Mapped[str | None] = mapped_column(String(64))
+    division: Mapped[str | None] = mapped_column(String(100))
+    company: Mapped[str | None] = mapped_column(String(100))
     # Another account of the same organisation (the composite foreign key keeps it so).
     manager_id: Mapped[uuid.UUID | None]
     # Entra object id of the user, lowercase; keys the account for directory sync.

@@ -13,6 +13,7 @@ from typing import Any
 from scim2_models import Context, EnterpriseUser, Group, User
 
 from .filters import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
+from .resources import CORE_STRINGS, ENTERPRISE_STRINGS
 
 MAX_RESULTS = 1000
 DOCUMENTATION = "https://docs.facito.nl/scim"
@@ -25,18 +26,19 @@ _STORED: dict[str, dict[str, tuple[str, ...] | None]] = {
         "displayName": None,
         "active": None,
         "emails": ("value", "type", "primary"),
+        **dict.fromkeys(CORE_STRINGS),
     },
-    ENTERPRISE_SCHEMA: {
-        "employeeNumber": None,
-        "department": None,
-        "manager": ("value", "$ref"),
-    },
+    ENTERPRISE_SCHEMA: {**dict.fromkeys(ENTERPRISE_STRINGS), "manager": ("value", "$ref")},
     GROUP_SCHEMA: {"displayName": None, "members": ("value", "$ref", "type")},
 }
 # An account always has a display name (derived from the name or userName when none is sent)
 # and a status: neither can be removed, so they are published as required.
 _ALWAYS_SET = {USER_SCHEMA: ("displayName", "active")}
-_MODELS = {USER_SCHEMA: User, ENTERPRISE_SCHEMA: EnterpriseUser, GROUP_SCHEMA: Group}
+_MODELS: dict[str, Any] = {
+    USER_SCHEMA: User,
+    ENTERPRISE_SCHEMA: EnterpriseUser,
+    GROUP_SCHEMA: Group,
+}
 
 
 def service_provider_config(base_url: str) -> dict[str, Any]:

@@ -92,7 +92,16 @@ USER_ATTRIBUTES: Mapping[str, Attribute] = {
     "active": Attribute(Kind.boolean, Account.status),
     "meta.created": Attribute(Kind.datetime, Account.created_at),
     "meta.lastmodified": Attribute(Kind.datetime, Account.updated_at),
+    "title": Attribute(Kind.insensitive, Account.job_title),
+    "nickname": Attribute(Kind.insensitive, Account.nick_name),
+    "usertype": Attribute(Kind.insensitive, Account.user_type),
+    "preferredlanguage": Attribute(Kind.insensitive, Account.preferred_language),
+    "locale": Attribute(Kind.insensitive, Account.locale),
+    "timezone": Attribute(Kind.insensitive, Account.timezone),
     "employeenumber": Attribute(Kind.insensitive, Account.employee_number),
+    "costcenter": Attribute(Kind.insensitive, Account.cost_center),
+    "division": Attribute(Kind.insensitive, Account.division),
+    "organization": Attribute(Kind.insensitive, Account.company),
     "department": Attribute(Kind.insensitive, Account.department),
     "manager": Attribute(Kind.uuid, Account.manager_id),
     "manager.value": Attribute(Kind.uuid, Account.manager_id),
@@ -144,7 +153,7 @@ def _string_test(column: Any, op: CompareOperator, value: str) -> ColumnElement[
 
 
 def _ordered(column: Any, op: CompareOperator, value: Any) -> ColumnElement[bool]:
-    tests = {
+    tests: dict[CompareOperator, Callable[[], Any]] = {
         CompareOperator.eq: lambda: column == value,
         CompareOperator.ne: lambda: or_(column.is_(None), column != value),
         CompareOperator.gt: lambda: column > value,
@@ -230,7 +239,7 @@ class _SqlFilter(FilterVisitor[ColumnElement[bool]]):
         column = attribute.column
         if wanted is None:
             # No stored id has this form: eq matches nothing, ne everything (with a value).
-            return false() if op is CompareOperator.eq else column.is_not(None)  # type: ignore[no-any-return]
+            return false() if op is CompareOperator.eq else column.is_not(None)
         return (
             column == wanted
             if op is CompareOperator.eq

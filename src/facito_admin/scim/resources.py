@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from scim2_models import EnterpriseUser, Group, Resource, User
+from sqlalchemy import String
 
 from ..accounts.models import Account, AccountStatus
 from ..common.etags import etag_of
@@ -27,6 +28,22 @@ from .filters import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 UserModel = User[EnterpriseUser]
 _CORE_SCHEMAS = {"user": USER_SCHEMA, "group": GROUP_SCHEMA}
 _ALWAYS = frozenset({"schemas", "id"})
+# Simple string attributes: SCIM name → account column, core and enterprise.
+CORE_STRINGS = {
+    "nickName": "nick_name",
+    "title": "job_title",
+    "userType": "user_type",
+    "preferredLanguage": "preferred_language",
+    "locale": "locale",
+    "timezone": "timezone",
+}
+ENTERPRISE_STRINGS = {
+    "employeeNumber": "employee_number",
+    "costCenter": "cost_center",
+    "organization": "company",
+    "division": "division",
+    "department": "department",
+}
 
 
 def _time(value: datetime) -> str:
@@ -62,6 +79,10 @@ def user_resource(account: Account, base_url: str) -> dict[str, Any]:
     if name:
         resource["name"] = name
     resource["displayName"] = account.display_name
+    for attribute, column in CORE_STRINGS.items():
+        value = getattr(account, column)
+        if value is not None:
+            resource[attribute] = value
     if account.email is not None:
         # One address per account, with the type and primary flag a client sent (if any).
         email: dict[str, Any] = {"value": account.email}
@@ -72,10 +93,10 @@ def user_resource(account: Account, base_url: str) -> dict[str, Any]:
         resource["emails"] = [email]
     resource["active"] = account.status is AccountStatus.active
     enterprise: dict[str, Any] = {}
-    if account.employee_number is not None:
-        enterprise["employeeNumber"] = account.employee_number
-    if account.department is not None:
-        enterprise["department"] = account.department
+    for attribute, column in ENTERPRISE_STRINGS.items():
+        value = getattr(account, column)
+        if value is not None:
+            enterprise[attribute] = value
     if account.manager_id is not None:
         enterprise["manager"] = {
             "value": str(account.manager_id),
@@ -191,13 +212,15 @@ def split_attributes(value: str | None) -> list[str] | None:
 
 # --- requests → fields ------------------------------------------------------------------
 
-_ACCOUNT_LENGTHS = {
+_ACCOUNT_LENGTHS: dict[str, int] = {
     column.key: column.type.length
-    for column in Account.__table__.columns  # type: ignore[attr-defined]
-    if getattr(column.type, "length", None)
+    for column in Account.__table__.columns
+    if isinstance(column.type, String) and column.type.length
 }
 _GROUP_LENGTHS = {"display_name": 256, "external_id": 255}
 _SCIM_NAMES = {
+    **{column: name for name, column in CORE_STRINGS.items()},
+    **{column: name for name, column in ENTERPRISE_STRINGS.items()},
     "user_principal_name": "userName",
     "display_name": "displayName",
     "given_name": "name.givenName",
@@ -205,8 +228,6 @@ _SCIM_NAMES = {
     "email": "emails.value",
     "email_type": "emails.type",
     "external_id": "externalId",
-    "employee_number": "employeeNumber",
-    "department": "department",
 }
 
 
@@ -230,6 +251,11 @@ def _checked(fields: dict[str, Any], lengths: dict[str, int]) -> dict[str, Any]:
     return fields
 
 
+def _snake(name: str) -> str:
+    """scim2-models' field name of a SCIM attribute: `preferredLanguage` → preferred_language."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
 def _uuid(value: str | None, name: str) -> uuid.UUID | None:
     if value is None:
         return None
@@ -243,7 +269,7 @@ def _uuid(value: str | None, name: str) -> uuid.UUID | None:
 
 def account_fields(user: Resource[Any]) -> tuple[dict[str, Any], bool | None]:
     """The account fields a SCIM User sets (all of them: absent means none) and `active`."""
-    assert isinstance(user, UserModel)  # noqa: S101 - parsed by the caller as this model
+    assert isinstance(user, User)  # noqa: S101 - parsed by the caller as this model
     name = user.name
     given = name.given_name if name else None
     family = name.family_name if name else None
@@ -269,10 +295,12 @@ def account_fields(user: Resource[Any]) -> tuple[dict[str, Any], bool | None]:
         "email_type": primary.type if primary else None,
         "email_primary": primary.primary if primary else None,
         "external_id": user.external_id,
-        "employee_number": enterprise.employee_number if enterprise else None,
-        "department": enterprise.department if enterprise else None,
         "manager_id": _uuid(manager, "manager"),
     }
+    for attribute, column in CORE_STRINGS.items():
+        fields[column] = getattr(user, _snake(attribute))
+    for attribute, column in ENTERPRISE_STRINGS.items():
+        fields[column] = getattr(enterprise, _snake(attribute)) if enterprise else None
     return _checked(fields, _ACCOUNT_LENGTHS), user.active
 
 

@@ -57,7 +57,7 @@ def new_user(user_name: str = "bjensen@example.com", **extra: Any) -> dict[str, 
     return {
         "schemas": [USER, ENTERPRISE],
         "userName": user_name,
-        "externalId": extra.pop("externalId", user_name.split("@")[0]),
+        "externalId": extra.pop("externalId", user_name.split("@", maxsplit=1)[0]),
         "name": {"givenName": "Barbara", "familyName": "Jensen"},
         "displayName": "Barbara Jensen",
         "emails": [{"value": user_name, "type": "work", "primary": True}],

@@ -1,4 +1,4 @@
-"""SCIM: per-organisation SCIM tokens, groups and their memberships; e-mail type on accounts
+"""SCIM: per-organisation SCIM tokens, groups and their memberships; profile attributes of accounts
 
 Revision ID: 0005
 Revises: 0004
@@ -102,10 +102,28 @@ def upgrade() -> None:
     with op.batch_alter_table("accounts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("email_type", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("email_primary", sa.Boolean(), nullable=True))
+        batch_op.add_column(sa.Column("job_title", sa.String(length=128), nullable=True))
+        batch_op.add_column(sa.Column("nick_name", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("user_type", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("preferred_language", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("locale", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("timezone", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("cost_center", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("division", sa.String(length=100), nullable=True))
+        batch_op.add_column(sa.Column("company", sa.String(length=100), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("accounts", schema=None) as batch_op:
+        batch_op.drop_column("company")
+        batch_op.drop_column("division")
+        batch_op.drop_column("cost_center")
+        batch_op.drop_column("timezone")
+        batch_op.drop_column("locale")
+        batch_op.drop_column("preferred_language")
+        batch_op.drop_column("user_type")
+        batch_op.drop_column("nick_name")
+        batch_op.drop_column("job_title")
         batch_op.drop_column("email_primary")
         batch_op.drop_column("email_type")
     for table in TABLES:
