@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 from scim2_models.exceptions import SCIMException
 
+from ..problems import problem_response
 from ..web import (
     SCIM_PREFIX,
     audit_exempt,
@@ -46,7 +47,12 @@ blp.teardown_request(touch_last_used)
 
 @blp.errorhandler(SCIMException)
 def _scim_exception(error: SCIMException) -> Response:
-    raise problem_of(error)
+    # scim/messages.py translates the library's errors; one that escapes still leaves as a
+    # SCIM Error with its own status and scimType.
+    problem = problem_of(error)
+    return problem_response(
+        problem.status, code=problem.code, detail=problem.detail, extra=problem.extra
+    )
 
 
 def _base_url() -> str:

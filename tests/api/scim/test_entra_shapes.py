@@ -243,3 +243,11 @@ def test_a_deleted_account_leaves_the_groups_it_was_in(client, org_a, org_b, sci
         headers=scim_a,
     )
     assert found.json["totalResults"] == 0
+
+
+def test_the_aadoptscim062020_flag_in_the_query_changes_nothing(client, org_a, org_b, scim_a):
+    user = create_user(client, scim_a, "flag@contoso.com")
+    found = client.get(
+        f'{SCIM}/Users?aadOptscim062020&filter=userName eq "flag@contoso.com"', headers=scim_a
+    )
+    assert [r["id"] for r in found.json["Resources"]] == [user["id"]]

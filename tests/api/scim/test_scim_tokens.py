@@ -138,3 +138,14 @@ def test_using_a_token_records_when_it_was_last_used(client, org_a, org_b, auth,
     client.get(f"{SCIM}/ServiceProviderConfig", headers=bearer(created["token"]))
     read = client.get(_url(org_a, f"/{created['id']}"), headers=auth(org_a, ADMIN)).json
     assert read["last_used_at"] is not None
+
+
+def test_a_suspended_organisations_tokens_get_401(client, org_a, org_b, operator, scim_a, scim_b):
+    suspended = client.post(
+        f"/v1/organisations/{org_a.id}/suspend",
+        json={"reason": "invoice overdue"},
+        headers=operator,
+    )
+    assert suspended.status_code == 200
+    _assert_refused(client.get(f"{SCIM}/Users", headers=scim_a))
+    assert client.get(f"{SCIM}/Users", headers=scim_b).status_code == 200
