@@ -40,3 +40,8 @@ class AuditAction(StrEnum):
     # An organisation's chain: notices Facito sends it, and their acknowledgement.
     NoticeCreate = "org:notice:create"
     NoticeAcknowledge = "org:notice:acknowledge"
+    GroupCreate = "org:group:create"
+    GroupUpdate = "org:group:update"
+    GroupDelete = "org:group:delete"
+    ScimTokenCreate = "org:scim-token:create"
+    ScimTokenRevoke = "org:scim-token:revoke"

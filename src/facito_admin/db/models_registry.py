@@ -14,6 +14,8 @@ MODEL_MODULES = (
     "facito_admin.directory_sync.models",
     "facito_admin.policies.statement_models",
     "facito_admin.policies.notice_models",
+    "facito_admin.groups.models",
+    "facito_admin.scim.models",
 )
 
 

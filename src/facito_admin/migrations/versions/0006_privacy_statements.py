@@ -4,7 +4,7 @@ Seeds the statement of 8 March 2019 as the first published version, and the head
 own audit chain.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-25 22:41:33.614877
 """
 
@@ -21,7 +21,7 @@ import facito_admin.db.base
 from facito_admin.db.rls import disable_tenant_rls, enable_tenant_rls
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
