@@ -161,6 +161,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from .organisations.views import registry_blp
     from .products.views import blp as products_blp
     from .products.views import entitlements_blp
+    from .scim.token_views import blp as scim_tokens_blp
+    from .scim.views import blp as scim_blp
 
     for blueprint in (
         ops_blp,
@@ -176,8 +178,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         entitlements_blp,
         products_blp,
         directory_syncs_blp,
+        scim_tokens_blp,
     ):
         api.register_blueprint(blueprint)
+    # SCIM has its own contract (RFC 7644), outside the OpenAPI document.
+    app.register_blueprint(scim_blp)
 
     app.register_blueprint(get_swaggerui_blueprint("/docs", "/openapi.json", config=_DOCS_CONFIG))
     return app

@@ -63,10 +63,20 @@ def problem_response(
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Response:
-    """A problem+json response carrying the request id."""
-    from .web import request_id
+    """A problem+json response carrying the request id (a SCIM Error on /scim/v2)."""
+    from .web import SCIM_PREFIX, request_id
 
     code = code or _code_for(status)
+    if request.path.startswith(SCIM_PREFIX):
+        return _scim_error(
+            status,
+            code=code,
+            title=title,
+            detail=detail,
+            errors=errors,
+            headers=headers,
+            extra=extra,
+        )
     body: dict[str, Any] = {
         "type": f"https://docs.facito.nl/problems/{code}",
         "title": title or http.HTTPStatus(status).phrase,
@@ -86,6 +96,30 @@ def problem_response(
     if status == 401:
         response.headers.setdefault("WWW-Authenticate", 'Bearer realm="facito-admin"')
     return response
+
+
+def _scim_error(
+    status: int,
+    *,
+    code: str,
+    title: str | None,
+    detail: str | None,
+    errors: list[dict[str, str]] | None,
+    headers: dict[str, str] | None,
+    extra: dict[str, Any] | None,
+) -> Response:
+    from .scim.errors import scim_error_response
+
+    text = detail or title or http.HTTPStatus(status).phrase
+    if errors:
+        text += ": " + "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return scim_error_response(
+        status,
+        detail=text,
+        code=code,
+        scim_type=(extra or {}).get("scim_type"),
+        headers=headers,
+    )
 
 
 def flatten_field_errors(messages: Any) -> list[dict[str, str]]:

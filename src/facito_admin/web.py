@@ -23,6 +23,8 @@ from .errors import Forbidden, NotFound, PreconditionRequired, Unauthenticated
 
 F = TypeVar("F", bound=Callable[..., Any])
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The SCIM service provider: its own bearer tokens (scim/auth.py) and error shape (problems.py).
+SCIM_PREFIX = "/scim/v2"
 
 
 @dataclass
@@ -82,6 +84,13 @@ def authenticate() -> Principal:
     if refused is not None:
         raise Unauthenticated(f"invalid token: {refused}", extra={"reason": refused})
     token = bearer_token()
+    if request.path.startswith(SCIM_PREFIX):
+        # SCIM routes take the organisation's SCIM tokens only, and no other route takes them.
+        from .scim.auth import scim_principal
+
+        principal = scim_principal(token)
+        g.principal = principal
+        return principal
     if token is None:
         raise Unauthenticated("send an Entra ID access token as `Authorization: Bearer <token>`")
     svc = services()

@@ -85,12 +85,27 @@ class Account(TenantScoped, Versioned, Timestamped, Base):
     upn_key: Mapped[str] = mapped_column(String(320))
     email: Mapped[str | None] = mapped_column(String(320))
     email_key: Mapped[str | None] = mapped_column(String(320))
+    # The address's SCIM `type` and `primary` as a provisioning client sent them (scim/
+    # resources.py returns them as sent); unset for addresses given over REST.
+    email_type: Mapped[str | None] = mapped_column(String(32))
+    email_primary: Mapped[bool | None]
     display_name: Mapped[str] = mapped_column(String(256))
     name_key: Mapped[str] = mapped_column(String(256))
     given_name: Mapped[str | None] = mapped_column(String(100))
     family_name: Mapped[str | None] = mapped_column(String(100))
     employee_number: Mapped[str | None] = mapped_column(String(64))
     department: Mapped[str | None] = mapped_column(String(100))
+    # Profile attributes provisioning systems send (Entra's SCIM mapping: title,
+    # preferredLanguage, …; the enterprise extension's costCenter, division, organization).
+    job_title: Mapped[str | None] = mapped_column(String(128))
+    nick_name: Mapped[str | None] = mapped_column(String(64))
+    user_type: Mapped[str | None] = mapped_column(String(64))
+    preferred_language: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str | None] = mapped_column(String(64))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    cost_center: Mapped[str | None] = mapped_column(String(64))
+    division: Mapped[str | None] = mapped_column(String(100))
+    company: Mapped[str | None] = mapped_column(String(100))
     # Another account of the same organisation (the composite foreign key keeps it so).
     manager_id: Mapped[uuid.UUID | None]
     # Entra object id of the user, lowercase; keys the account for directory sync.

@@ -32,3 +32,8 @@ class AuditAction(StrEnum):
     DirectorySyncStart = "org:directory-sync:start"
     DirectorySyncRun = "org:directory-sync:run"
     DirectorySyncSchedule = "org:directory-sync:schedule"
+    GroupCreate = "org:group:create"
+    GroupUpdate = "org:group:update"
+    GroupDelete = "org:group:delete"
+    ScimTokenCreate = "org:scim-token:create"
+    ScimTokenRevoke = "org:scim-token:revoke"

@@ -24,6 +24,8 @@ class PrincipalKind(StrEnum):
     organisation_app = "organisation_app"
     employee = "employee"
     facito_staff = "facito_staff"
+    # A provisioning client holding one of the organisation's SCIM tokens (scim/auth.py).
+    scim_client = "scim_client"
     system = "system"
 
 

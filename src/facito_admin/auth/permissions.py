@@ -20,6 +20,10 @@ class Permission(StrEnum):
     EntitlementsWrite = "org:entitlements:write"
     DirectorySyncRead = "org:directory-syncs:read"
     DirectorySyncWrite = "org:directory-syncs:write"
+    ScimTokensRead = "org:scim-tokens:read"
+    ScimTokensWrite = "org:scim-tokens:write"
+    GroupsRead = "org:groups:read"
+    GroupsWrite = "org:groups:write"
     # Facito staff only: act on the organisations themselves.
     OrganisationsManage = "facito:organisations:manage"
     OrganisationsList = "facito:organisations:list"
@@ -56,6 +60,7 @@ _JOBS_READ = frozenset({_P.JobsRead})
 _JOBS_WRITE = _JOBS_READ | {_P.JobsWrite}
 _SYNC_READ = frozenset({_P.DirectorySyncRead})
 _SYNC_WRITE = _SYNC_READ | {_P.DirectorySyncWrite}
+_SCIM_TOKENS_WRITE = frozenset({_P.ScimTokensRead, _P.ScimTokensWrite})
 
 ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
     AppRole.OrganisationAdmin: frozenset(
@@ -63,6 +68,8 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         | _ACCOUNTS_WRITE
         | _JOBS_WRITE
         | _SYNC_WRITE
+        # Only administrators hand out provisioning credentials (a SCIM token writes accounts).
+        | _SCIM_TOKENS_WRITE
     ),
     AppRole.OrganisationReader: frozenset(
         {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead}
@@ -99,6 +106,13 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
     # Support engineers reach an organisation only through an approved access grant.
     AppRole.SupportEngineer: frozenset(),
 }
+
+
+# What a SCIM bearer token may do (scim/auth.py): provision the organisation's accounts and
+# groups, nothing else.
+SCIM_TOKEN_PERMISSIONS = frozenset(
+    {_P.AccountsRead, _P.AccountsWrite, _P.GroupsRead, _P.GroupsWrite}
+)
 
 
 def permissions_for(roles: frozenset[AppRole]) -> frozenset[Permission]:

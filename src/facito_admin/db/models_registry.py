@@ -12,6 +12,8 @@ MODEL_MODULES = (
     "facito_admin.accounts.models",
     "facito_admin.products.models",
     "facito_admin.directory_sync.models",
+    "facito_admin.groups.models",
+    "facito_admin.scim.models",
 )
 
 

@@ -1,0 +1,81 @@
+"""SCIM bearer tokens as callers: the principal of a token, and its last use.
+
+web.authenticate() asks here for every /scim/v2 request: the token names its organisation
+(scim/tokens.py), the request's session is bound to it, and one query checks the token.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from flask import g
+from sqlalchemy import or_, update
+
+from ..auth.context import Principal, PrincipalKind
+from ..auth.permissions import SCIM_TOKEN_PERMISSIONS
+from ..db.base import utcnow
+from ..db.session import bind_organisation
+from ..errors import Unauthenticated
+from ..web import db_session, services
+from . import tokens
+from .models import ScimToken
+
+# last_used_at is a hint for administrators, not a log: written at most once a minute.
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def _refuse(reason: str) -> Unauthenticated:
+    g.auth_refused = reason
+    return Unauthenticated(f"invalid SCIM token: {reason}", extra={"reason": reason})
+
+
+def scim_principal(value: str | None) -> Principal:
+    """The SCIM client behind a bearer token, or Unauthenticated (401)."""
+    if value is None:
+        raise _refuse("send the organisation's SCIM token as `Authorization: Bearer <token>`")
+    parts = tokens.parse_token(value)
+    if parts is None:
+        raise _refuse("not a SCIM token")
+    session = db_session()
+    bind_organisation(session, parts.organisation_id)
+    now = utcnow()
+    found = tokens.resolve_token(session, parts, now=now)
+    if isinstance(found, str):
+        raise _refuse(found)
+    if found.last_used_at is None or found.last_used_at <= now - TOUCH_INTERVAL:
+        g.scim_token_touch = (found.organisation_id, found.id)
+    return Principal(
+        kind=PrincipalKind.scim_client,
+        tenant_id="",
+        object_id=str(found.id),
+        display_name=f"SCIM token {found.description}"[:200],
+        roles=frozenset(),
+        permissions=SCIM_TOKEN_PERMISSIONS,
+        organisation_id=found.organisation_id,
+    )
+
+
+def touch_last_used(_error: BaseException | None = None) -> None:
+    """teardown: note the token's use, after the request's own transaction has ended.
+
+    A session of its own, so a failed request still counts as a use, and so that SQLite's
+    write lock is never asked for while the request's session might hold it.
+    """
+    touch: tuple[uuid.UUID, uuid.UUID] | None = g.pop("scim_token_touch", None)
+    if touch is None or g.get("db_session") is not None:
+        return
+    organisation_id, token_id = touch
+    now = utcnow()
+    with services().database.session(organisation_id=organisation_id, write=True) as session:
+        session.execute(
+            update(ScimToken)
+            .where(
+                ScimToken.id == token_id,
+                or_(
+                    ScimToken.last_used_at.is_(None), ScimToken.last_used_at <= now - TOUCH_INTERVAL
+                ),
+            )
+            .values(last_used_at=now)
+        )
+        session.commit()

@@ -1,0 +1,150 @@
+"""SCIM tokens: create (the secret is shown once), list, read, revoke; and resolve a bearer.
+
+A token reads ``fscim.<organisation id>.<token id>.<secret>`` (ids as 32 hex digits, the
+secret 43 url-safe characters, 256 random bits). Naming the organisation lets the lookup run
+in a session bound to it, so row-level security guards it like any tenant read; only the
+secret's sha256 is stored, compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..audit.actions import AuditAction
+from ..audit.service import record_event
+from ..auth.context import RequestContext
+from ..common.pagination import Page, paginate
+from ..db.base import new_id, utcnow
+from ..errors import InvalidState, NotFound, ValidationFailed
+from ..organisations.models import Organisation, OrganisationStatus
+from .models import ScimToken
+
+PREFIX = "fscim"
+_SECRET_BYTES = 32
+
+
+@dataclass(frozen=True)
+class TokenParts:
+    """The parts of a presented token string."""
+
+    organisation_id: uuid.UUID
+    token_id: uuid.UUID
+    secret: str
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_token(value: str) -> TokenParts | None:
+    """The organisation, id and secret a token string names; None when it is not one of ours."""
+    parts = value.split(".")
+    if len(parts) != 4 or parts[0] != PREFIX or not parts[3]:
+        return None
+    try:
+        organisation_id = uuid.UUID(hex=parts[1])
+        token_id = uuid.UUID(hex=parts[2])
+    except ValueError:
+        return None
+    if len(parts[1]) != 32 or len(parts[2]) != 32 or len(parts[3]) > 100:
+        return None
+    return TokenParts(organisation_id, token_id, parts[3])
+
+
+def create_token(
+    session: Session,
+    ctx: RequestContext,
+    *,
+    description: str,
+    expires_at: datetime | None,
+) -> tuple[ScimToken, str]:
+    """Create a token; the secret string is returned here once and never stored."""
+    now = utcnow()
+    if expires_at is not None and expires_at <= now:
+        raise ValidationFailed(
+            "the token would already be expired", errors={"expires_at": ["must be in the future"]}
+        )
+    secret = secrets.token_urlsafe(_SECRET_BYTES)
+    principal = ctx.principal
+    token = ScimToken(
+        id=new_id(),
+        description=description,
+        secret_sha256=_digest(secret),
+        created_at=now,
+        created_by=f"{principal.display_name} ({principal.object_id})"[:200],
+        expires_at=expires_at,
+    )
+    session.add(token)
+    session.flush()
+    record_event(
+        session,
+        ctx,
+        action=AuditAction.ScimTokenCreate,
+        target_type="scim_token",
+        target_id=token.id,
+        details={"expires_at": expires_at.isoformat() if expires_at else None},
+    )
+    value = f"{PREFIX}.{token.organisation_id.hex}.{token.id.hex}.{secret}"
+    return token, value
+
+
+def list_tokens(session: Session, *, limit: int, cursor: str | None) -> Page[ScimToken]:
+    """The organisation's tokens, oldest first (revoked and expired ones too)."""
+    return paginate(session, select(ScimToken), keys=[ScimToken.id], limit=limit, cursor=cursor)
+
+
+def get_token(session: Session, *, token_id: uuid.UUID) -> ScimToken:
+    """One token of the session's organisation."""
+    token = session.scalar(select(ScimToken).where(ScimToken.id == token_id))
+    if token is None:
+        raise NotFound("no such SCIM token")
+    return token
+
+
+def revoke_token(session: Session, ctx: RequestContext, *, token_id: uuid.UUID) -> ScimToken:
+    """Revoke a token: from now on it is refused with 401."""
+    token = get_token(session, token_id=token_id)
+    if token.revoked_at is not None:
+        raise InvalidState("the token is already revoked")
+    token.revoked_at = utcnow()
+    session.flush()
+    record_event(
+        session,
+        ctx,
+        action=AuditAction.ScimTokenRevoke,
+        target_type="scim_token",
+        target_id=token.id,
+    )
+    return token
+
+
+def resolve_token(session: Session, parts: TokenParts, *, now: datetime) -> ScimToken | str:
+    """The usable token the parts name, or why it is refused (a short reason).
+
+    ``session`` is bound to ``parts.organisation_id``; one query reads the token and its
+    organisation's status.
+    """
+    row = session.execute(
+        select(ScimToken, Organisation.status)
+        .join(Organisation, Organisation.id == ScimToken.organisation_id)
+        .where(ScimToken.id == parts.token_id)
+    ).first()
+    # Unknown and wrong secrets get the same answer: nothing tells a guesser which ids exist.
+    if row is None or not hmac.compare_digest(row[0].secret_sha256, _digest(parts.secret)):
+        return "unknown token"
+    token, status = row
+    if token.revoked_at is not None:
+        return "token revoked"
+    if token.expires_at is not None and token.expires_at <= now:
+        return "token expired"
+    if status is not OrganisationStatus.active:
+        return "organisation is not active"
+    return token

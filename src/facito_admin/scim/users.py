@@ -1,0 +1,127 @@
+"""SCIM Users: the organisation's accounts, changed through the accounts services.
+
+Every change goes through accounts/service.py and accounts/lifecycle.py, so SCIM and REST
+keep the same rules (uniqueness, minors, grace period) and write the same audit events.
+A deleted account (in its grace period) is no SCIM resource: reads answer 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from scim2_models import Context
+from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy.orm import Session
+
+from ..accounts import lifecycle
+from ..accounts import service as accounts
+from ..accounts.models import Account, AccountSource, AccountStatus
+from ..auth.context import RequestContext
+from ..common.etags import check_if_match
+from ..db.tenancy import require_organisation
+from ..errors import NotFound
+from . import filters
+from .messages import apply_patch, parse_resource
+from .resources import UserModel, account_fields, user_model
+
+
+def _account_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound("no such user") from None
+
+
+def get_user(session: Session, *, user_id: str) -> Account:
+    """The live (active or disabled) account behind a SCIM id."""
+    account = session.get(Account, (require_organisation(session), _account_id(user_id)))
+    if account is None or account.status is AccountStatus.deleted:
+        raise NotFound("no such user")
+    return account
+
+
+def list_users(
+    session: Session, *, filter_: str | None, start_index: int, count: int
+) -> tuple[int, list[Account]]:
+    """The total of matching live accounts and one page of them, in id order."""
+    condition: ColumnElement[bool] = filters.user_condition(filter_) if filter_ else true()
+    live = Account.status != AccountStatus.deleted
+    total = session.scalar(select(func.count(Account.id)).where(live, condition)) or 0
+    if count == 0 or start_index > total:
+        return total, []
+    page = session.scalars(
+        select(Account)
+        .where(live, condition)
+        .order_by(Account.id)
+        .offset(start_index - 1)
+        .limit(count)
+    )
+    return total, list(page)
+
+
+def create_user(session: Session, ctx: RequestContext, *, body: Any) -> Account:
+    """Create an account with source `scim` (disabled when `active` is false)."""
+    user = parse_resource(UserModel, body, Context.RESOURCE_CREATION_REQUEST)
+    fields, active = account_fields(user)
+    status = AccountStatus.disabled if active is False else AccountStatus.active
+    return accounts.create_account(
+        session,
+        ctx,
+        fields={k: v for k, v in fields.items() if v is not None},
+        status=status,
+        source=AccountSource.scim,
+    )
+
+
+def _apply(
+    session: Session,
+    ctx: RequestContext,
+    account: Account,
+    fields: dict[str, Any],
+    active: bool | None,
+) -> bool:
+    """Write what differs through the account services; whether anything changed."""
+    changes = {k: v for k, v in fields.items() if getattr(account, k) != v}
+    if changes:
+        accounts.update_account(session, ctx, account_id=account.id, if_match="*", changes=changes)
+    if active is False and account.status is AccountStatus.active:
+        lifecycle.disable_account(session, ctx, account_id=account.id)
+        return True
+    if active is True and account.status is AccountStatus.disabled:
+        lifecycle.enable_account(session, ctx, account_id=account.id)
+        return True
+    return bool(changes)
+
+
+def replace_user(
+    session: Session, ctx: RequestContext, *, user_id: str, body: Any, if_match: str | None
+) -> tuple[Account, bool]:
+    """PUT: the account takes the sent attributes; those left out are cleared."""
+    account = get_user(session, user_id=user_id)
+    if if_match:
+        check_if_match(account.id, account.version, if_match)
+    user = parse_resource(UserModel, body, Context.RESOURCE_REPLACEMENT_REQUEST)
+    fields, active = account_fields(user)
+    return account, _apply(session, ctx, account, fields, active)
+
+
+def patch_user(
+    session: Session, ctx: RequestContext, *, user_id: str, body: Any, if_match: str | None
+) -> tuple[Account, bool]:
+    """PATCH: apply the operations to the account's SCIM form, then write what changed."""
+    account = get_user(session, user_id=user_id)
+    if if_match:
+        check_if_match(account.id, account.version, if_match)
+    resource = user_model(account)
+    apply_patch(UserModel, resource, body)
+    fields, active = account_fields(resource)
+    return account, _apply(session, ctx, account, fields, active)
+
+
+def delete_user(
+    session: Session, ctx: RequestContext, *, user_id: str, if_match: str | None
+) -> None:
+    """DELETE: the account's soft delete; restorable over REST during the grace period."""
+    account = get_user(session, user_id=user_id)
+    lifecycle.delete_account(session, ctx, account_id=account.id, if_match=if_match or "*")
