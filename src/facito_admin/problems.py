@@ -111,6 +111,9 @@ def _scim_error(
     from .scim.errors import scim_error_response
 
     text = detail or title or http.HTTPStatus(status).phrase
+    # RFC 7644 §3.12 has no 422: a value that breaks a rule is 400 invalidValue there.
+    if status == 422:
+        status = 400
     if errors:
         text += ": " + "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return scim_error_response(

@@ -9,8 +9,10 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import structlog
 from flask import g
 from sqlalchemy import or_, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..auth.context import Principal, PrincipalKind
 from ..auth.permissions import SCIM_TOKEN_PERMISSIONS
@@ -21,6 +23,7 @@ from ..web import db_session, services
 from . import tokens
 from .models import ScimToken
 
+log = structlog.get_logger("facito_admin.scim")
 # last_used_at is a hint for administrators, not a log: written at most once a minute.
 TOUCH_INTERVAL = timedelta(minutes=1)
 
@@ -67,15 +70,20 @@ def touch_last_used(_error: BaseException | None = None) -> None:
         return
     organisation_id, token_id = touch
     now = utcnow()
-    with services().database.session(organisation_id=organisation_id, write=True) as session:
-        session.execute(
-            update(ScimToken)
-            .where(
-                ScimToken.id == token_id,
-                or_(
-                    ScimToken.last_used_at.is_(None), ScimToken.last_used_at <= now - TOUCH_INTERVAL
-                ),
+    try:
+        with services().database.session(organisation_id=organisation_id, write=True) as session:
+            session.execute(
+                update(ScimToken)
+                .where(
+                    ScimToken.id == token_id,
+                    or_(
+                        ScimToken.last_used_at.is_(None),
+                        ScimToken.last_used_at <= now - TOUCH_INTERVAL,
+                    ),
+                )
+                .values(last_used_at=now)
             )
-            .values(last_used_at=now)
-        )
-        session.commit()
+            session.commit()
+    except SQLAlchemyError:
+        # The answer is already given; a missed note of use is not worth an error.
+        log.warning("scim_token_touch_failed", token_id=str(token_id))

@@ -13,7 +13,15 @@ from typing import Any
 from flask import Blueprint, Response, request
 from scim2_models.exceptions import SCIMException
 
-from ..web import SCIM_PREFIX, authenticate, current_ctx, db_session, exempt_from_audit
+from ..problems import problem_response
+from ..web import (
+    SCIM_PREFIX,
+    audit_exempt,
+    authenticate,
+    current_ctx,
+    db_session,
+    exempt_from_audit,
+)
 from . import discovery, groups, users
 from .auth import touch_last_used
 from .errors import SCIM_CONTENT_TYPE, ScimProblem
@@ -25,6 +33,7 @@ blp = Blueprint("scim", __name__, url_prefix=SCIM_PREFIX)
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 _UNCHANGED = "the SCIM request changed nothing"
+_SEARCH = "a SCIM search sent as POST changes nothing"
 
 
 @blp.before_request
@@ -38,7 +47,12 @@ blp.teardown_request(touch_last_used)
 
 @blp.errorhandler(SCIMException)
 def _scim_exception(error: SCIMException) -> Response:
-    raise problem_of(error)
+    # scim/messages.py translates the library's errors; one that escapes still leaves as a
+    # SCIM Error with its own status and scimType.
+    problem = problem_of(error)
+    return problem_response(
+        problem.status, code=problem.code, detail=problem.detail, extra=problem.extra
+    )
 
 
 def _base_url() -> str:
@@ -176,9 +190,9 @@ def _body() -> Any:
 
 
 @blp.post("/.search")
+@audit_exempt(reason=_SEARCH)
 def search_all() -> Response:
     """Users and then Groups found by one SearchRequest (RFC 7644 §3.4.3)"""
-    exempt_from_audit("a search changes nothing")
     args = _list_args(_search_body(), from_body=True)
     session = db_session()
     start, count = args["start_index"], args["count"]
@@ -266,9 +280,9 @@ def list_users() -> Response:
 
 
 @blp.post("/Users/.search")
+@audit_exempt(reason=_SEARCH)
 def search_users() -> Response:
     """Users found by a SearchRequest"""
-    exempt_from_audit("a search changes nothing")
     return _list_users(_list_args(_search_body(), from_body=True))
 
 
@@ -325,9 +339,9 @@ def list_groups() -> Response:
 
 
 @blp.post("/Groups/.search")
+@audit_exempt(reason=_SEARCH)
 def search_groups() -> Response:
     """Groups found by a SearchRequest"""
-    exempt_from_audit("a search changes nothing")
     return _list_groups(_list_args(_search_body(), from_body=True))
 
 

@@ -68,3 +68,21 @@ def new_user(user_name: str = "bjensen@example.com", **extra: Any) -> dict[str, 
 
 def patch(*operations: dict[str, Any]) -> dict[str, Any]:
     return {"schemas": [PATCH_OP], "Operations": list(operations)}
+
+
+def create_user(client: FlaskClient, headers: Headers, user_name: str, **extra: Any) -> Any:
+    response = client.post(f"{SCIM}/Users", json=new_user(user_name, **extra), headers=headers)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def create_group(client: FlaskClient, headers: Headers, name: str, *members: str) -> Any:
+    body = {"schemas": [GROUP], "displayName": name, "members": [{"value": m} for m in members]}
+    response = client.post(f"{SCIM}/Groups", json=body, headers=headers)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def user_names(response: Any) -> list[str]:
+    assert response.status_code == 200, response.json
+    return [r["userName"] for r in response.json["Resources"]]
