@@ -40,6 +40,7 @@ Needs wrk (`apt-get install -y wrk`, `brew install wrk`) and scim2-server (the d
     python bench/scim.py --database-url \\
         postgresql+psycopg://facito_app@127.0.0.1:5432/facito_bench  # recreates facito_bench
     python bench/scim.py --reference-only                  # the reference alone (harness check)
+    python bench/scim.py --profile 500   # cProfile of our request paths, in-process, no wrk
 """
 
 from __future__ import annotations
@@ -58,8 +59,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, redirect_stderr
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -235,6 +237,66 @@ def alternate_scripts(
     return results
 
 
+# -- in-process profile -----------------------------------------------------------------------
+
+
+def profile(args: argparse.Namespace, workdir: Path, user_names: list[str]) -> None:
+    """cProfile of --profile filtered gets and creates of ours through the Flask test client.
+
+    Same settings as served (the access log goes to a file in the temp folder); no reference.
+    """
+    import cProfile
+    import pstats
+
+    ours = prepare_ours(args, workdir)
+    os.environ.update(our_environment(ours.target, workdir))
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # one process: the default registry
+    from facito_admin.app import create_app
+
+    n = args.profile
+    with (workdir / "profile.log").open("w") as log, redirect_stderr(log):
+        client = create_app().test_client()
+        answer = client.post(
+            f"/v1/organisations/{ours.organisation_id}/scim-tokens",
+            json={"description": "bench"},
+            headers={"Authorization": f"Bearer {ours.admin_token}"},
+        )
+        headers = {"Authorization": f"Bearer {answer.get_json()['token']}"}
+
+        def create(user_name: str) -> None:
+            body = json.dumps(bench_user(user_name))
+            answer = client.post(USERS_PATH, data=body, headers=headers, content_type=SCIM_JSON)
+            assert answer.status_code == 201, answer.get_data(as_text=True)
+
+        def get(i: int) -> None:
+            query = filter_query(user_names[i % len(user_names)])
+            answer = client.get(f"{USERS_PATH}?filter={query}", headers=headers)
+            assert answer.status_code == 200, answer.get_data(as_text=True)
+
+        for user_name in user_names:
+            create(user_name)
+        operations: dict[str, Callable[[int], None]] = {
+            "filtered get": get,
+            "create": lambda i: create(f"profile-{i}@bench.example"),
+        }
+        for title, operation in operations.items():
+            for i in range(100):  # warm-up
+                operation(-1 - i)
+            plain = time.perf_counter()
+            for i in range(n):
+                operation(i)
+            unprofiled = (time.perf_counter() - plain) / n * 1e6
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for i in range(n, 2 * n):
+                operation(i)
+            profiler.disable()
+            print(f"== {title}: {unprofiled:.0f} us/request in-process over {n} requests")
+            stats = pstats.Stats(profiler, stream=sys.stdout).strip_dirs()
+            stats.sort_stats("cumulative").print_stats(30)
+            stats.sort_stats("tottime").print_stats(20)
+
+
 # -- main -------------------------------------------------------------------------------------
 
 
@@ -250,6 +312,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=8, help="each wrk run")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--reference-only", action="store_true", help="no database, no ours")
+    parser.add_argument("--profile", type=int, metavar="N", help="profile N requests, no wrk")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs)")
     return parser.parse_args()
 
@@ -274,10 +337,17 @@ def our_environment(target: Target, workdir: Path) -> dict[str, str]:
     }
 
 
-def serve_ours(
-    stack: ExitStack, args: argparse.Namespace, workdir: Path, user_names: list[str]
-) -> tuple[Side, str]:
-    """Our app with one organisation, its SCIM token and the users; the side and its label."""
+@dataclass(frozen=True)
+class Ours:
+    """Our database, migrated, with its organisation and a token of that organisation's admin."""
+
+    target: Target
+    organisation_id: uuid.UUID
+    admin_token: str
+
+
+def prepare_ours(args: argparse.Namespace, workdir: Path) -> Ours:
+    """The database (recreated on PostgreSQL), migrated, with one organisation and its admin."""
     if args.database_url:
         target = prepare_postgresql(args.database_url, args.owner_role, args.admin_user)
     else:
@@ -294,6 +364,15 @@ def serve_ours(
         roles=["Organisation.Admin"],
         lifetime_seconds=3600,
     )
+    return Ours(target, organisation_id, admin_token)
+
+
+def serve_ours(
+    stack: ExitStack, args: argparse.Namespace, workdir: Path, user_names: list[str]
+) -> tuple[Side, str]:
+    """Our app with one organisation, its SCIM token and the users; the side and its label."""
+    ours = prepare_ours(args, workdir)
+    target = ours.target
     base = stack.enter_context(
         gunicorn(
             "wsgi:app",
@@ -303,7 +382,7 @@ def serve_ours(
             cwd=ROOT,
         )
     )
-    token = scim_token(base, organisation_id, admin_token)
+    token = scim_token(base, ours.organisation_id, ours.admin_token)
     side = Side(base, {"Authorization": f"Bearer {token}", "Content-Type": SCIM_JSON})
     started = time.perf_counter()
     create_users(side, user_names)
@@ -369,7 +448,7 @@ def report(
 
 def main() -> None:
     args = parse_args()
-    if shutil.which("wrk") is None:
+    if args.profile is None and shutil.which("wrk") is None:
         raise SystemExit(
             "wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu), `brew install wrk`"
         )
@@ -381,6 +460,9 @@ def main() -> None:
     template = json.dumps(bench_user("USERNAME@bench.example"))
     print(f"== {os.cpu_count()} CPUs; load average {_load(os.getloadavg())}")
     try:
+        if args.profile is not None:
+            profile(args, workdir, user_names)
+            return
         with ExitStack() as stack:
             sides = {REFERENCE: serve_reference(stack, args, workdir, user_names)}
             labels = {REFERENCE: "reference (scim2-server, memory)"}
