@@ -13,8 +13,11 @@ from typing import Any
 from flask import Blueprint, Response, request
 from scim2_models.exceptions import SCIMException
 
+from ..auth.permissions import Permission
+from ..errors import Forbidden
 from ..problems import problem_response
 from ..web import (
+    SAFE_METHODS,
     SCIM_PREFIX,
     audit_exempt,
     authenticate,
@@ -36,10 +39,27 @@ _UNCHANGED = "the SCIM request changed nothing"
 _SEARCH = "a SCIM search sent as POST changes nothing"
 
 
+# What each collection needs of the token: (to read or search, to change).
+_PERMISSIONS = {
+    "Users": (Permission.AccountsRead, Permission.AccountsWrite),
+    "Groups": (Permission.GroupsRead, Permission.GroupsWrite),
+}
+
+
 @blp.before_request
 def _authenticate() -> None:
     # Every SCIM endpoint, discovery included, takes the organisation's token (401 otherwise).
-    authenticate()
+    principal = authenticate()
+    collection = request.path.removeprefix(SCIM_PREFIX).strip("/").split("/")[0]
+    needs = _PERMISSIONS.get(collection)
+    if needs is None:
+        return
+    reading = request.method in SAFE_METHODS or request.path.endswith("/.search")
+    permission = needs[0] if reading else needs[1]
+    if not principal.can(permission):
+        raise Forbidden(
+            "this token may not do this", extra={"missing_permissions": [str(permission)]}
+        )
 
 
 blp.teardown_request(touch_last_used)
