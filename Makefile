@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FACITO_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test lint format openapi openapi-check bench clean
+.PHONY: run test lint format openapi openapi-check bench bench-scim clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ openapi-check: openapi
 # runs it on PostgreSQL (that database is dropped and recreated).
 bench: $(VENV)/.installed
 	$(BIN)/python bench/list_accounts.py $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(BENCH_ARGS)
+
+# SCIM creates and filtered gets against the reference scim2-server (the dev extra), same run.
+bench-scim: $(VENV)/.installed-dev
+	$(BIN)/python bench/scim.py $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

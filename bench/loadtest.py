@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,11 +90,20 @@ class WrkResult:
     requests_per_second: float
     latency: str
     errors: str
+    output: str = ""
 
 
 def wrk(
-    url: str, *, seconds: float, threads: int, connections: int, headers: dict[str, str]
+    url: str,
+    *,
+    seconds: float,
+    threads: int,
+    connections: int,
+    headers: dict[str, str],
+    script: Path | None = None,
+    script_args: Sequence[str] = (),
 ) -> WrkResult:
+    """One wrk run; with ``script``, a Lua script builds the requests (``script_args`` after --)."""
     command = [
         "wrk",
         f"-t{threads}",
@@ -102,9 +111,13 @@ def wrk(
         f"-d{max(1, round(seconds))}s",
         "--latency",
     ]
+    if script is not None:
+        command += ["-s", str(script)]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     command.append(url)
+    if script_args:
+        command += ["--", *script_args]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
     if rps is None:
@@ -118,6 +131,7 @@ def wrk(
         float(rps.group(1)),
         latency.group(1) if latency else "?",
         socket_errors.group(1).strip() if socket_errors else "none",
+        output,
     )
 
 
