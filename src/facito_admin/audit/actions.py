@@ -32,3 +32,10 @@ class AuditAction(StrEnum):
     DirectorySyncStart = "org:directory-sync:start"
     DirectorySyncRun = "org:directory-sync:run"
     DirectorySyncSchedule = "org:directory-sync:schedule"
+    WebhookEndpointCreate = "org:webhook-endpoint:create"
+    WebhookEndpointUpdate = "org:webhook-endpoint:update"
+    WebhookEndpointDelete = "org:webhook-endpoint:delete"
+    WebhookEndpointRotateSecret = "org:webhook-endpoint:rotate-secret"
+    # The system disabled it: the receiver answered 410 Gone.
+    WebhookEndpointDisable = "org:webhook-endpoint:disable"
+    WebhookDeliveryRedeliver = "org:webhook-delivery:redeliver"

@@ -20,6 +20,8 @@ class Permission(StrEnum):
     EntitlementsWrite = "org:entitlements:write"
     DirectorySyncRead = "org:directory-syncs:read"
     DirectorySyncWrite = "org:directory-syncs:write"
+    WebhooksRead = "org:webhooks:read"
+    WebhooksWrite = "org:webhooks:write"
     # Facito staff only: act on the organisations themselves.
     OrganisationsManage = "facito:organisations:manage"
     OrganisationsList = "facito:organisations:list"
@@ -56,6 +58,8 @@ _JOBS_READ = frozenset({_P.JobsRead})
 _JOBS_WRITE = _JOBS_READ | {_P.JobsWrite}
 _SYNC_READ = frozenset({_P.DirectorySyncRead})
 _SYNC_WRITE = _SYNC_READ | {_P.DirectorySyncWrite}
+_WEBHOOKS_READ = frozenset({_P.WebhooksRead})
+_WEBHOOKS_WRITE = _WEBHOOKS_READ | {_P.WebhooksWrite}
 
 ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
     AppRole.OrganisationAdmin: frozenset(
@@ -63,17 +67,20 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         | _ACCOUNTS_WRITE
         | _JOBS_WRITE
         | _SYNC_WRITE
+        | _WEBHOOKS_WRITE
     ),
     AppRole.OrganisationReader: frozenset(
         {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead}
         | _ACCOUNTS_READ
         | _JOBS_READ
         | _SYNC_READ
+        | _WEBHOOKS_READ
     ),
     AppRole.PrivacyOfficer: frozenset({_P.OrganisationRead, _P.AuditRead}),
-    # Customer systems provision accounts and their products, and follow their jobs.
+    # Customer systems provision accounts and their products, and follow their jobs; they
+    # receive webhooks, so they may follow deliveries (registering endpoints is the admin's).
     AppRole.IntegrationReadWrite: frozenset(
-        {_P.OrganisationRead} | _ACCOUNTS_WRITE | _JOBS_WRITE | _SYNC_WRITE
+        {_P.OrganisationRead} | _ACCOUNTS_WRITE | _JOBS_WRITE | _SYNC_WRITE | _WEBHOOKS_READ
     ),
     # Operators onboard organisations: they act on any organisation's profile and federation.
     AppRole.FacitoOperator: frozenset(
