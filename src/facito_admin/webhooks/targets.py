@@ -110,8 +110,8 @@ def refusal(address: IPAddress) -> str | None:
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
         ("multicast", address.is_multicast),
-        ("private", address.is_private),
         ("reserved", address.is_reserved),
+        ("private", address.is_private),
         ("site-local", isinstance(address, ipaddress.IPv6Address) and address.is_site_local),
         ("not globally routable", not address.is_global),
     )
