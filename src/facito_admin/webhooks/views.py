@@ -49,6 +49,8 @@ _IF_MATCH = {
 }
 _ETAG = {"ETag": {"schema": {"type": "string"}}}
 _ENDPOINT_FIELDS = tuple(WebhookEndpointSchema().fields)
+# Answers with the secret: no cache keeps them, nor the Idempotency-Key store (idempotency.py).
+_NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _config() -> WebhookConfig:
@@ -95,7 +97,8 @@ class WebhookEndpoints(MethodView):
         location = url_for(
             "webhooks.WebhookEndpointById", org_id=org_id, endpoint_id=new.endpoint.id
         )
-        return _with_secret(new), 201, {"Location": location, **_etag(new.endpoint)}
+        headers = {"Location": location, **_etag(new.endpoint), **_NO_STORE}
+        return _with_secret(new), 201, headers
 
 
 @blp.route("/<uuid:endpoint_id>")
@@ -143,7 +146,7 @@ class WebhookEndpointRotateSecret(MethodView):
         new = service.rotate_secret(
             db_session(), current_ctx(), config=_config(), endpoint_id=endpoint_id
         )
-        return _with_secret(new), 200, _etag(new.endpoint)
+        return _with_secret(new), 200, _etag(new.endpoint) | _NO_STORE
 
 
 @blp.route("/<uuid:endpoint_id>/deliveries")

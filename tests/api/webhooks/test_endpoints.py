@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
-from facito_admin.db.session import Database
+from facito_admin.common.idempotency_models import IdempotencyRecord
+from facito_admin.db.session import Database, cross_organisation_session
 from facito_admin.webhooks.crypto import decrypt_secret
 from facito_admin.webhooks.targets import WebhookConfig, attach_webhook_config, webhook_config
 from tests.api.organisations.helpers import actions
@@ -294,3 +296,21 @@ def test_the_event_type_registry_is_listed(client: FlaskClient, org_a: Org, auth
         "policy.contract_changed",
         "organisation.residency_invalid",
     ]
+
+
+def test_a_repeated_idempotent_registration_does_not_replay_or_keep_the_secret(
+    client: FlaskClient, database: Database, org_a: Org, auth: Auth, public_dns: FakeDns
+):
+    headers = auth(org_a, ADMIN) | {"Idempotency-Key": "register-erp-hook"}
+    body = {"url": f"https://{PUBLIC}/hook", "event_types": ["policy.contract_changed"]}
+    first = client.post(url(org_a), json=body, headers=headers)
+    assert first.status_code == 201
+    assert first.headers["Cache-Control"] == "no-store"
+    again = client.post(url(org_a), json=body, headers=headers)
+    assert again.status_code == 409
+    assert again.get_json()["code"] == "idempotent-answer-withheld"
+    assert again.headers["Location"] == first.headers["Location"]
+    with cross_organisation_session(database, reason="test: read the stored answers") as session:
+        stored = session.scalars(select(IdempotencyRecord.response_body)).all()
+    assert stored == [None]
+    assert len(client.get(url(org_a), headers=auth(org_a, ADMIN)).get_json()["items"]) == 1
