@@ -158,17 +158,19 @@ def delete_endpoint(
     """Remove an endpoint and its delivery log (If-Match required)."""
     endpoint = get_endpoint(session, endpoint_id=endpoint_id)
     check_if_match(endpoint.id, endpoint.version, if_match)
+    endpoint_id, url = endpoint.id, endpoint.url
+    # The deliveries go with it (ON DELETE CASCADE); their queued attempts then find nothing.
+    # Rows before the audit chain head, as an attempt recording its outcome locks them.
+    session.delete(endpoint)
+    session.flush()
     record_event(
         session,
         ctx,
         action=AuditAction.WebhookEndpointDelete,
         target_type="webhook_endpoint",
-        target_id=endpoint.id,
-        details={"url": endpoint.url},
+        target_id=endpoint_id,
+        details={"url": url},
     )
-    # The deliveries go with it (ON DELETE CASCADE); their queued attempts then find nothing.
-    session.delete(endpoint)
-    session.flush()
 
 
 def rotate_secret(
@@ -231,17 +233,20 @@ def redeliver(
     delivery = get_delivery(session, endpoint_id=endpoint_id, delivery_id=delivery_id)
     if not endpoint.enabled:
         raise EndpointDisabled("enable the endpoint before redelivering to it")
-    # The event first: lock order is audit chain head, then job rows (jobs package docstring).
+    previous = delivery.status
+    # Lock order as in an attempt recording its outcome (tasks.py) and the jobs package:
+    # the delivery row, then the audit chain head, then job rows.
+    delivery.status = DeliveryStatus.pending
+    delivery.finished_at = None
+    session.flush()
     record_event(
         session,
         ctx,
         action=AuditAction.WebhookDeliveryRedeliver,
         target_type="webhook_delivery",
         target_id=delivery.id,
-        details={"endpoint_id": str(endpoint.id), "previous_status": delivery.status.value},
+        details={"endpoint_id": str(endpoint.id), "previous_status": previous.value},
     )
-    delivery.status = DeliveryStatus.pending
-    delivery.finished_at = None
     schedule_attempt(session, delivery)
     session.flush()
     return delivery
