@@ -19,12 +19,7 @@ from facito_admin.jobs.queue import queue_of
 from facito_admin.jobs.runner import run_job
 from facito_admin.webhooks.crypto import encrypt_secret, generate_secret
 from facito_admin.webhooks.models import WebhookDelivery, WebhookEndpoint
-from facito_admin.webhooks.targets import (
-    CONFIG_KEY,
-    WebhookConfig,
-    attach_webhook_config,
-    webhook_config,
-)
+from facito_admin.webhooks.targets import WebhookConfig, attach_webhook_config, webhook_config
 
 
 @dataclass
@@ -142,4 +137,4 @@ def local_receivers(database: Database, receiver: Receiver) -> Iterator[WebhookC
     attach_webhook_config(database, original)
 
 
-__all__ = ["CONFIG_KEY", "local_receivers", "receiver", "webhook_ca"]
+__all__ = ["local_receivers", "receiver", "webhook_ca"]

@@ -184,6 +184,29 @@ def test_a_name_that_now_resolves_inside_is_not_called(
     )
 
 
+def test_a_named_receiver_is_reached_at_its_checked_address_with_its_name_for_tls(
+    database: Database,
+    org_a: Org,
+    receiver: Receiver,
+    local_receivers: object,
+    dns_server: FakeDns,
+):
+    dns_server.addresses["hooks.example.test"] = ["127.0.0.1"]
+    port = receiver.server.port
+    receiver.server.expect_request(
+        "/in/hook",
+        method="POST",
+        query_string="team=ops",
+        headers={"Host": f"hooks.example.test:{port}"},
+    ).respond_with_data("ok")
+    try:
+        make_endpoint(database, org_a.id, f"https://hooks.example.test:{port}/in/hook?team=ops")
+        done = run_attempt(database, org_a.id, _publish(database, org_a))
+    finally:
+        dns_server.reset()
+    assert (done.status, done.last_response_status) == (DeliveryStatus.succeeded, 200)
+
+
 def test_a_receiver_with_an_untrusted_certificate_is_a_failed_attempt(
     database: Database, org_a: Org, receiver: Receiver, local_receivers: object
 ):
