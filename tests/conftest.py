@@ -29,6 +29,7 @@ from facito_admin.organisations import service as organisations
 from facito_admin.organisations.models import Federation, FederationStatus, Organisation
 from facito_admin.policies.statements import SEED_STATEMENT_ID
 from facito_admin.web import Services
+from tests.fakes.dns import FakeDns
 
 CLIENT_ID = "5f0f5a5e-1c1c-4c1c-8c1c-0000000000c1"
 FACITO_TENANT = "fac17000-0000-4000-8000-000000000001"
@@ -86,8 +87,21 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
+def dns_server() -> Iterator[FakeDns]:
+    """The only DNS server of the test app: no test resolves a name on the real network
+    (webhook URLs of schemathesis included); a name it does not know is NXDOMAIN at once."""
+    server = FakeDns()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def settings(
-    database_url: str, jwks_server: HTTPServer, tmp_path_factory: pytest.TempPathFactory
+    database_url: str,
+    jwks_server: HTTPServer,
+    dns_server: FakeDns,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
     return load_settings(
         {
@@ -102,6 +116,8 @@ def settings(
             "log_json": True,
             "log_level": "WARNING",
             "rate_limit": "100000/minute",
+            "dns_nameservers": dns_server.address,
+            "dns_timeout_seconds": 0.5,
         }
     )
 

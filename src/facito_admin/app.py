@@ -26,6 +26,7 @@ from .metrics import init_metrics
 from .problems import PROBLEM_CONTENT_TYPE, FacitoApi, problem_response, register_problem_handlers
 from .ratelimits import init_rate_limits
 from .web import SAFE_METHODS, Services, audit_exemption, authorise_request
+from .webhooks.targets import WebhookConfig, attach_webhook_config
 
 log = structlog.get_logger("facito_admin.audit")
 
@@ -93,6 +94,8 @@ def build_services(settings: Settings) -> Services:
     register_tenant_directory(database, ttl=settings.tenant_cache_seconds)
     # Sessions of this database enqueue jobs into it after commit (jobs/queue.py).
     build_queue(settings, database)
+    # How webhooks check and reach receivers, for requests and jobs alike (webhooks/targets.py).
+    attach_webhook_config(database, WebhookConfig.from_settings(settings))
     verify: str | bool = settings.ca_bundle or True
     remote = KeyCache(
         settings.jwks_url,
@@ -166,6 +169,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from .products.views import entitlements_blp
     from .scim.token_views import blp as scim_tokens_blp
     from .scim.views import blp as scim_blp
+    from .webhooks.views import blp as webhooks_blp
+    from .webhooks.views import event_types_blp
 
     for blueprint in (
         ops_blp,
@@ -185,6 +190,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         notices_blp,
         facito_audit_blp,
         scim_tokens_blp,
+        webhooks_blp,
+        event_types_blp,
     ):
         api.register_blueprint(blueprint)
     # SCIM has its own contract (RFC 7644), outside the OpenAPI document.

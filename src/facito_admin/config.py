@@ -94,6 +94,16 @@ class Settings(BaseSettings):
     job_retry_backoff_seconds: float = Field(default=10.0, ge=0)
     job_retry_backoff_max_seconds: float = Field(default=600.0, ge=0)
 
+    # Outbound webhooks (webhooks/): short timeouts, a receiver is not worth a stuck worker.
+    webhook_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+    webhook_read_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # CA bundle that webhook receivers' certificates must chain to; None: the system's trust
+    # store (tests point it at their local authority).
+    webhook_ca_bundle: str | None = None
+    # Receivers on private, loopback, link-local or other non-public addresses: None means
+    # allowed in development only; tests switch it on for local receivers. Never in production.
+    webhook_allow_private_targets: bool | None = None
+
     @field_validator("client_id", "facito_tenant_id")
     @classmethod
     def _guid(cls, value: str) -> str:
@@ -165,6 +175,8 @@ class Settings(BaseSettings):
         problems = []
         if self.dev_issuer_enabled:
             problems.append("FACITO_DEV_ISSUER_ENABLED must be false in production")
+        if self.webhook_allow_private_targets:
+            problems.append("FACITO_WEBHOOK_ALLOW_PRIVATE_TARGETS must be false in production")
         if not self.database_url:
             problems.append("FACITO_DATABASE_URL must be set in production")
         if len(self.secret_key.get_secret_value()) < 32:
@@ -183,6 +195,17 @@ class Settings(BaseSettings):
         if self.dev_issuer_enabled is None:
             return self.env is not Environment.production
         return self.dev_issuer_enabled
+
+    @property
+    def webhooks_allow_private_targets(self) -> bool:
+        if self.webhook_allow_private_targets is None:
+            return self.env is Environment.development
+        return self.webhook_allow_private_targets
+
+    @property
+    def webhooks_allow_http(self) -> bool:
+        """Plain-http receivers: development only (a laptop's local receiver)."""
+        return self.env is Environment.development
 
     @property
     def resolved_database_url(self) -> str:

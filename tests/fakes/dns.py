@@ -1,7 +1,9 @@
-"""A tiny authoritative DNS server on 127.0.0.1 (UDP) answering TXT from a dict the test owns."""
+"""A tiny authoritative DNS server on 127.0.0.1 (UDP) answering TXT, A and AAAA from dicts the
+test owns."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import threading
 
@@ -18,6 +20,8 @@ class FakeDns:
     def __init__(self) -> None:
         # name (no final dot, lowercase) → TXT strings; a name mapped to [] exists without TXT.
         self.txt: dict[str, list[str]] = {}
+        # name → IPv4 and IPv6 addresses (A and AAAA answers); such a name exists.
+        self.addresses: dict[str, list[str]] = {}
         # Names it never answers, so that the resolver times out.
         self.silent: set[str] = set()
         self.queries: list[str] = []
@@ -42,6 +46,7 @@ class FakeDns:
 
     def reset(self) -> None:
         self.txt.clear()
+        self.addresses.clear()
         self.silent.clear()
         self.queries.clear()
 
@@ -69,7 +74,9 @@ class FakeDns:
             return None
         response = dns.message.make_response(query)
         response.flags |= dns.flags.AA
-        if name not in self.txt:
+        if name in self.addresses:
+            self._add_addresses(response, question)
+        elif name not in self.txt:
             response.set_rcode(dns.rcode.NXDOMAIN)
         elif question.rdtype == dns.rdatatype.TXT and self.txt[name]:
             quoted = [f'"{value}"' for value in self.txt[name]]
@@ -77,3 +84,15 @@ class FakeDns:
                 dns.rrset.from_text_list(question.name, 60, dns.rdataclass.IN, "TXT", quoted)
             )
         return response
+
+    def _add_addresses(self, response: dns.message.Message, question: dns.rrset.RRset) -> None:
+        name = question.name.to_text(omit_final_dot=True).lower()
+        wanted = {dns.rdatatype.A: 4, dns.rdatatype.AAAA: 6}.get(question.rdtype)
+        values = [
+            a for a in self.addresses[name] if wanted and ipaddress.ip_address(a).version == wanted
+        ]
+        if values:
+            rdtype = "A" if wanted == 4 else "AAAA"
+            response.answer.append(
+                dns.rrset.from_text_list(question.name, 60, dns.rdataclass.IN, rdtype, values)
+            )

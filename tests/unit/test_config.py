@@ -120,6 +120,10 @@ def test_a_complete_production_configuration_starts(monkeypatch: pytest.MonkeyPa
         ({"FACITO_SECRET_KEY": ""}, "FACITO_SECRET_KEY"),
         ({"FACITO_CLIENT_ID": DEV_CLIENT_ID}, "FACITO_CLIENT_ID"),
         ({"FACITO_FACITO_TENANT_ID": DEV_FACITO_TENANT_ID}, "FACITO_FACITO_TENANT_ID"),
+        (
+            {"FACITO_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"},
+            "FACITO_WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        ),
     ],
 )
 def test_production_refuses_development_shortcuts(

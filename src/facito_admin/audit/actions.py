@@ -45,3 +45,10 @@ class AuditAction(StrEnum):
     GroupDelete = "org:group:delete"
     ScimTokenCreate = "org:scim-token:create"
     ScimTokenRevoke = "org:scim-token:revoke"
+    WebhookEndpointCreate = "org:webhook-endpoint:create"
+    WebhookEndpointUpdate = "org:webhook-endpoint:update"
+    WebhookEndpointDelete = "org:webhook-endpoint:delete"
+    WebhookEndpointRotateSecret = "org:webhook-endpoint:rotate-secret"
+    # The system disabled it: the receiver answered 410 Gone.
+    WebhookEndpointDisable = "org:webhook-endpoint:disable"
+    WebhookDeliveryRedeliver = "org:webhook-delivery:redeliver"

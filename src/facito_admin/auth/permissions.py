@@ -26,6 +26,8 @@ class Permission(StrEnum):
     ScimTokensWrite = "org:scim-tokens:write"
     GroupsRead = "org:groups:read"
     GroupsWrite = "org:groups:write"
+    WebhooksRead = "org:webhooks:read"
+    WebhooksWrite = "org:webhooks:write"
     # Facito staff only: act on the organisations themselves.
     OrganisationsManage = "facito:organisations:manage"
     OrganisationsList = "facito:organisations:list"
@@ -70,6 +72,8 @@ _SYNC_WRITE = _SYNC_READ | {_P.DirectorySyncWrite}
 _NOTICES_READ = frozenset({_P.NoticesRead})
 _NOTICES_WRITE = _NOTICES_READ | {_P.NoticesWrite}
 _SCIM_TOKENS_WRITE = frozenset({_P.ScimTokensRead, _P.ScimTokensWrite})
+_WEBHOOKS_READ = frozenset({_P.WebhooksRead})
+_WEBHOOKS_WRITE = _WEBHOOKS_READ | {_P.WebhooksWrite}
 
 ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
     AppRole.OrganisationAdmin: frozenset(
@@ -80,6 +84,7 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         | _NOTICES_WRITE
         # Only administrators hand out provisioning credentials (a SCIM token writes accounts).
         | _SCIM_TOKENS_WRITE
+        | _WEBHOOKS_WRITE
     ),
     AppRole.OrganisationReader: frozenset(
         {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead}
@@ -87,12 +92,14 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         | _JOBS_READ
         | _SYNC_READ
         | _NOTICES_READ
+        | _WEBHOOKS_READ
     ),
     # The organisation's privacy officer acknowledges Facito's statement changes too.
     AppRole.PrivacyOfficer: frozenset({_P.OrganisationRead, _P.AuditRead} | _NOTICES_WRITE),
-    # Customer systems provision accounts and their products, and follow their jobs.
+    # Customer systems provision accounts and their products, and follow their jobs; they
+    # receive webhooks, so they may follow deliveries (registering endpoints is the admin's).
     AppRole.IntegrationReadWrite: frozenset(
-        {_P.OrganisationRead} | _ACCOUNTS_WRITE | _JOBS_WRITE | _SYNC_WRITE
+        {_P.OrganisationRead} | _ACCOUNTS_WRITE | _JOBS_WRITE | _SYNC_WRITE | _WEBHOOKS_READ
     ),
     # Operators onboard organisations: they act on any organisation's profile and federation.
     AppRole.FacitoOperator: frozenset(

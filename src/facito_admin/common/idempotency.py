@@ -49,6 +49,10 @@ KEY_PATTERN = r"^[\x21-\x7E]{1,255}$"
 _KEY = re.compile(KEY_PATTERN)
 # The headers that make a replay the same answer; X-Request-ID and rate-limit headers are fresh.
 REPLAYED_HEADERS = ("Content-Type", "Location", "ETag")
+# An answer marked `Cache-Control: no-store` carries a secret shown once (a webhook endpoint's
+# signing secret, a SCIM token): its body is not kept, and a replay says where the result is
+# instead.
+WITHHELD_HEADER = "X-Facito-Answer-Withheld"
 # Refusals that say nothing about the request itself: a retry with the same key runs again.
 _TRANSIENT = frozenset({401, 408, 425, 429})
 
@@ -111,14 +115,30 @@ def _replay(record: IdempotencyRecord) -> Response:
 
     # The first request recorded the audit event of this change; a replay changes nothing.
     exempt_from_audit("idempotent replay of a stored answer")
-    response = Response(record.response_body or b"", status=record.response_status or 200)
     stored = record.response_headers or {}
+    if stored.get(WITHHELD_HEADER):
+        return _withheld(stored)
+    response = Response(record.response_body or b"", status=record.response_status or 200)
     if "Content-Type" not in stored:
         response.headers.remove("Content-Type")
     for name, value in stored.items():
         response.headers[name] = value
     response.headers[REPLAYED_HEADER] = "true"
     return response
+
+
+def _withheld(stored: dict[str, str]) -> Response:
+    from ..problems import problem_response
+
+    location = {"Location": stored["Location"]} if "Location" in stored else {}
+    return problem_response(
+        409,
+        code="idempotent-answer-withheld",
+        title="The first answer is not replayed",
+        detail="the request with this Idempotency-Key succeeded, but its answer held a secret "
+        "that is shown only once and was not kept; read the resource and rotate its secret",
+        headers=location | {REPLAYED_HEADER: "true"},
+    )
 
 
 def _in_flight() -> Response:
@@ -210,6 +230,10 @@ def _complete(session: Session, claim: _Claim, response: Response) -> None:
     headers = {
         name: response.headers[name] for name in REPLAYED_HEADERS if name in response.headers
     }
+    body: bytes | None = response.get_data()
+    if "no-store" in response.headers.get("Cache-Control", ""):
+        headers[WITHHELD_HEADER] = "true"
+        body = None
     session.execute(
         update(IdempotencyRecord)
         .where(
@@ -220,7 +244,7 @@ def _complete(session: Session, claim: _Claim, response: Response) -> None:
             state=RecordState.completed,
             response_status=response.status_code,
             response_headers=headers,
-            response_body=response.get_data(),
+            response_body=body,
         )
     )
 

@@ -16,6 +16,7 @@ MODEL_MODULES = (
     "facito_admin.policies.notice_models",
     "facito_admin.groups.models",
     "facito_admin.scim.models",
+    "facito_admin.webhooks.models",
 )
 
 

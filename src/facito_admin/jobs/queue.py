@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,8 +16,14 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from ..auth.context import RequestContext
 from ..config import Settings
+from ..db.base import utcnow
 from ..db.session import Database, database_of
-from ..db.tenancy import require_organisation
+from ..db.tenancy import (
+    TenancyViolation,
+    is_cross_organisation,
+    require_organisation,
+    session_organisation,
+)
 from .context import json_value
 from .models import Job, JobState
 from .registry import handler_for, periodic_jobs
@@ -145,13 +152,24 @@ def enqueue_job(
     kind: str,
     params: dict[str, Any] | None = None,
     max_attempts: int = 3,
+    delay: float = 0,
+    organisation_id: uuid.UUID | None = None,
 ) -> Job:
     """Insert a queued job; its queue message is sent only if the transaction commits.
 
     Records no audit event: the caller's own event (the action that asked for the job) is
-    the one event of the request and should name the job id in its details.
+    the one event of the request and should name the job id in its details. ``delay``
+    seconds hold the message back (the row is due then: ``available_at``).
+    ``organisation_id`` is for a cross-organisation session (one bound to an organisation
+    must name its own).
     """
-    organisation_id = require_organisation(session)
+    bound = session_organisation(session)
+    if organisation_id is None:
+        organisation_id = require_organisation(session)
+    elif bound is not None and bound != organisation_id:
+        raise TenancyViolation("this session serves another organisation")
+    elif bound is None and not is_cross_organisation(session):
+        raise TenancyViolation("this session serves no organisation")
     if handler_for(kind) is None:
         raise ValueError(f"no handler is registered for job kind {kind!r}")
     if not 1 <= max_attempts <= MAX_ATTEMPTS_LIMIT:
@@ -164,12 +182,13 @@ def enqueue_job(
         state=JobState.queued,
         params=json_value(params or {}, "params"),
         max_attempts=max_attempts,
+        available_at=utcnow() + timedelta(seconds=max(delay, 0)),
         created_by=principal.display_name[:200],
         created_by_oid=principal.object_id[:36],
     )
     session.add(job)
     session.flush()
-    send_after_commit(session, organisation_id, job.id)
+    send_after_commit(session, organisation_id, job.id, delay=delay)
     return job
 
 

@@ -23,6 +23,7 @@ JOB_MODULES: tuple[str, ...] = (
     "facito_admin.accounts.tasks",
     "facito_admin.directory_sync.tasks",
     "facito_admin.policies.notice_tasks",
+    "facito_admin.webhooks.tasks",
 )
 
 _KIND = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")

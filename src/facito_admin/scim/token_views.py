@@ -55,7 +55,8 @@ class ScimTokens(MethodView):
         )
         location = url_for("scim_tokens.ScimTokenById", org_id=org_id, token_id=token.id)
         created = {name: getattr(token, name) for name in ScimTokenSchema().fields}
-        return {**created, "token": value}, 201, {"Location": location}
+        # no-store: caches and the Idempotency-Key store keep no copy of the secret.
+        return {**created, "token": value}, 201, {"Location": location, "Cache-Control": "no-store"}
 
 
 @blp.route("/<uuid:token_id>")

@@ -8,7 +8,9 @@ from datetime import timedelta
 import time_machine
 from sqlalchemy import select
 
+from facito_admin.common.idempotency_models import IdempotencyRecord
 from facito_admin.db.base import utcnow
+from facito_admin.db.session import cross_organisation_session
 from facito_admin.scim.models import ScimToken
 from tests.api.organisations.helpers import audit_trail
 from tests.api.scim.conftest import ERROR, SCIM, SCIM_JSON, bearer
@@ -59,6 +61,25 @@ def test_an_admin_creates_a_token_whose_secret_is_shown_once(client, database, o
     assert client.get(_url(org_b), headers=other).json["items"] == []
     assert client.get(_url(org_a, f"/{body['id']}"), headers=other).status_code == 404
     assert client.get(_url(org_b, f"/{body['id']}"), headers=other).status_code == 404
+
+
+def test_a_repeated_idempotent_create_neither_replays_nor_keeps_the_secret(
+    client, database, org_a, org_b, auth
+):
+    headers = auth(org_a, ADMIN) | {"Idempotency-Key": "entra-token"}
+    first = client.post(_url(org_a), json={"description": "Entra ID"}, headers=headers)
+    assert first.status_code == 201
+    assert first.headers["Cache-Control"] == "no-store"
+
+    again = client.post(_url(org_a), json={"description": "Entra ID"}, headers=headers)
+
+    assert again.status_code == 409
+    assert again.json["code"] == "idempotent-answer-withheld"
+    assert again.headers["Location"] == first.headers["Location"]
+    with cross_organisation_session(database, reason="test: read the stored answers") as session:
+        assert session.scalars(select(IdempotencyRecord.response_body)).all() == [None]
+    assert len(client.get(_url(org_a), headers=auth(org_a, ADMIN)).json["items"]) == 1
+    assert client.get(_url(org_b), headers=auth(org_b, ADMIN)).json["items"] == []
 
 
 def test_readers_and_integrations_cannot_manage_tokens(client, org_a, org_b, auth):

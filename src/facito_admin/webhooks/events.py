@@ -1,0 +1,95 @@
+"""The event types webhooks carry, and publishing an event to an organisation's endpoints.
+
+To add an event type (later issues): add a member to WebhookEventType with its description in
+EVENT_DESCRIPTIONS, then call publish_event where it happens. Endpoints subscribe by value.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db.base import new_id, utcnow
+from ..db.tenancy import TenancyViolation, session_organisation
+from ..jobs.context import json_value
+from .models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from .scheduling import schedule_attempt
+
+
+class WebhookEventType(StrEnum):
+    """Every event an endpoint can subscribe to (`domain.what_happened`)."""
+
+    PolicyStatementPublished = "policy.statement_published"
+    PolicyContractChanged = "policy.contract_changed"
+    OrganisationResidencyInvalid = "organisation.residency_invalid"
+
+
+EVENT_DESCRIPTIONS: dict[WebhookEventType, str] = {
+    WebhookEventType.PolicyStatementPublished: "Facito published a privacy statement version",
+    WebhookEventType.PolicyContractChanged: "A contract of the organisation was recorded or "
+    "changed",
+    WebhookEventType.OrganisationResidencyInvalid: "The organisation's regions no longer "
+    "satisfy its effective policy",
+}
+
+
+def new_event_id() -> str:
+    """A Standard Webhooks message id: `msg_` and a time-ordered UUID (hex)."""
+    return f"msg_{new_id().hex}"
+
+
+def publish_event(
+    session: Session,
+    *,
+    organisation_id: uuid.UUID,
+    event_type: WebhookEventType,
+    data: dict[str, Any],
+) -> None:
+    """Queue ``event_type`` with ``data`` for every enabled endpoint of the organisation
+    subscribed to it, in the caller's transaction.
+
+    Works in a session bound to that organisation, or in a cross-organisation session (an
+    event for every organisation). Delivery rows are written now; their first attempt is a
+    job sent after the commit, so nothing goes out if the caller rolls back. ``data`` must
+    be JSON (TypeError otherwise) and is shown to the organisation's receivers: never put
+    secrets or another organisation's facts in it.
+    """
+    event_type = WebhookEventType(event_type)
+    bound = session_organisation(session)
+    if bound is not None and bound != organisation_id:
+        raise TenancyViolation("this session serves another organisation")
+    endpoints = session.scalars(
+        select(WebhookEndpoint)
+        .where(
+            WebhookEndpoint.organisation_id == organisation_id,
+            WebhookEndpoint.enabled.is_(True),
+        )
+        .order_by(WebhookEndpoint.id)
+    ).all()
+    subscribed = [e for e in endpoints if event_type.value in e.event_types]
+    if not subscribed:
+        return
+    now = utcnow()
+    payload = {
+        "type": event_type.value,
+        "timestamp": now.isoformat().replace("+00:00", "Z"),
+        "data": json_value(data, "an event's data"),
+    }
+    event_id = new_event_id()
+    for endpoint in subscribed:
+        delivery = WebhookDelivery(
+            id=new_id(),
+            organisation_id=organisation_id,
+            endpoint_id=endpoint.id,
+            event_id=event_id,
+            event_type=event_type.value,
+            payload=payload,
+            status=DeliveryStatus.pending,
+            attempts=0,
+        )
+        session.add(delivery)
+        schedule_attempt(session, delivery)
