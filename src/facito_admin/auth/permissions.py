@@ -20,6 +20,10 @@ class Permission(StrEnum):
     EntitlementsWrite = "org:entitlements:write"
     DirectorySyncRead = "org:directory-syncs:read"
     DirectorySyncWrite = "org:directory-syncs:write"
+    ContractsRead = "org:contracts:read"
+    # Contracts are recorded by Facito operators; the organisation reads what it signed.
+    ContractsWrite = "org:contracts:write"
+    PolicyRead = "org:policy:read"
     # Facito staff only: act on the organisations themselves.
     OrganisationsManage = "facito:organisations:manage"
     OrganisationsList = "facito:organisations:list"
@@ -56,6 +60,7 @@ _JOBS_READ = frozenset({_P.JobsRead})
 _JOBS_WRITE = _JOBS_READ | {_P.JobsWrite}
 _SYNC_READ = frozenset({_P.DirectorySyncRead})
 _SYNC_WRITE = _SYNC_READ | {_P.DirectorySyncWrite}
+_POLICY_READ = frozenset({_P.ContractsRead, _P.PolicyRead})
 
 ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
     AppRole.OrganisationAdmin: frozenset(
@@ -63,17 +68,21 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         | _ACCOUNTS_WRITE
         | _JOBS_WRITE
         | _SYNC_WRITE
+        | _POLICY_READ
     ),
     AppRole.OrganisationReader: frozenset(
         {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead}
         | _ACCOUNTS_READ
         | _JOBS_READ
         | _SYNC_READ
+        | _POLICY_READ
     ),
-    AppRole.PrivacyOfficer: frozenset({_P.OrganisationRead, _P.AuditRead}),
-    # Customer systems provision accounts and their products, and follow their jobs.
+    AppRole.PrivacyOfficer: frozenset({_P.OrganisationRead, _P.AuditRead} | _POLICY_READ),
+    # Customer systems provision accounts and their products, and follow their jobs; they
+    # may read the effective policy (e.g. the response days of the requests they file), the
+    # contracts themselves are for people.
     AppRole.IntegrationReadWrite: frozenset(
-        {_P.OrganisationRead} | _ACCOUNTS_WRITE | _JOBS_WRITE | _SYNC_WRITE
+        {_P.OrganisationRead, _P.PolicyRead} | _ACCOUNTS_WRITE | _JOBS_WRITE | _SYNC_WRITE
     ),
     # Operators onboard organisations: they act on any organisation's profile and federation.
     AppRole.FacitoOperator: frozenset(
@@ -94,8 +103,13 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         # directory, so operators may start one (after onboarding a federation).
         | _ACCOUNTS_READ
         | _SYNC_WRITE
+        # Operators record the contracts they negotiated.
+        | _POLICY_READ
+        | {_P.ContractsWrite}
     ),
-    AppRole.FacitoPrivacyOfficer: frozenset({_P.OrganisationsList, _P.OrganisationRead}),
+    AppRole.FacitoPrivacyOfficer: frozenset(
+        {_P.OrganisationsList, _P.OrganisationRead} | _POLICY_READ
+    ),
     # Support engineers reach an organisation only through an approved access grant.
     AppRole.SupportEngineer: frozenset(),
 }
