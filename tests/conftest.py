@@ -18,6 +18,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import create_engine, text
 
 from facito_admin.app import build_services, create_app
+from facito_admin.audit.chain import genesis_hash
 from facito_admin.auth.context import SYSTEM_PRINCIPAL, RequestContext
 from facito_admin.auth.dev_issuer import mint_token
 from facito_admin.config import Settings, load_settings
@@ -26,6 +27,7 @@ from facito_admin.db.migrations import upgrade
 from facito_admin.db.session import Database, cross_organisation_session, unit_of_work
 from facito_admin.organisations import service as organisations
 from facito_admin.organisations.models import Federation, FederationStatus, Organisation
+from facito_admin.policies.statements import SEED_STATEMENT_ID
 from facito_admin.web import Services
 
 CLIENT_ID = "5f0f5a5e-1c1c-4c1c-8c1c-0000000000c1"
@@ -119,6 +121,12 @@ def app(settings: Settings, services: Services) -> Flask:
 # Reference data that migrations seed (the product catalogue) stays; a test that adds rows
 # there removes them itself.
 SEEDED_TABLES = frozenset({"products"})
+# Tables with seeded rows among the test's own: the seeded rows stay, the others go, and
+# Facito's audit chain starts again from its genesis (migration 0006 seeds its head).
+KEEP_SEEDED_ROWS = {
+    "privacy_statement_versions": lambda t: t.c.id != SEED_STATEMENT_ID,
+    "statement_changes": lambda t: t.c.statement_id != SEED_STATEMENT_ID,
+}
 
 
 @pytest.fixture
@@ -127,7 +135,11 @@ def database(services: Services) -> Iterator[Database]:
     yield services.database
     with cross_organisation_session(services.database, reason="test cleanup") as session:
         for table in reversed(Base.metadata.sorted_tables):
-            if table.name not in SEEDED_TABLES:
+            if table.name in KEEP_SEEDED_ROWS:
+                session.execute(table.delete().where(KEEP_SEEDED_ROWS[table.name](table)))
+            elif table.name == "facito_audit_chain_head":
+                session.execute(table.update().values(seq=0, hash=genesis_hash("facito")))
+            elif table.name not in SEEDED_TABLES:
                 session.execute(table.delete())
 
 

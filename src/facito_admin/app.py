@@ -161,6 +161,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from .organisations.views import blp as organisations_blp
     from .organisations.views import registry_blp
     from .policies.effective_views import blp as effective_policy_blp
+    from .policies.notice_views import blp as notices_blp
+    from .policies.statement_views import blp as statements_blp
     from .products.views import blp as products_blp
     from .products.views import entitlements_blp
 
@@ -180,6 +182,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         directory_syncs_blp,
         contracts_blp,
         effective_policy_blp,
+        statements_blp,
+        notices_blp,
     ):
         api.register_blueprint(blueprint)
 

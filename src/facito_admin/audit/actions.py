@@ -38,3 +38,11 @@ class AuditAction(StrEnum):
     ContractDelete = "org:contract:delete"
     # The organisation's regions break its effective policy (now or from a known instant).
     ResidencyInvalid = "org:residency:invalid"
+    # Facito's own chain (audit/facito_log.py): the DPO's privacy statement versions.
+    StatementCreate = "facito:statement:create"
+    StatementUpdate = "facito:statement:update"
+    StatementDelete = "facito:statement:delete"
+    StatementPublish = "facito:statement:publish"
+    # An organisation's chain: notices Facito sends it, and their acknowledgement.
+    NoticeCreate = "org:notice:create"
+    NoticeAcknowledge = "org:notice:acknowledge"

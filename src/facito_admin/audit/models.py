@@ -48,3 +48,45 @@ class AuditChainHead(TenantScoped, Base):
 
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class FacitoAuditEvent(Base):
+    """An event of Facito's own chain: staff actions on nothing of one organisation.
+
+    Publishing a privacy statement, for instance, belongs to no organisation's log. The
+    chain works like an organisation's (audit/chain.py), with the organisation id "facito"
+    in the hashed fields (audit/facito_log.py).
+    """
+
+    __tablename__ = "facito_audit_events"
+    __table_args__ = (
+        UniqueConstraint("seq"),
+        Index("ix_facito_audit_events_action", "action", "seq"),
+        Index("ix_facito_audit_events_target", "target_id", "seq"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_kind: Mapped[str] = mapped_column(String(32))
+    actor_tid: Mapped[str] = mapped_column(String(36))
+    actor_oid: Mapped[str] = mapped_column(String(36))
+    actor_display: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    target_type: Mapped[str] = mapped_column(String(50))
+    target_id: Mapped[str] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(String(20), default="success")
+    request_id: Mapped[str] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class FacitoAuditChainHead(Base):
+    """The last link of Facito's chain: one row (id 1), seeded by migration 0006."""
+
+    __tablename__ = "facito_audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64))

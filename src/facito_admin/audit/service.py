@@ -95,7 +95,7 @@ def _lock_head(session: Session) -> AuditChainHead:
 
 
 def _event_fields(
-    organisation_id: uuid.UUID,
+    organisation_id: uuid.UUID | str,
     seq: int,
     ctx: RequestContext,
     *,

@@ -24,9 +24,16 @@ class Permission(StrEnum):
     # Contracts are recorded by Facito operators; the organisation reads what it signed.
     ContractsWrite = "org:contracts:write"
     PolicyRead = "org:policy:read"
+    NoticesRead = "org:notices:read"
+    NoticesWrite = "org:notices:write"
     # Facito staff only: act on the organisations themselves.
     OrganisationsManage = "facito:organisations:manage"
     OrganisationsList = "facito:organisations:list"
+    # Drafts of privacy statement versions (published ones are for every signed-in caller).
+    StatementsReadDrafts = "facito:statements:read-drafts"
+    StatementsWrite = "facito:statements:write"
+    # Facito's own audit chain (audit/facito_log.py).
+    FacitoAuditRead = "facito:audit:read"
 
 
 class AppRole(StrEnum):
@@ -61,6 +68,8 @@ _JOBS_WRITE = _JOBS_READ | {_P.JobsWrite}
 _SYNC_READ = frozenset({_P.DirectorySyncRead})
 _SYNC_WRITE = _SYNC_READ | {_P.DirectorySyncWrite}
 _POLICY_READ = frozenset({_P.ContractsRead, _P.PolicyRead})
+_NOTICES_READ = frozenset({_P.NoticesRead})
+_NOTICES_WRITE = _NOTICES_READ | {_P.NoticesWrite}
 
 ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
     AppRole.OrganisationAdmin: frozenset(
@@ -69,6 +78,7 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         | _JOBS_WRITE
         | _SYNC_WRITE
         | _POLICY_READ
+        | _NOTICES_WRITE
     ),
     AppRole.OrganisationReader: frozenset(
         {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead}
@@ -76,8 +86,12 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         | _JOBS_READ
         | _SYNC_READ
         | _POLICY_READ
+        | _NOTICES_READ
     ),
-    AppRole.PrivacyOfficer: frozenset({_P.OrganisationRead, _P.AuditRead} | _POLICY_READ),
+    # The organisation's privacy officer acknowledges Facito's statement changes too.
+    AppRole.PrivacyOfficer: frozenset(
+        {_P.OrganisationRead, _P.AuditRead} | _NOTICES_WRITE | _POLICY_READ
+    ),
     # Customer systems provision accounts and their products, and follow their jobs; they
     # may read the effective policy (e.g. the response days of the requests they file), the
     # contracts themselves are for people.
@@ -97,6 +111,11 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
             _P.AuditRead,
             _P.JobsRead,
             _P.JobsWrite,
+            # Operators record contracts against the statement: they see its drafts coming,
+            # and which organisations acknowledged a change; they write neither.
+            _P.StatementsReadDrafts,
+            _P.NoticesRead,
+            _P.FacitoAuditRead,
         }
         # Operators may look at a customer's accounts when onboarding or helping, but the
         # customer alone changes them; a directory sync only mirrors the customer's own
@@ -107,8 +126,18 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         | _POLICY_READ
         | {_P.ContractsWrite}
     ),
+    # Facito's DPO writes the privacy statement and follows who acknowledged its changes;
+    # it reads contracts and effective policies to answer for Facito-controlled data.
     AppRole.FacitoPrivacyOfficer: frozenset(
-        {_P.OrganisationsList, _P.OrganisationRead} | _POLICY_READ
+        {
+            _P.OrganisationsList,
+            _P.OrganisationRead,
+            _P.StatementsReadDrafts,
+            _P.StatementsWrite,
+            _P.NoticesRead,
+            _P.FacitoAuditRead,
+        }
+        | _POLICY_READ
     ),
     # Support engineers reach an organisation only through an approved access grant.
     AppRole.SupportEngineer: frozenset(),

@@ -13,6 +13,8 @@ MODEL_MODULES = (
     "facito_admin.products.models",
     "facito_admin.directory_sync.models",
     "facito_admin.contracts.models",
+    "facito_admin.policies.statement_models",
+    "facito_admin.policies.notice_models",
 )
 
 

@@ -55,6 +55,12 @@ GLOBAL_MODELS: dict[str, str] = {
     "one organisation; read only by the idempotency layer for that same principal",
     "Product": "the catalogue is the same for every organisation (Citus reference table); "
     "which accounts may use a product is the tenant-scoped Entitlement",
+    "PrivacyStatementVersion": "Facito's privacy statement is one document for every "
+    "organisation, the default policy that contracts override (Citus reference table)",
+    "PrivacyStatementChange": "a change-log entry of a (global) privacy statement version",
+    "FacitoAuditEvent": "Facito's own audit chain: staff actions that concern no single "
+    "organisation (publishing a privacy statement); never read in an organisation's session",
+    "FacitoAuditChainHead": "the head of Facito's own audit chain (one row)",
 }
 
 

@@ -22,6 +22,7 @@ PeriodicFunction = Callable[["Database"], None]
 JOB_MODULES: tuple[str, ...] = (
     "facito_admin.accounts.tasks",
     "facito_admin.directory_sync.tasks",
+    "facito_admin.policies.notice_tasks",
 )
 
 _KIND = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")

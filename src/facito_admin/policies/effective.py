@@ -2,14 +2,14 @@
 
 Loads the documents in force (the statement version, the organisation's contract) and lets
 the pure :mod:`.resolution` combine them; :func:`.defaults.policy_value` and the residency
-rules read through here. The statement source is :func:`statement_terms` (and
-:func:`upcoming_statement_terms` for residency findings).
+rules read through here. Statement versions are global (policies/statements.py), contracts
+belong to the organisation (contracts/).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -18,27 +18,38 @@ from sqlalchemy.orm import Session
 from ..contracts.models import Contract
 from ..db.base import utcnow
 from ..db.tenancy import session_organisation
-from .parameters import STATEMENT_2019_VALUES
 from .residency import ResidencyFinding, residency_findings
 from .resolution import ContractTerms, EffectivePolicy, StatementTerms, resolve
+from .statement_models import PrivacyStatementVersion, StatementStatus
+from .statements import statement_in_force
 
-# The statement of 8 March 2019, the default policy until statement versions are stored.
-STATEMENT_2019 = StatementTerms(
-    version_id=None,
-    version_label="2019-03-08",
-    effective_from=datetime(2019, 3, 8, tzinfo=UTC),
-    parameters=STATEMENT_2019_VALUES,
-)
+
+def _terms(version: PrivacyStatementVersion) -> StatementTerms:
+    return StatementTerms(
+        version_id=version.id,
+        version_label=version.version_label,
+        effective_from=version.effective_from,
+        parameters=dict(version.parameters),
+    )
 
 
 def statement_terms(session: Session, *, at: datetime) -> StatementTerms | None:
     """The privacy statement version in force at ``at`` (None before the first one)."""
-    return STATEMENT_2019 if STATEMENT_2019.effective_from <= at else None
+    with session.no_autoflush:
+        version = statement_in_force(session, at=at)
+    return None if version is None else _terms(version)
 
 
 def upcoming_statement_terms(session: Session, *, after: datetime) -> list[StatementTerms]:
     """Published statement versions that take effect after ``after``."""
-    return [STATEMENT_2019] if STATEMENT_2019.effective_from > after else []
+    with session.no_autoflush:
+        versions = session.scalars(
+            select(PrivacyStatementVersion).where(
+                PrivacyStatementVersion.status == StatementStatus.published,
+                PrivacyStatementVersion.effective_from > after,
+            )
+        ).all()
+    return [_terms(version) for version in versions]
 
 
 def contract_terms(contract: Contract) -> ContractTerms:

@@ -1,7 +1,7 @@
 """contracts: per-organisation contracts with products, Facito's roles and policy overrides
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-11-25 22:42:10.334545
 """
 
@@ -14,7 +14,7 @@ import facito_admin.db.base
 from facito_admin.db.rls import disable_tenant_rls, enable_tenant_rls
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,55 @@
+"""Notices Facito sends an organisation (e.g. a new privacy statement version); acknowledging."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..auth.permissions import Permission
+from ..web import current_ctx, db_session, page_response, require
+from . import notices
+from .notice_schemas import NoticePageSchema, NoticeQueryArgsSchema, NoticeSchema
+
+blp = Blueprint(
+    "notices",
+    __name__,
+    url_prefix="/v1/organisations/<uuid:org_id>/notices",
+    description="What Facito told the organisation, e.g. a new privacy statement version",
+)
+
+
+@blp.route("")
+class Notices(MethodView):
+    @blp.arguments(NoticeQueryArgsSchema, location="query")
+    @blp.response(200, NoticePageSchema)
+    @require(Permission.NoticesRead)
+    def get(self, args: dict[str, Any], org_id: UUID) -> Any:
+        """List the organisation's notices, newest first"""
+        page = notices.list_notices(
+            db_session(),
+            acknowledged=args["acknowledged"],
+            limit=args["limit"],
+            cursor=args["cursor"],
+        )
+        return page_response(page, args)
+
+
+@blp.route("/<uuid:notice_id>")
+class NoticeById(MethodView):
+    @blp.response(200, NoticeSchema)
+    @require(Permission.NoticesRead)
+    def get(self, org_id: UUID, notice_id: UUID) -> Any:
+        """Read one notice"""
+        return notices.get_notice(db_session(), notice_id=notice_id)
+
+
+@blp.route("/<uuid:notice_id>/acknowledge")
+class NoticeAcknowledge(MethodView):
+    @blp.response(200, NoticeSchema)
+    @require(Permission.NoticesWrite)
+    def post(self, org_id: UUID, notice_id: UUID) -> Any:
+        """Acknowledge a notice (once; who and when are recorded)"""
+        return notices.acknowledge_notice(db_session(), current_ctx(), notice_id=notice_id)

@@ -1,0 +1,59 @@
+"""What changed between two statement versions: parameters key by key, change log, bodies.
+
+Pure: the service hands in the two versions and the change-log entries between them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class ParameterChangeKind(StrEnum):
+    added = "added"
+    removed = "removed"
+    changed = "changed"
+
+
+@dataclass(frozen=True)
+class ParameterChange:
+    key: str
+    change: ParameterChangeKind
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class BodyChange:
+    language: str
+    changed: bool
+    in_from: bool
+    in_to: bool
+
+
+def parameter_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[ParameterChange]:
+    """Keys added, removed or given another value, in key order (equal values are left out)."""
+    result: list[ParameterChange] = []
+    for key in sorted(old.keys() | new.keys()):
+        if key not in old:
+            result.append(ParameterChange(key, ParameterChangeKind.added, None, new[key]))
+        elif key not in new:
+            result.append(ParameterChange(key, ParameterChangeKind.removed, old[key], None))
+        elif old[key] != new[key]:
+            result.append(ParameterChange(key, ParameterChangeKind.changed, old[key], new[key]))
+    return result
+
+
+def body_changes(old: Mapping[str, str], new: Mapping[str, str]) -> list[BodyChange]:
+    """Per language of either version: whether its text differs."""
+    return [
+        BodyChange(
+            language=language,
+            changed=old.get(language) != new.get(language),
+            in_from=language in old,
+            in_to=language in new,
+        )
+        for language in sorted(old.keys() | new.keys())
+    ]
