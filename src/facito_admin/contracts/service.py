@@ -24,8 +24,7 @@ from ..db.base import new_id, utcnow
 from ..db.tenancy import require_organisation
 from ..errors import AlreadyExists, Conflict, InvalidState, NotFound, ValidationFailed
 from ..organisations.models import Organisation
-from ..policies.effective import residency_state
-from ..policies.events import announce_contract_change, report_residency_invalid
+from ..policies.events import announce_contract_change, recheck_residency
 from ..policies.parameters import PolicyValuesInvalid, validate_policy_values
 from ..products.models import Product
 from .models import Contract, FacitoRole
@@ -170,19 +169,12 @@ def _after_change(
     announce_contract_change(session, ctx, contract=contract, action=action, details=details)
     # A contract is recorded as signed even when the data sits where it no longer may: the
     # organisation is flagged (its resource shows the problems) and told, not refused.
-    state = residency_state(
+    recheck_residency(
         session,
-        primary_region=organisation.primary_region,
-        backup_region=organisation.backup_region,
+        ctx,
+        organisation=organisation,
+        cause=f"contract {contract.reference} ({action.value})",
     )
-    if state.status != "valid":
-        report_residency_invalid(
-            session,
-            ctx,
-            organisation=organisation,
-            state=state,
-            cause=f"contract {contract.reference} ({action.value})",
-        )
 
 
 def create_contract(

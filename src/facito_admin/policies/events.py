@@ -17,7 +17,7 @@ from ..audit.service import record_event
 from ..auth.context import RequestContext
 from ..contracts.models import Contract
 from ..organisations.models import Organisation
-from .effective import ResidencyState
+from .effective import ResidencyState, residency_state
 
 log = structlog.get_logger("facito_admin.policies")
 
@@ -87,3 +87,18 @@ def report_residency_invalid(
             "problems": problems,
         },
     )
+
+
+def recheck_residency(
+    session: Session, ctx: RequestContext, *, organisation: Organisation, cause: str
+) -> ResidencyState:
+    """After a policy change (contract or statement version): check the organisation's
+    regions against its policy from now on, and report them when they break it."""
+    state = residency_state(
+        session,
+        primary_region=organisation.primary_region,
+        backup_region=organisation.backup_region,
+    )
+    if state.status != "valid":
+        report_residency_invalid(session, ctx, organisation=organisation, state=state, cause=cause)
+    return state
