@@ -149,6 +149,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     register_problem_handlers(app)
 
     from .accounts.views import blp as accounts_blp
+    from .audit.facito_views import blp as facito_audit_blp
     from .audit.views import blp as audit_blp
     from .contracts.views import blp as contracts_blp
     from .directory_sync.views import blp as directory_syncs_blp
@@ -184,6 +185,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         effective_policy_blp,
         statements_blp,
         notices_blp,
+        facito_audit_blp,
     ):
         api.register_blueprint(blueprint)
 

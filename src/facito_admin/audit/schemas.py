@@ -115,3 +115,21 @@ class ChainReportSchema(OutputSchema):
     valid = ma.fields.Boolean(required=True)
     checked = ma.fields.Integer(required=True, metadata={"description": "Events recomputed"})
     first_broken = ma.fields.Nested(BrokenLinkSchema, required=True, allow_none=True)
+
+
+class FacitoAuditEventSchema(AuditEventSchema):
+    """An event of Facito's own chain (hashed with the organisation id "facito")."""
+
+    class Meta(OutputSchema.Meta):
+        exclude = ("organisation_id",)
+
+
+FacitoAuditEventPageSchema = page_schema(FacitoAuditEventSchema, "FacitoAuditEventPageSchema")
+
+
+class FacitoAuditEventQueryArgsSchema(PageArgsSchema):
+    action = ma.fields.String(
+        load_default=None,
+        validate=[ma.validate.Length(min=1, max=100), ma.validate.Regexp(r"^[a-z0-9:._-]+$")],
+        metadata={"description": "Only events of this action, e.g. `facito:statement:publish`"},
+    )

@@ -3,6 +3,7 @@ the published ones; published versions never change."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from facito_admin.audit.actions import AuditAction
@@ -309,3 +310,60 @@ def test_the_diff_does_not_reveal_drafts_to_organisations(now, client, org_a: Or
     dpo_view = client.get(url, headers=auth(None, DPO)).get_json()
     assert dpo_view["to"]["id"] == draft["id"]
     assert dpo_view["changes"][0]["version_label"] == "secret"
+
+
+def test_publishing_checks_an_if_match_when_one_is_sent(now, client, auth):
+    dpo = auth(None, DPO)
+    created = client.post(URL, json=draft_body("checked", now + timedelta(hours=1)), headers=dpo)
+    url = f"{URL}/{created.get_json()['id']}"
+    tag = created.headers["ETag"]
+    client.patch(url, json={"last_updated": "2026-01-01"}, headers=dpo | {"If-Match": tag})
+    stale = client.post(f"{url}/publish", headers=dpo | {"If-Match": tag})
+    assert stale.status_code == 412
+    fresh = client.get(url, headers=dpo).headers["ETag"]
+    assert client.post(f"{url}/publish", headers=dpo | {"If-Match": fresh}).status_code == 200
+
+
+def test_statement_instants_outside_the_calendar_range_are_refused(now, client, auth):
+    dpo = auth(None, DPO)
+    far = draft_body("far", now) | {"effective_from": "9999-12-31T23:59:59-01:00"}
+    assert client.post(URL, json=far, headers=dpo).status_code == 422
+    reader = auth(None, OPERATOR)
+    assert (
+        client.get(f"{URL}/in-force?at=0001-01-01T00:00:00%2B01:00", headers=reader).status_code
+        == 422
+    )
+
+
+def test_versions_are_listed_in_keyset_pages(now, client, auth):
+    dpo = auth(None, DPO)
+    for label in ("page-1", "page-2"):
+        create_draft(client, dpo, label=label, effective_from=now)
+    first = client.get(f"{URL}?limit=2", headers=dpo)
+    assert [s["version_label"] for s in first.get_json()["items"]] == ["2019-03-08", "page-1"]
+    assert 'rel="next"' in first.headers["Link"]
+    cursor = first.get_json()["next_cursor"]
+    second = client.get(f"{URL}?limit=2&cursor={cursor}", headers=dpo).get_json()
+    assert [s["version_label"] for s in second["items"]] == ["page-2"]
+    assert second["next_cursor"] is None
+
+
+def test_unknown_versions_are_404_and_bad_draft_edits_422(now, client, auth):
+    dpo = auth(None, DPO)
+    missing = f"{URL}/{uuid.uuid4()}"
+    assert client.get(missing, headers=dpo).status_code == 404
+    assert client.patch(missing, json={}, headers=dpo | {"If-Match": "*"}).status_code == 404
+    assert client.post(f"{missing}/publish", headers=dpo).status_code == 404
+    created = client.post(URL, json=draft_body("edit", now), headers=dpo)
+    url = f"{URL}/{created.get_json()['id']}"
+    tag = {"If-Match": created.headers["ETag"]}
+    bad = client.patch(url, json={"parameters": {"dsr.response_days": 31}}, headers=dpo | tag)
+    assert bad.status_code == 422
+    fields = {e["field"] for e in bad.get_json()["errors"]}
+    assert "parameters.dsr.response_days" in fields
+    assert "parameters.children.consent_age" in fields
+    unknown_field = client.patch(url, json={"status": "published"}, headers=dpo | tag)
+    assert unknown_field.status_code == 422
+    no_changes = client.patch(url, json={"changes": []}, headers=dpo | tag)
+    assert no_changes.status_code == 422
+    assert client.get(url, headers=dpo).headers["ETag"] == created.headers["ETag"]

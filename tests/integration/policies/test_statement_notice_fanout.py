@@ -12,6 +12,7 @@ from facito_admin.auth.context import SYSTEM_PRINCIPAL, RequestContext
 from facito_admin.db.base import utcnow
 from facito_admin.db.session import Database, unit_of_work
 from facito_admin.jobs.models import Job, JobState
+from facito_admin.jobs.registry import periodic_jobs
 from facito_admin.organisations.models import Organisation, OrganisationStatus
 from facito_admin.policies.notice_models import OrganisationNotice
 from facito_admin.policies.notice_tasks import NOTICE_JOB_KIND, enqueue_statement_notices
@@ -104,3 +105,8 @@ def test_a_notice_job_that_failed_for_good_is_queued_again(
         row.finished_at = utcnow()
     assert enqueue_statement_notices(jobs.database) == 1
     assert _sent_at(database, statement_id) is None
+
+
+def test_the_scan_runs_every_minute_in_the_consumers():
+    [scan] = [job for job in periodic_jobs() if job.name == "statement-notice-scan"]
+    assert scan.schedule["minute"] == "*"
