@@ -154,6 +154,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from .accounts.views import blp as accounts_blp
     from .audit.facito_views import blp as facito_audit_blp
     from .audit.views import blp as audit_blp
+    from .contracts.views import blp as contracts_blp
     from .directory_sync.views import blp as directory_syncs_blp
     from .jobs.views import blp as jobs_blp
     from .me.views import blp as me_blp
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from .organisations.federation_views import consent_blp
     from .organisations.views import blp as organisations_blp
     from .organisations.views import registry_blp
+    from .policies.effective_views import blp as effective_policy_blp
     from .policies.notice_views import blp as notices_blp
     from .policies.statement_views import blp as statements_blp
     from .products.views import blp as products_blp
@@ -186,6 +188,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         entitlements_blp,
         products_blp,
         directory_syncs_blp,
+        contracts_blp,
+        effective_policy_blp,
         statements_blp,
         notices_blp,
         facito_audit_blp,

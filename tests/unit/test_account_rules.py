@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from facito_admin.accounts import rules
-from facito_admin.policies.defaults import PolicyKey, policy_value
+from facito_admin.policies.defaults import PolicyKey
 from facito_admin.policies.parameters import PARAMETERS
 
 
@@ -45,7 +45,5 @@ def test_the_grace_period_counts_days_from_deletion():
     assert rules.purge_after(deleted, 30) == deleted + timedelta(days=30)
 
 
-def test_the_default_policy_holds_the_statements_values():
-    assert policy_value(None, PolicyKey.RetentionDeletedItemsDays) == 30
-    assert policy_value(None, PolicyKey.ChildrenConsentAge) == 16
+def test_the_keys_services_read_are_policy_parameters():
     assert set(PolicyKey) <= set(PARAMETERS)

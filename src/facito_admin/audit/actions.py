@@ -32,6 +32,12 @@ class AuditAction(StrEnum):
     DirectorySyncStart = "org:directory-sync:start"
     DirectorySyncRun = "org:directory-sync:run"
     DirectorySyncSchedule = "org:directory-sync:schedule"
+    ContractCreate = "org:contract:create"
+    ContractUpdate = "org:contract:update"
+    ContractTerminate = "org:contract:terminate"
+    ContractDelete = "org:contract:delete"
+    # The organisation's regions break its effective policy (now or from a known instant).
+    ResidencyInvalid = "org:residency:invalid"
     # Facito's own chain (audit/facito_log.py): the DPO's privacy statement versions.
     StatementCreate = "facito:statement:create"
     StatementUpdate = "facito:statement:update"

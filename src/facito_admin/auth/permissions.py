@@ -20,6 +20,10 @@ class Permission(StrEnum):
     EntitlementsWrite = "org:entitlements:write"
     DirectorySyncRead = "org:directory-syncs:read"
     DirectorySyncWrite = "org:directory-syncs:write"
+    ContractsRead = "org:contracts:read"
+    # Contracts are recorded by Facito operators; the organisation reads what it signed.
+    ContractsWrite = "org:contracts:write"
+    PolicyRead = "org:policy:read"
     NoticesRead = "org:notices:read"
     NoticesWrite = "org:notices:write"
     ScimTokensRead = "org:scim-tokens:read"
@@ -69,6 +73,7 @@ _JOBS_READ = frozenset({_P.JobsRead})
 _JOBS_WRITE = _JOBS_READ | {_P.JobsWrite}
 _SYNC_READ = frozenset({_P.DirectorySyncRead})
 _SYNC_WRITE = _SYNC_READ | {_P.DirectorySyncWrite}
+_POLICY_READ = frozenset({_P.ContractsRead, _P.PolicyRead})
 _NOTICES_READ = frozenset({_P.NoticesRead})
 _NOTICES_WRITE = _NOTICES_READ | {_P.NoticesWrite}
 _SCIM_TOKENS_WRITE = frozenset({_P.ScimTokensRead, _P.ScimTokensWrite})
@@ -81,6 +86,7 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         | _ACCOUNTS_WRITE
         | _JOBS_WRITE
         | _SYNC_WRITE
+        | _POLICY_READ
         | _NOTICES_WRITE
         # Only administrators hand out provisioning credentials (a SCIM token writes accounts).
         | _SCIM_TOKENS_WRITE
@@ -91,15 +97,24 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         | _ACCOUNTS_READ
         | _JOBS_READ
         | _SYNC_READ
+        | _POLICY_READ
         | _NOTICES_READ
         | _WEBHOOKS_READ
     ),
     # The organisation's privacy officer acknowledges Facito's statement changes too.
-    AppRole.PrivacyOfficer: frozenset({_P.OrganisationRead, _P.AuditRead} | _NOTICES_WRITE),
+    AppRole.PrivacyOfficer: frozenset(
+        {_P.OrganisationRead, _P.AuditRead} | _NOTICES_WRITE | _POLICY_READ
+    ),
     # Customer systems provision accounts and their products, and follow their jobs; they
-    # receive webhooks, so they may follow deliveries (registering endpoints is the admin's).
+    # may read the effective policy (e.g. the response days of the requests they file), the
+    # contracts themselves are for people; they receive webhooks, so they may follow
+    # deliveries (registering endpoints is the admin's).
     AppRole.IntegrationReadWrite: frozenset(
-        {_P.OrganisationRead} | _ACCOUNTS_WRITE | _JOBS_WRITE | _SYNC_WRITE | _WEBHOOKS_READ
+        {_P.OrganisationRead, _P.PolicyRead}
+        | _ACCOUNTS_WRITE
+        | _JOBS_WRITE
+        | _SYNC_WRITE
+        | _WEBHOOKS_READ
     ),
     # Operators onboard organisations: they act on any organisation's profile and federation.
     AppRole.FacitoOperator: frozenset(
@@ -125,8 +140,12 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         # directory, so operators may start one (after onboarding a federation).
         | _ACCOUNTS_READ
         | _SYNC_WRITE
+        # Operators record the contracts they negotiated.
+        | _POLICY_READ
+        | {_P.ContractsWrite}
     ),
-    # Facito's DPO writes the privacy statement and follows who acknowledged its changes.
+    # Facito's DPO writes the privacy statement and follows who acknowledged its changes;
+    # it reads contracts and effective policies to answer for Facito-controlled data.
     AppRole.FacitoPrivacyOfficer: frozenset(
         {
             _P.OrganisationsList,
@@ -136,6 +155,7 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
             _P.NoticesRead,
             _P.FacitoAuditRead,
         }
+        | _POLICY_READ
     ),
     # Support engineers reach an organisation only through an approved access grant.
     AppRole.SupportEngineer: frozenset(),

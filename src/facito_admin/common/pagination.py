@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 import marshmallow as ma
-from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy import ColumnElement, Select, literal, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..errors import ValidationFailed
@@ -99,7 +99,10 @@ def keyset_statement(
     """``query`` after ``cursor`` in the order of ``keys``, one row more than ``limit``."""
     if cursor:
         after = decode_cursor(cursor, keys)
-        key_tuple, value_tuple = tuple_(*keys), tuple_(*after)
+        # Bound with the key columns' own types, so that a timestamp is stored-format on SQLite
+        # and a timestamptz on PostgreSQL, not a string compared as text.
+        values = [literal(value, type_=key.type) for value, key in zip(after, keys, strict=True)]
+        key_tuple, value_tuple = tuple_(*keys), tuple_(*values)
         query = query.where(key_tuple < value_tuple if descending else key_tuple > value_tuple)
     order = [k.desc() for k in keys] if descending else list(keys)
     return query.order_by(*order).limit(limit + 1)

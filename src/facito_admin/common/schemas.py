@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC
 from typing import Any
 
 import marshmallow as ma
@@ -88,3 +89,24 @@ class Text(ma.fields.String):
         if UNSTORABLE.search(text):
             raise ma.ValidationError("must not contain control characters")
         return text
+
+
+class Instant(ma.fields.AwareDateTime):
+    """An RFC 3339 instant with a timezone, loaded as UTC, between the years 1900 and 9998.
+
+    Outside that range the UTC conversion (or the databases) overflow, and no contract or
+    policy instant of ours lies there: a 422, not a 500.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        instant = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            utc = instant.astimezone(UTC)
+        except OverflowError:
+            raise ma.ValidationError("must lie between the years 1900 and 9998") from None
+        if not 1900 <= utc.year <= 9998:
+            raise ma.ValidationError("must lie between the years 1900 and 9998")
+        return utc

@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "facito_admin.accounts.models",
     "facito_admin.products.models",
     "facito_admin.directory_sync.models",
+    "facito_admin.contracts.models",
     "facito_admin.policies.statement_models",
     "facito_admin.policies.notice_models",
     "facito_admin.groups.models",

@@ -21,7 +21,9 @@ def _region(*, required: bool = False) -> ma.fields.String:
     )
 
 
-class OrganisationSchema(OutputSchema):
+class OrganisationSummarySchema(OutputSchema):
+    """An organisation in a list; reading it shows its residency status as well."""
+
     id = ma.fields.UUID(required=True)
     slug = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
@@ -32,6 +34,34 @@ class OrganisationSchema(OutputSchema):
     backup_region = ma.fields.String(required=True)
     created_at = ma.fields.DateTime(required=True)
     updated_at = ma.fields.DateTime(required=True)
+
+
+class ResidencyProblemSchema(OutputSchema):
+    field = ma.fields.String(
+        required=True, metadata={"description": "primary_region or backup_region"}
+    )
+    region = ma.fields.String(required=True)
+    rule = ma.fields.String(required=True, metadata={"description": "The policy key it breaks"})
+    detail = ma.fields.String(required=True)
+    source = ma.fields.String(required=True, metadata={"description": "statement or contract"})
+    document = ma.fields.String(
+        required=True, metadata={"description": "Statement version or contract reference"}
+    )
+    document_id = ma.fields.String(required=True, allow_none=True)
+    since = ma.fields.DateTime(
+        required=True, metadata={"description": "From this instant on (now, or a later one)"}
+    )
+
+
+class OrganisationSchema(OrganisationSummarySchema):
+    residency_status = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "Whether the regions satisfy the effective policy: `valid`, "
+            "`invalid` (now) or `becomes_invalid` (when a recorded document takes effect)"
+        },
+    )
+    residency_problems = ma.fields.List(ma.fields.Nested(ResidencyProblemSchema), required=True)
 
 
 class OrganisationCreateSchema(StrictSchema):
@@ -60,7 +90,7 @@ class OrganisationQueryArgsSchema(PageArgsSchema):
     status = ma.fields.Enum(OrganisationStatus, load_default=None)
 
 
-OrganisationPageSchema = page_schema(OrganisationSchema, "OrganisationPageSchema")
+OrganisationPageSchema = page_schema(OrganisationSummarySchema, "OrganisationPageSchema")
 
 
 class RegionSchema(OutputSchema):

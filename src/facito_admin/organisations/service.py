@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from ..common.pagination import Page, paginate
 from ..db.base import utcnow
 from ..db.session import bind_organisation
 from ..errors import AlreadyExists, InvalidState, NotFound, ValidationFailed
+from ..policies.effective import residency_state
 from .models import Organisation, OrganisationStatus
 from .regions import region
 
@@ -34,6 +36,42 @@ def validate_residency(primary_region: str, backup_region: str) -> None:
         errors["backup_region"] = ["must differ from primary_region"]
     if errors:
         raise ValidationFailed("the residency is not valid", errors=errors)
+
+
+class ResidencyNotAllowed(ValidationFailed):
+    code, title = "residency-not-allowed", "The regions break the effective policy"
+
+
+def check_residency_allowed(
+    session: Session, *, primary_region: str, backup_region: str, changing: Collection[str]
+) -> None:
+    """422 when a region being set breaks the effective policy, now or at a known later
+    instant (a contract or statement version already recorded to take effect)."""
+    state = residency_state(session, primary_region=primary_region, backup_region=backup_region)
+    problems = [p for p in state.problems() if p["field"] in changing]
+    if not problems:
+        return
+    errors: dict[str, list[str]] = {}
+    for problem in problems:
+        document = f"{problem['source']} {problem['document']}"
+        errors.setdefault(problem["field"], []).append(
+            f"{problem['detail']} ({problem['rule']}, {document}, from {problem['since']:%Y-%m-%d})"
+        )
+    raise ResidencyNotAllowed(
+        "the regions break the organisation's effective policy",
+        errors={field: sorted(set(messages)) for field, messages in errors.items()},
+    )
+
+
+def describe_organisation(session: Session, organisation: Organisation) -> dict[str, Any]:
+    """The organisation resource: its columns, and its residency under the policy from now."""
+    state = residency_state(
+        session,
+        primary_region=organisation.primary_region,
+        backup_region=organisation.backup_region,
+    )
+    columns = {column.key: getattr(organisation, column.key) for column in Organisation.__table__.c}
+    return columns | {"residency_status": state.status, "residency_problems": state.problems()}
 
 
 def get_organisation(session: Session, *, organisation_id: uuid.UUID) -> Organisation:
@@ -68,6 +106,13 @@ def create_organisation(
     if not SLUG.match(slug):
         raise ValidationFailed("invalid slug", errors={"slug": ["lowercase letters, digits and -"]})
     validate_residency(primary_region, backup_region)
+    # A new organisation has no contract yet: the statement in force bounds its regions.
+    check_residency_allowed(
+        session,
+        primary_region=primary_region,
+        backup_region=backup_region,
+        changing={"primary_region", "backup_region"},
+    )
     if session.scalar(select(Organisation.id).where(Organisation.slug == slug)) is not None:
         raise AlreadyExists(f"an organisation with slug {slug!r} exists")
     organisation = Organisation(
@@ -109,6 +154,17 @@ def update_organisation(
     primary = changes.get("primary_region", organisation.primary_region)
     backup = changes.get("backup_region", organisation.backup_region)
     validate_residency(primary, backup)
+    # Only a region that changes must satisfy the policy: a name change, or moving one region
+    # while the other is still being migrated, stays possible on an invalid residency.
+    changing = {
+        field
+        for field in ("primary_region", "backup_region")
+        if field in changes and changes[field] != getattr(organisation, field)
+    }
+    if changing:
+        check_residency_allowed(
+            session, primary_region=primary, backup_region=backup, changing=changing
+        )
     before = {k: getattr(organisation, k) for k in changes}
     for key, value in changes.items():
         setattr(organisation, key, value)

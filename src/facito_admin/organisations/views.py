@@ -40,9 +40,9 @@ registry_blp = Blueprint(
 
 def _with_etag(
     organisation: Organisation, status: int = 200, headers: dict[str, str] | None = None
-) -> tuple[Organisation, int, dict[str, str]]:
+) -> tuple[dict[str, Any], int, dict[str, str]]:
     return (
-        organisation,
+        service.describe_organisation(db_session(), organisation),
         status,
         {"ETag": etag_of(organisation.id, organisation.version), **(headers or {})},
     )

@@ -1,10 +1,9 @@
-"""The default policy: values taken from Facito's privacy statement (last updated 8 March 2019).
+"""The policy values services read: the effective policy of the session's organisation, now.
 
-A contract between a customer and Facito overrides the statement wherever the two disagree
-(DESIGN: effective policy). Until that resolution exists, :func:`policy_value` answers with the
-statement's values; it is the one place every service reads a policy value from, so the later
-resolution (statement version in force ⊕ contract overrides of the session's organisation)
-replaces its body and nothing else.
+Facito's privacy statement is the default policy; a contract between a customer and Facito
+overrides it wherever the two disagree (DESIGN: effective policy). :func:`policy_value` is the
+one place every service reads a policy value from: the statement version in force ⊕ the
+contract in force for the session's organisation (:mod:`.effective`), at this instant.
 """
 
 from __future__ import annotations
@@ -13,9 +12,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from .parameters import STATEMENT_2019_VALUES
-
-STATEMENT_VERSION = "2019-03-08"
+from .effective import effective_policy
 
 
 class PolicyKey(StrEnum):
@@ -23,11 +20,19 @@ class PolicyKey(StrEnum):
     ChildrenConsentAge = "children.consent_age"
 
 
+class PolicyValueMissing(LookupError):
+    """No document in force sets the key (before the first statement version took effect)."""
+
+
 def policy_value(session: Session, key: PolicyKey) -> int:
-    """The value of ``key`` in force for the session's organisation (now: the statement's)."""
-    # The session is part of the signature on purpose: the contract overrides of its
-    # organisation will be read through it.
-    value = STATEMENT_2019_VALUES[key]
+    """The value of ``key`` in force now for the session's organisation.
+
+    Two indexed reads (the statement version and the contract in force); a session without an
+    organisation has no contract and gets the statement's value.
+    """
+    value = effective_policy(session).value(key)
+    if value is None:
+        raise PolicyValueMissing(f"no statement or contract in force sets {key}")
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     raise TypeError(f"{key} is not a number")

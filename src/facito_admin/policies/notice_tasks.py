@@ -21,6 +21,7 @@ from ..db.session import Database, cross_organisation_session, unit_of_work
 from ..jobs import JobContext, JobFailed, enqueue_job, job_handler, periodic_job, system_context
 from ..jobs.models import Job, JobState
 from ..organisations.models import Organisation, OrganisationStatus
+from .events import recheck_residency
 from .notice_models import NoticeKind, OrganisationNotice
 from .notices import notify_organisation_of_statement
 from .statement_models import PrivacyStatementVersion, StatementStatus
@@ -38,6 +39,15 @@ def send_statement_notice(session: Session, ctx: JobContext) -> dict[str, Any]:
     notify_organisation_of_statement(
         session, organisation_id=ctx.organisation_id, statement=statement, ctx=ctx.request
     )
+    organisation = session.get(Organisation, ctx.organisation_id)
+    if organisation is not None:
+        # A new statement version is a policy change too: regions it forbids are reported.
+        recheck_residency(
+            session,
+            ctx.request,
+            organisation=organisation,
+            cause=f"privacy statement {statement.version_label}",
+        )
     return {"statement_id": str(statement.id), "version_label": statement.version_label}
 
 

@@ -25,6 +25,7 @@ from ..db.base import utcnow
 from ..db.tenancy import TenancyViolation, require_organisation
 from ..errors import InvalidState, NotFound
 from ..jobs import system_context
+from ..webhooks.events import WebhookEventType, publish_event
 from .notice_models import NoticeKind, OrganisationNotice
 from .statement_models import PrivacyStatementVersion, StatementStatus
 
@@ -74,6 +75,24 @@ def notify_organisation_of_statement(
             "version_label": statement.version_label,
             "material": statement.material,
             "effective_from": statement.effective_from,
+        },
+    )
+    publish_event(
+        session,
+        organisation_id=organisation_id,
+        event_type=WebhookEventType.PolicyStatementPublished,
+        data={
+            "notice_id": str(notice.id),
+            "statement_id": str(statement.id),
+            "version_label": statement.version_label,
+            "last_updated": statement.last_updated.isoformat(),
+            "published_at": statement.published_at.isoformat() if statement.published_at else None,
+            "effective_from": statement.effective_from.isoformat(),
+            "material": statement.material,
+            "changes": [
+                {"summary": change.summary, "reason": change.reason, "material": change.material}
+                for change in statement.changes
+            ],
         },
     )
 

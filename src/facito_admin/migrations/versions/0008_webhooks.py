@@ -1,7 +1,7 @@
 """webhooks: endpoints of an organisation and the deliveries of events to them
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-25 23:00:00.000000
 """
 
@@ -14,7 +14,7 @@ import facito_admin.db.base
 from facito_admin.db.rls import disable_tenant_rls, enable_tenant_rls
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Contracts between an organisation and Facito: products, roles and policy overrides."""
