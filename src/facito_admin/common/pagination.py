@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
@@ -82,7 +82,15 @@ def _typed(value: Any, python_type: type) -> Any:
     if python_type is uuid.UUID:
         return uuid.UUID(value)
     if python_type is datetime:
-        return datetime.fromisoformat(value)
+        instant = datetime.fromisoformat(value)
+        # Our cursors carry aware UTC instants; a naive or out-of-range one is not ours (and
+        # would overflow when bound).
+        if instant.tzinfo is None:
+            raise ValueError("naive instant")
+        try:
+            return instant.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("instant out of range") from None
     if isinstance(value, python_type) and not isinstance(value, bool):
         return value
     raise ValueError("wrong type")

@@ -249,6 +249,12 @@ def update_contract(
             )
         if "effective_to" in changed:
             _check_end_ahead(contract, changed["effective_to"], now)
+    elif "effective_from" in changed and changed["effective_from"] < now:
+        # A scheduled contract moved into the past would rewrite which terms governed then.
+        raise ValidationFailed(
+            "a scheduled contract cannot be moved to start in the past",
+            errors={"effective_from": ["must not lie in the past"]},
+        )
     effective_from = changed.get("effective_from", contract.effective_from)
     effective_to = changed.get("effective_to", contract.effective_to)
     _check_dates(changed.get("signed_on", contract.signed_on), effective_from, effective_to)

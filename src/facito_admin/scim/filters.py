@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -32,6 +32,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, sele
 
 from ..accounts.models import Account, AccountStatus
 from ..accounts.rules import key
+from ..common.schemas import UNSTORABLE
 from ..groups.models import Group, GroupMember
 from .errors import ScimProblem
 
@@ -200,6 +201,10 @@ class _SqlFilter(FilterVisitor[ColumnElement[bool]]):
             return column.is_(None) if op is CompareOperator.eq else column.is_not(None)  # type: ignore[no-any-return]
         if not isinstance(value, str):
             raise _invalid(f"`{name}` is compared to a string")
+        # Nothing stored holds control characters or lone surrogates, and the databases refuse
+        # to bind some of them (a filter's \u escapes can spell them): no match is possible.
+        if UNSTORABLE.search(value):
+            raise _invalid(f"`{name}` is compared to a string with control characters")
         # Compare the forms stored: casefolded keys, lowercased plain columns, exact ones as is.
         if kind is Kind.folded:
             value = key(value)
@@ -222,6 +227,10 @@ class _SqlFilter(FilterVisitor[ColumnElement[bool]]):
             raise _invalid(f"`{name}` is compared to a dateTime") from None
         if instant.tzinfo is None:
             raise _invalid(f"`{name}` is compared to a dateTime with its zone")
+        try:
+            instant = instant.astimezone(UTC)
+        except OverflowError:
+            raise _invalid(f"`{name}` is compared to a dateTime out of range") from None
         return _ordered(attribute.column, op, instant)
 
     def _uuid(self, attribute: Attribute, op: CompareOperator, value: Any) -> ColumnElement[bool]:

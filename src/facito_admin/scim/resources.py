@@ -276,7 +276,9 @@ def account_fields(user: Resource[Any]) -> tuple[dict[str, Any], bool | None]:
     display = user.display_name or (name.formatted if name else None)
     if not display:
         display = " ".join(p for p in (given, family) if p) or user.user_name
-    emails = user.emails or []
+    # An entry without an address (a lone `emails[type eq "work"].primary` operation makes
+    # one) says nothing about the address.
+    emails = [e for e in user.emails or [] if e.value]
     # Entra writes emails[type eq "work"].value, which adds a work entry beside one without
     # a type: the work address wins, then the primary one, then the first.
     primary = (

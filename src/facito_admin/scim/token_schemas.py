@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema, page_schema
-from ..common.schemas import OutputSchema, StrictSchema, Text
+from ..common.schemas import Instant, OutputSchema, StrictSchema, Text
 
 
 class ScimTokenSchema(OutputSchema):
@@ -39,7 +39,7 @@ class ScimTokenCreateSchema(StrictSchema):
         validate=ma.validate.Length(min=1, max=200),
         metadata={"description": "What the token is for, e.g. `Entra ID provisioning`"},
     )
-    expires_at = ma.fields.AwareDateTime(
+    expires_at = Instant(
         load_default=None,
         allow_none=True,
         metadata={"description": "Refused from this instant on; never when absent"},

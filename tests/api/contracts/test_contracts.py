@@ -3,7 +3,10 @@ changes need If-Match, and what governed stays as it governed."""
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -229,6 +232,40 @@ def test_a_scheduled_contract_changes_freely_and_can_be_deleted(client, database
     assert deleted.status_code == 204
     assert client.get(url, headers=operator).status_code == 404
     assert actions(database, org_a.id)[-1] == AuditAction.ContractDelete
+
+
+def test_a_scheduled_contract_cannot_be_moved_to_start_in_the_past(
+    client, database, org_a: Org, org_b: Org, auth
+):
+    operator = auth(None, OPERATOR)
+    contract, tag = create_contract(client, org_a, operator, start=utcnow() + timedelta(days=5))
+    response = client.patch(
+        contract_url(org_a, contract["id"]),
+        json={"effective_from": rfc3339(utcnow() - timedelta(days=1))},
+        headers=operator | {"If-Match": tag},
+    )
+    assert response.status_code == 422
+    assert "effective_from" in field_errors(response)
+    other = client.patch(
+        contract_url(org_b, contract["id"]),
+        json={"effective_from": rfc3339(utcnow() + timedelta(days=6))},
+        headers=operator | {"If-Match": tag},
+    )
+    assert other.status_code == 404
+
+
+def test_a_cursor_that_is_not_ours_is_refused(client, org_a: Org, auth):
+    naive = base64.urlsafe_b64encode(
+        json.dumps(["2020-01-01T00:00:00", str(uuid.uuid4())]).encode()
+    ).decode()
+    overflowing = base64.urlsafe_b64encode(
+        json.dumps(["9999-12-31T23:59:59-05:00", str(uuid.uuid4())]).encode()
+    ).decode()
+    for cursor in (naive, overflowing):
+        response = client.get(
+            contracts_url(org_a), query_string={"cursor": cursor}, headers=auth(org_a, ADMIN)
+        )
+        assert response.status_code == 422, cursor
 
 
 def test_a_contract_in_force_keeps_its_terms_and_is_ended_by_termination(

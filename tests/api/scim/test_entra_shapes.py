@@ -143,6 +143,17 @@ def test_the_work_email_is_replaced_by_its_value_filter(client, org_a, org_b, au
     assert _account(client, org_a, auth, user["id"])["email"] == "new@contoso.com"
 
 
+def test_marking_a_missing_work_email_primary_keeps_the_address(client, org_a, org_b, auth, scim_a):
+    emails = [{"value": "mail@contoso.com", "type": "other", "primary": True}]
+    user = create_user(client, scim_a, "mail@contoso.com", emails=emails)
+    body = patch({"op": "Replace", "path": 'emails[type eq "work"].primary', "value": True})
+    response = client.patch(f"{SCIM}/Users/{user['id']}", json=body, headers=scim_a)
+    assert response.status_code == 200, response.json
+    assert _account(client, org_a, auth, user["id"])["email"] == "mail@contoso.com"
+    other = client.get(f"/v1/organisations/{org_b.id}/accounts", headers=auth(org_b, ADMIN))
+    assert other.json["items"] == []
+
+
 def test_a_patch_that_changes_nothing_answers_200_and_records_nothing(
     client, database, org_a, org_b, scim_a
 ):

@@ -82,6 +82,14 @@ def test_a_repeated_idempotent_create_neither_replays_nor_keeps_the_secret(
     assert client.get(_url(org_b), headers=auth(org_b, ADMIN)).json["items"] == []
 
 
+def test_an_expiry_beyond_the_calendar_is_refused(client, org_a, org_b, auth):
+    body = {"description": "far", "expires_at": "9999-12-31T23:59:59-05:00"}
+    response = client.post(_url(org_a), json=body, headers=auth(org_a, ADMIN))
+    assert response.status_code == 422
+    assert "expires_at" in str(response.json["errors"])
+    assert client.get(_url(org_a), headers=auth(org_a, ADMIN)).json["items"] == []
+
+
 def test_readers_and_integrations_cannot_manage_tokens(client, org_a, org_b, auth):
     for role in ("Organisation.Reader", "Integration.ReadWrite", "Privacy.Officer"):
         headers = auth(org_a, role)

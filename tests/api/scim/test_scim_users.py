@@ -156,6 +156,11 @@ def test_filters_run_the_rfc_operators_on_stored_attributes(client, org_a, org_b
         "nickName eq 1",
         'foo eq "x"',
         'urn:ietf:params:scim:schemas:core:2.0:Group:displayName eq "x"',
+        # Escapes that spell what no database binds, and instants that overflow in UTC.
+        'externalId eq "a\\ud800b"',
+        'userName eq "a\\u0000b"',
+        'meta.created gt "0001-01-01T00:00:00+05:00"',
+        'meta.lastModified lt "9999-12-31T23:59:59-05:00"',
     ],
 )
 def test_a_bad_filter_is_refused_as_invalid_filter(client, org_a, org_b, scim_a, expression):

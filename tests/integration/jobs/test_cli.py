@@ -35,6 +35,10 @@ def _wait_until_serving(url: str, server: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.mark.slow
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_the_development_server_runs_jobs_in_process(
     jobs: QueueHarness, org_a: Org, database_url: str, tmp_path: Path
 ):
@@ -46,6 +50,9 @@ def test_the_development_server_runs_jobs_in_process(
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # Ctrl-C as at a terminal: a suite started in the background of a script inherits
+        # SIGINT ignored (POSIX), and the server would never see the interrupt.
+        preexec_fn=_interruptible,  # noqa: PLW1509 - only resets one signal before exec
     )
     try:
         _wait_until_serving(f"http://127.0.0.1:{port}/livez", server)
