@@ -28,8 +28,27 @@ def test_a_version_compared_with_itself_has_no_changes():
 
 
 def test_bodies_are_compared_per_language():
-    assert body_changes({"nl": "a", "en": "b"}, {"nl": "a2", "de": "c"}) == [
-        BodyChange("de", True, False, True),
-        BodyChange("en", True, True, False),
-        BodyChange("nl", True, True, True),
+    changes = body_changes({"nl": "a", "en": "b"}, {"nl": "a2", "de": "c"})
+    assert [(c.language, c.changed, c.in_from, c.in_to) for c in changes] == [
+        ("de", True, False, True),
+        ("en", True, True, False),
+        ("nl", True, True, True),
     ]
+
+
+def test_a_changed_text_comes_with_a_unified_diff_labelled_by_version():
+    [nl] = body_changes(
+        {"nl": "Wij antwoorden binnen 30 dagen.\nVragen?"},
+        {"nl": "Wij antwoorden binnen 28 dagen.\nVragen?"},
+        labels=("2019-03-08", "2026-12"),
+    )
+    assert nl.text_diff.splitlines() == [
+        "--- 2019-03-08",
+        "+++ 2026-12",
+        "@@ -1,2 +1,2 @@",
+        "-Wij antwoorden binnen 30 dagen.",
+        "+Wij antwoorden binnen 28 dagen.",
+        " Vragen?",
+    ]
+    [same] = body_changes({"en": "x"}, {"en": "x"})
+    assert same.text_diff == ""

@@ -5,6 +5,7 @@ Pure: the service hands in the two versions and the change-log entries between t
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -31,6 +32,8 @@ class BodyChange:
     changed: bool
     in_from: bool
     in_to: bool
+    # The text change as a unified diff (difflib), empty when the text is the same.
+    text_diff: str = ""
 
 
 def parameter_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[ParameterChange]:
@@ -46,14 +49,30 @@ def parameter_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Pa
     return result
 
 
-def body_changes(old: Mapping[str, str], new: Mapping[str, str]) -> list[BodyChange]:
-    """Per language of either version: whether its text differs."""
+def body_changes(
+    old: Mapping[str, str], new: Mapping[str, str], *, labels: tuple[str, str] = ("from", "to")
+) -> list[BodyChange]:
+    """Per language of either version: whether its text differs, and how (a unified diff)."""
     return [
         BodyChange(
             language=language,
             changed=old.get(language) != new.get(language),
             in_from=language in old,
             in_to=language in new,
+            text_diff=_text_diff(old.get(language, ""), new.get(language, ""), labels),
         )
         for language in sorted(old.keys() | new.keys())
     ]
+
+
+def _text_diff(old: str, new: str, labels: tuple[str, str]) -> str:
+    if old == new:
+        return ""
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile=labels[0],
+        tofile=labels[1],
+    )
+    # A last line without a newline would run into the next header line of the diff.
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)

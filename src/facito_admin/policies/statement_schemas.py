@@ -188,6 +188,9 @@ class BodyChangeSchema(OutputSchema):
     changed = ma.fields.Boolean(required=True)
     in_from = ma.fields.Boolean(required=True)
     in_to = ma.fields.Boolean(required=True)
+    text_diff = ma.fields.String(
+        required=True, metadata={"description": "Unified diff of the text; empty when unchanged"}
+    )
 
 
 class StatementDiffSchema(OutputSchema):

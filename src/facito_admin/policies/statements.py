@@ -179,6 +179,6 @@ def compare_statements(
         from_version=old,
         to_version=new,
         parameters=parameter_changes(old.parameters, new.parameters),
-        bodies=body_changes(old.bodies, new.bodies),
+        bodies=body_changes(old.bodies, new.bodies, labels=(old.version_label, new.version_label)),
         changes=entries,
     )

@@ -292,9 +292,22 @@ def test_the_diff_names_parameter_changes_entries_between_and_bodies(now, client
         {"key": "dsr.response_days", "change": "changed", "old": 30, "new": 28},
     ]
     assert [e["version_label"] for e in diff["changes"]] == ["2026-08", "2026-06"]
+    new_text = "--- 2019-03-08\n+++ 2026-08\n@@ -0,0 +1 @@\n+{}\n"
     assert diff["bodies"] == [
-        {"language": "en", "changed": True, "in_from": False, "in_to": True},
-        {"language": "nl", "changed": True, "in_from": False, "in_to": True},
+        {
+            "language": "en",
+            "changed": True,
+            "in_from": False,
+            "in_to": True,
+            "text_diff": new_text.format("version 2"),
+        },
+        {
+            "language": "nl",
+            "changed": True,
+            "in_from": False,
+            "in_to": True,
+            "text_diff": new_text.format("versie 2"),
+        },
     ]
     same = client.get(f"{URL}/diff?from=2026-06&to=2026-08", headers=reader).get_json()
     assert [p["key"] for p in same["parameters"]] == ["advertising.partner_sharing"]
