@@ -176,6 +176,8 @@ def test_pages_follow_a_stable_order_with_start_index_and_count(client, org_a, o
     assert seen == sorted(ids)
     only_total = client.get(f"{SCIM}/Users?count=0", headers=scim_a).json
     assert (only_total["totalResults"], only_total["Resources"]) == (5, [])
+    beyond = client.get(f"{SCIM}/Users?startIndex=9&count=2", headers=scim_a).json
+    assert (beyond["totalResults"], beyond["Resources"]) == (5, [])
 
 
 def test_attributes_and_excluded_attributes_shape_the_answer(client, org_a, org_b, scim_a):
