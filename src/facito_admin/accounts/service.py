@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, literal_column, select, union_all
+from sqlalchemy import Select, bindparam, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from ..audit.actions import AuditAction
@@ -110,10 +110,10 @@ def _unique_query(fields: tuple[str, ...], excluding: bool) -> Any:
     SQLite (and PostgreSQL on a small table) scans the organisation's accounts for it. Each
     arm here matches exactly one unique index (the partial ones through LIVE, written out).
     """
-    probes = []
+    probes: list[Select[Any]] = []
     for field in fields:
         unique = _UNIQUE[field]
-        probe = select(literal_column(f"'{field}'").label("field")).where(
+        probe: Select[Any] = select(literal_column(f"'{field}'").label("field")).where(
             unique.column == bindparam(field, type_=unique.column.type)
         )
         if unique.casefolded_among_live:
