@@ -15,8 +15,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from .accounts.models import UNIQUE_FIELDS as ACCOUNT_UNIQUE_FIELDS
 from .common.schemas import OutputSchema
-from .errors import DomainError, PreconditionFailed, ValidationFailed
+from .db.integrity import violated_unique
+from .errors import AlreadyExists, DomainError, PreconditionFailed, ValidationFailed
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 log = structlog.get_logger("facito_admin.errors")
@@ -269,6 +271,20 @@ def register_problem_handlers(app: Flask) -> None:
     @app.errorhandler(IntegrityError)
     def _integrity(error: IntegrityError) -> Response:
         log.warning("integrity_error", error=str(error.orig)[:300])
+        # A write that lost a race to a concurrent one passed the service's own uniqueness
+        # check: the loser gets the answer that check would have given it, naming the field.
+        field = ACCOUNT_UNIQUE_FIELDS.get(violated_unique(error) or "")
+        if field is not None:
+            taken = AlreadyExists(
+                f"another account of the organisation has this {field}", extra={"field": field}
+            )
+            return problem_response(
+                taken.status,
+                code=taken.code,
+                title=taken.title,
+                detail=taken.detail,
+                extra=taken.extra,
+            )
         return problem_response(
             409, code="conflict", title="Conflict", detail="the change conflicts with existing data"
         )

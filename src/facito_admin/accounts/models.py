@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     String,
     UniqueConstraint,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -148,3 +149,18 @@ class Account(TenantScoped, Versioned, Timestamped, Base):
     def minor_now(self) -> bool:
         """Whether the account is a minor's today (UTC)."""
         return self.minor_on(utcnow().date())
+
+
+# Accounts that hold their UPN and e-mail: the partial unique indexes' predicate (NOT_DELETED)
+# written out, not bound, so that it still matches those indexes once PostgreSQL switches a
+# prepared statement to a generic plan (a bound status would make every probe scan).
+LIVE = Account.status != literal_column("'deleted'")
+
+# The unique indexes and constraints of accounts, by name, and the API field each guards: a
+# write that loses a race to another account's (IntegrityError) is answered naming the field.
+UNIQUE_FIELDS = {
+    "uq_accounts_upn_key": "user_principal_name",
+    "uq_accounts_email_key": "email",
+    "uq_accounts_organisation_id_entra_oid": "entra_oid",
+    "uq_accounts_organisation_id_external_id": "external_id",
+}

@@ -16,7 +16,7 @@ from ..auth.context import RequestContext
 from ..common.pagination import Page, paginate
 from ..db.base import new_id, utcnow
 from ..db.session import Database
-from ..db.tenancy import require_organisation
+from ..db.tenancy import REUSED_STATEMENT, require_organisation
 from ..errors import NotFound, ValidationFailed
 from ..organisations.models import Organisation
 from . import export
@@ -72,6 +72,16 @@ def _organisation_exists(session: Session) -> uuid.UUID:
     return organisation_id
 
 
+# Built once (every mutating request runs it); the tenancy guard keeps its scoped form.
+_HEAD_FOR_UPDATE = (
+    select(AuditChainHead)
+    .with_for_update()
+    # A session reused across transactions (expire_on_commit=False) would otherwise hand back
+    # its stale identity-map copy and link two events to the same predecessor.
+    .execution_options(populate_existing=True, **{REUSED_STATEMENT: True})
+)
+
+
 def _lock_head(session: Session) -> AuditChainHead:
     # PostgreSQL: FOR UPDATE on the organisation's one head row serialises its appenders (read
     # committed re-reads the row once the lock is granted); other organisations do not wait.
@@ -82,13 +92,7 @@ def _lock_head(session: Session) -> AuditChainHead:
         options = session.connection().get_execution_options()
         if options.get("sqlite_begin") != "immediate":
             raise AuditChainError("audit events are recorded in write sessions only")
-    head = session.execute(
-        select(AuditChainHead)
-        .with_for_update()
-        # A session reused across transactions (expire_on_commit=False) would otherwise hand
-        # back its stale identity-map copy and link two events to the same predecessor.
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    head = session.execute(_HEAD_FOR_UPDATE).scalar_one_or_none()
     if head is None:
         raise AuditChainError("the organisation has no audit chain (start_chain)")
     return head

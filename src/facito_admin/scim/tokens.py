@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..audit.actions import AuditAction
@@ -23,6 +23,7 @@ from ..audit.service import record_event
 from ..auth.context import RequestContext
 from ..common.pagination import Page, paginate
 from ..db.base import new_id, utcnow
+from ..db.tenancy import REUSED_STATEMENT
 from ..errors import InvalidState, NotFound, ValidationFailed
 from ..organisations.models import Organisation, OrganisationStatus
 from .models import ScimToken
@@ -126,17 +127,22 @@ def revoke_token(session: Session, ctx: RequestContext, *, token_id: uuid.UUID) 
     return token
 
 
+# Every SCIM request runs it: built once, and the tenancy guard keeps its scoped form.
+_TOKEN_AND_STATUS = (
+    select(ScimToken, Organisation.status)
+    .join(Organisation, Organisation.id == ScimToken.organisation_id)
+    .where(ScimToken.id == bindparam("token_id", type_=ScimToken.id.type))
+    .execution_options(**{REUSED_STATEMENT: True})
+)
+
+
 def resolve_token(session: Session, parts: TokenParts, *, now: datetime) -> ScimToken | str:
     """The usable token the parts name, or why it is refused (a short reason).
 
     ``session`` is bound to ``parts.organisation_id``; one query reads the token and its
     organisation's status.
     """
-    row = session.execute(
-        select(ScimToken, Organisation.status)
-        .join(Organisation, Organisation.id == ScimToken.organisation_id)
-        .where(ScimToken.id == parts.token_id)
-    ).first()
+    row = session.execute(_TOKEN_AND_STATUS, {"token_id": parts.token_id}).first()
     # Unknown and wrong secrets get the same answer: nothing tells a guesser which ids exist.
     if row is None or not hmac.compare_digest(row[0].secret_sha256, _digest(parts.secret)):
         return "unknown token"

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts import lifecycle
 from ..accounts import service as accounts
-from ..accounts.models import Account, AccountSource, AccountStatus
+from ..accounts.models import LIVE, Account, AccountSource, AccountStatus
 from ..auth.context import RequestContext
 from ..common.etags import check_if_match
 from ..db.tenancy import require_organisation
@@ -46,18 +46,23 @@ def list_users(
 ) -> tuple[int, list[Account]]:
     """The total of matching live accounts and one page of them, in id order."""
     condition: ColumnElement[bool] = filters.user_condition(filter_) if filter_ else true()
-    live = Account.status != AccountStatus.deleted
-    total = session.scalar(select(func.count(Account.id)).where(live, condition)) or 0
-    if count == 0 or start_index > total:
-        return total, []
-    page = session.scalars(
-        select(Account)
-        .where(live, condition)
-        .order_by(Account.id)
-        .offset(start_index - 1)
-        .limit(count)
+    counted = select(func.count(Account.id)).where(LIVE, condition)
+    if count == 0:
+        return session.scalar(counted) or 0, []
+    page = list(
+        session.scalars(
+            select(Account)
+            .where(LIVE, condition)
+            .order_by(Account.id)
+            .offset(start_index - 1)
+            .limit(count)
+        )
     )
-    return total, list(page)
+    # A page shorter than asked ends the matches, so it gives the total without counting them
+    # again: the usual lookup (Entra's `userName eq "…"`) finds one account in one query.
+    if (page and len(page) < count) or (not page and start_index == 1):
+        return start_index - 1 + len(page), page
+    return session.scalar(counted) or 0, page
 
 
 def create_user(session: Session, ctx: RequestContext, *, body: Any) -> Account:

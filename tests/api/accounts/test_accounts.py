@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from facito_admin.accounts import service as account_service
 from facito_admin.audit.actions import AuditAction
 from tests.api.accounts.helpers import account_url, accounts_url, create, etag, new_actions
 from tests.api.organisations.helpers import actions, audit_trail
@@ -172,6 +173,37 @@ def test_unique_attributes_clash_case_insensitively_with_409_naming_the_field(
     assert problem["field"] == field
     assert actions(database, org_a.id) == before
     # Uniqueness is per organisation: B may have the same value.
+    create(client, org_b, auth(org_b, ADMIN), **body)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("user_principal_name", "ann@example.com"),
+        ("email", "ann@example.com"),
+        ("entra_oid", "8f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"),
+        ("external_id", "HR-1"),
+    ],
+)
+def test_a_create_that_loses_a_race_for_a_unique_value_gets_409_naming_the_field(
+    client, database, org_a: Org, org_b: Org, auth, monkeypatch, field, value
+):
+    admin = auth(org_a, ADMIN)
+    create(
+        client,
+        org_a,
+        admin,
+        **{"user_principal_name": "one@example.com", "display_name": "One", field: value},
+    )
+    before = actions(database, org_a.id)
+    # A concurrent create checked before the winner committed: the unique index refuses it.
+    monkeypatch.setattr(account_service, "check_unique", lambda *_args, **_kwargs: None)
+    body = {"user_principal_name": "two@example.com", "display_name": "Two", field: value}
+    response = client.post(accounts_url(org_a), json=body, headers=admin)
+    assert response.status_code == 409
+    problem = response.get_json()
+    assert (problem["code"], problem["field"]) == ("already-exists", field)
+    assert actions(database, org_a.id) == before
     create(client, org_b, auth(org_b, ADMIN), **body)
 
 

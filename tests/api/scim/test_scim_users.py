@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 import pytest
 
+from facito_admin.accounts import service as account_service
 from tests.api.organisations.helpers import audit_trail
 from tests.api.scim.conftest import (
     ENTERPRISE,
@@ -181,6 +182,8 @@ def test_pages_follow_a_stable_order_with_start_index_and_count(client, org_a, o
     assert seen == sorted(ids)
     only_total = client.get(f"{SCIM}/Users?count=0", headers=scim_a).json
     assert (only_total["totalResults"], only_total["Resources"]) == (5, [])
+    beyond = client.get(f"{SCIM}/Users?startIndex=9&count=2", headers=scim_a).json
+    assert (beyond["totalResults"], beyond["Resources"]) == (5, [])
 
 
 def test_attributes_and_excluded_attributes_shape_the_answer(client, org_a, org_b, scim_a):
@@ -273,6 +276,25 @@ def test_a_taken_user_name_is_a_uniqueness_conflict(client, org_a, org_b, scim_a
     # The same user name is free in another organisation.
     assert (
         client.post(f"{SCIM}/Users", json=new_user("taken@example.com"), headers=scim_b).status_code
+        == 201
+    )
+
+
+def test_a_user_name_taken_by_a_concurrent_create_is_a_uniqueness_conflict(
+    client, org_a, org_b, scim_a, scim_b, monkeypatch
+):
+    create_user(client, scim_a, "raced@example.com")
+    # The loser checked before the winner committed: the unique index refuses its insert.
+    monkeypatch.setattr(account_service, "check_unique", lambda *_args, **_kwargs: None)
+    body = new_user("RACED@example.com", externalId="other")
+    body["emails"][0]["value"] = "other@example.com"  # only the user name clashes
+    again = client.post(f"{SCIM}/Users", json=body, headers=scim_a)
+    assert again.status_code == 409
+    assert again.headers["Content-Type"] == SCIM_JSON
+    assert again.json["scimType"] == "uniqueness"
+    assert "user_principal_name" in again.json["detail"]
+    assert (
+        client.post(f"{SCIM}/Users", json=new_user("raced@example.com"), headers=scim_b).status_code
         == 201
     )
 

@@ -1,0 +1,70 @@
+"""How many SQL statements a SCIM create and a filtered get run: the hot paths of provisioning.
+
+Pinned so that a query added to them shows up here, not first in bench/scim.py. Counted are the
+statements that read or write tables; transaction control (BEGIN, COMMIT, savepoints) and
+PostgreSQL's per-transaction tenant settings (db/session.py) are not the request's own work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import quote
+
+from sqlalchemy import event
+
+from tests.api.scim.conftest import SCIM, create_user, new_user
+
+_OWN_WORK = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
+
+
+@contextmanager
+def statements(database) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, _params, _context, _executemany) -> None:
+        text = " ".join(statement.split())
+        if text.upper().startswith(_OWN_WORK) and "set_config(" not in text:
+            seen.append(text)
+
+    event.listen(database.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(database.engine, "before_cursor_execute", note)
+
+
+def test_a_scim_create_reads_the_token_probes_uniqueness_and_writes_account_and_event(
+    client, database, org_a, org_b, scim_a
+):
+    create_user(client, scim_a, "first@example.com")  # the token's first use is noted once
+    with statements(database) as seen:
+        created = client.post(f"{SCIM}/Users", json=new_user("second@example.com"), headers=scim_a)
+    assert created.status_code == 201
+    assert [s.split(" ", 2)[:2] for s in seen] == [
+        ["SELECT", "scim_tokens.organisation_id,"],  # the token and its organisation's status
+        ["SELECT", "'user_principal_name'"],  # one probe per unique field, as one query
+        ["INSERT", "INTO"],  # the account
+        ["SELECT", "audit_chain_heads.organisation_id,"],  # the chain head, locked
+        ["UPDATE", "audit_chain_heads"],
+        ["INSERT", "INTO"],  # the audit event
+    ], "\n".join(seen)
+
+
+def test_a_filtered_get_reads_the_token_and_one_page(
+    client, database, org_a, org_b, scim_a, scim_b
+):
+    create_user(client, scim_a, "found@example.com")
+    url = f"{SCIM}/Users?filter=" + quote('userName eq "found@example.com"')
+    with statements(database) as seen:
+        found = client.get(url, headers=scim_a)
+    assert found.json["totalResults"] == 1
+    assert len(seen) == 2, "\n".join(seen)
+    assert "FROM scim_tokens" in seen[0] and "FROM accounts" in seen[1]
+    # Another organisation's token finds nothing, with as few statements (after its first
+    # use, which notes last_used_at once a minute at most).
+    client.get(f"{SCIM}/Users?count=0", headers=scim_b)
+    with statements(database) as seen:
+        other = client.get(url, headers=scim_b)
+    assert other.json["totalResults"] == 0
+    assert len(seen) == 2, "\n".join(seen)
