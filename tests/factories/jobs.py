@@ -81,6 +81,15 @@ def run_steps(session: Session, ctx: JobContext) -> dict[str, Any]:
     return {"steps": total, "resumed_from": start, "attempt": ctx.attempt}
 
 
+@job_handler("test.open-write")
+def write_and_linger(session: Session, ctx: JobContext) -> dict[str, Any]:
+    """Writes without committing, then outlasts a heartbeat: its result is written after."""
+    _called(ctx)
+    record_event(session, ctx.request, action=STEP_ACTION, target_type="job", target_id=ctx.job_id)
+    time.sleep(float(ctx.params["linger"]))
+    return {"lingered": ctx.params["linger"]}
+
+
 @job_handler("test.fail")
 def always_fail(session: Session, ctx: JobContext) -> dict[str, Any]:
     _called(ctx)

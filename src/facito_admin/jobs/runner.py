@@ -81,6 +81,9 @@ def _claim(queue: JobQueue, organisation_id: uuid.UUID, job_id: uuid.UUID, lease
         ).first()
 
 
+_HEARTBEAT_STOP_SECONDS = 1.0
+
+
 class _Heartbeat(threading.Thread):
     def __init__(self, queue: JobQueue, ctx: JobContext) -> None:
         super().__init__(name=f"job-heartbeat-{ctx.job_id}", daemon=True)
@@ -96,7 +99,9 @@ class _Heartbeat(threading.Thread):
                 ) as session:
                     self._ctx.write_job_row(session, {})
             except LeaseLost:
-                log.warning("job_lease_lost", job_id=str(self._ctx.job_id))
+                # After stop() the job itself has ended the lease: nothing was lost.
+                if not self._stop_event.is_set():
+                    log.warning("job_lease_lost", job_id=str(self._ctx.job_id))
                 return
             except Exception:
                 # A missed beat (database busy or down) is retried; the reaper judges silence.
@@ -104,7 +109,10 @@ class _Heartbeat(threading.Thread):
 
     def stop(self) -> None:
         self._stop_event.set()
-        self.join()
+        # Not an unbounded join: a beat may be waiting for a lock that the job's own open
+        # transaction holds (SQLite's write lock, a PostgreSQL row lock on the job), which is
+        # released only after this returns. That beat then finds the lease ended and stops.
+        self.join(timeout=_HEARTBEAT_STOP_SECONDS)
 
 
 def run_job(queue: JobQueue, organisation_id: uuid.UUID, job_id: uuid.UUID) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from sqlalchemy import select
 
 from facito_admin.db.session import unit_of_work
 from facito_admin.jobs import enqueue_job
@@ -84,6 +87,23 @@ def test_a_retry_waits_for_its_backoff(jobs: QueueHarness, org_a: Org):
 def test_backoff_doubles_per_failed_attempt_up_to_its_cap():
     timing = JobTiming(retry_backoff_seconds=10, retry_backoff_max_seconds=60)
     assert [timing.backoff(n) for n in (1, 2, 3, 4, 5)] == [10, 20, 40, 60, 60]
+
+
+def test_a_job_holding_its_write_open_past_a_heartbeat_ends_at_once(
+    jobs: QueueHarness, org_a: Org, org_b: Org
+):
+    # The beat waits for the lock the job's open transaction holds; ending the job must not
+    # wait for the beat (it did, for SQLite's 30-second busy timeout).
+    jobs.queue.timing = JobTiming(heartbeat_seconds=0.2, stale_seconds=5)
+    jobs.start()
+    started = time.monotonic()
+    job_id = jobs.enqueue(org_a.id, "test.open-write", {"linger": 0.5})
+    job = jobs.wait_finished(org_a.id, job_id)
+    assert job.state is JobState.succeeded
+    assert job.result == {"lingered": 0.5}
+    assert time.monotonic() - started < 10
+    with jobs.database.session(organisation_id=org_b.id) as session:
+        assert session.scalars(select(Job)).all() == []
 
 
 def test_enqueueing_inside_a_rolled_back_transaction_sends_nothing(jobs: QueueHarness, org_a: Org):
