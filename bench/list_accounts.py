@@ -62,6 +62,7 @@ from bench.loadtest import (  # noqa: E402
     fetch_json,
     figures,
     gunicorn,
+    load_average,
     median_rps,
     paired,
 )
@@ -342,7 +343,7 @@ def set_up(args: argparse.Namespace, workdir: Path) -> Setup:
     else:
         url = f"sqlite:///{workdir / 'bench.db'}"
         target = Target(url, url, None, "SQLite (WAL)")
-    print(f"== {target.label}; {os.cpu_count()} CPUs; load average {_load(os.getloadavg())}")
+    print(f"== {target.label}; {os.cpu_count()} CPUs; load average {load_average()}")
     started = time.perf_counter()
     upgrade(target.owner_url, app_role=target.app_role)
     data = load(
@@ -477,19 +478,12 @@ def main() -> None:
             profile(setup, args.profile)
         else:
             report(run(args, setup))
-        print(
-            f"load average after: {_load(os.getloadavg())}; "
-            f"total {time.perf_counter() - started:.0f} s"
-        )
+        print(f"load average after: {load_average()}; total {time.perf_counter() - started:.0f} s")
     finally:
         if args.keep:
             print(f"logs and data kept in {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _load(values: tuple[float, float, float]) -> str:
-    return " ".join(f"{v:.2f}" for v in values)
 
 
 if __name__ == "__main__":

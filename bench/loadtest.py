@@ -19,6 +19,11 @@ from pathlib import Path
 from typing import Any
 
 
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages, for the report beside the figures."""
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -72,7 +72,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from bench.list_accounts import AUTHORITY, Target, prepare_postgresql  # noqa: E402
-from bench.loadtest import WrkResult, describe, figures, gunicorn, median_rps, paired, wrk  # noqa: E402
+from bench.loadtest import (  # noqa: E402
+    WrkResult,
+    describe,
+    figures,
+    gunicorn,
+    load_average,
+    median_rps,
+    paired,
+    wrk,
+)
 from bench.scim_reference import SCIM_JSON, bench_user  # noqa: E402
 
 from facito_admin.auth.context import SYSTEM_PRINCIPAL, RequestContext  # noqa: E402
@@ -460,7 +469,7 @@ def main() -> None:
     filters = workdir / "filters.txt"
     filters.write_text("".join(filter_query(name) + "\n" for name in user_names))
     template = json.dumps(bench_user("USERNAME@bench.example"))
-    print(f"== {os.cpu_count()} CPUs; load average {_load(os.getloadavg())}")
+    print(f"== {os.cpu_count()} CPUs; load average {load_average()}")
     try:
         if args.profile is not None:
             profile(args, workdir, user_names)
@@ -492,19 +501,12 @@ def main() -> None:
             "no audit, no access log, a static token);\n  ours looks its hashed token up and "
             "writes each user to the database in a transaction with its audit event"
         )
-        print(
-            f"load average after: {_load(os.getloadavg())}; "
-            f"total {time.perf_counter() - started:.0f} s"
-        )
+        print(f"load average after: {load_average()}; total {time.perf_counter() - started:.0f} s")
     finally:
         if args.keep:
             print(f"logs and data kept in {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _load(values: tuple[float, float, float]) -> str:
-    return " ".join(f"{v:.2f}" for v in values)
 
 
 if __name__ == "__main__":
