@@ -13,18 +13,11 @@ from ..db.base import Base, new_id, utcnow
 from ..db.tenancy import TenantScoped
 
 
-class AuditEvent(TenantScoped, Base):
-    __tablename__ = "audit_events"
-    __table_args__ = (
-        UniqueConstraint("organisation_id", "seq"),
-        Index("ix_audit_events_org_occurred", "organisation_id", "occurred_at", "seq"),
-        Index("ix_audit_events_org_action", "organisation_id", "action", "seq"),
-        Index("ix_audit_events_org_target", "organisation_id", "target_id", "seq"),
-        Index("ix_audit_events_org_actor", "organisation_id", "actor_oid", "seq"),
-    )
+class ChainedEvent:
+    """The fields of an event in a hash chain (audit/chain.py), an organisation's or Facito's."""
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    # Position in the organisation's chain: 1, 2, 3, … without gaps.
+    # Position in the chain: 1, 2, 3, … without gaps.
     seq: Mapped[int] = mapped_column(BigInteger)
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_kind: Mapped[str] = mapped_column(String(32))
@@ -41,6 +34,17 @@ class AuditEvent(TenantScoped, Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditEvent(TenantScoped, ChainedEvent, Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "seq"),
+        Index("ix_audit_events_org_occurred", "organisation_id", "occurred_at", "seq"),
+        Index("ix_audit_events_org_action", "organisation_id", "action", "seq"),
+        Index("ix_audit_events_org_target", "organisation_id", "target_id", "seq"),
+        Index("ix_audit_events_org_actor", "organisation_id", "actor_oid", "seq"),
+    )
+
+
 class AuditChainHead(TenantScoped, Base):
     """The last link of an organisation's chain; appending locks this row, so chains never fork."""
 
@@ -50,7 +54,7 @@ class AuditChainHead(TenantScoped, Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class FacitoAuditEvent(Base):
+class FacitoAuditEvent(ChainedEvent, Base):
     """An event of Facito's own chain: staff actions on nothing of one organisation.
 
     Publishing a privacy statement, for instance, belongs to no organisation's log. The
@@ -64,22 +68,6 @@ class FacitoAuditEvent(Base):
         Index("ix_facito_audit_events_action", "action", "seq"),
         Index("ix_facito_audit_events_target", "target_id", "seq"),
     )
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    seq: Mapped[int] = mapped_column(BigInteger)
-    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
-    actor_kind: Mapped[str] = mapped_column(String(32))
-    actor_tid: Mapped[str] = mapped_column(String(36))
-    actor_oid: Mapped[str] = mapped_column(String(36))
-    actor_display: Mapped[str] = mapped_column(String(200))
-    action: Mapped[str] = mapped_column(String(100))
-    target_type: Mapped[str] = mapped_column(String(50))
-    target_id: Mapped[str] = mapped_column(String(100))
-    outcome: Mapped[str] = mapped_column(String(20), default="success")
-    request_id: Mapped[str] = mapped_column(String(100))
-    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
 
 
 class FacitoAuditChainHead(Base):
