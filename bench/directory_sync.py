@@ -39,16 +39,17 @@ import trustme
 from sqlalchemy import create_engine, text
 
 from facito_admin.auth.context import SYSTEM_PRINCIPAL, RequestContext
+from facito_admin.bootstrap import build_runtime
 from facito_admin.config import load_settings
 from facito_admin.db.base import utcnow
 from facito_admin.db.migrations import upgrade
-from facito_admin.db.session import Database, unit_of_work
+from facito_admin.db.session import unit_of_work
 from facito_admin.directory_sync.graph import SELECT
 from facito_admin.directory_sync.service import start_directory_sync
 from facito_admin.jobs.models import Job
-from facito_admin.jobs.queue import build_queue
 from facito_admin.organisations import service as organisations
 from facito_admin.organisations.models import Federation, FederationStatus
+from facito_admin.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 TENANT = "bbbbbbbb-1111-4111-8111-000000000b01"
@@ -218,20 +219,20 @@ def prepare_database(url: str, migration_url: str | None, app_role: str | None) 
     upgrade(migration_url or url, app_role=app_role)
 
 
-def run_sync(database: Database, organisation_id: uuid.UUID, mode: str) -> uuid.UUID:
+def run_sync(runtime: Runtime, organisation_id: uuid.UUID, mode: str) -> uuid.UUID:
     ctx = RequestContext(principal=SYSTEM_PRINCIPAL, request_id=f"bench-{mode}")
-    with unit_of_work(database, organisation_id=organisation_id) as session:
+    with unit_of_work(runtime, organisation_id=organisation_id) as session:
         return start_directory_sync(session, ctx, federation_id=None, mode=mode).id
 
 
 def wait(
-    database: Database,
+    runtime: Runtime,
     organisation_id: uuid.UUID,
     job_id: uuid.UUID,
     worker: subprocess.Popen[bytes],
 ) -> Job:
     while True:
-        with database.session(organisation_id=organisation_id) as session:
+        with runtime.session(organisation_id=organisation_id) as session:
             job = session.get(Job, (organisation_id, job_id))
             assert job is not None
             if job.finished_at is not None:
@@ -258,10 +259,10 @@ def worker_env(url: str, folder: Path, server: FakeServer, ca_file: str) -> dict
     }
 
 
-def create_organisation(database: Database) -> uuid.UUID:
+def create_organisation(runtime: Runtime) -> uuid.UUID:
     """An organisation with an active federation of the fake tenant."""
     ctx = RequestContext(principal=SYSTEM_PRINCIPAL, request_id="bench-setup")
-    with unit_of_work(database, organisation_id=None) as session:
+    with unit_of_work(runtime, organisation_id=None) as session:
         organisation = organisations.create_organisation(
             session,
             ctx,
@@ -285,15 +286,15 @@ class Runner:
     """Syncs run by the worker process, timed by their job's own timestamps."""
 
     def __init__(
-        self, database: Database, organisation_id: uuid.UUID, worker: subprocess.Popen[bytes]
+        self, runtime: Runtime, organisation_id: uuid.UUID, worker: subprocess.Popen[bytes]
     ) -> None:
-        self.database = database
+        self.runtime = runtime
         self.organisation_id = organisation_id
         self.worker = worker
 
     def sync(self, mode: str) -> tuple[Job, float]:
-        job_id = run_sync(self.database, self.organisation_id, mode)
-        job = wait(self.database, self.organisation_id, job_id, self.worker)
+        job_id = run_sync(self.runtime, self.organisation_id, mode)
+        job = wait(self.runtime, self.organisation_id, job_id, self.worker)
         assert job.started_at is not None and job.finished_at is not None
         return job, (job.finished_at - job.started_at).total_seconds()
 
@@ -321,9 +322,8 @@ def main() -> None:
         settings = load_settings(
             {"database_url": url, "huey_url": env["FACITO_HUEY_URL"], "instance_path": Path(tmp)}
         )
-        database = Database(url)
-        build_queue(settings, database)
-        organisation_id = create_organisation(database)
+        runtime = build_runtime(settings)
+        organisation_id = create_organisation(runtime)
 
         fetch_seconds, fetched = fetch_all(server, ca_file, server.link("/v1.0/users", top=PAGE))
         delta_fetch, _ = fetch_all(server, ca_file, server.link("/v1.0/users/delta", deltatoken=1))
@@ -338,7 +338,7 @@ def main() -> None:
         )
         try:
             print(f"worker RSS when idle: {idle_rss_mb(worker.pid):6.1f} MB")
-            runner = Runner(database, organisation_id, worker)
+            runner = Runner(runtime, organisation_id, worker)
             full, seconds = runner.sync("full")
             print(
                 f"full sync:  {seconds:6.2f} s  (goal <= 60 s)  {full.state.value}  "
@@ -362,7 +362,7 @@ def main() -> None:
         finally:
             worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=60)
-            database.dispose()
+            runtime.dispose()
             server.shutdown()
 
 

@@ -21,9 +21,10 @@ from pathlib import Path
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from facito_admin.app import build_services, create_app
+from facito_admin.app import create_app
 from facito_admin.auth.dev_issuer import mint_token, public_keys
 from facito_admin.auth.tokens import KeyCache, TokenValidator
+from facito_admin.bootstrap import build_runtime
 from facito_admin.config import load_settings
 from facito_admin.db.migrations import upgrade
 from facito_admin.demo import DEMO_TENANT_ID, ensure_demo_organisation
@@ -96,13 +97,13 @@ def main() -> None:
                 "rate_limit": "100000000/minute",
             }
         )
-        services = build_services(settings)
-        ensure_demo_organisation(services.database)
-        app = create_app(settings, services=services)
+        runtime = build_runtime(settings)
+        ensure_demo_organisation(runtime)
+        app = create_app(settings, runtime=runtime)
         client = app.test_client()
-        assert services.dev_key is not None
+        assert runtime.dev_key is not None
         admin = mint_token(
-            services.dev_key,
+            runtime.dev_key,
             authority_host=settings.authority_host,
             audience=settings.client_id,
             tenant_id=DEMO_TENANT_ID,
@@ -121,7 +122,7 @@ def main() -> None:
             f"| auth overhead {me - livez:8.1f} us/request | ratio {me / livez:.2f}"
         )
         print(f"http : GET /readyz {readyz:8.1f} us | ratio to /livez {readyz / livez:.2f}")
-        services.database.dispose()
+        runtime.dispose()
 
 
 if __name__ == "__main__":

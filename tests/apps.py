@@ -13,15 +13,15 @@ from typing import Any
 from flask import Flask
 
 from facito_admin.app import create_app
-from facito_admin.web import Services
+from facito_admin.runtime import Runtime
 
 
 def build_app(
-    services: Services, *, routes: Callable[[Flask], None] | None = None, **settings: Any
+    runtime: Runtime, *, routes: Callable[[Flask], None] | None = None, **settings: Any
 ) -> Flask:
     """A new app on the same database, with ``settings`` overriding the test settings."""
-    changed = services.settings.model_copy(update=settings)
-    app = create_app(changed, services=replace(services, settings=changed))
+    changed = runtime.settings.model_copy(update=settings)
+    app = create_app(changed, runtime=replace(runtime, settings=changed))
     if routes is not None:
         routes(app)
     return app

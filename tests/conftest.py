@@ -17,18 +17,19 @@ from joserfc.jwk import RSAKey
 from pytest_httpserver import HTTPServer
 from sqlalchemy import create_engine, text
 
-from facito_admin.app import build_services, create_app
+from facito_admin.app import create_app
 from facito_admin.audit.chain import genesis_hash
 from facito_admin.auth.context import SYSTEM_PRINCIPAL, RequestContext
 from facito_admin.auth.dev_issuer import mint_token
+from facito_admin.bootstrap import build_runtime
 from facito_admin.config import Settings, load_settings
 from facito_admin.db.base import Base, utcnow
 from facito_admin.db.migrations import upgrade
-from facito_admin.db.session import Database, cross_organisation_session, unit_of_work
+from facito_admin.db.session import cross_organisation_session, unit_of_work
 from facito_admin.organisations import service as organisations
 from facito_admin.organisations.models import Federation, FederationStatus, Organisation
 from facito_admin.policies.statements import SEED_STATEMENT_ID
-from facito_admin.web import Services
+from facito_admin.runtime import Runtime
 from tests.fakes.dns import FakeDns
 
 CLIENT_ID = "5f0f5a5e-1c1c-4c1c-8c1c-0000000000c1"
@@ -123,15 +124,16 @@ def settings(
 
 
 @pytest.fixture(scope="session")
-def services(settings: Settings) -> Iterator[Services]:
-    svc = build_services(settings)
-    yield svc
-    svc.database.dispose()
+def process_runtime(settings: Settings) -> Iterator[Runtime]:
+    """The runtime of the test process, built once (database, validator, queue, outbound)."""
+    runtime = build_runtime(settings)
+    yield runtime
+    runtime.dispose()
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings, services: Services) -> Flask:
-    return create_app(settings, services=services)
+def app(settings: Settings, process_runtime: Runtime) -> Flask:
+    return create_app(settings, runtime=process_runtime)
 
 
 # Reference data that migrations seed (the product catalogue) stays; a test that adds rows
@@ -146,10 +148,11 @@ KEEP_SEEDED_ROWS = {
 
 
 @pytest.fixture
-def database(services: Services) -> Iterator[Database]:
-    """The test database; every row is removed after the test (the app commits for real)."""
-    yield services.database
-    with cross_organisation_session(services.database, reason="test cleanup") as session:
+def runtime(process_runtime: Runtime) -> Iterator[Runtime]:
+    """The runtime, on a test database whose rows are all removed after the test (the app
+    commits for real)."""
+    yield process_runtime
+    with cross_organisation_session(process_runtime, reason="test cleanup") as session:
         for table in reversed(Base.metadata.sorted_tables):
             if table.name in KEEP_SEEDED_ROWS:
                 session.execute(table.delete().where(KEEP_SEEDED_ROWS[table.name](table)))
@@ -160,7 +163,7 @@ def database(services: Services) -> Iterator[Database]:
 
 
 @pytest.fixture
-def client(app: Flask, database: Database) -> FlaskClient:
+def client(app: Flask, runtime: Runtime) -> FlaskClient:
     return app.test_client()
 
 
@@ -172,13 +175,13 @@ class Org:
 
 
 def make_organisation(
-    database: Database,
+    runtime: Runtime,
     slug: str,
     tenant_id: str | None,
     status: FederationStatus = FederationStatus.active,
 ) -> Org:
     ctx = RequestContext(principal=SYSTEM_PRINCIPAL, request_id="test-setup")
-    with unit_of_work(database, organisation_id=None) as session:
+    with unit_of_work(runtime, organisation_id=None) as session:
         organisation = organisations.create_organisation(
             session,
             ctx,
@@ -200,13 +203,13 @@ def make_organisation(
 
 
 @pytest.fixture
-def org_a(database: Database) -> Org:
-    return make_organisation(database, "org-a", TENANT_A)
+def org_a(runtime: Runtime) -> Org:
+    return make_organisation(runtime, "org-a", TENANT_A)
 
 
 @pytest.fixture
-def org_b(database: Database) -> Org:
-    return make_organisation(database, "org-b", TENANT_B)
+def org_b(runtime: Runtime) -> Org:
+    return make_organisation(runtime, "org-b", TENANT_B)
 
 
 TokenFactory = Callable[..., str]
@@ -254,8 +257,8 @@ def operator(auth: Callable[..., dict[str, str]]) -> dict[str, str]:
     return auth(None, "Facito.Operator")
 
 
-def get_organisation_row(database: Database, organisation_id: uuid.UUID) -> Organisation:
-    with database.session() as session:
+def get_organisation_row(runtime: Runtime, organisation_id: uuid.UUID) -> Organisation:
+    with runtime.session() as session:
         row = session.get(Organisation, organisation_id)
         assert row is not None
         return row

@@ -13,20 +13,15 @@ from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .audit.service import AUDIT_RECORDED_KEY
-from .auth.dev_issuer import load_or_create_key, public_keys
-from .auth.tenants import register_tenant_directory
-from .auth.tokens import KeyCache, TokenValidator, fetch_json
+from .bootstrap import build_runtime
 from .common.idempotency import IdempotencyKeyPlugin, init_idempotency
 from .config import Settings, load_settings
-from .db.models_registry import load_all
-from .db.session import Database
-from .jobs.queue import build_queue
 from .logs import configure_logging, init_request_ids
 from .metrics import init_metrics
 from .problems import PROBLEM_CONTENT_TYPE, FacitoApi, problem_response, register_problem_handlers
 from .ratelimits import init_rate_limits
-from .web import SAFE_METHODS, Services, audit_exemption, authorise_request
-from .webhooks.targets import WebhookConfig, attach_webhook_config
+from .runtime import Runtime
+from .web import SAFE_METHODS, audit_exemption, authorise_request
 
 log = structlog.get_logger("facito_admin.audit")
 
@@ -87,38 +82,11 @@ def _spec_options() -> dict[str, Any]:
     }
 
 
-def build_services(settings: Settings) -> Services:
-    """The long-lived parts: database, token validator (with its key cache), dev issuer key."""
-    database = Database(settings.resolved_database_url)
-    # Tokens' tenants → organisations, cached for a few seconds (auth/tenants.py).
-    register_tenant_directory(database, ttl=settings.tenant_cache_seconds)
-    # Sessions of this database enqueue jobs into it after commit (jobs/queue.py).
-    build_queue(settings, database)
-    # How webhooks check and reach receivers, for requests and jobs alike (webhooks/targets.py).
-    attach_webhook_config(database, WebhookConfig.from_settings(settings))
-    verify: str | bool = settings.ca_bundle or True
-    remote = KeyCache(
-        settings.jwks_url,
-        ttl=settings.jwks_cache_seconds,
-        min_refresh=settings.jwks_min_refresh_seconds,
-        fetch=fetch_json(settings.http_timeout_seconds, verify),
-    )
-    dev_key = load_or_create_key(settings.instance_path) if settings.uses_dev_issuer else None
-    validator = TokenValidator(
-        audience=settings.client_id,
-        authority_host=settings.authority_host,
-        remote_keys=remote,
-        local_keys=public_keys(dev_key) if dev_key else None,
-        leeway=settings.clock_leeway_seconds,
-    )
-    return Services(settings=settings, database=database, validator=validator, dev_key=dev_key)
-
-
-def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
     """Build the app from settings (read from the environment when not given)."""
-    settings = settings or (services.settings if services else load_settings())
+    settings = settings or (runtime.settings if runtime else load_settings())
     configure_logging(settings.log_level, json_lines=settings.log_json)
-    load_all()
+    runtime = runtime or build_runtime(settings)
     app = FacitoFlask(__name__)
     app.config.update(
         API_TITLE="facito-admin",
@@ -129,7 +97,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         API_SPEC_OPTIONS=_spec_options(),
         MAX_CONTENT_LENGTH=5 * 1024 * 1024,
     )
-    app.extensions["facito"] = services or build_services(settings)
+    app.extensions["facito"] = runtime
     if settings.trusted_proxies:
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

@@ -45,15 +45,15 @@ def db_upgrade(revision: str) -> None:
 
 
 def _tenant_for(settings: Settings, org_slug: str | None, role: str) -> str:
-    from .app import build_services
     from .auth.permissions import STAFF_ROLES, AppRole
+    from .db.session import Database
     from .organisations.models import Federation, FederationStatus, Organisation
 
     if AppRole(role) in STAFF_ROLES:
         return settings.facito_tenant_id
     if not org_slug:
         raise click.UsageError("--org is required for organisation roles")
-    database = build_services(settings).database
+    database = Database(settings.resolved_database_url)
     with database.session() as session:
         tenant = session.scalar(
             select(Federation.tenant_id)
@@ -116,14 +116,18 @@ def dev_token(
 @main.command("demo")
 def demo() -> None:
     """Create the demo organisation with a federated demo tenant (development only)."""
-    from .app import build_services
+    from .bootstrap import build_runtime
     from .config import Environment
     from .demo import ensure_demo_organisation
 
     settings = _settings()
     if settings.env is Environment.production:
         raise click.ClickException("the demo organisation is for development only")
-    organisation = ensure_demo_organisation(build_services(settings).database)
+    runtime = build_runtime(settings)
+    try:
+        organisation = ensure_demo_organisation(runtime)
+    finally:
+        runtime.dispose()
     click.echo(f"demo organisation {organisation.slug} ({organisation.id})")
 
 
@@ -183,18 +187,19 @@ def audit_verify(org_slug: str) -> None:
 def serve(host: str, port: int, with_worker: bool | None) -> None:
     """Run the development server (use gunicorn wsgi:app in production)."""
     from .app import create_app
+    from .bootstrap import build_runtime
     from .config import Environment
     from .jobs.queue import queue_of
     from .jobs.worker import EmbeddedConsumer
 
     settings = _settings()
-    app = create_app(settings)
+    runtime = build_runtime(settings)
+    app = create_app(settings, runtime=runtime)
     if with_worker is None:
         with_worker = settings.env is Environment.development
     consumer = None
     if with_worker:
-        queue = queue_of(app.extensions["facito"].database)
-        consumer = EmbeddedConsumer(queue, workers=settings.worker_threads)
+        consumer = EmbeddedConsumer(queue_of(runtime), workers=settings.worker_threads)
         consumer.start_in_background()
         click.echo(f"job consumer running in-process ({settings.worker_threads} threads)")
     try:
@@ -219,19 +224,20 @@ def serve(host: str, port: int, with_worker: bool | None) -> None:
 )
 def worker(workers: int | None, periodic: bool) -> None:
     """Run the background job consumer until SIGINT or SIGTERM."""
-    from .db.session import Database
-    from .jobs.queue import build_queue
+    from .bootstrap import build_runtime
+    from .jobs.queue import queue_of
     from .jobs.worker import run_consumer
     from .logs import configure_logging
 
     settings = _settings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
-    database = Database(settings.resolved_database_url)
+    runtime = build_runtime(settings)
     try:
-        queue = build_queue(settings, database)
-        run_consumer(queue, workers=workers or settings.worker_threads, periodic=periodic)
+        run_consumer(
+            queue_of(runtime), workers=workers or settings.worker_threads, periodic=periodic
+        )
     finally:
-        database.dispose()
+        runtime.dispose()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,18 +10,19 @@ from .audit.actions import AuditAction
 from .audit.service import record_event
 from .auth.context import SYSTEM_PRINCIPAL, RequestContext
 from .db.base import utcnow
-from .db.session import Database, unit_of_work
+from .db.session import unit_of_work
 from .organisations import service as organisations
 from .organisations.models import Federation, FederationStatus, Organisation
+from .runtime import Runtime
 
 DEMO_SLUG = "demo"
 DEMO_TENANT_ID = "11111111-1111-4111-8111-111111111111"
 
 
-def ensure_demo_organisation(database: Database) -> Organisation:
+def ensure_demo_organisation(runtime: Runtime) -> Organisation:
     """Create the demo organisation and its active federation once; return it."""
     ctx = RequestContext(principal=SYSTEM_PRINCIPAL, request_id=f"demo-{uuid.uuid4().hex[:8]}")
-    with unit_of_work(database, organisation_id=None) as session:
+    with unit_of_work(runtime, organisation_id=None) as session:
         existing = session.scalar(select(Organisation).where(Organisation.slug == DEMO_SLUG))
         if existing is not None:
             return existing

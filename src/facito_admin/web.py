@@ -5,21 +5,18 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from flask import current_app, g, request
-from joserfc.jwk import RSAKey
 from sqlalchemy.orm import Session
 
 from .auth.context import Principal, PrincipalKind, RequestContext, resolve_principal
 from .auth.permissions import Permission
-from .auth.tenants import tenant_directory
-from .auth.tokens import InvalidToken, TokenValidator
+from .auth.tokens import InvalidToken
 from .common.pagination import Page, link_header
-from .config import Settings
-from .db.session import Database, bind_organisation
+from .db.session import bind_organisation
 from .errors import Forbidden, NotFound, PreconditionRequired, Unauthenticated
+from .runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -27,18 +24,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SCIM_PREFIX = "/scim/v2"
 
 
-@dataclass
-class Services:
-    """Everything the app holds for its lifetime, reachable as ``app.extensions['facito']``."""
-
-    settings: Settings
-    database: Database
-    validator: TokenValidator
-    dev_key: RSAKey | None
-
-
-def services() -> Services:
-    return cast(Services, current_app.extensions["facito"])
+def runtime() -> Runtime:
+    """The app's runtime (bootstrap.py): settings, database, validator, queue, outbound clients."""
+    return cast(Runtime, current_app.extensions["facito"])
 
 
 def db_session(*, write: bool | None = None) -> Session:
@@ -50,7 +38,7 @@ def db_session(*, write: bool | None = None) -> Session:
     session = g.get("db_session")
     if session is None:
         writing = request.method not in SAFE_METHODS if write is None else write
-        session = services().database.session(write=writing)
+        session = runtime().session(write=writing)
         g.db_session = session
     return cast(Session, session)
 
@@ -93,13 +81,13 @@ def authenticate() -> Principal:
         return principal
     if token is None:
         raise Unauthenticated("send an Entra ID access token as `Authorization: Bearer <token>`")
-    svc = services()
+    current = runtime()
     try:
-        claims = svc.validator.validate(token)
+        claims = current.validator.validate(token)
         principal = resolve_principal(
             claims,
-            facito_tenant_id=svc.settings.facito_tenant_id,
-            organisation_of=tenant_directory(svc.database).organisation_of,
+            facito_tenant_id=current.settings.facito_tenant_id,
+            organisation_of=current.tenants.organisation_of,
         )
     except InvalidToken as exc:
         g.auth_refused = exc.reason
@@ -133,7 +121,7 @@ def _can_reach_organisation(principal: Principal, organisation_id: uuid.UUID) ->
         # reads it in a short session of its own and remembers it for a few seconds.
         if not principal.can(Permission.OrganisationRead):
             return False
-        return tenant_directory(services().database).organisation_exists(organisation_id)
+        return runtime().tenants.organisation_exists(organisation_id)
     return principal.organisation_id == organisation_id
 
 

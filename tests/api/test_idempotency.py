@@ -24,9 +24,10 @@ from facito_admin.common.idempotency import (
     purge_expired,
 )
 from facito_admin.db.base import utcnow
-from facito_admin.db.session import Database, unit_of_work
+from facito_admin.db.session import unit_of_work
 from facito_admin.organisations.models import Organisation
-from facito_admin.web import Services, audit_exempt, db_session
+from facito_admin.runtime import Runtime
+from facito_admin.web import audit_exempt, db_session
 from tests.apps import build_app
 from tests.conftest import Org
 
@@ -102,8 +103,8 @@ def probe() -> Probe:
 
 
 @pytest.fixture
-def probe_app(services: Services, database: Database, probe: Probe) -> Iterator[Flask]:
-    yield build_app(services, routes=_routes(probe))
+def probe_app(runtime: Runtime, probe: Probe) -> Iterator[Flask]:
+    yield build_app(runtime, routes=_routes(probe))
     probe.release.set()
 
 
@@ -116,8 +117,8 @@ def _key() -> str:
     return f"key-{uuid.uuid4()}"
 
 
-def _records(database: Database) -> list[IdempotencyRecord]:
-    with database.session() as session:
+def _records(runtime: Runtime) -> list[IdempotencyRecord]:
+    with runtime.session() as session:
         return list(session.scalars(select(IdempotencyRecord)))
 
 
@@ -126,7 +127,7 @@ def _post(client: FlaskClient, path: str, key: str, headers: dict[str, str], **k
 
 
 def test_the_same_request_with_the_same_key_replays_the_first_answer(
-    client: FlaskClient, operator: dict[str, str], database: Database
+    client: FlaskClient, operator: dict[str, str], runtime: Runtime
 ):
     key = _key()
     first = _post(client, "/v1/organisations", key, operator, json=NEW_ORG)
@@ -140,7 +141,7 @@ def test_the_same_request_with_the_same_key_replays_the_first_answer(
     for header in ("Location", "ETag", "Content-Type"):
         assert again.headers[header] == first.headers[header]
     assert again.headers["X-Request-ID"] != first.headers["X-Request-ID"]
-    with database.session() as session:
+    with runtime.session() as session:
         count = session.scalar(select(func.count()).where(Organisation.slug == "acme"))
     assert count == 1
 
@@ -247,12 +248,12 @@ def test_simultaneous_duplicates_run_the_request_once(
 
 
 def test_a_claim_left_by_a_dead_worker_is_taken_over_after_its_lease(
-    probe_client: FlaskClient, auth: Auth, org_a: Org, database: Database
+    probe_client: FlaskClient, auth: Auth, org_a: Org, runtime: Runtime
 ):
     oid = str(uuid.uuid4())
     key = _key()
     now = utcnow()
-    with unit_of_work(database, organisation_id=None) as session:
+    with unit_of_work(runtime, organisation_id=None) as session:
         session.add(
             IdempotencyRecord(
                 client_key=f"{org_a.tenant_id}:{oid}",
@@ -278,7 +279,7 @@ def test_a_claim_left_by_a_dead_worker_is_taken_over_after_its_lease(
 
 
 def test_a_key_can_be_used_again_after_24_hours(
-    probe_client: FlaskClient, auth: Auth, org_a: Org, database: Database
+    probe_client: FlaskClient, auth: Auth, org_a: Org, runtime: Runtime
 ):
     oid = str(uuid.uuid4())
     key = _key()
@@ -292,7 +293,7 @@ def test_a_key_can_be_used_again_after_24_hours(
         later = _post(probe_client, "/test/counter", key, headers)
     assert later.get_json()["run"] == 2
     assert "Idempotent-Replayed" not in later.headers
-    assert len(_records(database)) == 1
+    assert len(_records(runtime)) == 1
 
 
 def test_keys_are_per_client_and_never_replay_another_clients_answer(
@@ -321,14 +322,14 @@ def test_keys_are_per_client_and_never_replay_another_clients_answer(
 
 
 def test_a_server_error_frees_the_key_for_a_retry(
-    probe_client: FlaskClient, probe: Probe, auth: Auth, org_a: Org, database: Database
+    probe_client: FlaskClient, probe: Probe, auth: Auth, org_a: Org, runtime: Runtime
 ):
     headers = auth(org_a, "Organisation.Admin")
     key = _key()
     first = _post(probe_client, "/test/boom", key, headers, json={})
     assert first.status_code == 500
     assert "fire" not in first.get_data(as_text=True)
-    assert _records(database) == []
+    assert _records(runtime) == []
     retry = _post(probe_client, "/test/boom", key, headers, json={})
     assert retry.status_code == 500
     assert "Idempotent-Replayed" not in retry.headers
@@ -347,14 +348,14 @@ def test_a_client_error_is_stored_and_replayed(client: FlaskClient, operator: di
 
 
 def test_a_failed_commit_stores_its_conflict_and_not_the_success(
-    probe_client: FlaskClient, auth: Auth, org_a: Org, database: Database
+    probe_client: FlaskClient, auth: Auth, org_a: Org, runtime: Runtime
 ):
     headers = auth(org_a, "Organisation.Admin")
     key = _key()
     clash = _post(probe_client, "/test/organisation", key, headers, json={"slug": org_a.slug})
     assert clash.status_code == 409
     assert clash.get_json()["code"] == "conflict"
-    (record,) = _records(database)
+    (record,) = _records(runtime)
     assert record.state == RecordState.completed
     assert record.response_status == 409
     again = _post(probe_client, "/test/organisation", key, headers, json={"slug": org_a.slug})
@@ -363,21 +364,21 @@ def test_a_failed_commit_stores_its_conflict_and_not_the_success(
 
 
 def test_a_good_outcome_commits_with_the_business_write(
-    probe_client: FlaskClient, auth: Auth, org_a: Org, database: Database
+    probe_client: FlaskClient, auth: Auth, org_a: Org, runtime: Runtime
 ):
     headers = auth(org_a, "Organisation.Admin")
     key = _key()
     created = _post(probe_client, "/test/organisation", key, headers, json={"slug": "new-one"})
     assert created.status_code == 201
-    (record,) = _records(database)
+    (record,) = _records(runtime)
     assert record.state == RecordState.completed
     assert record.response_status == 201
-    with database.session() as session:
+    with runtime.session() as session:
         assert session.scalar(select(Organisation.id).where(Organisation.slug == "new-one"))
 
 
 def test_requests_without_a_valid_token_are_never_stored(
-    client: FlaskClient, probe_client: FlaskClient, database: Database
+    client: FlaskClient, probe_client: FlaskClient, runtime: Runtime
 ):
     key = _key()
     refused = _post(client, "/v1/organisations", key, {}, json=NEW_ORG)
@@ -391,12 +392,12 @@ def test_requests_without_a_valid_token_are_never_stored(
         public = _post(probe_client, "/test/counter", key, headers, json={})
         assert public.status_code == 201
         assert "Idempotent-Replayed" not in public.headers
-    assert _records(database) == []
+    assert _records(runtime) == []
 
 
 @pytest.mark.parametrize("key", ["", "has space", "x" * 256, "naïve"])
 def test_a_malformed_key_is_refused_with_400(
-    client: FlaskClient, operator: dict[str, str], database: Database, key: str
+    client: FlaskClient, operator: dict[str, str], runtime: Runtime, key: str
 ):
     response = client.post(
         "/v1/organisations",
@@ -407,7 +408,7 @@ def test_a_malformed_key_is_refused_with_400(
     body = response.get_json()
     assert body["code"] == "invalid-idempotency-key"
     assert body["errors"][0]["field"] == "Idempotency-Key"
-    assert _records(database) == []
+    assert _records(runtime) == []
 
 
 def test_the_key_is_ignored_on_other_methods(client: FlaskClient, auth: Auth, org_a: Org):
@@ -417,9 +418,9 @@ def test_the_key_is_ignored_on_other_methods(client: FlaskClient, auth: Auth, or
     assert response.status_code == 200
 
 
-def test_expired_records_are_purged(database: Database):
+def test_expired_records_are_purged(runtime: Runtime):
     now = utcnow()
-    with unit_of_work(database, organisation_id=None) as session:
+    with unit_of_work(runtime, organisation_id=None) as session:
         for minutes, key in ((-1, "old"), (1, "fresh")):
             session.add(
                 IdempotencyRecord(
@@ -432,9 +433,9 @@ def test_expired_records_are_purged(database: Database):
                     expires_at=now + timedelta(minutes=minutes),
                 )
             )
-    with unit_of_work(database, organisation_id=None) as session:
+    with unit_of_work(runtime, organisation_id=None) as session:
         assert purge_expired(session, now=now) == 1
-    assert [r.key for r in _records(database)] == ["fresh"]
+    assert [r.key for r in _records(runtime)] == ["fresh"]
 
 
 def test_every_post_documents_the_key_and_its_refusals(client: FlaskClient):

@@ -11,9 +11,8 @@ from flask.testing import FlaskClient
 from flask_smorest import abort
 from werkzeug.exceptions import UnprocessableEntity
 
-from facito_admin.db.session import Database
 from facito_admin.problems import http_exception_to_problem
-from facito_admin.web import Services
+from facito_admin.runtime import Runtime
 from tests.apps import build_app
 from tests.conftest import Org
 
@@ -164,8 +163,8 @@ def test_a_stale_if_match_is_412_and_a_missing_one_428(
     assert client.get(path, headers=operator).get_json()["name"] == "New"
 
 
-def test_too_many_requests_is_429(services: Services, database: Database, auth: Auth, org_a: Org):
-    limited = build_app(services, rate_limit="1/minute").test_client()
+def test_too_many_requests_is_429(runtime: Runtime, auth: Auth, org_a: Org):
+    limited = build_app(runtime, rate_limit="1/minute").test_client()
     headers = auth(org_a, "Organisation.Reader")
     assert limited.get("/v1/me", headers=headers).status_code == 200
     response = limited.get("/v1/me", headers=headers)
@@ -173,14 +172,14 @@ def test_too_many_requests_is_429(services: Services, database: Database, auth: 
     assert int(response.headers["Retry-After"]) >= 1
 
 
-def test_a_crash_is_500_without_internals(services: Services, database: Database):
+def test_a_crash_is_500_without_internals(runtime: Runtime):
     def routes(app: Flask) -> None:
         def crash() -> Any:
             raise RuntimeError("password=hunter2 at /srv/facito/secret.py")
 
         app.add_url_rule("/test/crash", "crash", crash)
 
-    response = build_app(services, routes=routes).test_client().get("/test/crash")
+    response = build_app(runtime, routes=routes).test_client().get("/test/crash")
     problem = assert_problem(response, 500, "internal-error")
     text = response.get_data(as_text=True)
     for leak in ("hunter2", "secret.py", "RuntimeError", "Traceback"):

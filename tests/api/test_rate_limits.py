@@ -12,8 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from facito_admin.common.idempotency import IdempotencyRecord
-from facito_admin.db.session import Database
-from facito_admin.web import Services
+from facito_admin.runtime import Runtime
 from tests.apps import build_app
 from tests.conftest import Org
 
@@ -21,8 +20,8 @@ Auth = Callable[..., dict[str, str]]
 
 
 @pytest.fixture
-def limited_app(services: Services, database: Database) -> Flask:
-    return build_app(services, rate_limit="3/minute")
+def limited_app(runtime: Runtime) -> Flask:
+    return build_app(runtime, rate_limit="3/minute")
 
 
 @pytest.fixture
@@ -97,7 +96,7 @@ def test_probes_metrics_and_documentation_are_never_limited(limited: FlaskClient
 
 
 def test_a_limited_post_is_not_stored_under_its_idempotency_key(
-    limited: FlaskClient, operator: dict[str, str], database: Database
+    limited: FlaskClient, operator: dict[str, str], runtime: Runtime
 ):
     # The operator's token: the same identity (tid, oid) for all four requests.
     for _ in range(3):
@@ -108,15 +107,15 @@ def test_a_limited_post_is_not_stored_under_its_idempotency_key(
         headers={**operator, "Idempotency-Key": "k-1"},
     )
     _assert_limited(refused)
-    with database.session() as session:
+    with runtime.session() as session:
         assert list(session.scalars(select(IdempotencyRecord))) == []
 
 
 @pytest.mark.parametrize("trusted_proxies", [0, 1])
 def test_forwarded_addresses_count_only_behind_a_trusted_proxy(
-    services: Services, database: Database, trusted_proxies: int
+    runtime: Runtime, trusted_proxies: int
 ):
-    app = build_app(services, rate_limit="1/minute", trusted_proxies=trusted_proxies)
+    app = build_app(runtime, rate_limit="1/minute", trusted_proxies=trusted_proxies)
     client = app.test_client()
     first = client.get("/v1/me", headers={"X-Forwarded-For": "198.51.100.7"})
     assert first.status_code == 401
@@ -129,13 +128,13 @@ REDIS_URL = os.environ.get("FACITO_TEST_REDIS_URL")
 
 
 def test_a_shared_store_gives_all_processes_of_the_api_one_budget(
-    services: Services, database: Database, auth: Auth, org_a: Org
+    runtime: Runtime, auth: Auth, org_a: Org
 ):
     if not REDIS_URL:
         pytest.skip("set FACITO_TEST_REDIS_URL to count rate limits in Redis")
     # Two apps stand for two processes; a new identity keeps other runs' counters out.
     first, second = (
-        build_app(services, rate_limit="2/minute", rate_limit_storage_url=REDIS_URL).test_client()
+        build_app(runtime, rate_limit="2/minute", rate_limit_storage_url=REDIS_URL).test_client()
         for _ in range(2)
     )
     headers = auth(org_a, "Organisation.Reader", oid=str(uuid.uuid4()))
@@ -148,11 +147,9 @@ def test_a_shared_store_gives_all_processes_of_the_api_one_budget(
     assert refused.headers["RateLimit-Policy"] == "2;w=60"
 
 
-def test_an_unreachable_store_lets_requests_through(
-    services: Services, database: Database, auth: Auth, org_a: Org
-):
+def test_an_unreachable_store_lets_requests_through(runtime: Runtime, auth: Auth, org_a: Org):
     # Nothing listens on port 9 of this host: every count fails, the API keeps answering.
-    app = build_app(services, rate_limit="1/minute", rate_limit_storage_url="redis://127.0.0.1:9")
+    app = build_app(runtime, rate_limit="1/minute", rate_limit_storage_url="redis://127.0.0.1:9")
     client = app.test_client()
     for _ in range(3):
         response = client.get("/v1/me", headers=auth(org_a, "Organisation.Reader"))

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, inspect
 from facito_admin.db.base import Base
 from facito_admin.db.migrations import alembic_config, upgrade
 from facito_admin.db.models_registry import load_all
-from facito_admin.web import Services
+from facito_admin.runtime import Runtime
 
 
 def _differences(engine: Engine) -> list[Any]:
@@ -35,9 +35,9 @@ def test_the_migrations_have_one_head():
     assert len(_heads()) == 1
 
 
-def test_the_migrated_test_database_matches_the_models(services: Services):
+def test_the_migrated_test_database_matches_the_models(runtime: Runtime):
     """Runs on SQLite and, with FACITO_TEST_DATABASE_URL, on PostgreSQL."""
-    engine = services.database.engine
+    engine = runtime.database.engine
     with engine.connect() as connection:
         assert set(MigrationContext.configure(connection).get_current_heads()) == _heads()
     differences = _differences(engine)

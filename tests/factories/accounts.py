@@ -12,9 +12,10 @@ from facito_admin.accounts import service as account_service
 from facito_admin.accounts.models import Account, AccountSource, AccountStatus
 from facito_admin.accounts.rules import key
 from facito_admin.db.base import new_id, utcnow
-from facito_admin.db.session import Database, unit_of_work
+from facito_admin.db.session import unit_of_work
 from facito_admin.products import entitlements
 from facito_admin.products.models import Entitlement, Product, ProductKind
+from facito_admin.runtime import Runtime
 from tests.factories.audit import admin_ctx
 
 
@@ -33,7 +34,7 @@ def account_fields(n: int | str, **overrides: Any) -> dict[str, Any]:
 
 
 def make_account(
-    database: Database,
+    runtime: Runtime,
     organisation_id: uuid.UUID,
     n: int | str = 1,
     *,
@@ -42,7 +43,7 @@ def make_account(
     **overrides: Any,
 ) -> Account:
     """One account created by the service (audited), committed; returned detached."""
-    with unit_of_work(database, organisation_id=organisation_id) as session:
+    with unit_of_work(runtime, organisation_id=organisation_id) as session:
         return account_service.create_account(
             session,
             admin_ctx(organisation_id),
@@ -53,7 +54,7 @@ def make_account(
 
 
 def insert_accounts(
-    database: Database,
+    runtime: Runtime,
     organisation_id: uuid.UUID,
     names: list[str],
     **columns: Any,
@@ -83,15 +84,13 @@ def insert_accounts(
             }
             | columns
         )
-    with unit_of_work(database, organisation_id=organisation_id) as session:
+    with unit_of_work(runtime, organisation_id=organisation_id) as session:
         session.execute(insert(Account), rows)
     return [row["id"] for row in rows]
 
 
-def grant(
-    database: Database, organisation_id: uuid.UUID, account_id: uuid.UUID, *codes: str
-) -> None:
-    with unit_of_work(database, organisation_id=organisation_id) as session:
+def grant(runtime: Runtime, organisation_id: uuid.UUID, account_id: uuid.UUID, *codes: str) -> None:
+    with unit_of_work(runtime, organisation_id=organisation_id) as session:
         for code in codes:
             entitlements.grant_entitlement(
                 session, admin_ctx(organisation_id), account_id=account_id, product_code=code
@@ -99,10 +98,10 @@ def grant(
 
 
 def record_guardian_consent(
-    database: Database, organisation_id: uuid.UUID, account_id: uuid.UUID | str
+    runtime: Runtime, organisation_id: uuid.UUID, account_id: uuid.UUID | str
 ) -> None:
     """Stand-in for the guardian-consent feature of a later issue."""
-    with unit_of_work(database, organisation_id=organisation_id) as session:
+    with unit_of_work(runtime, organisation_id=organisation_id) as session:
         session.execute(
             update(Account)
             .where(Account.id == uuid.UUID(str(account_id)))
@@ -110,15 +109,15 @@ def record_guardian_consent(
         )
 
 
-def read_account(database: Database, organisation_id: uuid.UUID, account_id: uuid.UUID):
-    with database.session(organisation_id=organisation_id) as session:
+def read_account(runtime: Runtime, organisation_id: uuid.UUID, account_id: uuid.UUID):
+    with runtime.session(organisation_id=organisation_id) as session:
         return session.get(Account, (organisation_id, account_id))
 
 
 def entitlement_rows(
-    database: Database, organisation_id: uuid.UUID, account_id: uuid.UUID
+    runtime: Runtime, organisation_id: uuid.UUID, account_id: uuid.UUID
 ) -> list[Entitlement]:
-    with database.session(organisation_id=organisation_id) as session:
+    with runtime.session(organisation_id=organisation_id) as session:
         return list(
             session.scalars(
                 select(Entitlement)
@@ -138,9 +137,9 @@ def birth_date_for_age(years: int, *, days: int = 0) -> date:
     return born + timedelta(days=days)
 
 
-def add_product(database: Database, code: str, *, preview: bool = False) -> None:
+def add_product(runtime: Runtime, code: str, *, preview: bool = False) -> None:
     """A catalogue entry beside the seeded ones; remove it with :func:`remove_product`."""
-    with unit_of_work(database, organisation_id=None) as session:
+    with unit_of_work(runtime, organisation_id=None) as session:
         session.add(
             Product(
                 code=code,
@@ -152,8 +151,8 @@ def add_product(database: Database, code: str, *, preview: bool = False) -> None
         )
 
 
-def remove_product(database: Database, code: str) -> None:
-    with unit_of_work(database, organisation_id=None) as session:
+def remove_product(runtime: Runtime, code: str) -> None:
+    with unit_of_work(runtime, organisation_id=None) as session:
         product = session.get(Product, code)
         if product is not None:
             session.delete(product)

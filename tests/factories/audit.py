@@ -9,7 +9,8 @@ from facito_admin.audit.models import AuditEvent
 from facito_admin.audit.service import record_event
 from facito_admin.auth.context import Principal, PrincipalKind, RequestContext
 from facito_admin.auth.permissions import AppRole, permissions_for
-from facito_admin.db.session import Database, unit_of_work
+from facito_admin.db.session import unit_of_work
+from facito_admin.runtime import Runtime
 
 
 def admin_ctx(
@@ -30,7 +31,7 @@ def admin_ctx(
 
 
 def record_events(
-    database: Database,
+    runtime: Runtime,
     organisation_id: uuid.UUID,
     count: int,
     *,
@@ -42,7 +43,7 @@ def record_events(
 ) -> list[AuditEvent]:
     """Append ``count`` events in one committed transaction; return them (detached)."""
     ctx = admin_ctx(organisation_id, oid=oid, display=display)
-    with unit_of_work(database, organisation_id=organisation_id) as session:
+    with unit_of_work(runtime, organisation_id=organisation_id) as session:
         return [
             record_event(
                 session,

@@ -15,14 +15,16 @@ from sqlalchemy import select
 from facito_admin.accounts.models import Account
 from facito_admin.audit.models import AuditEvent
 from facito_admin.auth.microsoft import EntraApps
-from facito_admin.db.session import Database, unit_of_work
+from facito_admin.db.session import unit_of_work
 from facito_admin.directory_sync import service
-from facito_admin.directory_sync.graph import ACCESS_KEY, GraphAccess, attach_graph_access
 from facito_admin.directory_sync.models import DirectorySyncState
 from facito_admin.jobs.models import Job
+from facito_admin.outbound import GraphAccess
+from facito_admin.runtime import Runtime
 from tests.conftest import CLIENT_ID, TENANT_A, TENANT_B, Org
 from tests.factories.audit import admin_ctx
 from tests.factories.jobs import QueueHarness
+from tests.factories.runtime import swapped
 from tests.fakes.entra import FakeEntra
 from tests.fakes.graph import FakeGraph
 
@@ -97,13 +99,13 @@ class SyncHarness:
     fakes: Fakes
 
     @property
-    def database(self) -> Database:
-        return self.jobs.database
+    def runtime(self) -> Runtime:
+        return self.jobs.runtime
 
     def start(
         self, org: Org, mode: str = "full", federation_id: uuid.UUID | None = None
     ) -> uuid.UUID:
-        with unit_of_work(self.database, organisation_id=org.id) as session:
+        with unit_of_work(self.runtime, organisation_id=org.id) as session:
             job = service.start_directory_sync(
                 session, admin_ctx(org.id), federation_id=federation_id, mode=mode
             )
@@ -117,19 +119,19 @@ class SyncHarness:
         return self.jobs.wait_for(org.id, job_id, lambda j: j.finished_at is not None, 60)
 
     def accounts(self, org: Org) -> list[Account]:
-        with self.database.session(organisation_id=org.id) as session:
+        with self.runtime.session(organisation_id=org.id) as session:
             return list(session.scalars(select(Account).order_by(Account.user_principal_name)))
 
     def by_oid(self, org: Org) -> dict[str, Account]:
         return {a.entra_oid: a for a in self.accounts(org) if a.entra_oid}
 
     def events(self, org: Org, prefix: str = "") -> list[AuditEvent]:
-        with self.database.session(organisation_id=org.id) as session:
+        with self.runtime.session(organisation_id=org.id) as session:
             events = session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
             return [e for e in events if e.action.startswith(prefix)]
 
     def state(self, org: Org) -> DirectorySyncState | None:
-        with self.database.session(organisation_id=org.id) as session:
+        with self.runtime.session(organisation_id=org.id) as session:
             return session.scalars(select(DirectorySyncState)).first()
 
 
@@ -141,16 +143,15 @@ def queue_backend() -> str:
 
 @pytest.fixture
 def syncs(jobs: QueueHarness, fakes: Fakes) -> Iterator[SyncHarness]:
-    attach_graph_access(jobs.database, fakes.access())
-    yield SyncHarness(jobs, fakes)
-    jobs.database.extensions.pop(ACCESS_KEY, None)
+    with swapped(jobs.runtime, graph=fakes.access()):
+        yield SyncHarness(jobs, fakes)
 
 
-def federation_of(database: Database, org: Org) -> uuid.UUID:
+def federation_of(runtime: Runtime, org: Org) -> uuid.UUID:
     """The id of the organisation's (first) federation."""
     from facito_admin.organisations.models import Federation
 
-    with database.session() as session:
+    with runtime.session() as session:
         federation_id = session.scalar(
             select(Federation.id)
             .where(Federation.organisation_id == org.id)

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,10 @@ from facito_admin.config import Settings, load_settings
 from facito_admin.db.session import Database, unit_of_work
 from facito_admin.jobs import JobContext, JobFailed, enqueue_job, job_handler
 from facito_admin.jobs.models import Job, JobState
-from facito_admin.jobs.queue import JobQueue, JobTiming, attach_queue, build_huey
+from facito_admin.jobs.queue import JobQueue, JobTiming, build_huey
+from facito_admin.jobs.tasks import install_tasks
 from facito_admin.jobs.worker import EmbeddedConsumer
+from facito_admin.runtime import Runtime
 from tests.factories.audit import admin_ctx
 
 REDIS_URL = os.environ.get("FACITO_TEST_REDIS_URL")
@@ -131,9 +133,9 @@ class TaskLog:
 
 @dataclass
 class QueueHarness:
-    """A queue on its own huey storage, attached to a Database of the test database."""
+    """A queue on its own huey storage, with a runtime of its own on the test database."""
 
-    database: Database
+    runtime: Runtime
     queue: JobQueue
     tasks: TaskLog
     settings: Settings
@@ -151,13 +153,13 @@ class QueueHarness:
     def enqueue(
         self, organisation_id: uuid.UUID, kind: str, params: dict[str, Any] | None = None, **kw: Any
     ) -> uuid.UUID:
-        with unit_of_work(self.database, organisation_id=organisation_id) as session:
+        with unit_of_work(self.runtime, organisation_id=organisation_id) as session:
             return enqueue_job(
                 session, admin_ctx(organisation_id), kind=kind, params=params or {}, **kw
             ).id
 
     def job(self, organisation_id: uuid.UUID, job_id: uuid.UUID) -> Job:
-        with self.database.session(organisation_id=organisation_id) as session:
+        with self.runtime.session(organisation_id=organisation_id) as session:
             job = session.get(Job, (organisation_id, job_id))
             assert job is not None
             return job
@@ -206,7 +208,7 @@ def queue_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def jobs(
-    database: Database,
+    runtime: Runtime,
     database_url: str,
     settings: Settings,
     queue_backend: str,
@@ -215,25 +217,27 @@ def jobs(
     """A fresh queue with short heartbeats, on the test database; its consumer is stopped
     before the `database` fixture deletes the rows."""
     own_settings = queue_settings(settings, queue_backend, tmp_path)
-    own_database = Database(database_url)
     huey = build_huey(own_settings)
     if queue_backend == "redis":
         # A worker blocks this long in BRPOP; stopping a consumer waits for it (1 s by default).
         huey.storage.read_timeout = 0.1
-    queue = JobQueue(huey, own_database, FAST)
-    attach_queue(own_database, queue)
+    queue = JobQueue(huey, FAST)
+    own_runtime = replace(
+        runtime, settings=own_settings, database=Database(database_url), queue=queue
+    )
+    install_tasks(queue, own_runtime)
     tasks = TaskLog()
     huey.signal(signals.SIGNAL_COMPLETE, signals.SIGNAL_ERROR)(tasks.receive)
-    harness = QueueHarness(own_database, queue, tasks, own_settings)
+    harness = QueueHarness(own_runtime, queue, tasks, own_settings)
     yield harness
     harness.stop()
     huey.flush()
-    own_database.dispose()
+    own_runtime.database.dispose()
 
 
-def step_events(database: Database, organisation_id: uuid.UUID, job_id: uuid.UUID) -> list[int]:
+def step_events(runtime: Runtime, organisation_id: uuid.UUID, job_id: uuid.UUID) -> list[int]:
     """The steps of a job that committed, in commit order."""
-    with database.session(organisation_id=organisation_id) as session:
+    with runtime.session(organisation_id=organisation_id) as session:
         events = session.scalars(
             select(AuditEvent)
             .where(AuditEvent.action == STEP_ACTION, AuditEvent.target_id == str(job_id))

@@ -13,13 +13,15 @@ import trustme
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 
-from facito_admin.db.session import Database, unit_of_work
+from facito_admin.db.session import unit_of_work
 from facito_admin.jobs.models import Job
 from facito_admin.jobs.queue import queue_of
 from facito_admin.jobs.runner import run_job
+from facito_admin.outbound import WebhookConfig
+from facito_admin.runtime import Runtime
 from facito_admin.webhooks.crypto import encrypt_secret, generate_secret
 from facito_admin.webhooks.models import WebhookDelivery, WebhookEndpoint
-from facito_admin.webhooks.targets import WebhookConfig, attach_webhook_config, webhook_config
+from tests.factories.runtime import swapped
 
 
 @dataclass
@@ -31,7 +33,7 @@ class Endpoint:
 
 
 def make_endpoint(
-    database: Database,
+    runtime: Runtime,
     organisation_id: uuid.UUID,
     url: str,
     *,
@@ -40,8 +42,8 @@ def make_endpoint(
 ) -> Endpoint:
     """An endpoint stored as the service would store it (no URL check: the test chooses)."""
     secret = generate_secret()
-    key = webhook_config(database).secret_key
-    with unit_of_work(database, organisation_id=organisation_id) as session:
+    key = runtime.webhooks.secret_key
+    with unit_of_work(runtime, organisation_id=organisation_id) as session:
         endpoint = WebhookEndpoint(
             organisation_id=organisation_id,
             url=url,
@@ -55,44 +57,44 @@ def make_endpoint(
         return Endpoint(endpoint.id, organisation_id, secret, url)
 
 
-def deliveries(database: Database, organisation_id: uuid.UUID) -> list[WebhookDelivery]:
-    with database.session(organisation_id=organisation_id) as session:
+def deliveries(runtime: Runtime, organisation_id: uuid.UUID) -> list[WebhookDelivery]:
+    with runtime.session(organisation_id=organisation_id) as session:
         return list(session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).all())
 
 
 def delivery(
-    database: Database, organisation_id: uuid.UUID, delivery_id: uuid.UUID
+    runtime: Runtime, organisation_id: uuid.UUID, delivery_id: uuid.UUID
 ) -> WebhookDelivery:
-    with database.session(organisation_id=organisation_id) as session:
+    with runtime.session(organisation_id=organisation_id) as session:
         row = session.get(WebhookDelivery, (organisation_id, delivery_id))
         assert row is not None
         return row
 
 
 def endpoint_row(
-    database: Database, organisation_id: uuid.UUID, endpoint_id: uuid.UUID
+    runtime: Runtime, organisation_id: uuid.UUID, endpoint_id: uuid.UUID
 ) -> WebhookEndpoint:
-    with database.session(organisation_id=organisation_id) as session:
+    with runtime.session(organisation_id=organisation_id) as session:
         row = session.get(WebhookEndpoint, (organisation_id, endpoint_id))
         assert row is not None
         return row
 
 
-def job_row(database: Database, organisation_id: uuid.UUID, job_id: uuid.UUID) -> Job:
-    with database.session(organisation_id=organisation_id) as session:
+def job_row(runtime: Runtime, organisation_id: uuid.UUID, job_id: uuid.UUID) -> Job:
+    with runtime.session(organisation_id=organisation_id) as session:
         row = session.get(Job, (organisation_id, job_id))
         assert row is not None
         return row
 
 
 def run_attempt(
-    database: Database, organisation_id: uuid.UUID, delivery_id: uuid.UUID
+    runtime: Runtime, organisation_id: uuid.UUID, delivery_id: uuid.UUID
 ) -> WebhookDelivery:
     """Run the job of the delivery's due attempt now (as a worker would at its time)."""
-    job_id = delivery(database, organisation_id, delivery_id).job_id
+    job_id = delivery(runtime, organisation_id, delivery_id).job_id
     assert job_id is not None
-    run_job(queue_of(database), organisation_id, job_id)
-    return delivery(database, organisation_id, delivery_id)
+    run_job(queue_of(runtime), organisation_id, job_id)
+    return delivery(runtime, organisation_id, delivery_id)
 
 
 @dataclass
@@ -128,13 +130,11 @@ def receiver(webhook_ca: trustme.CA, tmp_path: Path) -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def local_receivers(database: Database, receiver: Receiver) -> Iterator[WebhookConfig]:
+def local_receivers(runtime: Runtime, receiver: Receiver) -> Iterator[WebhookConfig]:
     """Webhooks may go to 127.0.0.1 and trust the receiver's CA (test settings otherwise)."""
-    original = webhook_config(database)
-    config = replace(original, allow_private=True, ca_bundle=str(receiver.ca_file))
-    attach_webhook_config(database, config)
-    yield config
-    attach_webhook_config(database, original)
+    config = replace(runtime.webhooks, allow_private=True, ca_bundle=str(receiver.ca_file))
+    with swapped(runtime, webhooks=config):
+        yield config
 
 
 __all__ = ["local_receivers", "receiver", "webhook_ca"]

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from facito_admin.app import build_services, create_app
+from facito_admin.app import create_app
+from facito_admin.bootstrap import build_runtime
 from facito_admin.cli import main
 from facito_admin.config import load_settings
 
@@ -36,8 +37,8 @@ def test_dev_token_for_the_demo_organisation_is_accepted_by_the_api(instance: Pa
     operator = _run("dev-token", "--role", "Facito.Operator").splitlines()[-1]
 
     settings = load_settings({"instance_path": instance, "log_level": "WARNING"})
-    services = build_services(settings)
-    client = create_app(settings, services=services).test_client()
+    runtime = build_runtime(settings)
+    client = create_app(settings, runtime=runtime).test_client()
     me = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200, me.get_data(as_text=True)
     assert me.get_json()["kind"] == "organisation_user"
@@ -49,11 +50,11 @@ def test_dev_token_for_the_demo_organisation_is_accepted_by_the_api(instance: Pa
     closed = load_settings(
         {"instance_path": instance, "dev_issuer_enabled": False, "log_level": "WARNING"}
     )
-    closed_client = create_app(closed, services=build_services(closed)).test_client()
+    closed_client = create_app(closed, runtime=build_runtime(closed)).test_client()
     refused = closed_client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 401
     assert refused.get_json()["detail"] == "invalid token: unknown signing key"
-    services.database.dispose()
+    runtime.database.dispose()
 
 
 def test_dev_token_refuses_unknown_roles_and_organisations(instance: Path):

@@ -16,9 +16,9 @@ from werkzeug.routing import IntegerConverter, Rule, UUIDConverter
 from facito_admin.app import create_app
 from facito_admin.auth.permissions import ORGANISATION_ROLES
 from facito_admin.db.base import Base
-from facito_admin.db.session import Database, cross_organisation_session
+from facito_admin.db.session import cross_organisation_session
 from facito_admin.db.tenancy import ORGANISATION_KEY
-from facito_admin.web import Services
+from facito_admin.runtime import Runtime
 from tests.conftest import Org
 
 ORG_PARAM = "org_id"
@@ -52,10 +52,10 @@ def _path(rule: Rule, values: dict[str, str]) -> str:
     return re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", lambda m: values[m.group(1)], rule.rule)
 
 
-def _real_ids(database: Database, org: Org) -> list[str]:
+def _real_ids(runtime: Runtime, org: Org) -> list[str]:
     """The organisation's own id and one id of each kind of row it owns (generic: any table)."""
     ids = [str(org.id)]
-    with cross_organisation_session(database, reason="test: ids of org A's rows") as session:
+    with cross_organisation_session(runtime, reason="test: ids of org A's rows") as session:
         for table in Base.metadata.sorted_tables:
             if "id" in table.c and ORGANISATION_KEY in table.c:
                 row = session.execute(
@@ -115,9 +115,9 @@ def outsiders(org_b: Org, auth: Callable[..., dict[str, str]]) -> dict[str, dict
 
 
 def test_other_organisations_callers_get_404_on_every_route_of_organisation_a(
-    app: Flask, client, database: Database, org_a: Org, outsiders: dict[str, dict[str, str]]
+    app: Flask, client, runtime: Runtime, org_a: Org, outsiders: dict[str, dict[str, str]]
 ):
-    candidates = _real_ids(database, org_a)
+    candidates = _real_ids(runtime, org_a)
     assert len(candidates) >= 2, "org A should own rows (audit events) to aim at"
     for who, headers in outsiders.items():
         reference = _reference_not_found(client, headers)
@@ -154,10 +154,10 @@ def test_a_nonexistent_organisation_is_404_for_its_neighbours_and_for_operators(
 
 
 def test_a_route_that_forgot_require_is_still_confined_to_its_organisation(
-    services: Services, database: Database, org_a: Org, org_b: Org, auth
+    runtime: Runtime, org_a: Org, org_b: Org, auth
 ):
     """The organisation check keys on the path's org_id, not on the view's decorators."""
-    app = create_app(services.settings, services=services)
+    app = create_app(runtime.settings, runtime=runtime)
 
     def careless(org_id: uuid.UUID) -> Any:
         return jsonify({"organisation": str(org_id)})

@@ -11,12 +11,12 @@ from sqlalchemy import exists, func, insert, select, update
 from facito_admin.audit.models import AuditChainHead, AuditEvent
 from facito_admin.db.base import new_id
 from facito_admin.db.session import (
-    Database,
     bind_organisation,
     cross_organisation_session,
 )
 from facito_admin.db.tenancy import REUSED_STATEMENT, TenancyViolation, scoped_rows
 from facito_admin.organisations.models import Organisation
+from facito_admin.runtime import Runtime
 from tests.conftest import Org
 
 
@@ -43,13 +43,13 @@ def _event(organisation_id: uuid.UUID | None) -> AuditEvent:
     return AuditEvent(**_event_row(organisation_id))
 
 
-def _organisations_of_events(database: Database, organisation_id: uuid.UUID) -> set[uuid.UUID]:
-    with database.session(organisation_id=organisation_id) as session:
+def _organisations_of_events(runtime: Runtime, organisation_id: uuid.UUID) -> set[uuid.UUID]:
+    with runtime.session(organisation_id=organisation_id) as session:
         return set(session.scalars(select(AuditEvent.organisation_id)).all())
 
 
-def test_a_session_without_organisation_cannot_query_tenant_tables(database: Database, org_a: Org):
-    with database.session() as session:
+def test_a_session_without_organisation_cannot_query_tenant_tables(runtime: Runtime, org_a: Org):
+    with runtime.session() as session:
         with pytest.raises(TenancyViolation):
             session.scalars(select(AuditEvent)).all()
         with pytest.raises(TenancyViolation):
@@ -67,21 +67,21 @@ def test_a_session_without_organisation_cannot_query_tenant_tables(database: Dat
             session.execute(select(func.count(AuditEvent.__table__.c.id))).scalar()
 
 
-def test_a_session_without_organisation_still_reads_global_tables(database: Database, org_a: Org):
-    with database.session() as session:
+def test_a_session_without_organisation_still_reads_global_tables(runtime: Runtime, org_a: Org):
+    with runtime.session() as session:
         assert session.get(Organisation, org_a.id) is not None
 
 
 def test_a_session_of_one_organisation_sees_none_of_the_others_rows(
-    database: Database, org_a: Org, org_b: Org
+    runtime: Runtime, org_a: Org, org_b: Org
 ):
-    assert _organisations_of_events(database, org_a.id) == {org_a.id}
-    assert _organisations_of_events(database, org_b.id) == {org_b.id}
-    with database.session(organisation_id=org_b.id) as session:
+    assert _organisations_of_events(runtime, org_a.id) == {org_a.id}
+    assert _organisations_of_events(runtime, org_b.id) == {org_b.id}
+    with runtime.session(organisation_id=org_b.id) as session:
         event_of_b = session.scalars(select(AuditEvent)).first()
         assert event_of_b is not None
         key = (event_of_b.organisation_id, event_of_b.id)
-    with database.session(organisation_id=org_a.id) as session:
+    with runtime.session(organisation_id=org_a.id) as session:
         assert session.get(AuditEvent, key) is None
         assert session.get(AuditChainHead, org_b.id) is None
         assert session.scalars(select(AuditEvent).where(AuditEvent.id == key[1])).all() == []
@@ -98,10 +98,10 @@ def test_a_session_of_one_organisation_sees_none_of_the_others_rows(
         assert [row[0] for row in counted] == [org_a.id]
 
 
-def test_core_statements_on_tenant_tables_are_refused(database: Database, org_a: Org):
+def test_core_statements_on_tenant_tables_are_refused(runtime: Runtime, org_a: Org):
     # with_loader_criteria cannot filter a Core table: such a statement would see everything.
     table = AuditEvent.__table__
-    with database.session(organisation_id=org_a.id, write=True) as session:
+    with runtime.session(organisation_id=org_a.id, write=True) as session:
         with pytest.raises(TenancyViolation):
             session.execute(select(table.c.id)).all()
         with pytest.raises(TenancyViolation):
@@ -110,27 +110,27 @@ def test_core_statements_on_tenant_tables_are_refused(database: Database, org_a:
 
 
 def test_core_only_dml_strategy_is_refused_because_it_skips_the_filter(
-    database: Database, org_a: Org, org_b: Org
+    runtime: Runtime, org_a: Org, org_b: Org
 ):
-    with database.session(organisation_id=org_a.id, write=True) as session:
+    with runtime.session(organisation_id=org_a.id, write=True) as session:
         with pytest.raises(TenancyViolation, match="core_only"):
             session.execute(
                 update(AuditEvent).values(outcome="tampered"),
                 execution_options={"dml_strategy": "core_only"},
             )
         session.rollback()
-    with cross_organisation_session(database, reason="test: read both back") as session:
+    with cross_organisation_session(runtime, reason="test: read both back") as session:
         outcomes = set(session.scalars(select(AuditEvent.outcome)))
     assert outcomes == {"success"}
 
 
 def test_bulk_updates_of_one_organisation_leave_the_other_alone(
-    database: Database, org_a: Org, org_b: Org
+    runtime: Runtime, org_a: Org, org_b: Org
 ):
-    with database.session(organisation_id=org_a.id, write=True) as session:
+    with runtime.session(organisation_id=org_a.id, write=True) as session:
         session.execute(update(AuditEvent).values(outcome="changed"))
         session.commit()
-    with cross_organisation_session(database, reason="test: read both back") as session:
+    with cross_organisation_session(runtime, reason="test: read both back") as session:
         outcomes = {
             tuple(row)
             for row in session.execute(select(AuditEvent.organisation_id, AuditEvent.outcome))
@@ -138,8 +138,8 @@ def test_bulk_updates_of_one_organisation_leave_the_other_alone(
     assert outcomes == {(org_a.id, "changed"), (org_b.id, "success")}
 
 
-def test_a_new_row_is_stamped_with_the_sessions_organisation(database: Database, org_a: Org):
-    with database.session(organisation_id=org_a.id, write=True) as session:
+def test_a_new_row_is_stamped_with_the_sessions_organisation(runtime: Runtime, org_a: Org):
+    with runtime.session(organisation_id=org_a.id, write=True) as session:
         event = _event(None)
         session.add(event)
         session.flush()
@@ -147,8 +147,8 @@ def test_a_new_row_is_stamped_with_the_sessions_organisation(database: Database,
         session.rollback()
 
 
-def test_writing_a_row_of_another_organisation_raises(database: Database, org_a: Org, org_b: Org):
-    with database.session(organisation_id=org_a.id, write=True) as session:
+def test_writing_a_row_of_another_organisation_raises(runtime: Runtime, org_a: Org, org_b: Org):
+    with runtime.session(organisation_id=org_a.id, write=True) as session:
         session.add(_event(org_b.id))
         with pytest.raises(TenancyViolation):
             session.flush()
@@ -156,10 +156,10 @@ def test_writing_a_row_of_another_organisation_raises(database: Database, org_a:
 
 
 def test_insert_and_update_statements_cannot_write_another_organisation(
-    database: Database, org_a: Org, org_b: Org
+    runtime: Runtime, org_a: Org, org_b: Org
 ):
     row_of_b = _event_row(org_b.id)
-    with database.session(organisation_id=org_a.id, write=True) as session:
+    with runtime.session(organisation_id=org_a.id, write=True) as session:
         with pytest.raises(TenancyViolation):
             session.execute(insert(AuditEvent), [row_of_b])
         with pytest.raises(TenancyViolation):
@@ -175,40 +175,40 @@ def test_insert_and_update_statements_cannot_write_another_organisation(
         session.rollback()
 
 
-def test_writing_a_tenant_row_without_organisation_raises(database: Database, org_a: Org):
-    with database.session(write=True) as session:
+def test_writing_a_tenant_row_without_organisation_raises(runtime: Runtime, org_a: Org):
+    with runtime.session(write=True) as session:
         session.add(_event(org_a.id))
         with pytest.raises(TenancyViolation):
             session.flush()
         session.rollback()
-    with database.session(write=True) as session:
+    with runtime.session(write=True) as session:
         session.add(_event(None))
         with pytest.raises(TenancyViolation):
             session.flush()
         session.rollback()
 
 
-def test_moving_a_row_to_another_organisation_raises(database: Database, org_a: Org, org_b: Org):
-    with database.session(organisation_id=org_a.id, write=True) as session:
+def test_moving_a_row_to_another_organisation_raises(runtime: Runtime, org_a: Org, org_b: Org):
+    with runtime.session(organisation_id=org_a.id, write=True) as session:
         event = session.scalars(select(AuditEvent)).first()
         assert event is not None
         event.organisation_id = org_b.id
         with pytest.raises(TenancyViolation):
             session.flush()
         session.rollback()
-    with cross_organisation_session(database, reason="test: read both back") as session:
+    with cross_organisation_session(runtime, reason="test: read both back") as session:
         outcomes = set(session.scalars(select(AuditEvent.outcome)))
     assert outcomes == {"success"}
 
 
 def test_deleting_through_a_session_of_the_same_organisation_only(
-    database: Database, org_a: Org, org_b: Org
+    runtime: Runtime, org_a: Org, org_b: Org
 ):
-    with database.session(organisation_id=org_b.id) as session:
+    with runtime.session(organisation_id=org_b.id) as session:
         head_of_b = session.get(AuditChainHead, org_b.id)
         assert head_of_b is not None
         session.expunge(head_of_b)
-    with database.session(organisation_id=org_a.id, write=True) as session:
+    with runtime.session(organisation_id=org_a.id, write=True) as session:
         # An object loaded elsewhere and brought in: the flush still refuses it.
         session.delete(session.merge(head_of_b, load=False))
         with pytest.raises(TenancyViolation):
@@ -217,32 +217,32 @@ def test_deleting_through_a_session_of_the_same_organisation_only(
 
 
 def test_a_session_serves_one_organisation_for_its_whole_life(
-    database: Database, org_a: Org, org_b: Org
+    runtime: Runtime, org_a: Org, org_b: Org
 ):
-    with database.session(organisation_id=org_a.id) as session:
+    with runtime.session(organisation_id=org_a.id) as session:
         bind_organisation(session, org_a.id)
         with pytest.raises(TenancyViolation):
             bind_organisation(session, org_b.id)
 
 
 def test_a_cross_organisation_session_sees_both_and_needs_a_reason(
-    database: Database, org_a: Org, org_b: Org
+    runtime: Runtime, org_a: Org, org_b: Org
 ):
-    with cross_organisation_session(database, reason="test: both organisations") as session:
+    with cross_organisation_session(runtime, reason="test: both organisations") as session:
         seen = set(session.scalars(select(AuditEvent.organisation_id)).all())
         heads = set(session.scalars(select(AuditChainHead.organisation_id)).all())
     assert seen == heads == {org_a.id, org_b.id}
-    with pytest.raises(ValueError, match="why"), cross_organisation_session(database, reason=""):
+    with pytest.raises(ValueError, match="why"), cross_organisation_session(runtime, reason=""):
         pass
 
 
 def test_scoped_rows_see_only_the_sessions_organisation_without_a_filter_of_their_own(
-    database: Database, org_a: Org, org_b: Org
+    runtime: Runtime, org_a: Org, org_b: Org
 ):
     statement = select(AuditEvent.organisation_id, AuditEvent.action)
     reused = statement.execution_options(**{REUSED_STATEMENT: True})
     for organisation in (org_a, org_b, org_a):
-        with database.session(organisation_id=organisation.id) as session:
+        with runtime.session(organisation_id=organisation.id) as session:
             for candidate in (statement, reused):
                 rows = scoped_rows(session, candidate, {})
                 assert rows
@@ -250,11 +250,11 @@ def test_scoped_rows_see_only_the_sessions_organisation_without_a_filter_of_thei
 
 
 def test_scoped_rows_refuse_a_session_without_organisation_and_core_statements(
-    database: Database, org_a: Org
+    runtime: Runtime, org_a: Org
 ):
-    with database.session() as session, pytest.raises(TenancyViolation):
+    with runtime.session() as session, pytest.raises(TenancyViolation):
         scoped_rows(session, select(AuditEvent.id), {})
-    with database.session(organisation_id=org_a.id) as session:
+    with runtime.session(organisation_id=org_a.id) as session:
         with pytest.raises(TenancyViolation):
             scoped_rows(session, select(AuditEvent.__table__.c.id), {})
         with pytest.raises(TenancyViolation):

@@ -16,8 +16,8 @@ from sqlalchemy.exc import DBAPIError
 from facito_admin.db.base import Base
 from facito_admin.db.models_registry import load_all
 from facito_admin.db.rls import POLICY
-from facito_admin.db.session import Database
 from facito_admin.db.tenancy import TenantScoped
+from facito_admin.runtime import Runtime
 from tests.conftest import PG_APP_ROLE, Org
 
 pytestmark = pytest.mark.postgres_only
@@ -38,12 +38,12 @@ def _tenant_tables() -> list[str]:
 
 
 @pytest.fixture
-def connection(database: Database) -> Iterator[Connection]:
+def connection(runtime: Runtime) -> Iterator[Connection]:
     """A plain connection of the application role, in a transaction that is rolled back.
 
     It depends on `database`, so it ends before the cleanup deletes rows it may have locked.
     """
-    with database.engine.connect() as conn:
+    with runtime.database.engine.connect() as conn:
         conn.begin()
         yield conn
         conn.rollback()

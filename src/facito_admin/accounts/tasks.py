@@ -14,9 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db.base import utcnow
-from ..db.session import Database, cross_organisation_session, unit_of_work
+from ..db.session import cross_organisation_session, unit_of_work
 from ..jobs import JobContext, enqueue_job, job_handler, periodic_job, system_context
 from ..jobs.models import Job, JobState
+from ..runtime import Runtime
 from .lifecycle import PURGE_BATCH, purge_due_accounts
 from .models import Account, AccountStatus
 
@@ -36,10 +37,10 @@ def purge_accounts(session: Session, ctx: JobContext) -> dict[str, Any]:
             return {"purged": purged}
 
 
-def organisations_with_accounts_due(database: Database) -> list[Any]:
+def organisations_with_accounts_due(runtime: Runtime) -> list[Any]:
     """Ids of the organisations that have accounts past their grace period now."""
     with cross_organisation_session(
-        database, reason="find organisations with deleted accounts past their grace period"
+        runtime, reason="find organisations with deleted accounts past their grace period"
     ) as session:
         return list(
             session.scalars(
@@ -50,11 +51,11 @@ def organisations_with_accounts_due(database: Database) -> list[Any]:
         )
 
 
-def enqueue_due_purges(database: Database) -> int:
+def enqueue_due_purges(runtime: Runtime) -> int:
     """One purge job per organisation with accounts due and no purge already under way."""
     enqueued = 0
-    for organisation_id in organisations_with_accounts_due(database):
-        with unit_of_work(database, organisation_id=organisation_id) as session:
+    for organisation_id in organisations_with_accounts_due(runtime):
+        with unit_of_work(runtime, organisation_id=organisation_id) as session:
             under_way = session.scalar(
                 select(Job.id)
                 .where(Job.kind == PURGE_KIND, Job.state.in_([JobState.queued, JobState.running]))
@@ -68,6 +69,6 @@ def enqueue_due_purges(database: Database) -> int:
 
 
 @periodic_job("account-purge-scan", minute="*/15")
-def scan_for_due_purges(database: Database) -> None:
+def scan_for_due_purges(runtime: Runtime) -> None:
     """Every quarter hour: enqueue the purges that are due."""
-    enqueue_due_purges(database)
+    enqueue_due_purges(runtime)

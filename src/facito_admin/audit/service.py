@@ -15,10 +15,9 @@ from sqlalchemy.orm import Session
 from ..auth.context import RequestContext
 from ..common.pagination import Page, paginate
 from ..db.base import new_id, utcnow
-from ..db.session import Database
+from ..db.session import SessionSource
 from ..db.tenancy import REUSED_STATEMENT, require_organisation
 from ..errors import NotFound, ValidationFailed
-from ..organisations.models import Organisation
 from . import export
 from .chain import (
     HASHED_FIELDS,
@@ -66,8 +65,9 @@ def start_chain(session: Session) -> None:
 
 def _organisation_exists(session: Session) -> uuid.UUID:
     # Staff may reach any organisation id: one that does not exist is a 404, not an empty log.
+    # Every organisation's chain starts when it is created (start_chain).
     organisation_id = require_organisation(session)
-    if session.get(Organisation, organisation_id) is None:
+    if session.get(AuditChainHead, organisation_id) is None:
         raise NotFound("no such organisation")
     return organisation_id
 
@@ -296,7 +296,7 @@ def iter_events(
 
 
 def stream_events(
-    database: Database,
+    database: SessionSource,
     *,
     organisation_id: uuid.UUID,
     event_filter: EventFilter,
@@ -329,7 +329,7 @@ def stream_events(
 
 
 def export_events(
-    database: Database,
+    database: SessionSource,
     *,
     organisation_id: uuid.UUID,
     event_filter: EventFilter,

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
 from ..db.base import utcnow
-from ..web import db_session, page_response, require, services
+from ..web import db_session, page_response, require, runtime
 from . import service
 from .export import CONTENT_TYPES, ExportFormat
 from .schemas import (
@@ -76,7 +76,7 @@ class AuditEventExport(MethodView):
         # The request's session is committed and closed before a streamed body is sent; the
         # export reads through sessions of its own (see service.stream_events).
         body = service.export_events(
-            services().database,
+            runtime(),
             organisation_id=org_id,
             event_filter=_event_filter(args),
             fmt=fmt,

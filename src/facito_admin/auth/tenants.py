@@ -24,15 +24,14 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import event, select
+from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.sql.util import find_tables
 
 from ..db.session import Database
 
-TENANT_DIRECTORY_KEY = "tenant_directory"
 # Plenty for every federated tenant of a large deployment; the entry read longest ago goes
 # first when it is full.
 MAX_ENTRIES = 10_000
@@ -50,32 +49,6 @@ class TenantOrganisation:
 
     organisation_id: uuid.UUID
     active: bool
-
-
-def find_tenant_organisation(session: Session, tenant_id: str) -> TenantOrganisation | None:
-    """Read the organisation of ``tenant_id``'s active federation (None: not federated)."""
-    # Imported here: organisations' models import db, which must not import auth back.
-    from ..organisations.models import (
-        Federation,
-        FederationStatus,
-        Organisation,
-        OrganisationStatus,
-    )
-
-    row = session.execute(
-        select(Organisation.id, Organisation.status)
-        .join(Federation, Federation.organisation_id == Organisation.id)
-        .where(Federation.tenant_id == tenant_id, Federation.status == FederationStatus.active)
-    ).first()
-    if row is None:
-        return None
-    return TenantOrganisation(row.id, active=row.status is OrganisationStatus.active)
-
-
-def organisation_exists(session: Session, organisation_id: uuid.UUID) -> bool:
-    from ..organisations.models import Organisation
-
-    return session.get(Organisation, organisation_id) is not None
 
 
 class _TimedCache(Generic[K, V]):
@@ -122,12 +95,30 @@ class _TimedCache(Generic[K, V]):
             self._entries.clear()
 
 
-class TenantDirectory:
-    """Cached answers of :func:`find_tenant_organisation` and :func:`organisation_exists`."""
+TenantLookup = Callable[[Session, str], TenantOrganisation | None]
+OrganisationLookup = Callable[[Session, uuid.UUID], bool]
 
-    def __init__(self, database: Database, *, ttl: float, clock: Callable[[], float] = time.time):
+
+class TenantDirectory:
+    """Cached answers of the organisations domain's two lookups (organisations/tenants.py).
+
+    The lookups are handed in (bootstrap.py) so that identity, which every request needs,
+    does not depend on the organisations domain.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        ttl: float,
+        find_tenant: TenantLookup,
+        organisation_exists: OrganisationLookup,
+        clock: Callable[[], float] = time.time,
+    ):
         self.database = database
         self.ttl = ttl
+        self._find_tenant = find_tenant
+        self._organisation_exists = organisation_exists
         self._tenants: _TimedCache[str, TenantOrganisation] = _TimedCache(ttl, clock)
         self._organisations: _TimedCache[uuid.UUID, bool] = _TimedCache(ttl, clock)
         _DIRECTORIES.add(self)
@@ -142,7 +133,7 @@ class TenantDirectory:
         # a writing one, which on SQLite would take the write lock before layers such as
         # idempotency have claimed their key.
         with self.database.session() as session:
-            found = find_tenant_organisation(session, tenant_id)
+            found = self._find_tenant(session, tenant_id)
         if found is not None:
             self._tenants.put(tenant_id, found, generation)
         return found
@@ -153,7 +144,7 @@ class TenantDirectory:
             return True
         generation = self._organisations.generation
         with self.database.session() as session:
-            exists = organisation_exists(session, organisation_id)
+            exists = self._organisation_exists(session, organisation_id)
         if exists:
             self._organisations.put(organisation_id, True, generation)
         return exists
@@ -162,20 +153,6 @@ class TenantDirectory:
         """Forget everything (this process committed a change to organisations or federations)."""
         self._tenants.clear()
         self._organisations.clear()
-
-
-def register_tenant_directory(database: Database, *, ttl: float) -> TenantDirectory:
-    """Give ``database`` its directory; commits of its sessions keep it current."""
-    directory = TenantDirectory(database, ttl=ttl)
-    database.extensions[TENANT_DIRECTORY_KEY] = directory
-    return directory
-
-
-def tenant_directory(database: Database) -> TenantDirectory:
-    directory = database.extensions.get(TENANT_DIRECTORY_KEY)
-    if directory is None:
-        raise LookupError("no tenant directory: build the app's services with build_services()")
-    return cast(TenantDirectory, directory)
 
 
 # Invalidation: a session that wrote organisations or federations (through the unit of work or

@@ -171,7 +171,7 @@ def _answer_existing(record: IdempotencyRecord, request_fingerprint: str) -> Res
 def _claim() -> Response | None:
     """Insert the in-flight record (committed at once), or answer from an existing one."""
     from ..problems import problem_response
-    from ..web import authenticated_or_none, services
+    from ..web import authenticated_or_none, runtime
 
     if request.method != "POST" or HEADER not in request.headers:
         return None
@@ -193,7 +193,7 @@ def _claim() -> Response | None:
         request.method, request.path, request.query_string, request.get_data()
     )
     now = utcnow()
-    with services().database.session(write=True) as session:
+    with runtime().session(write=True) as session:
         record = _find(session, principal.client_key, key)
         if record is not None and _lapsed(record, now):
             session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record.id))
@@ -266,7 +266,7 @@ def _stage(response: Response) -> Response:
 
 def _settle(response: Response) -> Response:
     """After the commit: store what did not commit with the request; free the key on a 5xx."""
-    from ..web import services
+    from ..web import runtime
 
     claim: _Claim | None = g.get("idempotency")
     if claim is None or claim.settled:
@@ -275,7 +275,7 @@ def _settle(response: Response) -> Response:
     if claim.staged and response.status_code < 400:
         return response
     try:
-        with services().database.session(write=True) as session:
+        with runtime().session(write=True) as session:
             if _storable(response):
                 _complete(session, claim, response)
             else:
@@ -290,14 +290,14 @@ def _settle(response: Response) -> Response:
 
 
 def _release(_error: BaseException | None) -> None:
-    from ..web import services
+    from ..web import runtime
 
     claim: _Claim | None = g.get("idempotency")
     if claim is None or claim.settled:
         return
     claim.settled = True
     try:
-        with services().database.session(write=True) as session:
+        with runtime().session(write=True) as session:
             session.execute(
                 delete(IdempotencyRecord).where(IdempotencyRecord.id == claim.record_id)
             )

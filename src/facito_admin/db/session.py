@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
@@ -62,9 +62,6 @@ class Database:
             _configure_sqlite(self.engine)
             self._write_engine = self.engine.execution_options(sqlite_begin="immediate")
         self._sessions = sessionmaker(expire_on_commit=False, autoflush=True)
-        # Long-lived companions keyed by name, found from a session through
-        # database_of(session): the job queue registers itself here (jobs/queue.py).
-        self.extensions: dict[str, Any] = {}
 
     def session(
         self,
@@ -77,22 +74,22 @@ class Database:
         session = self._sessions(bind=self._write_engine if write else self.engine)
         session.info[ORGANISATION_KEY] = organisation_id
         session.info[CROSS_ORGANISATION_KEY] = cross_organisation_reason
-        session.info[DATABASE_KEY] = self
         return session
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-DATABASE_KEY = "database"
+class SessionSource(Protocol):
+    """Opens sessions: the Database itself, or the runtime (whose sessions carry it)."""
 
-
-def database_of(session: Session) -> Database:
-    """The Database that made ``session`` (services reach its extensions, e.g. the job queue)."""
-    database = session.info.get(DATABASE_KEY)
-    if not isinstance(database, Database):
-        raise TypeError("this session was not made by Database.session()")
-    return database
+    def session(
+        self,
+        *,
+        organisation_id: uuid.UUID | None = None,
+        write: bool = False,
+        cross_organisation_reason: str | None = None,
+    ) -> Session: ...
 
 
 def bind_organisation(session: Session, organisation_id: uuid.UUID) -> None:
@@ -158,10 +155,10 @@ def _after_begin(
 
 @contextmanager
 def unit_of_work(
-    database: Database, *, organisation_id: uuid.UUID | None, write: bool = True
+    source: SessionSource, *, organisation_id: uuid.UUID | None, write: bool = True
 ) -> Iterator[Session]:
     """A transaction for jobs and the CLI: committed on success, rolled back on any error."""
-    session = database.session(organisation_id=organisation_id, write=write)
+    session = source.session(organisation_id=organisation_id, write=write)
     try:
         yield session
         session.commit()
@@ -173,14 +170,14 @@ def unit_of_work(
 
 
 @contextmanager
-def cross_organisation_session(database: Database, *, reason: str) -> Iterator[Session]:
+def cross_organisation_session(source: SessionSource, *, reason: str) -> Iterator[Session]:
     """The one escape from tenant scoping: read across organisations, for operators and jobs.
 
     Use it to find *which* organisations have work, then act in one session per organisation.
     """
     if not reason:
         raise ValueError("say why this work crosses organisations")
-    session = database.session(cross_organisation_reason=reason)
+    session = source.session(cross_organisation_reason=reason)
     try:
         yield session
         session.commit()

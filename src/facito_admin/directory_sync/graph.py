@@ -20,22 +20,19 @@ from urllib.parse import urlsplit
 import requests
 import structlog
 
-from ..auth.microsoft import AppToken, EntraApps, TokenAcquisitionFailed
-from ..config import Settings, load_settings
-from ..db.session import Database
+from ..auth.microsoft import AppToken, TokenAcquisitionFailed
+from ..outbound import GraphAccess
 
 log = structlog.get_logger("facito_admin.directory_sync")
 
 SELECT = (
     "id,userPrincipalName,mail,displayName,givenName,surname,accountEnabled,employeeId,department"
 )
-PAGE_SIZE = 999
 THROTTLED = frozenset({429, 503})
 RESYNC_CODES = frozenset({"syncStateNotFound", "resyncRequired"})
 # Renew the app token this long before it expires, so no page starts with a token about to go.
 TOKEN_MARGIN_SECONDS = 300
 _NUMBER = re.compile(r"^\s*\d+(\.\d+)?\s*$")
-ACCESS_KEY = "directory_sync.graph_access"
 
 
 class GraphError(Exception):
@@ -56,46 +53,6 @@ class GraphPage:
     users: list[dict[str, Any]]
     next_link: str | None
     delta_link: str | None
-
-
-@dataclass
-class GraphAccess:
-    """How this process reaches Graph: its base URL, the app's tokens, TLS, patience."""
-
-    base_url: str
-    entra: EntraApps
-    verify: str | bool = True
-    timeout: float = 10.0
-    # Attempts per page beyond the first, for throttling, 5xx and network errors alike.
-    max_retries: int = 6
-    # The longest we sleep on one Retry-After (a longer one is cut to this).
-    max_wait_seconds: float = 120.0
-    # Without a Retry-After (or for network errors): this, doubling per retry.
-    backoff_seconds: float = 1.0
-    page_size: int = PAGE_SIZE
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> GraphAccess:
-        return cls(
-            base_url=settings.graph_base_url,
-            entra=EntraApps.from_settings(settings),
-            verify=settings.ca_bundle or True,
-            timeout=settings.http_timeout_seconds,
-        )
-
-
-def attach_graph_access(database: Database, access: GraphAccess) -> None:
-    """Use ``access`` for the syncs that run on ``database`` (tests, benchmarks)."""
-    database.extensions[ACCESS_KEY] = access
-
-
-def graph_access(database: Database) -> GraphAccess:
-    """The process's Graph access: attached, or built once from the environment's settings."""
-    access = database.extensions.get(ACCESS_KEY)
-    if not isinstance(access, GraphAccess):
-        access = GraphAccess.from_settings(load_settings())
-        database.extensions[ACCESS_KEY] = access
-    return access
 
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:

@@ -15,7 +15,7 @@ from ..audit.service import record_event
 from ..auth.context import RequestContext
 from ..common.pagination import Page
 from ..db.base import utcnow
-from ..db.session import Database, cross_organisation_session, unit_of_work
+from ..db.session import cross_organisation_session, unit_of_work
 from ..db.tenancy import require_organisation
 from ..errors import Conflict, InvalidState, NotFound, ValidationFailed
 from ..jobs import enqueue_job, system_context
@@ -24,6 +24,7 @@ from ..jobs.service import list_jobs
 from ..organisations.federations import get_federation
 from ..organisations.models import Federation, FederationStatus, Organisation, OrganisationStatus
 from ..organisations.service import get_organisation
+from ..runtime import Runtime
 from .models import DEFAULT_INTERVAL_MINUTES, SYNC_KIND, DirectorySyncState
 
 log = structlog.get_logger("facito_admin.directory_sync")
@@ -205,11 +206,11 @@ def update_sync_schedule(
     return state
 
 
-def enqueue_due_syncs(database: Database, *, now: datetime | None = None) -> list[uuid.UUID]:
+def enqueue_due_syncs(runtime: Runtime, *, now: datetime | None = None) -> list[uuid.UUID]:
     """Enqueue a delta sync of every federation whose schedule is due; the job ids."""
     now = now or utcnow()
     with cross_organisation_session(
-        database, reason="directory sync schedule: find federations whose sync is due"
+        runtime, reason="directory sync schedule: find federations whose sync is due"
     ) as session:
         due = session.execute(
             select(DirectorySyncState.organisation_id, DirectorySyncState.federation_id)
@@ -229,7 +230,7 @@ def enqueue_due_syncs(database: Database, *, now: datetime | None = None) -> lis
     started: list[uuid.UUID] = []
     for organisation_id, federation_id in due:
         try:
-            with unit_of_work(database, organisation_id=organisation_id) as session:
+            with unit_of_work(runtime, organisation_id=organisation_id) as session:
                 job = _start(
                     session,
                     system_context(SCHEDULER),

@@ -26,13 +26,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..db.base import utcnow
-from ..db.session import Database, database_of, end_read_snapshot
+from ..db.session import end_read_snapshot
 from ..db.tenancy import require_organisation
 from ..jobs import JobContext, JobFailed, job_handler, periodic_job
 from ..organisations.models import Federation, FederationStatus, Organisation, OrganisationStatus
 from ..policies.defaults import PolicyKey, policy_value
+from ..runtime import Runtime, runtime_of
 from .apply import ConcurrentChange, apply_users, remove_missing
-from .graph import DeltaExpired, GraphClient, GraphError, graph_access
+from .graph import DeltaExpired, GraphClient, GraphError
 from .mapping import DirectoryUser, parse_page
 from .models import SYNC_KIND, DirectorySyncState
 from .plan import PagePlan, RunFacts
@@ -130,7 +131,7 @@ def run_directory_sync(session: Session, ctx: JobContext) -> dict[str, Any]:
     tenant_id, stored_link = _prepare(session, federation_id)
     # Nothing written yet: end the read so that no lock or snapshot waits on Graph.
     end_read_snapshot(session)
-    client = GraphClient(graph_access(database_of(session)), tenant_id, wait=_patient(ctx))
+    client = GraphClient(runtime_of(session).graph, tenant_id, wait=_patient(ctx))
     try:
         return _Run(session, ctx, client, federation_id).run(stored_link)
     except GraphError as exc:
@@ -293,8 +294,8 @@ class _Run:
 
 
 @periodic_job("directory-sync-schedule", minute="*/5")
-def start_scheduled_syncs(database: Database) -> None:
+def start_scheduled_syncs(runtime: Runtime) -> None:
     """Every five minutes: a delta sync of each federation whose schedule is due."""
     from .service import enqueue_due_syncs
 
-    enqueue_due_syncs(database)
+    enqueue_due_syncs(runtime)

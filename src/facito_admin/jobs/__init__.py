@@ -54,9 +54,9 @@ How a domain runs work in the background
    sets ``cancel_requested`` on a running one; the handler calls
    ``ctx.raise_if_cancelled()`` between steps (committed steps stay done).
 
-5. Periodic work: ``@periodic_job("name", minute="*/15")`` on ``fn(database) -> None``; find
+5. Periodic work: ``@periodic_job("name", minute="*/15")`` on ``fn(runtime) -> None``; find
    due organisations with ``cross_organisation_session`` and enqueue one job per organisation
-   in ``unit_of_work(database, organisation_id=…)`` with ``ctx=system_context("name")``.
+   in ``unit_of_work(runtime, organisation_id=…)`` with ``ctx=system_context("name")``.
 
 Guarantees: tasks carry only (organisation_id, job_id) and are idempotent: a message for a
 finished, cancelled, unknown or live-running job does nothing. A job is claimed by one atomic

@@ -6,10 +6,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import structlog
-from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey import Huey, RedisHuey, SqliteHuey
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, SessionTransaction
@@ -17,23 +17,20 @@ from sqlalchemy.orm import Session, SessionTransaction
 from ..auth.context import RequestContext
 from ..config import Settings
 from ..db.base import utcnow
-from ..db.session import Database, database_of
 from ..db.tenancy import (
     TenancyViolation,
     is_cross_organisation,
     require_organisation,
     session_organisation,
 )
+from ..runtime import Runtime, runtime_of
 from .context import json_value
 from .models import Job, JobState
-from .registry import handler_for, periodic_jobs
+from .registry import handler_for
 
 log = structlog.get_logger("facito_admin.jobs")
 
-QUEUE_KEY = "jobs"
 _PENDING_KEY = "jobs_to_send_after_commit"
-RUN_TASK = "facito_admin.jobs.run"
-REAP_TASK = "facito_admin.jobs.reap"
 MAX_ATTEMPTS_LIMIT = 20
 
 
@@ -86,33 +83,37 @@ def build_huey(settings: Settings) -> Huey:
 
 
 class JobQueue:
-    """A huey instance with our two tasks (run a job, reap) and the domains' periodic jobs."""
+    """A huey instance and the jobs' timing; ``jobs.tasks.install_tasks`` gives it its tasks.
 
-    def __init__(self, huey: Huey, database: Database, timing: JobTiming) -> None:
-        from .reaper import reap_jobs
-        from .runner import run_job
+    Installing binds the queue to the runtime whose sessions its tasks open (the runner, the
+    reaper, the domains' periodic jobs), and registers the task a ``send`` puts on the queue.
+    """
 
+    def __init__(self, huey: Huey, timing: JobTiming) -> None:
         self.huey = huey
-        self.database = database
         self.timing = timing
+        self._runtime: Runtime | None = None
+        self._run_task: Any = None
+        # Calling it queues a reap at once (tests; the consumer runs it every minute).
+        self.reap_task: Any = None
 
-        def run(organisation_id: str, job_id: str) -> None:
-            run_job(self, uuid.UUID(organisation_id), uuid.UUID(job_id))
+    def bind(self, runtime: Runtime, *, run_task: Any, reap_task: Any) -> None:
+        """Take the runtime the tasks work in and the tasks themselves (install_tasks)."""
+        self._runtime = runtime
+        self._run_task = run_task
+        self.reap_task = reap_task
 
-        def reap() -> None:
-            reap_jobs(self)
-
-        # huey retries cover only failures around the handler (database down while claiming):
-        # claiming is idempotent. Handler failures are retried by the runner, counted in the row.
-        self._run_task = huey.task(name=RUN_TASK, retries=2, retry_delay=5)(run)
-        self.reap_task = huey.periodic_task(crontab(), name=REAP_TASK)(reap)
-        for periodic in periodic_jobs():
-            huey.periodic_task(crontab(**periodic.schedule), name=periodic.name)(
-                _bind(periodic.function, database)
-            )
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime the queue's tasks open their sessions through."""
+        if self._runtime is None:
+            raise RuntimeError("the queue has no tasks yet (jobs.tasks.install_tasks)")
+        return self._runtime
 
     def send(self, organisation_id: uuid.UUID, job_id: uuid.UUID, *, delay: float = 0) -> None:
         """Put one message for the job on the queue (duplicates are harmless)."""
+        if self._run_task is None:
+            raise RuntimeError("the queue has no tasks yet (jobs.tasks.install_tasks)")
         args = (str(organisation_id), str(job_id))
         if delay > 0:
             self._run_task.schedule(args, delay=delay)
@@ -120,29 +121,16 @@ class JobQueue:
             self._run_task(*args)
 
 
-def _bind(function: Any, database: Database) -> Any:
-    def periodic() -> None:
-        function(database)
-
-    return periodic
-
-
-def build_queue(settings: Settings, database: Database) -> JobQueue:
-    """The queue of ``database`` as configured; sessions of that database enqueue into it."""
-    queue = JobQueue(build_huey(settings), database, JobTiming.from_settings(settings))
-    attach_queue(database, queue)
-    return queue
+def queue_of(runtime: Runtime) -> JobQueue:
+    """The runtime's queue as the consumers need it (huey, timing)."""
+    if not isinstance(runtime.queue, JobQueue):
+        raise TypeError("this runtime sends jobs through something that is not a JobQueue")
+    return runtime.queue
 
 
-def attach_queue(database: Database, queue: JobQueue) -> None:
-    database.extensions[QUEUE_KEY] = queue
-
-
-def queue_of(database: Database) -> JobQueue:
-    queue = database.extensions.get(QUEUE_KEY)
-    if queue is None:
-        raise RuntimeError("no job queue is attached to this database (jobs.queue.build_queue)")
-    return cast(JobQueue, queue)
+def build_queue(settings: Settings) -> JobQueue:
+    """The configured queue (huey on SQLite or Redis), without tasks yet."""
+    return JobQueue(build_huey(settings), JobTiming.from_settings(settings))
 
 
 def enqueue_job(
@@ -174,7 +162,7 @@ def enqueue_job(
         raise ValueError(f"no handler is registered for job kind {kind!r}")
     if not 1 <= max_attempts <= MAX_ATTEMPTS_LIMIT:
         raise ValueError(f"max_attempts must be 1 to {MAX_ATTEMPTS_LIMIT}")
-    queue_of(database_of(session))  # fail now, not after the commit
+    runtime_of(session)  # fail now, not after the commit
     principal = ctx.principal
     job = Job(
         organisation_id=organisation_id,
@@ -206,7 +194,7 @@ def _send_pending(session: Session) -> None:
         return
     for organisation_id, job_id, delay in pending:
         try:
-            queue_of(database_of(session)).send(organisation_id, job_id, delay=delay)
+            runtime_of(session).queue.send(organisation_id, job_id, delay=delay)
         except Exception:
             # The row is committed: the reaper sends its message later (queued_stale_seconds).
             log.exception("job_message_not_sent", job_id=str(job_id))

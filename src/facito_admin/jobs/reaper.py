@@ -54,7 +54,7 @@ def reap_jobs(queue: JobQueue) -> ReapReport:
     running_stale = and_(Job.state == JobState.running, Job.heartbeat_at < stale)
     queued_stale = and_(Job.state == JobState.queued, Job.available_at < waiting)
     with cross_organisation_session(
-        queue.database, reason="job reaper: find jobs whose worker or queue message was lost"
+        queue.runtime, reason="job reaper: find jobs whose worker or queue message was lost"
     ) as session:
         rows = session.execute(
             select(Job.organisation_id, Job.id)
@@ -68,7 +68,7 @@ def reap_jobs(queue: JobQueue) -> ReapReport:
 
     report = ReapReport()
     for organisation_id, job_ids in by_organisation.items():
-        with unit_of_work(queue.database, organisation_id=organisation_id) as session:
+        with unit_of_work(queue.runtime, organisation_id=organisation_id) as session:
             mine = Job.id.in_(job_ids)
             ended = {"finished_at": now, "lease": None}
             report.cancelled += _ids(

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
-    from ..db.session import Database
+    from ..runtime import Runtime
     from .context import JobContext
 
 Handler = Callable[[Session, "JobContext"], dict[str, Any]]
-PeriodicFunction = Callable[["Database"], None]
+PeriodicFunction = Callable[["Runtime"], None]
 
 # Modules that register job handlers or periodic tasks, imported by every process that runs or
 # enqueues jobs (web, worker). A domain adds its module here, like db/models_registry.py.
@@ -76,7 +76,7 @@ def periodic_job(
     month: str = "*",
     day_of_week: str = "*",
 ) -> Callable[[PeriodicFunction], PeriodicFunction]:
-    """Register ``function(database)`` to run on a crontab schedule (UTC) in the consumers.
+    """Register ``function(runtime)`` to run on a crontab schedule (UTC) in the consumers.
 
     The function finds due work across organisations (cross_organisation_session) and acts
     in one session per organisation, usually by enqueueing jobs. Every consumer with periodic

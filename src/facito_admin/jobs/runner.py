@@ -49,7 +49,7 @@ def _claim(queue: JobQueue, organisation_id: uuid.UUID, job_id: uuid.UUID, lease
     """
     now = utcnow()
     stale = now - timedelta(seconds=queue.timing.stale_seconds)
-    with unit_of_work(queue.database, organisation_id=organisation_id) as session:
+    with unit_of_work(queue.runtime, organisation_id=organisation_id) as session:
         return _updated(
             session,
             update(Job)
@@ -95,7 +95,7 @@ class _Heartbeat(threading.Thread):
         while not self._stop_event.wait(self._queue.timing.heartbeat_seconds):
             try:
                 with unit_of_work(
-                    self._queue.database, organisation_id=self._ctx.organisation_id
+                    self._queue.runtime, organisation_id=self._ctx.organisation_id
                 ) as session:
                     self._ctx.write_job_row(session, {})
             except LeaseLost:
@@ -122,7 +122,7 @@ def run_job(queue: JobQueue, organisation_id: uuid.UUID, job_id: uuid.UUID) -> N
     if claimed is None:
         log.info("job_not_claimed", job_id=str(job_id))
         return
-    session = queue.database.session(organisation_id=organisation_id, write=True)
+    session = queue.runtime.session(organisation_id=organisation_id, write=True)
     ctx = JobContext(
         organisation_id=organisation_id,
         job_id=job_id,
@@ -199,7 +199,7 @@ def safe_error(exc: BaseException) -> str:
 
 def _end(queue: JobQueue, ctx: JobContext, *, state: JobState, error: str | None) -> None:
     try:
-        with unit_of_work(queue.database, organisation_id=ctx.organisation_id) as session:
+        with unit_of_work(queue.runtime, organisation_id=ctx.organisation_id) as session:
             ctx.write_job_row(
                 session, {"state": state, "error": error, "finished_at": utcnow(), "lease": None}
             )
@@ -212,7 +212,7 @@ def _record_failure(queue: JobQueue, ctx: JobContext, exc: Exception) -> None:
     message = safe_error(exc)
     retry = not (isinstance(exc, JobFailed) and not exc.retry)
     try:
-        with unit_of_work(queue.database, organisation_id=ctx.organisation_id) as session:
+        with unit_of_work(queue.runtime, organisation_id=ctx.organisation_id) as session:
             cancel = session.scalar(select(Job.cancel_requested).where(Job.id == ctx.job_id))
             if cancel:
                 ctx.write_job_row(

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from ..db.migrations import alembic_config
 from ..problems import PROBLEM_CONTENT_TYPE, ProblemSchema, problem_response
-from ..web import services
+from ..web import runtime
 
 blp = Blueprint("ops", __name__, description="Service health")
 
@@ -64,7 +64,7 @@ class Readyz(MethodView):
         """Ready to serve: the database answers and its schema is at the latest migration"""
         started = time.perf_counter()
         try:
-            with services().database.engine.connect() as connection:
+            with runtime().database.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
                 current = set(MigrationContext.configure(connection).get_current_heads())
         except Exception:  # noqa: BLE001 - any failure to reach the database means not ready

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
-from ..web import current_ctx, db_session, page_response, require, services
+from ..web import current_ctx, db_session, page_response, require, runtime
 from . import domains
 from .domain_schemas import (
     EmailDomainCreateSchema,
@@ -76,5 +76,5 @@ class DomainVerify(MethodView):
             db_session(),
             current_ctx(),
             domain_id=domain_id,
-            lookup=domains.DnsTxtLookup.from_settings(services().settings),
+            lookup=domains.DnsTxtLookup.from_settings(runtime().settings),
         )

@@ -10,10 +10,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.context import RequestContext
-from ..auth.microsoft import EntraApps
 from ..auth.permissions import Permission
 from ..db.session import unit_of_work
-from ..web import current_ctx, db_session, page_response, request_id, require, services
+from ..web import current_ctx, db_session, page_response, request_id, require, runtime
 from . import federations
 from .federation_schemas import (
     AdminConsentCallbackArgsSchema,
@@ -60,7 +59,7 @@ class Federations(MethodView):
             current_ctx(),
             tenant_id=body["tenant_id"],
             display_name=body["display_name"],
-            facito_tenant_id=services().settings.facito_tenant_id,
+            facito_tenant_id=runtime().settings.facito_tenant_id,
         )
         location = url_for("federations.FederationById", org_id=org_id, federation_id=federation.id)
         return federation, 201, {"Location": location}
@@ -106,7 +105,7 @@ class FederationAdminConsent(MethodView):
             db_session(),
             current_ctx(),
             federation_id=federation_id,
-            settings=services().settings,
+            settings=runtime().settings,
         )
 
 
@@ -125,13 +124,12 @@ class AdminConsentCallback(MethodView):
         federation's, and an app-only token for the tenant proves the consent.
         """
         ctx = RequestContext(principal=federations.ADMIN_CONSENT_PRINCIPAL, request_id=request_id())
-        settings = services().settings
         try:
             return federations.complete_admin_consent(
                 db_session(write=True),
                 ctx,
-                settings=settings,
-                entra=EntraApps.from_settings(settings),
+                settings=runtime().settings,
+                entra=runtime().entra,
                 **args,
             )
         except federations.ConsentAttemptFailed as failed:
@@ -143,5 +141,5 @@ def _record_failure(ctx: RequestContext, attempt: federations.ConsentAttempt) ->
     # The request's transaction rolls back with the error, so the failure gets its own; the
     # request's session lets go first (on SQLite it may hold the write lock).
     db_session().rollback()
-    with unit_of_work(services().database, organisation_id=attempt.organisation_id) as session:
+    with unit_of_work(runtime(), organisation_id=attempt.organisation_id) as session:
         federations.record_consent_failure(session, ctx, attempt=attempt)

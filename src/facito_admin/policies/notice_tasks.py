@@ -17,10 +17,11 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from ..db.base import utcnow
-from ..db.session import Database, cross_organisation_session, unit_of_work
+from ..db.session import cross_organisation_session, unit_of_work
 from ..jobs import JobContext, JobFailed, enqueue_job, job_handler, periodic_job, system_context
 from ..jobs.models import Job, JobState
 from ..organisations.models import Organisation, OrganisationStatus
+from ..runtime import Runtime
 from .events import recheck_residency
 from .notice_models import NoticeKind, OrganisationNotice
 from .notices import notify_organisation_of_statement
@@ -51,8 +52,8 @@ def send_statement_notice(session: Session, ctx: JobContext) -> dict[str, Any]:
     return {"statement_id": str(statement.id), "version_label": statement.version_label}
 
 
-def _versions_to_announce(database: Database) -> list[uuid.UUID]:
-    with database.session() as session:
+def _versions_to_announce(runtime: Runtime) -> list[uuid.UUID]:
+    with runtime.session() as session:
         return list(
             session.scalars(
                 select(PrivacyStatementVersion.id)
@@ -65,11 +66,11 @@ def _versions_to_announce(database: Database) -> list[uuid.UUID]:
         )
 
 
-def organisations_without_notice(database: Database, statement_id: uuid.UUID) -> list[uuid.UUID]:
+def organisations_without_notice(runtime: Runtime, statement_id: uuid.UUID) -> list[uuid.UUID]:
     """Organisations (not offboarded) that have no notice of the version yet."""
     # Suspended organisations are told too: they may come back, and the change concerns them.
     with cross_organisation_session(
-        database, reason="find organisations not yet notified of a published statement"
+        runtime, reason="find organisations not yet notified of a published statement"
     ) as session:
         notified = exists().where(
             OrganisationNotice.organisation_id == Organisation.id,
@@ -94,13 +95,13 @@ def _job_under_way(session: Session, statement_id: uuid.UUID) -> bool:
     return any(str((p or {}).get("statement_id")) == str(statement_id) for p in params)
 
 
-def enqueue_statement_notices(database: Database) -> int:
+def enqueue_statement_notices(runtime: Runtime) -> int:
     """Queue the notice jobs still needed; mark versions whose organisations all have one."""
     enqueued = 0
-    for statement_id in _versions_to_announce(database):
-        missing = organisations_without_notice(database, statement_id)
+    for statement_id in _versions_to_announce(runtime):
+        missing = organisations_without_notice(runtime, statement_id)
         for organisation_id in missing:
-            with unit_of_work(database, organisation_id=organisation_id) as session:
+            with unit_of_work(runtime, organisation_id=organisation_id) as session:
                 if _job_under_way(session, statement_id):
                     continue
                 enqueue_job(
@@ -112,7 +113,7 @@ def enqueue_statement_notices(database: Database) -> int:
                 )
                 enqueued += 1
         if not missing:
-            with unit_of_work(database, organisation_id=None) as session:
+            with unit_of_work(runtime, organisation_id=None) as session:
                 statement = session.get(PrivacyStatementVersion, statement_id)
                 if statement is not None:
                     statement.notices_sent_at = utcnow()
@@ -120,6 +121,6 @@ def enqueue_statement_notices(database: Database) -> int:
 
 
 @periodic_job(SCAN_NAME, minute="*")
-def scan_for_statement_notices(database: Database) -> None:
+def scan_for_statement_notices(runtime: Runtime) -> None:
     """Every minute: queue the notices of newly published statement versions."""
-    enqueue_statement_notices(database)
+    enqueue_statement_notices(runtime)

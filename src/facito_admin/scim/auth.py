@@ -19,7 +19,7 @@ from ..auth.permissions import SCIM_TOKEN_PERMISSIONS
 from ..db.base import utcnow
 from ..db.session import bind_organisation
 from ..errors import Unauthenticated
-from ..web import db_session, services
+from ..web import db_session, runtime
 from . import tokens
 from .models import ScimToken
 
@@ -71,7 +71,7 @@ def touch_last_used(_error: BaseException | None = None) -> None:
     organisation_id, token_id = touch
     now = utcnow()
     try:
-        with services().database.session(organisation_id=organisation_id, write=True) as session:
+        with runtime().session(organisation_id=organisation_id, write=True) as session:
             session.execute(
                 update(ScimToken)
                 .where(

@@ -19,7 +19,8 @@ from standardwebhooks import Webhook
 from urllib3.exceptions import HTTPError
 
 from ..common.schemas import UNSTORABLE
-from .targets import Target, WebhookConfig, WebhookUrlRefused, check_target
+from ..outbound import WebhookConfig
+from .targets import Target, WebhookUrlRefused, check_target
 
 EXCERPT_BYTES = 512
 EXCERPT_CHARS = 200

@@ -19,11 +19,12 @@ from ..db.base import new_id, utcnow
 from ..db.tenancy import require_organisation
 from ..errors import InvalidState, NotFound, ValidationFailed
 from ..organisations.service import get_organisation
+from ..outbound import WebhookConfig
 from .crypto import encrypt_secret, generate_secret
 from .events import WebhookEventType
 from .models import DeliveryStatus, DisabledReason, WebhookDelivery, WebhookEndpoint
 from .scheduling import schedule_attempt
-from .targets import WebhookConfig, check_target
+from .targets import check_target
 
 # The most endpoints one organisation may register: each event fans out to all of them.
 MAX_ENDPOINTS = 20

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import dns.exception
@@ -20,14 +19,10 @@ import dns.rdatatype
 import dns.resolver
 import idna
 
-from ..config import Settings, load_settings
 from ..errors import ValidationFailed
-
-if TYPE_CHECKING:
-    from ..db.session import Database
+from ..outbound import WebhookConfig
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-CONFIG_KEY = "webhooks"
 MAX_URL_LENGTH = 2048
 # NAT64 (RFC 6052) embeds an IPv4 address in the last 32 bits.
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
@@ -38,48 +33,6 @@ class WebhookUrlRefused(ValidationFailed):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, errors={"url": [detail]})
-
-
-@dataclass(frozen=True)
-class WebhookConfig:
-    """How this process checks and calls receivers (from settings; tests attach their own)."""
-
-    secret_key: str
-    allow_http: bool = False
-    allow_private: bool = False
-    ca_bundle: str | None = None
-    connect_timeout: float = 3.0
-    read_timeout: float = 10.0
-    # (address, port) of DNS servers; empty: the system resolver (getaddrinfo).
-    nameservers: tuple[tuple[str, int], ...] = ()
-    dns_timeout: float = 5.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> WebhookConfig:
-        return cls(
-            secret_key=settings.resolved_secret_key,
-            allow_http=settings.webhooks_allow_http,
-            allow_private=settings.webhooks_allow_private_targets,
-            ca_bundle=settings.webhook_ca_bundle,
-            connect_timeout=settings.webhook_connect_timeout_seconds,
-            read_timeout=settings.webhook_read_timeout_seconds,
-            nameservers=tuple(settings.dns_nameserver_addresses),
-            dns_timeout=settings.dns_timeout_seconds,
-        )
-
-
-def attach_webhook_config(database: Database, config: WebhookConfig) -> None:
-    """Use ``config`` for the webhooks of ``database`` (the app at start; tests)."""
-    database.extensions[CONFIG_KEY] = config
-
-
-def webhook_config(database: Database) -> WebhookConfig:
-    """The attached config, or one built once from the environment's settings."""
-    config = database.extensions.get(CONFIG_KEY)
-    if not isinstance(config, WebhookConfig):
-        config = WebhookConfig.from_settings(load_settings())
-        database.extensions[CONFIG_KEY] = config
-    return config
 
 
 @dataclass(frozen=True)

@@ -20,20 +20,14 @@ from sqlalchemy.orm import Session
 from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..db.base import utcnow
-from ..db.session import (
-    Database,
-    cross_organisation_session,
-    database_of,
-    end_read_snapshot,
-    unit_of_work,
-)
+from ..db.session import cross_organisation_session, end_read_snapshot, unit_of_work
 from ..jobs import JobContext, job_handler, periodic_job
 from ..jobs.models import ACTIVE_STATES, Job
+from ..runtime import Runtime, runtime_of
 from .crypto import SecretUnreadable, decrypt_secret
 from .delivery import AttemptOutcome, attempt_delivery, body_of, signed_headers
 from .models import DeliveryStatus, DisabledReason, WebhookDelivery, WebhookEndpoint
 from .scheduling import DELIVERY_KIND, retry_delay, schedule_attempt
-from .targets import webhook_config
 
 log = structlog.get_logger("facito_admin.webhooks")
 # A pending delivery this late past its time whose job is over gets a new job (sweep).
@@ -68,7 +62,7 @@ def _finish(delivery: WebhookDelivery, status: DeliveryStatus) -> None:
 def deliver_webhook(session: Session, ctx: JobContext) -> dict[str, Any]:
     """Make one attempt of a delivery and record its outcome (retry, success, or the end)."""
     delivery_id = uuid.UUID(str(ctx.params["delivery_id"]))
-    config = webhook_config(database_of(session))
+    config = runtime_of(session).webhooks
     delivery = _current(session, ctx, delivery_id)
     if delivery is None:
         return {"skipped": "the delivery was redelivered, finished or removed"}
@@ -153,11 +147,11 @@ def _disable_gone_endpoint(session: Session, ctx: JobContext, delivery: WebhookD
     )
 
 
-def stranded_deliveries(database: Database) -> list[tuple[uuid.UUID, uuid.UUID]]:
+def stranded_deliveries(runtime: Runtime) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """(organisation, delivery) of pending deliveries past due whose job is over or missing."""
     cutoff = utcnow() - SWEEP_GRACE
     with cross_organisation_session(
-        database, reason="webhook sweep: find pending deliveries whose attempt job ended"
+        runtime, reason="webhook sweep: find pending deliveries whose attempt job ended"
     ) as session:
         rows = session.execute(
             select(WebhookDelivery.organisation_id, WebhookDelivery.id)
@@ -179,11 +173,11 @@ def stranded_deliveries(database: Database) -> list[tuple[uuid.UUID, uuid.UUID]]
     return [(row[0], row[1]) for row in rows]
 
 
-def sweep_deliveries(database: Database) -> int:
+def sweep_deliveries(runtime: Runtime) -> int:
     """Give each stranded delivery a new attempt job now; the count of those rescheduled."""
     rescheduled = 0
-    for organisation_id, delivery_id in stranded_deliveries(database):
-        with unit_of_work(database, organisation_id=organisation_id) as session:
+    for organisation_id, delivery_id in stranded_deliveries(runtime):
+        with unit_of_work(runtime, organisation_id=organisation_id) as session:
             delivery = session.get(WebhookDelivery, (organisation_id, delivery_id))
             if delivery is None or delivery.status is not DeliveryStatus.pending:
                 continue
@@ -198,6 +192,6 @@ def sweep_deliveries(database: Database) -> int:
 
 
 @periodic_job("webhook-delivery-sweep", minute="*/5")
-def sweep(database: Database) -> None:
+def sweep(runtime: Runtime) -> None:
     """Every five minutes: a new attempt for deliveries whose attempt job ended unrecorded."""
-    sweep_deliveries(database)
+    sweep_deliveries(runtime)

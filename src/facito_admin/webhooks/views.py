@@ -12,7 +12,8 @@ from flask_smorest import Blueprint
 from ..auth.permissions import Permission
 from ..common.etags import etag_of
 from ..common.pagination import PageArgsSchema
-from ..web import current_ctx, db_session, if_match, page_response, require, services
+from ..outbound import WebhookConfig
+from ..web import current_ctx, db_session, if_match, page_response, require, runtime
 from . import service
 from .models import WebhookEndpoint
 from .schemas import (
@@ -27,7 +28,6 @@ from .schemas import (
     WebhookEventTypeListSchema,
     event_type_items,
 )
-from .targets import WebhookConfig, webhook_config
 
 blp = Blueprint(
     "webhooks",
@@ -54,7 +54,7 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _config() -> WebhookConfig:
-    return webhook_config(services().database)
+    return runtime().webhooks
 
 
 def _etag(endpoint: WebhookEndpoint) -> dict[str, str]:

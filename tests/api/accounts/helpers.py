@@ -7,7 +7,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from facito_admin.db.session import Database
+from facito_admin.runtime import Runtime
 from tests.api.organisations.helpers import actions
 from tests.conftest import Org
 
@@ -36,9 +36,9 @@ def etag(client: FlaskClient, org: Org, account_id: str, headers: dict[str, str]
     return str(response.headers["ETag"])
 
 
-def new_actions(database: Database, org: Org, before: list[str]) -> list[str]:
+def new_actions(runtime: Runtime, org: Org, before: list[str]) -> list[str]:
     """The audit actions recorded since ``before`` was read."""
-    after = actions(database, org.id)
+    after = actions(runtime, org.id)
     assert after[: len(before)] == before
     return after[len(before) :]
 

@@ -38,12 +38,12 @@ def _delete(client, org: Org, account_id, headers):
 
 
 def test_disabling_ends_product_access_and_enabling_gives_it_back(
-    client, database, org_a: Org, org_b: Org, auth
+    client, runtime, org_a: Org, org_b: Org, auth
 ):
     admin = auth(org_a, ADMIN)
-    account = make_account(database, org_a.id)
-    grant(database, org_a.id, account.id, "microsoft-365", "website-hosting")
-    before = actions(database, org_a.id)
+    account = make_account(runtime, org_a.id)
+    grant(runtime, org_a.id, account.id, "microsoft-365", "website-hosting")
+    before = actions(runtime, org_a.id)
 
     disabled = client.post(account_url(org_a, account.id, "/disable"), headers=admin)
     assert disabled.status_code == 200
@@ -53,7 +53,7 @@ def test_disabling_ends_product_access_and_enabling_gives_it_back(
         "microsoft-365": [(False, "account_disabled")],
         "website-hosting": [(False, "account_disabled")],
     }
-    assert audit_trail(database, org_a.id)[-1]["details"] == {
+    assert audit_trail(runtime, org_a.id)[-1]["details"] == {
         "ended_entitlements": ["microsoft-365", "website-hosting"]
     }
 
@@ -64,7 +64,7 @@ def test_disabling_ends_product_access_and_enabling_gives_it_back(
         "microsoft-365": [(False, "account_disabled"), (True, None)],
         "website-hosting": [(False, "account_disabled"), (True, None)],
     }
-    assert new_actions(database, org_a, before) == [
+    assert new_actions(runtime, org_a, before) == [
         AuditAction.AccountDisable,
         AuditAction.AccountEnable,
     ]
@@ -72,10 +72,10 @@ def test_disabling_ends_product_access_and_enabling_gives_it_back(
     assert client.post(account_url(org_b, account.id, "/disable"), headers=other).status_code == 404
 
 
-def test_a_revoked_product_does_not_come_back_with_enable(client, database, org_a: Org, auth):
+def test_a_revoked_product_does_not_come_back_with_enable(client, runtime, org_a: Org, auth):
     admin = auth(org_a, ADMIN)
-    account = make_account(database, org_a.id)
-    grant(database, org_a.id, account.id, "microsoft-365", "microsoft-azure")
+    account = make_account(runtime, org_a.id)
+    grant(runtime, org_a.id, account.id, "microsoft-365", "microsoft-azure")
     assert (
         client.delete(products_url(org_a, account.id, "microsoft-azure"), headers=admin).status_code
         == 204
@@ -89,11 +89,11 @@ def test_a_revoked_product_does_not_come_back_with_enable(client, database, org_
 
 
 def test_repeated_disable_and_enable_keep_one_open_period_per_product(
-    client, database, org_a: Org, auth
+    client, runtime, org_a: Org, auth
 ):
     admin = auth(org_a, ADMIN)
-    account = make_account(database, org_a.id)
-    grant(database, org_a.id, account.id, "dynamics-365")
+    account = make_account(runtime, org_a.id)
+    grant(runtime, org_a.id, account.id, "dynamics-365")
     for _ in range(3):
         client.post(account_url(org_a, account.id, "/disable"), headers=admin)
         client.post(account_url(org_a, account.id, "/enable"), headers=admin)
@@ -106,27 +106,27 @@ def test_repeated_disable_and_enable_keep_one_open_period_per_product(
     [("/enable", "active"), ("/restore", "active"), ("/disable", "disabled")],
 )
 def test_an_action_from_the_wrong_state_is_409_and_changes_nothing(
-    client, database, org_a: Org, auth, action, status
+    client, runtime, org_a: Org, auth, action, status
 ):
     admin = auth(org_a, ADMIN)
-    account = make_account(database, org_a.id)
+    account = make_account(runtime, org_a.id)
     if status == "disabled":
         client.post(account_url(org_a, account.id, "/disable"), headers=admin)
-    before = actions(database, org_a.id)
+    before = actions(runtime, org_a.id)
     response = client.post(account_url(org_a, account.id, action), headers=admin)
     assert response.status_code == 409
     assert response.get_json()["code"] == "invalid-state"
-    assert actions(database, org_a.id) == before
+    assert actions(runtime, org_a.id) == before
 
 
-def test_deleting_needs_if_match_and_ends_product_access(client, database, org_a: Org, auth):
+def test_deleting_needs_if_match_and_ends_product_access(client, runtime, org_a: Org, auth):
     admin = auth(org_a, ADMIN)
-    account = make_account(database, org_a.id)
-    grant(database, org_a.id, account.id, "sql-server")
+    account = make_account(runtime, org_a.id)
+    grant(runtime, org_a.id, account.id, "sql-server")
     url = account_url(org_a, account.id)
     assert client.delete(url, headers=admin).status_code == 428
     assert client.delete(url, headers=admin | {"If-Match": '"stale"'}).status_code == 412
-    before = actions(database, org_a.id)
+    before = actions(runtime, org_a.id)
     started = utcnow()
     response = _delete(client, org_a, account.id, admin)
     assert response.status_code == 200
@@ -138,7 +138,7 @@ def test_deleting_needs_if_match_and_ends_product_access(client, database, org_a
     assert _products(client, org_a, account.id, admin) == {
         "sql-server": [(False, "account_deleted")]
     }
-    assert new_actions(database, org_a, before) == [AuditAction.AccountDelete]
+    assert new_actions(runtime, org_a, before) == [AuditAction.AccountDelete]
     again = client.delete(url, headers=admin | {"If-Match": response.headers["ETag"]})
     assert again.status_code == 409
     patch = client.patch(
@@ -150,14 +150,14 @@ def test_deleting_needs_if_match_and_ends_product_access(client, database, org_a
 
 
 def test_restoring_inside_the_grace_period_brings_back_status_and_products(
-    client, database, org_a: Org, auth
+    client, runtime, org_a: Org, auth
 ):
-    account = make_account(database, org_a.id)
-    grant(database, org_a.id, account.id, "visual-studio")
+    account = make_account(runtime, org_a.id)
+    grant(runtime, org_a.id, account.id, "visual-studio")
     _delete(client, org_a, account.id, auth(org_a, ADMIN))
     with time_machine.travel(utcnow() + timedelta(days=29, hours=23), tick=False):
         admin = auth(org_a, ADMIN)
-        before = actions(database, org_a.id)
+        before = actions(runtime, org_a.id)
         response = client.post(account_url(org_a, account.id, "/restore"), headers=admin)
         assert response.status_code == 200
         body = response.get_json()
@@ -167,43 +167,43 @@ def test_restoring_inside_the_grace_period_brings_back_status_and_products(
         assert _products(client, org_a, account.id, admin) == {
             "visual-studio": [(False, "account_deleted"), (True, None)]
         }
-        assert new_actions(database, org_a, before) == [AuditAction.AccountRestore]
+        assert new_actions(runtime, org_a, before) == [AuditAction.AccountRestore]
 
 
 def test_a_disabled_account_is_restored_disabled_and_enable_brings_its_products_back(
-    client, database, org_a: Org, auth
+    client, runtime, org_a: Org, auth
 ):
     admin = auth(org_a, ADMIN)
-    account = make_account(database, org_a.id)
-    grant(database, org_a.id, account.id, "onboarding")
+    account = make_account(runtime, org_a.id)
+    grant(runtime, org_a.id, account.id, "onboarding")
     client.post(account_url(org_a, account.id, "/disable"), headers=admin)
     _delete(client, org_a, account.id, admin)
     restored = client.post(account_url(org_a, account.id, "/restore"), headers=admin)
     assert restored.get_json()["status"] == "disabled"
-    assert [e.ended_at is None for e in entitlement_rows(database, org_a.id, account.id)] == [False]
+    assert [e.ended_at is None for e in entitlement_rows(runtime, org_a.id, account.id)] == [False]
     client.post(account_url(org_a, account.id, "/enable"), headers=admin)
     assert _products(client, org_a, account.id, admin) == {
         "onboarding": [(False, "account_disabled"), (True, None)]
     }
 
 
-def test_restoring_after_the_grace_period_is_409(client, database, org_a: Org, auth):
-    account = make_account(database, org_a.id)
+def test_restoring_after_the_grace_period_is_409(client, runtime, org_a: Org, auth):
+    account = make_account(runtime, org_a.id)
     _delete(client, org_a, account.id, auth(org_a, ADMIN))
     with time_machine.travel(utcnow() + timedelta(days=30, seconds=1), tick=False):
         admin = auth(org_a, ADMIN)
-        before = actions(database, org_a.id)
+        before = actions(runtime, org_a.id)
         response = client.post(account_url(org_a, account.id, "/restore"), headers=admin)
         assert response.status_code == 409
         assert response.get_json()["code"] == "grace-period-over"
-        assert actions(database, org_a.id) == before
+        assert actions(runtime, org_a.id) == before
 
 
 def test_restoring_is_refused_when_another_account_took_the_upn_meanwhile(
-    client, database, org_a: Org, auth
+    client, runtime, org_a: Org, auth
 ):
     admin = auth(org_a, ADMIN)
-    account = make_account(database, org_a.id, "1")
+    account = make_account(runtime, org_a.id, "1")
     _delete(client, org_a, account.id, admin)
     create(client, org_a, admin, **account_fields("1", email=None))
     response = client.post(account_url(org_a, account.id, "/restore"), headers=admin)

@@ -15,11 +15,11 @@ NAMES = ["delta", "Alpha", "charlie", "Bravo", "echo", "alpha", "Charlie", "Foxt
 
 
 @pytest.fixture
-def many(database, org_a: Org, org_b: Org) -> list:
+def many(runtime, org_a: Org, org_b: Org) -> list:
     """23 accounts in A whose display names repeat in different case; 3 in B."""
     names = [f"{NAMES[i % len(NAMES)]} {i // len(NAMES)}" for i in range(23)]
-    ids = insert_accounts(database, org_a.id, names)
-    insert_accounts(database, org_b.id, ["Alpha B", "Bravo B", "Charlie B"])
+    ids = insert_accounts(runtime, org_a.id, names)
+    insert_accounts(runtime, org_b.id, ["Alpha B", "Bravo B", "Charlie B"])
     return list(zip(names, ids, strict=True))
 
 
@@ -71,11 +71,11 @@ def test_the_link_header_keeps_the_filters_and_gives_the_next_cursor(
     assert following.get_json()["items"][0]["id"] != response.get_json()["items"][0]["id"]
 
 
-def test_filters_narrow_the_list(client, database, org_a: Org, auth):
-    insert_accounts(database, org_a.id, ["Graph One", "Graph Two"], source=AccountSource.graph)
-    insert_accounts(database, org_a.id, ["Sales One"], department="Sales")
-    insert_accounts(database, org_a.id, ["Off One"], status=AccountStatus.disabled)
-    make_account(database, org_a.id, "scim", source=AccountSource.scim, department="Sales")
+def test_filters_narrow_the_list(client, runtime, org_a: Org, auth):
+    insert_accounts(runtime, org_a.id, ["Graph One", "Graph Two"], source=AccountSource.graph)
+    insert_accounts(runtime, org_a.id, ["Sales One"], department="Sales")
+    insert_accounts(runtime, org_a.id, ["Off One"], status=AccountStatus.disabled)
+    make_account(runtime, org_a.id, "scim", source=AccountSource.scim, department="Sales")
     reader = auth(org_a, READER)
 
     def names(**params) -> list[str]:
@@ -93,9 +93,9 @@ def test_filters_narrow_the_list(client, database, org_a: Org, auth):
     assert len(names()) == 5
 
 
-def test_deleted_accounts_are_listed_only_when_asked_for(client, database, org_a: Org, auth):
-    insert_accounts(database, org_a.id, ["Live"])
-    gone = make_account(database, org_a.id, "gone")
+def test_deleted_accounts_are_listed_only_when_asked_for(client, runtime, org_a: Org, auth):
+    insert_accounts(runtime, org_a.id, ["Live"])
+    gone = make_account(runtime, org_a.id, "gone")
     admin = auth(org_a, "Organisation.Admin")
     url = accounts_url(org_a, f"/{gone.id}")
     tag = client.get(url, headers=admin).headers["ETag"]
@@ -105,9 +105,9 @@ def test_deleted_accounts_are_listed_only_when_asked_for(client, database, org_a
     assert [i["id"] for i in deleted] == [str(gone.id)]
 
 
-def test_search_matches_name_email_or_upn_case_insensitively(client, database, org_a, auth):
+def test_search_matches_name_email_or_upn_case_insensitively(client, runtime, org_a, auth):
     make_account(
-        database,
+        runtime,
         org_a.id,
         "1",
         display_name="Jan Straße",
@@ -115,7 +115,7 @@ def test_search_matches_name_email_or_upn_case_insensitively(client, database, o
         user_principal_name="jan.s@corp.example",
     )
     make_account(
-        database,
+        runtime,
         org_a.id,
         "2",
         display_name="Piet",
@@ -123,7 +123,7 @@ def test_search_matches_name_email_or_upn_case_insensitively(client, database, o
         user_principal_name="p.two@corp.example",
     )
     make_account(
-        database,
+        runtime,
         org_a.id,
         "3",
         display_name="Kees",
@@ -131,7 +131,7 @@ def test_search_matches_name_email_or_upn_case_insensitively(client, database, o
         user_principal_name="KEES.100%@corp.example",
     )
     make_account(
-        database,
+        runtime,
         org_a.id,
         "4",
         display_name="Kees_Junior",
@@ -190,7 +190,7 @@ def test_a_cursor_of_one_sort_is_refused_by_the_other(client, many, org_a: Org, 
 
 
 def test_a_page_costs_one_query_of_the_accounts_table_whatever_its_size(
-    client, many, services, org_a: Org, auth
+    client, many, runtime, org_a: Org, auth
 ):
     reader = auth(org_a, READER)
     statements: list[str] = []
@@ -198,7 +198,7 @@ def test_a_page_costs_one_query_of_the_accounts_table_whatever_its_size(
     def _record(_conn, _cursor, statement, *_args) -> None:
         statements.append(statement)
 
-    event.listen(services.database.engine, "before_cursor_execute", _record)
+    event.listen(runtime.database.engine, "before_cursor_execute", _record)
     try:
         counts = []
         for limit in (2, 20):
@@ -209,5 +209,5 @@ def test_a_page_costs_one_query_of_the_accounts_table_whatever_its_size(
             assert len(response.get_json()["items"]) == limit
             counts.append(sum("FROM accounts" in " ".join(s.split()) for s in statements))
     finally:
-        event.remove(services.database.engine, "before_cursor_execute", _record)
+        event.remove(runtime.database.engine, "before_cursor_execute", _record)
     assert counts == [1, 1]

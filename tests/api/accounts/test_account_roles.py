@@ -33,9 +33,9 @@ def _writes(org: Org, account_id) -> list[tuple[str, str, dict | None]]:
 
 
 @pytest.fixture
-def account(database, org_a: Org):
-    account = make_account(database, org_a.id)
-    grant(database, org_a.id, account.id, "microsoft-365")
+def account(runtime, org_a: Org):
+    account = make_account(runtime, org_a.id)
+    grant(runtime, org_a.id, account.id, "microsoft-365")
     return account
 
 
@@ -44,16 +44,16 @@ def account(database, org_a: Org):
     [("Organisation.Reader",), ("Facito.Operator",), ("Privacy.Officer",), ()],
 )
 def test_roles_without_write_permission_cannot_change_accounts(
-    client, database, org_a: Org, auth, account, roles
+    client, runtime, org_a: Org, auth, account, roles
 ):
     staff = roles and roles[0].startswith("Facito.")
     headers = auth(None if staff else org_a, *roles) | {"If-Match": "*"}
-    before = actions(database, org_a.id)
+    before = actions(runtime, org_a.id)
     for method, url, body in _writes(org_a, account.id):
         response = client.open(url, method=method, json=body, headers=headers)
         assert response.status_code == 403, (method, url, response.get_json())
         assert response.get_json()["code"] == "forbidden"
-    assert actions(database, org_a.id) == before
+    assert actions(runtime, org_a.id) == before
 
 
 @pytest.mark.parametrize(

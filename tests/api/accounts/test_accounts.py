@@ -26,7 +26,7 @@ ANN = {
 
 
 def test_creating_an_account_returns_it_with_location_and_etag(
-    client, database, org_a: Org, org_b: Org, auth
+    client, runtime, org_a: Org, org_b: Org, auth
 ):
     admin = auth(org_a, ADMIN)
     response = client.post(accounts_url(org_a), json=ANN, headers=admin)
@@ -42,7 +42,7 @@ def test_creating_an_account_returns_it_with_location_and_etag(
     read = client.get(response.headers["Location"], headers=admin)
     assert read.get_json() == account
     assert read.headers["ETag"] == response.headers["ETag"]
-    trail = audit_trail(database, org_a.id)
+    trail = audit_trail(runtime, org_a.id)
     assert trail[-1]["action"] == AuditAction.AccountCreate
     assert trail[-1]["target_id"] == account["id"]
     # No personal data in the append-only log: field names only.
@@ -124,14 +124,14 @@ def test_an_integration_links_the_entra_object_id_and_external_id(client, org_a:
     ],
 )
 def test_invalid_input_is_refused_with_422_naming_the_field(
-    client, database, org_a: Org, auth, body, field
+    client, runtime, org_a: Org, auth, body, field
 ):
-    before = actions(database, org_a.id)
+    before = actions(runtime, org_a.id)
     response = client.post(accounts_url(org_a), json=body, headers=auth(org_a, ADMIN))
     assert response.status_code == 422
     assert response.content_type == "application/problem+json"
     assert field in {e["field"] for e in response.get_json()["errors"]}
-    assert actions(database, org_a.id) == before
+    assert actions(runtime, org_a.id) == before
 
 
 def test_a_body_that_is_not_json_is_refused(client, org_a: Org, auth):
@@ -155,7 +155,7 @@ def test_a_body_that_is_not_json_is_refused(client, org_a: Org, auth):
     ],
 )
 def test_unique_attributes_clash_case_insensitively_with_409_naming_the_field(
-    client, database, org_a: Org, org_b: Org, auth, field, first, second
+    client, runtime, org_a: Org, org_b: Org, auth, field, first, second
 ):
     admin = auth(org_a, ADMIN)
     create(
@@ -164,14 +164,14 @@ def test_unique_attributes_clash_case_insensitively_with_409_naming_the_field(
         admin,
         **{"user_principal_name": "one@example.com", "display_name": "One", field: first},
     )
-    before = actions(database, org_a.id)
+    before = actions(runtime, org_a.id)
     body = {"user_principal_name": "two@example.com", "display_name": "Two", field: second}
     response = client.post(accounts_url(org_a), json=body, headers=admin)
     assert response.status_code == 409
     problem = response.get_json()
     assert problem["code"] == "already-exists"
     assert problem["field"] == field
-    assert actions(database, org_a.id) == before
+    assert actions(runtime, org_a.id) == before
     # Uniqueness is per organisation: B may have the same value.
     create(client, org_b, auth(org_b, ADMIN), **body)
 
@@ -186,7 +186,7 @@ def test_unique_attributes_clash_case_insensitively_with_409_naming_the_field(
     ],
 )
 def test_a_create_that_loses_a_race_for_a_unique_value_gets_409_naming_the_field(
-    client, database, org_a: Org, org_b: Org, auth, monkeypatch, field, value
+    client, runtime, org_a: Org, org_b: Org, auth, monkeypatch, field, value
 ):
     admin = auth(org_a, ADMIN)
     create(
@@ -195,7 +195,7 @@ def test_a_create_that_loses_a_race_for_a_unique_value_gets_409_naming_the_field
         admin,
         **{"user_principal_name": "one@example.com", "display_name": "One", field: value},
     )
-    before = actions(database, org_a.id)
+    before = actions(runtime, org_a.id)
     # A concurrent create checked before the winner committed: the unique index refuses it.
     monkeypatch.setattr(account_service, "check_unique", lambda *_args, **_kwargs: None)
     body = {"user_principal_name": "two@example.com", "display_name": "Two", field: value}
@@ -203,7 +203,7 @@ def test_a_create_that_loses_a_race_for_a_unique_value_gets_409_naming_the_field
     assert response.status_code == 409
     problem = response.get_json()
     assert (problem["code"], problem["field"]) == ("already-exists", field)
-    assert actions(database, org_a.id) == before
+    assert actions(runtime, org_a.id) == before
     create(client, org_b, auth(org_b, ADMIN), **body)
 
 
@@ -247,7 +247,7 @@ def test_a_deleted_account_frees_its_upn_and_email_but_not_its_object_id(client,
     assert clash.get_json()["field"] == "entra_oid"
 
 
-def test_patch_needs_if_match_and_refuses_a_stale_etag(client, database, org_a: Org, auth):
+def test_patch_needs_if_match_and_refuses_a_stale_etag(client, runtime, org_a: Org, auth):
     admin = auth(org_a, ADMIN)
     account = create(client, org_a, admin, **ANN)
     url = account_url(org_a, account["id"])
@@ -259,21 +259,19 @@ def test_patch_needs_if_match_and_refuses_a_stale_etag(client, database, org_a: 
     assert changed.status_code == 200
     assert changed.get_json()["department"] == "Sales"
     assert changed.headers["ETag"] != first
-    before = actions(database, org_a.id)
+    before = actions(runtime, org_a.id)
     stale = client.patch(url, json={"department": "Legal"}, headers=admin | {"If-Match": first})
     assert stale.status_code == 412
     assert stale.get_json()["code"] == "precondition-failed"
     assert client.get(url, headers=admin).get_json()["department"] == "Sales"
-    assert actions(database, org_a.id) == before
+    assert actions(runtime, org_a.id) == before
 
 
-def test_patch_changes_only_the_fields_sent_and_null_clears_them(
-    client, database, org_a: Org, auth
-):
+def test_patch_changes_only_the_fields_sent_and_null_clears_them(client, runtime, org_a: Org, auth):
     admin = auth(org_a, ADMIN)
     account = create(client, org_a, admin, **ANN)
     url = account_url(org_a, account["id"])
-    before = actions(database, org_a.id)
+    before = actions(runtime, org_a.id)
     response = client.patch(
         url,
         json={"display_name": "Ann Jansen", "employee_number": None, "email": "ann@example.org"},
@@ -285,8 +283,8 @@ def test_patch_changes_only_the_fields_sent_and_null_clears_them(
     assert body["employee_number"] is None
     assert body["email"] == "ann@example.org"
     assert body["given_name"] == "Ann"
-    assert new_actions(database, org_a, before) == [AuditAction.AccountUpdate]
-    assert audit_trail(database, org_a.id)[-1]["details"] == {
+    assert new_actions(runtime, org_a, before) == [AuditAction.AccountUpdate]
+    assert audit_trail(runtime, org_a.id)[-1]["details"] == {
         "fields": ["display_name", "email", "employee_number"]
     }
 
@@ -312,7 +310,7 @@ def test_patch_cannot_take_another_accounts_upn(client, org_a: Org, auth):
 
 
 def test_a_manager_is_another_account_of_the_same_organisation(
-    client, database, org_a: Org, org_b: Org, auth
+    client, runtime, org_a: Org, org_b: Org, auth
 ):
     admin = auth(org_a, ADMIN)
     boss = create(client, org_a, admin, user_principal_name="boss@example.com", display_name="B")
@@ -322,7 +320,7 @@ def test_a_manager_is_another_account_of_the_same_organisation(
     tag = etag(client, org_a, report["id"], admin)
     itself = client.patch(url, json={"manager_id": report["id"]}, headers=admin | {"If-Match": tag})
     assert itself.status_code == 422
-    outsider = make_account(database, org_b.id, "b1")
+    outsider = make_account(runtime, org_b.id, "b1")
     other = client.patch(
         url, json={"manager_id": str(outsider.id)}, headers=admin | {"If-Match": tag}
     )
@@ -334,9 +332,9 @@ def test_a_manager_is_another_account_of_the_same_organisation(
 
 
 def test_every_account_route_of_another_organisation_answers_404(
-    client, database, org_a: Org, org_b: Org, auth
+    client, runtime, org_a: Org, org_b: Org, auth
 ):
-    account = make_account(database, org_a.id)
+    account = make_account(runtime, org_a.id)
     other = auth(org_b, ADMIN) | {"If-Match": "*"}
     for url in (account_url(org_a, account.id), account_url(org_b, account.id)):
         assert client.get(url, headers=other).status_code == 404
@@ -347,7 +345,7 @@ def test_every_account_route_of_another_organisation_answers_404(
     assert client.get(accounts_url(org_a), headers=other).status_code == 404
     assert client.post(accounts_url(org_a), json=ANN, headers=other).status_code == 404
     assert client.get(accounts_url(org_b), headers=other).get_json()["items"] == []
-    assert actions(database, org_b.id) == [AuditAction.OrganisationCreate]
+    assert actions(runtime, org_b.id) == [AuditAction.OrganisationCreate]
 
 
 def test_an_unknown_account_is_404(client, org_a: Org, auth):

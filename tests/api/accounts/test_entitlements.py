@@ -16,11 +16,11 @@ ADMIN = "Organisation.Admin"
 
 
 def test_granting_a_product_returns_201_with_location(
-    client, database, org_a: Org, org_b: Org, auth
+    client, runtime, org_a: Org, org_b: Org, auth
 ):
     admin = auth(org_a, ADMIN)
-    account = make_account(database, org_a.id)
-    before = actions(database, org_a.id)
+    account = make_account(runtime, org_a.id)
+    before = actions(runtime, org_a.id)
     response = client.post(
         products_url(org_a, account.id), json={"product_code": "microsoft-365"}, headers=admin
     )
@@ -33,8 +33,8 @@ def test_granting_a_product_returns_201_with_location(
     assert entitlement["end_reason"] is None
     assert response.headers["Location"].endswith(products_url(org_a, account.id, "microsoft-365"))
     assert client.get(response.headers["Location"], headers=admin).get_json() == entitlement
-    assert new_actions(database, org_a, before) == [AuditAction.EntitlementGrant]
-    event = audit_trail(database, org_a.id)[-1]
+    assert new_actions(runtime, org_a, before) == [AuditAction.EntitlementGrant]
+    event = audit_trail(runtime, org_a.id)[-1]
     assert event["target_id"] == str(account.id)
     assert event["details"]["product_code"] == "microsoft-365"
     other = auth(org_b, ADMIN)
@@ -54,20 +54,20 @@ def test_granting_a_product_returns_201_with_location(
             client.delete(products_url(org, account.id, "microsoft-365"), headers=other).status_code
             == 404
         )
-    assert actions(database, org_b.id) == [AuditAction.OrganisationCreate]
+    assert actions(runtime, org_b.id) == [AuditAction.OrganisationCreate]
 
 
-def test_a_product_is_granted_once_while_active(client, database, org_a: Org, auth):
+def test_a_product_is_granted_once_while_active(client, runtime, org_a: Org, auth):
     admin = auth(org_a, ADMIN)
-    account = make_account(database, org_a.id)
-    grant(database, org_a.id, account.id, "microsoft-azure")
-    before = actions(database, org_a.id)
+    account = make_account(runtime, org_a.id)
+    grant(runtime, org_a.id, account.id, "microsoft-azure")
+    before = actions(runtime, org_a.id)
     again = client.post(
         products_url(org_a, account.id), json={"product_code": "microsoft-azure"}, headers=admin
     )
     assert again.status_code == 409
     assert again.get_json()["code"] == "already-exists"
-    assert actions(database, org_a.id) == before
+    assert actions(runtime, org_a.id) == before
 
 
 @pytest.mark.parametrize(
@@ -82,8 +82,8 @@ def test_a_product_is_granted_once_while_active(client, database, org_a: Org, au
         {"product_code": "microsoft-365", "until": "2030-01-01"},
     ],
 )
-def test_an_unknown_or_malformed_product_is_422(client, database, org_a: Org, auth, body):
-    account = make_account(database, org_a.id)
+def test_an_unknown_or_malformed_product_is_422(client, runtime, org_a: Org, auth, body):
+    account = make_account(runtime, org_a.id)
     response = client.post(products_url(org_a, account.id), json=body, headers=auth(org_a, ADMIN))
     assert response.status_code == 422
     assert response.content_type == "application/problem+json"
@@ -91,24 +91,24 @@ def test_an_unknown_or_malformed_product_is_422(client, database, org_a: Org, au
 
 @pytest.mark.parametrize("code", ["no-such-product", "x%00y", "UPPER", "a" * 300])
 def test_revoking_or_reading_a_product_the_account_does_not_have_is_404(
-    client, database, org_a: Org, auth, code
+    client, runtime, org_a: Org, auth, code
 ):
-    account = make_account(database, org_a.id)
+    account = make_account(runtime, org_a.id)
     admin = auth(org_a, ADMIN)
     assert client.delete(products_url(org_a, account.id, code), headers=admin).status_code == 404
     assert client.get(products_url(org_a, account.id, code), headers=admin).status_code == 404
 
 
-def test_revoking_ends_the_period_and_keeps_it_as_history(client, database, org_a: Org, auth):
+def test_revoking_ends_the_period_and_keeps_it_as_history(client, runtime, org_a: Org, auth):
     admin = auth(org_a, ADMIN)
-    account = make_account(database, org_a.id)
-    grant(database, org_a.id, account.id, "data-science", "onboarding")
-    before = actions(database, org_a.id)
+    account = make_account(runtime, org_a.id)
+    grant(runtime, org_a.id, account.id, "data-science", "onboarding")
+    before = actions(runtime, org_a.id)
     url = products_url(org_a, account.id, "data-science")
     assert client.delete(url, headers=admin).status_code == 204
     assert client.delete(url, headers=admin).status_code == 404
     assert client.get(url, headers=admin).status_code == 404
-    assert new_actions(database, org_a, before) == [AuditAction.EntitlementRevoke]
+    assert new_actions(runtime, org_a, before) == [AuditAction.EntitlementRevoke]
     items = list_all(client, products_url(org_a, account.id), admin)
     assert [(i["product_code"], i["active"], i["end_reason"]) for i in items] == [
         ("data-science", False, "revoked"),
@@ -126,30 +126,30 @@ def test_revoking_ends_the_period_and_keeps_it_as_history(client, database, org_
     assert regranted.status_code == 201
 
 
-def test_entitlements_page_through_with_cursors(client, database, org_a: Org, auth):
-    account = make_account(database, org_a.id)
+def test_entitlements_page_through_with_cursors(client, runtime, org_a: Org, auth):
+    account = make_account(runtime, org_a.id)
     codes = ["windows-server", "sql-server", "visual-studio", "system-center", "dynamics-365"]
-    grant(database, org_a.id, account.id, *codes)
+    grant(runtime, org_a.id, account.id, *codes)
     items = list_all(client, products_url(org_a, account.id), auth(org_a, ADMIN), limit=2)
     assert [i["product_code"] for i in items] == codes
 
 
 @pytest.mark.parametrize("state", ["disabled", "deleted"])
-def test_a_disabled_or_deleted_account_gets_no_products(client, database, org_a: Org, auth, state):
+def test_a_disabled_or_deleted_account_gets_no_products(client, runtime, org_a: Org, auth, state):
     admin = auth(org_a, ADMIN)
-    account = make_account(database, org_a.id)
+    account = make_account(runtime, org_a.id)
     if state == "disabled":
         client.post(account_url(org_a, account.id, "/disable"), headers=admin)
     else:
         tag = client.get(account_url(org_a, account.id), headers=admin).headers["ETag"]
         client.delete(account_url(org_a, account.id), headers=admin | {"If-Match": tag})
-    before = actions(database, org_a.id)
+    before = actions(runtime, org_a.id)
     response = client.post(
         products_url(org_a, account.id), json={"product_code": "microsoft-365"}, headers=admin
     )
     assert response.status_code == 409
     assert response.get_json()["code"] == "account-not-active"
-    assert actions(database, org_a.id) == before
+    assert actions(runtime, org_a.id) == before
 
 
 def test_the_products_of_an_unknown_account_are_404(client, org_a: Org, auth):

@@ -17,9 +17,9 @@ KID = {"user_principal_name": "kid@example.com", "display_name": "Kid"}
 
 
 def test_creating_an_active_account_for_a_minor_is_409_without_guardian_consent(
-    client, database, org_a: Org, auth
+    client, runtime, org_a: Org, auth
 ):
-    before = actions(database, org_a.id)
+    before = actions(runtime, org_a.id)
     response = client.post(
         accounts_url(org_a),
         json=KID | {"birth_date": str(birth_date_for_age(15))},
@@ -29,11 +29,11 @@ def test_creating_an_active_account_for_a_minor_is_409_without_guardian_consent(
     problem = response.get_json()
     assert problem["code"] == "guardian-consent-required"
     assert "guardian" in problem["detail"]
-    assert actions(database, org_a.id) == before
+    assert actions(runtime, org_a.id) == before
 
 
 def test_a_minor_is_created_disabled_and_enabled_once_a_guardian_consented(
-    client, database, org_a: Org, auth
+    client, runtime, org_a: Org, auth
 ):
     admin = auth(org_a, ADMIN)
     kid = create(
@@ -44,7 +44,7 @@ def test_a_minor_is_created_disabled_and_enabled_once_a_guardian_consented(
     refused = client.post(account_url(org_a, kid["id"], "/enable"), headers=admin)
     assert refused.status_code == 409
     assert refused.get_json()["code"] == "guardian-consent-required"
-    record_guardian_consent(database, org_a.id, kid["id"])
+    record_guardian_consent(runtime, org_a.id, kid["id"])
     enabled = client.post(account_url(org_a, kid["id"], "/enable"), headers=admin)
     assert enabled.status_code == 200
     assert enabled.get_json()["guardian_consent_at"] is not None
@@ -112,10 +112,10 @@ def test_a_minor_flag_that_contradicts_the_birth_date_is_422(client, org_a: Org,
 
 
 def test_a_birth_date_that_makes_an_active_account_a_minors_is_refused(
-    client, database, org_a: Org, auth
+    client, runtime, org_a: Org, auth
 ):
     admin = auth(org_a, ADMIN)
-    account = make_account(database, org_a.id)
+    account = make_account(runtime, org_a.id)
     url = account_url(org_a, account.id)
     tag = etag(client, org_a, str(account.id), admin)
     response = client.patch(
@@ -137,13 +137,13 @@ def test_a_birth_date_that_makes_an_active_account_a_minors_is_refused(
 
 
 def test_restoring_a_minors_active_account_needs_guardian_consent(
-    client, database, org_a: Org, auth
+    client, runtime, org_a: Org, auth
 ):
     admin = auth(org_a, ADMIN)
     kid = create(
         client, org_a, admin, **KID, birth_date=str(birth_date_for_age(14)), status="disabled"
     )
-    record_guardian_consent(database, org_a.id, kid["id"])
+    record_guardian_consent(runtime, org_a.id, kid["id"])
     client.post(account_url(org_a, kid["id"], "/enable"), headers=admin)
     tag = etag(client, org_a, kid["id"], admin)
     client.delete(account_url(org_a, kid["id"]), headers=admin | {"If-Match": tag})
@@ -153,7 +153,7 @@ def test_restoring_a_minors_active_account_needs_guardian_consent(
     from facito_admin.accounts.models import Account
     from facito_admin.db.session import unit_of_work
 
-    with unit_of_work(database, organisation_id=org_a.id) as session:
+    with unit_of_work(runtime, organisation_id=org_a.id) as session:
         session.execute(update(Account).values(guardian_consent_at=None))
     response = client.post(account_url(org_a, kid["id"], "/restore"), headers=admin)
     assert response.status_code == 409

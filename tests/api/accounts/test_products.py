@@ -13,10 +13,10 @@ KINDS = {"development", "cloud", "server_database", "storage_hardware", "profess
 
 
 @pytest.fixture
-def preview_product(database) -> Iterator[str]:
-    add_product(database, "test-preview", preview=True)
+def preview_product(runtime) -> Iterator[str]:
+    add_product(runtime, "test-preview", preview=True)
     yield "test-preview"
-    remove_product(database, "test-preview")
+    remove_product(runtime, "test-preview")
 
 
 def test_the_catalogue_lists_the_statements_enterprise_products(client, org_a: Org, auth):

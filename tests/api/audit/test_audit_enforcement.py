@@ -81,34 +81,34 @@ test_blp.add_url_rule("/sessionless", view_func=Sessionless.as_view("sessionless
 
 
 @pytest.fixture(scope="module")
-def enforcing_app(settings, services) -> Flask:
-    app = create_app(settings, services=services)
+def enforcing_app(settings, process_runtime) -> Flask:
+    app = create_app(settings, runtime=process_runtime)
     app.register_blueprint(test_blp)
     return app
 
 
 @pytest.fixture
-def test_client(enforcing_app: Flask, database):
+def test_client(enforcing_app: Flask, runtime):
     return enforcing_app.test_client()
 
 
-def _events(database, org: Org) -> list[AuditEvent]:
-    with database.session(organisation_id=org.id) as session:
+def _events(runtime, org: Org) -> list[AuditEvent]:
+    with runtime.session(organisation_id=org.id) as session:
         return list(session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars())
 
 
-def test_a_change_with_its_audit_event_is_committed(test_client, auth, database, org_a, org_b):
+def test_a_change_with_its_audit_event_is_committed(test_client, auth, runtime, org_a, org_b):
     response = test_client.post(
         f"/test/{org_a.id}/audited", headers=auth(org_a, "Organisation.Admin")
     )
     assert response.status_code == 200
-    assert get_organisation_row(database, org_a.id).name == "Audited B.V."
-    assert _events(database, org_a)[-1].action == "test:organisation:rename"
-    assert len(_events(database, org_b)) == 1
+    assert get_organisation_row(runtime, org_a.id).name == "Audited B.V."
+    assert _events(runtime, org_a)[-1].action == "test:organisation:rename"
+    assert len(_events(runtime, org_b)) == 1
 
 
 def test_a_change_without_audit_event_is_rolled_back_with_500(
-    test_client, auth, database, org_a, org_b, caplog
+    test_client, auth, runtime, org_a, org_b, caplog
 ):
     response = test_client.post(
         f"/test/{org_a.id}/forgetful", headers=auth(org_a, "Organisation.Admin")
@@ -116,8 +116,8 @@ def test_a_change_without_audit_event_is_rolled_back_with_500(
     assert response.status_code == 500
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["code"] == "audit-event-missing"
-    assert get_organisation_row(database, org_a.id).name == "Org-A B.V."
-    assert len(_events(database, org_a)) == 1
+    assert get_organisation_row(runtime, org_a.id).name == "Org-A B.V."
+    assert len(_events(runtime, org_a)) == 1
     assert "mutation_without_audit_event" in caplog.text
 
 
@@ -136,21 +136,21 @@ def test_a_mutating_request_that_changed_nothing_needs_an_event_or_an_exemption(
 
 
 def test_a_failed_mutation_keeps_its_own_answer_and_is_rolled_back(
-    test_client, auth, database, org_a, org_b
+    test_client, auth, runtime, org_a, org_b
 ):
     response = test_client.put(
         f"/test/{org_a.id}/forgetful", headers=auth(org_a, "Organisation.Admin")
     )
     assert response.status_code == 409
-    assert get_organisation_row(database, org_a.id).name == "Org-A B.V."
+    assert get_organisation_row(runtime, org_a.id).name == "Org-A B.V."
 
 
-def test_an_exempt_view_succeeds_without_an_event(test_client, auth, database, org_a, org_b):
+def test_an_exempt_view_succeeds_without_an_event(test_client, auth, runtime, org_a, org_b):
     response = test_client.post(
         f"/test/{org_a.id}/exempt", headers=auth(org_a, "Organisation.Admin")
     )
     assert response.status_code == 200
-    assert len(_events(database, org_a)) == 1
+    assert len(_events(runtime, org_a)) == 1
 
 
 def test_refusals_before_the_view_are_left_alone(test_client, auth, org_a, org_b):

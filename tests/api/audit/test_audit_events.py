@@ -34,8 +34,8 @@ def _all_pages(client, url: str, headers: dict[str, str], **params) -> list[dict
         assert query["cursor"] == body["next_cursor"]
 
 
-def test_an_administrator_lists_the_events_newest_first(client, auth, database, org_a, org_b):
-    record_events(database, org_a.id, 3)
+def test_an_administrator_lists_the_events_newest_first(client, auth, runtime, org_a, org_b):
+    record_events(runtime, org_a.id, 3)
     response = client.get(_url(org_a), headers=auth(org_a, "Organisation.Admin"))
     assert response.status_code == 200
     items = response.get_json()["items"]
@@ -47,16 +47,16 @@ def test_an_administrator_lists_the_events_newest_first(client, auth, database, 
     assert items[1]["hash"] == items[0]["prev_hash"]
 
 
-def test_oldest_first_on_request(client, auth, database, org_a, org_b):
-    record_events(database, org_a.id, 2)
+def test_oldest_first_on_request(client, auth, runtime, org_a, org_b):
+    record_events(runtime, org_a.id, 2)
     response = client.get(
         _url(org_a), headers=auth(org_a, "Organisation.Admin"), query_string={"order": "asc"}
     )
     assert [e["seq"] for e in response.get_json()["items"]] == [1, 2, 3]
 
 
-def test_events_of_one_organisation_are_invisible_to_another(client, auth, database, org_a, org_b):
-    mine = {str(e.id) for e in record_events(database, org_a.id, 3)}
+def test_events_of_one_organisation_are_invisible_to_another(client, auth, runtime, org_a, org_b):
+    mine = {str(e.id) for e in record_events(runtime, org_a.id, 3)}
     admin_b = auth(org_b, "Organisation.Admin")
     for suffix in ("", "/export", "/verify"):
         assert client.get(_url(org_a, suffix), headers=admin_b).status_code == 404
@@ -67,12 +67,12 @@ def test_events_of_one_organisation_are_invisible_to_another(client, auth, datab
     assert not any(event_id in export for event_id in mine)
 
 
-def test_filters_by_actor_action_and_target(client, auth, database, org_a, org_b):
+def test_filters_by_actor_action_and_target(client, auth, runtime, org_a, org_b):
     alice, bob = "0000a11c-0000-4000-8000-000000000001", "00000b0b-0000-4000-8000-000000000002"
-    record_events(database, org_a.id, 2, oid=alice, action="org:domain:claim", target_id="d-1")
-    record_events(database, org_a.id, 1, oid=bob, action="org:domain:verify", target_id="d-1")
-    record_events(database, org_a.id, 1, oid=bob, action="org:federation:attach")
-    record_events(database, org_b.id, 1, oid=alice, action="org:domain:claim", target_id="d-1")
+    record_events(runtime, org_a.id, 2, oid=alice, action="org:domain:claim", target_id="d-1")
+    record_events(runtime, org_a.id, 1, oid=bob, action="org:domain:verify", target_id="d-1")
+    record_events(runtime, org_a.id, 1, oid=bob, action="org:federation:attach")
+    record_events(runtime, org_b.id, 1, oid=alice, action="org:domain:claim", target_id="d-1")
     headers = auth(org_a, "Organisation.Admin")
 
     def seqs(**params) -> list[int]:
@@ -90,19 +90,19 @@ def test_filters_by_actor_action_and_target(client, auth, database, org_a, org_b
     assert seqs(action="org:domain:*", actor=alice, target="d-1") == [2, 3]
 
 
-def test_a_prefix_filter_treats_like_wildcards_literally(client, auth, database, org_a, org_b):
-    record_events(database, org_a.id, 1, action="org:domain_x:claim")
-    record_events(database, org_a.id, 1, action="org:domainyx:claim")
+def test_a_prefix_filter_treats_like_wildcards_literally(client, auth, runtime, org_a, org_b):
+    record_events(runtime, org_a.id, 1, action="org:domain_x:claim")
+    record_events(runtime, org_a.id, 1, action="org:domainyx:claim")
     items = _all_pages(
         client, _url(org_a), auth(org_a, "Organisation.Admin"), action="org:domain_*"
     )
     assert [e["action"] for e in items] == ["org:domain_x:claim"]
 
 
-def test_since_and_until_select_a_time_window(client, auth, database, org_a, org_b):
+def test_since_and_until_select_a_time_window(client, auth, runtime, org_a, org_b):
     for day in (1, 2, 3):
         with time_machine.travel(datetime(2030, 1, day, 12, tzinfo=UTC), tick=False):
-            record_events(database, org_a.id, 1, target_id=f"day-{day}")
+            record_events(runtime, org_a.id, 1, target_id=f"day-{day}")
     headers = auth(org_a, "Organisation.Admin")
 
     def targets(**params) -> list[str]:
@@ -116,8 +116,8 @@ def test_since_and_until_select_a_time_window(client, auth, database, org_a, org
     assert targets(since="2030-01-02T12:00:00.000001Z") == ["day-3"]
 
 
-def test_pages_follow_next_cursor_and_link_without_gaps(client, auth, database, org_a, org_b):
-    record_events(database, org_a.id, 11)
+def test_pages_follow_next_cursor_and_link_without_gaps(client, auth, runtime, org_a, org_b):
+    record_events(runtime, org_a.id, 11)
     headers = auth(org_a, "Organisation.Admin")
     newest_first = _all_pages(client, _url(org_a), headers, limit=3)
     assert [e["seq"] for e in newest_first] == list(range(12, 0, -1))
@@ -125,9 +125,9 @@ def test_pages_follow_next_cursor_and_link_without_gaps(client, auth, database, 
     assert [e["seq"] for e in oldest_first] == list(range(1, 13))
 
 
-def test_the_link_keeps_the_filters_of_the_first_page(client, auth, database, org_a, org_b):
+def test_the_link_keeps_the_filters_of_the_first_page(client, auth, runtime, org_a, org_b):
     with time_machine.travel(datetime(2030, 5, 1, tzinfo=UTC), tick=False):
-        record_events(database, org_a.id, 5, action="org:domain:verify")
+        record_events(runtime, org_a.id, 5, action="org:domain:verify")
     headers = auth(org_a, "Organisation.Admin")
     items = _all_pages(
         client,
@@ -202,8 +202,8 @@ def test_unauthenticated_callers_get_401(client, org_a):
     assert client.get(_url(org_a)).status_code == 401
 
 
-def test_verify_reports_an_intact_chain(client, auth, database, org_a, org_b):
-    record_events(database, org_a.id, 4)
+def test_verify_reports_an_intact_chain(client, auth, runtime, org_a, org_b):
+    record_events(runtime, org_a.id, 4)
     response = client.get(_url(org_a, "/verify"), headers=auth(org_a, "Privacy.Officer"))
     assert response.status_code == 200
     assert response.get_json() == {"valid": True, "checked": 5, "first_broken": None}

@@ -20,8 +20,8 @@ def _export(org: Org, **params: str) -> str:
     return f"/v1/organisations/{org.id}/audit-events/export" + (f"?{query}" if query else "")
 
 
-def test_jsonl_export_streams_every_event_in_chain_order(client, auth, database, org_a, org_b):
-    record_events(database, org_a.id, MANY)
+def test_jsonl_export_streams_every_event_in_chain_order(client, auth, runtime, org_a, org_b):
+    record_events(runtime, org_a.id, MANY)
     response = client.get(_export(org_a), headers=auth(org_a, "Organisation.Admin"))
     assert response.status_code == 200
     assert response.mimetype == "application/x-ndjson"
@@ -36,8 +36,8 @@ def test_jsonl_export_streams_every_event_in_chain_order(client, auth, database,
     assert verify_chain(str(org_a.id), lines).valid
 
 
-def test_csv_export_streams_every_event_with_a_header(client, auth, database, org_a, org_b):
-    record_events(database, org_a.id, MANY, display="=1+1")
+def test_csv_export_streams_every_event_with_a_header(client, auth, runtime, org_a, org_b):
+    record_events(runtime, org_a.id, MANY, display="=1+1")
     response = client.get(_export(org_a, format="csv"), headers=auth(org_a, "Privacy.Officer"))
     assert response.status_code == 200
     assert response.content_type == "text/csv; charset=utf-8"
@@ -48,9 +48,9 @@ def test_csv_export_streams_every_event_with_a_header(client, auth, database, or
     assert json.loads(rows[1]["details"]) == {"n": 0}
 
 
-def test_exports_apply_the_filters_and_order(client, auth, database, org_a, org_b):
-    record_events(database, org_a.id, 3, action="org:domain:claim")
-    record_events(database, org_a.id, 2, action="org:federation:attach")
+def test_exports_apply_the_filters_and_order(client, auth, runtime, org_a, org_b):
+    record_events(runtime, org_a.id, 3, action="org:domain:claim")
+    record_events(runtime, org_a.id, 2, action="org:federation:attach")
     response = client.get(
         _export(org_a, action="org:federation:*", order="desc"),
         headers=auth(org_a, "Organisation.Admin"),
@@ -59,7 +59,7 @@ def test_exports_apply_the_filters_and_order(client, auth, database, org_a, org_
     assert [line["seq"] for line in lines] == [6, 5]
 
 
-def test_an_empty_export_is_an_empty_body_or_only_a_header(client, auth, database, org_a, org_b):
+def test_an_empty_export_is_an_empty_body_or_only_a_header(client, auth, runtime, org_a, org_b):
     headers = auth(org_a, "Organisation.Admin")
     assert client.get(_export(org_a, target="none"), headers=headers).get_data() == b""
     body = client.get(_export(org_a, target="none", format="csv"), headers=headers).get_data()
@@ -67,16 +67,16 @@ def test_an_empty_export_is_an_empty_body_or_only_a_header(client, auth, databas
     assert body.count(b"\n") == 1
 
 
-def test_a_stream_holds_no_connection_between_chunks(client, auth, database, org_a, org_b):
-    record_events(database, org_a.id, MANY)
+def test_a_stream_holds_no_connection_between_chunks(client, auth, runtime, org_a, org_b):
+    record_events(runtime, org_a.id, MANY)
     response = client.get(_export(org_a), headers=auth(org_a, "Organisation.Admin"), buffered=False)
     chunks = iter(response.response)
     received = [next(chunks)]
     # The request's own session is closed; the export reads batch by batch in short sessions.
-    assert database.engine.pool.checkedout() == 0
+    assert runtime.database.engine.pool.checkedout() == 0
     received.extend(chunks)
     response.close()
-    assert database.engine.pool.checkedout() == 0
+    assert runtime.database.engine.pool.checkedout() == 0
     assert b"".join(received).count(b"\n") == MANY + 1
 
 

@@ -12,8 +12,9 @@ from joserfc.jwk import RSAKey
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from facito_admin.app import build_services, create_app
+from facito_admin.app import create_app
 from facito_admin.auth.dev_issuer import mint_token
+from facito_admin.bootstrap import build_runtime
 from tests.conftest import AUTHORITY, CLIENT_ID, Org
 
 JWKS_PATH = "/rotating/discovery/v2.0/keys"
@@ -47,7 +48,7 @@ def _token(key: RSAKey, org: Org) -> dict[str, str]:
 
 
 def test_a_rotated_key_is_picked_up_without_restart_and_fetches_stay_rate_limited(
-    settings, database, org_a: Org
+    settings, runtime, org_a: Org
 ):
     old = RSAKey.generate_key(2048, parameters={"kid": "rotation-old"})
     new = RSAKey.generate_key(2048, parameters={"kid": "rotation-new"})
@@ -56,8 +57,8 @@ def test_a_rotated_key_is_picked_up_without_restart_and_fetches_stay_rate_limite
     try:
         endpoint = KeyEndpoint(server, old)
         custom = settings.model_copy(update={"jwks_url": server.url_for(JWKS_PATH)})
-        services = build_services(custom)
-        client = create_app(custom, services=services).test_client()
+        runtime = build_runtime(custom)
+        client = create_app(custom, runtime=runtime).test_client()
         with time_machine.travel(time.time(), tick=True) as clock:
             assert client.get("/v1/me", headers=_token(old, org_a)).status_code == 200
             fetches = endpoint.fetches
@@ -77,6 +78,6 @@ def test_a_rotated_key_is_picked_up_without_restart_and_fetches_stay_rate_limite
             # Old tokens keep working while the old key is still published.
             assert client.get("/v1/me", headers=_token(old, org_a)).status_code == 200
             assert endpoint.fetches == fetches + 1
-        services.database.dispose()
+        runtime.database.dispose()
     finally:
         server.stop()

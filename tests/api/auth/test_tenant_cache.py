@@ -9,7 +9,8 @@ import uuid
 import time_machine
 from sqlalchemy import delete, insert, update
 
-from facito_admin.app import build_services, create_app
+from facito_admin.app import create_app
+from facito_admin.bootstrap import build_runtime
 from facito_admin.db.base import new_id, utcnow
 from facito_admin.organisations.models import Federation, Organisation
 from tests.conftest import Org
@@ -17,30 +18,30 @@ from tests.conftest import Org
 ADMIN = "Organisation.Admin"
 
 
-def _elsewhere(database, statement) -> None:
+def _elsewhere(runtime, statement) -> None:
     """A change made by another process: straight on a connection, past this one's sessions."""
-    with database.engine.begin() as connection:
+    with runtime.database.engine.begin() as connection:
         connection.execute(statement)
 
 
-def _window(services) -> float:
-    return float(services.settings.tenant_cache_seconds)
+def _window(runtime) -> float:
+    return float(runtime.settings.tenant_cache_seconds)
 
 
 def test_a_suspension_made_elsewhere_takes_effect_once_the_window_has_passed(
-    client, database, services, org_a: Org, org_b: Org, auth
+    client, runtime, org_a: Org, org_b: Org, auth
 ):
-    assert _window(services) == 5
+    assert _window(runtime) == 5
     assert client.get("/v1/me", headers=auth(org_a, ADMIN)).status_code == 200
     _elsewhere(
-        database,
+        runtime,
         update(Organisation.__table__)
         .where(Organisation.__table__.c.id == org_a.id)
         .values(status="suspended"),
     )
     # Inside the window this process still has the organisation as it was...
     assert client.get("/v1/me", headers=auth(org_a, ADMIN)).status_code == 200
-    with time_machine.travel(time.time() + _window(services) + 1, tick=False):
+    with time_machine.travel(time.time() + _window(runtime) + 1, tick=False):
         refused = client.get("/v1/me", headers=auth(org_a, ADMIN))
         assert refused.status_code == 401
         assert "not active" in refused.get_json()["detail"]
@@ -49,16 +50,16 @@ def test_a_suspension_made_elsewhere_takes_effect_once_the_window_has_passed(
 
 
 def test_a_federation_removed_elsewhere_stops_its_tokens_once_the_window_has_passed(
-    client, database, services, org_a: Org, org_b: Org, auth
+    client, runtime, org_a: Org, org_b: Org, auth
 ):
     assert client.get(f"/v1/organisations/{org_a.id}", headers=auth(org_a, ADMIN)).status_code == (
         200
     )
     _elsewhere(
-        database,
+        runtime,
         delete(Federation.__table__).where(Federation.__table__.c.tenant_id == org_a.tenant_id),
     )
-    with time_machine.travel(time.time() + _window(services) + 1, tick=False):
+    with time_machine.travel(time.time() + _window(runtime) + 1, tick=False):
         refused = client.get(f"/v1/organisations/{org_a.id}", headers=auth(org_a, ADMIN))
         assert refused.status_code == 401
         assert "not federated" in refused.get_json()["detail"]
@@ -95,14 +96,14 @@ def test_a_tenant_is_never_answered_with_another_tenants_cached_organisation(
 
 
 def test_a_tenant_federated_elsewhere_gets_in_at_once_refusals_are_not_remembered(
-    client, database, org_a: Org, auth
+    client, runtime, org_a: Org, auth
 ):
     tenant = str(uuid.uuid4())
     headers = auth(None, ADMIN, tenant_id=tenant)
     assert client.get("/v1/me", headers=headers).status_code == 401
     now = utcnow()
     _elsewhere(
-        database,
+        runtime,
         insert(Federation.__table__).values(
             id=new_id(),
             organisation_id=org_a.id,
@@ -119,14 +120,14 @@ def test_a_tenant_federated_elsewhere_gets_in_at_once_refusals_are_not_remembere
 
 
 def test_with_the_window_at_zero_changes_elsewhere_take_effect_at_once(
-    settings, database, org_a: Org, org_b: Org, auth
+    settings, runtime, org_a: Org, org_b: Org, auth
 ):
-    services = build_services(settings.model_copy(update={"tenant_cache_seconds": 0}))
+    runtime = build_runtime(settings.model_copy(update={"tenant_cache_seconds": 0}))
     try:
-        client = create_app(services.settings, services=services).test_client()
+        client = create_app(runtime.settings, runtime=runtime).test_client()
         assert client.get("/v1/me", headers=auth(org_a, ADMIN)).status_code == 200
         _elsewhere(
-            database,
+            runtime,
             update(Organisation.__table__)
             .where(Organisation.__table__.c.id == org_a.id)
             .values(status="suspended"),
@@ -134,4 +135,4 @@ def test_with_the_window_at_zero_changes_elsewhere_take_effect_at_once(
         assert client.get("/v1/me", headers=auth(org_a, ADMIN)).status_code == 401
         assert client.get("/v1/me", headers=auth(org_b, ADMIN)).status_code == 200
     finally:
-        services.database.dispose()
+        runtime.database.dispose()

@@ -137,11 +137,11 @@ def test_token_of_a_tenant_that_is_not_federated_is_refused(
     _assert_refused(_call(client, token), "not federated")
 
 
-def test_token_of_a_pending_federation_is_refused(client, database, signing_key: RSAKey):
+def test_token_of_a_pending_federation_is_refused(client, runtime, signing_key: RSAKey):
     from facito_admin.organisations.models import FederationStatus
 
     pending = make_organisation(
-        database, "pending-org", str(uuid.uuid4()), FederationStatus.pending_consent
+        runtime, "pending-org", str(uuid.uuid4()), FederationStatus.pending_consent
     )
     token = jwt.encode(
         {"alg": "RS256", "kid": signing_key.kid}, _claims(pending.tenant_id), signing_key

@@ -14,8 +14,9 @@ import pytest
 from facito_admin.audit.actions import AuditAction
 from facito_admin.contracts import service as contracts
 from facito_admin.db.base import utcnow
-from facito_admin.db.session import Database, unit_of_work
+from facito_admin.db.session import unit_of_work
 from facito_admin.errors import DomainError
+from facito_admin.runtime import Runtime
 from tests.api.accounts.helpers import list_all
 from tests.api.contracts.helpers import (
     ADMIN,
@@ -33,7 +34,7 @@ from tests.factories.audit import admin_ctx
 
 
 def test_an_operator_records_a_contract_and_the_organisation_reads_it(
-    client, database, org_a: Org, org_b: Org, auth
+    client, runtime, org_a: Org, org_b: Org, auth
 ):
     operator = auth(None, OPERATOR)
     body = contract_body(
@@ -59,7 +60,7 @@ def test_an_operator_records_a_contract_and_the_organisation_reads_it(
         assert read.status_code == 200, role
         assert read.get_json() == contract
         assert read.headers["ETag"] == response.headers["ETag"]
-    trail = audit_trail(database, org_a.id)
+    trail = audit_trail(runtime, org_a.id)
     assert trail[-1]["action"] == AuditAction.ContractCreate
     assert trail[-1]["target_id"] == contract["id"]
     assert trail[-1]["details"]["contract"]["overrides"] == {"dsr.response_days": 14}
@@ -92,8 +93,8 @@ def test_organisation_roles_read_contracts_but_only_operators_write_them(client,
     assert client.get(contracts_url(org_a), headers=integration).status_code == 403
 
 
-def test_overrides_are_checked_against_the_policy_parameters(client, database, org_a: Org, auth):
-    before = actions(database, org_a.id)
+def test_overrides_are_checked_against_the_policy_parameters(client, runtime, org_a: Org, auth):
+    before = actions(runtime, org_a.id)
     body = contract_body(
         overrides={"dsr.response_days": 45, "dsr.surely_not": 1, "residency.eea_only": "yes"}
     )
@@ -106,7 +107,7 @@ def test_overrides_are_checked_against_the_policy_parameters(client, database, o
         "overrides.residency.eea_only",
     }
     assert "at most 30" in errors["overrides.dsr.response_days"]
-    assert actions(database, org_a.id) == before
+    assert actions(runtime, org_a.id) == before
 
 
 def test_products_come_from_the_catalogue_each_once_and_each_with_a_role(client, org_a: Org, auth):
@@ -151,7 +152,7 @@ def test_the_end_must_follow_the_start_and_the_reference_is_unique(client, org_a
 
 
 def test_overlapping_contracts_of_one_organisation_are_refused_naming_the_other(
-    client, database, org_a: Org, org_b: Org, auth
+    client, runtime, org_a: Org, org_b: Org, auth
 ):
     operator = auth(None, OPERATOR)
     start = utcnow() + timedelta(days=1)
@@ -170,7 +171,7 @@ def test_overlapping_contracts_of_one_organisation_are_refused_naming_the_other(
     create_contract(client, org_b, operator, reference="C-1", start=start)
 
 
-def test_two_concurrent_overlapping_creates_record_only_one(database: Database, org_a: Org):
+def test_two_concurrent_overlapping_creates_record_only_one(runtime: Runtime, org_a: Org):
     start = utcnow() + timedelta(days=1)
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
@@ -178,7 +179,7 @@ def test_two_concurrent_overlapping_creates_record_only_one(database: Database, 
     def record(reference: str) -> None:
         barrier.wait()
         try:
-            with unit_of_work(database, organisation_id=org_a.id) as session:
+            with unit_of_work(runtime, organisation_id=org_a.id) as session:
                 contracts.create_contract(
                     session,
                     admin_ctx(org_a.id),
@@ -201,7 +202,7 @@ def test_two_concurrent_overlapping_creates_record_only_one(database: Database, 
     assert sorted(outcomes) == ["contract-overlap", "created"]
 
 
-def test_changes_need_the_current_etag(client, database, org_a: Org, auth):
+def test_changes_need_the_current_etag(client, runtime, org_a: Org, auth):
     operator = auth(None, OPERATOR)
     contract, tag = create_contract(client, org_a, operator, start=utcnow() + timedelta(days=5))
     url = contract_url(org_a, contract["id"])
@@ -212,10 +213,10 @@ def test_changes_need_the_current_etag(client, database, org_a: Org, auth):
     assert changed.headers["ETag"] != tag
     stale = client.patch(url, json={"reference": "R-3"}, headers=operator | {"If-Match": tag})
     assert stale.status_code == 412
-    assert audit_trail(database, org_a.id)[-1]["details"]["before"] == {"reference": "FAC-2026-001"}
+    assert audit_trail(runtime, org_a.id)[-1]["details"]["before"] == {"reference": "FAC-2026-001"}
 
 
-def test_a_scheduled_contract_changes_freely_and_can_be_deleted(client, database, org_a, auth):
+def test_a_scheduled_contract_changes_freely_and_can_be_deleted(client, runtime, org_a, auth):
     operator = auth(None, OPERATOR)
     start = utcnow() + timedelta(days=5)
     contract, tag = create_contract(client, org_a, operator, start=start)
@@ -231,11 +232,11 @@ def test_a_scheduled_contract_changes_freely_and_can_be_deleted(client, database
     deleted = client.delete(url, headers=operator | {"If-Match": response.headers["ETag"]})
     assert deleted.status_code == 204
     assert client.get(url, headers=operator).status_code == 404
-    assert actions(database, org_a.id)[-1] == AuditAction.ContractDelete
+    assert actions(runtime, org_a.id)[-1] == AuditAction.ContractDelete
 
 
 def test_a_scheduled_contract_cannot_be_moved_to_start_in_the_past(
-    client, database, org_a: Org, org_b: Org, auth
+    client, runtime, org_a: Org, org_b: Org, auth
 ):
     operator = auth(None, OPERATOR)
     contract, tag = create_contract(client, org_a, operator, start=utcnow() + timedelta(days=5))
@@ -269,7 +270,7 @@ def test_a_cursor_that_is_not_ours_is_refused(client, org_a: Org, auth):
 
 
 def test_a_contract_in_force_keeps_its_terms_and_is_ended_by_termination(
-    client, database, org_a: Org, auth
+    client, runtime, org_a: Org, auth
 ):
     operator = auth(None, OPERATOR)
     contract, tag = create_contract(client, org_a, operator, overrides={"dsr.response_days": 14})
@@ -297,7 +298,7 @@ def test_a_contract_in_force_keeps_its_terms_and_is_ended_by_termination(
     assert body["effective_to"].startswith(ended_at.strftime("%Y-%m-%dT%H:%M:%S"))
     assert body["termination_reason"] == "replaced by FAC-2026-002"
     assert body["status"] == "in_force"
-    trail = audit_trail(database, org_a.id)
+    trail = audit_trail(runtime, org_a.id)
     assert trail[-1]["action"] == AuditAction.ContractTerminate
     assert trail[-1]["details"]["reason"] == "replaced by FAC-2026-002"
     # Terminating ends earlier only: not after the end it has now.

@@ -106,19 +106,19 @@ def test_before_the_first_statement_no_value_is_in_force(client, org_a: Org, aut
 
 
 def test_services_read_the_contracts_values_deleted_accounts_stay_for_its_days(
-    client, database, org_a: Org, org_b: Org, auth
+    client, runtime, org_a: Org, org_b: Org, auth
 ):
     create_contract(
         client, org_a, auth(None, OPERATOR), overrides={"retention.deleted_items_days": 7}
     )
     for org, days in ((org_a, 7), (org_b, 30)):
-        account = make_account(database, org.id)
+        account = make_account(runtime, org.id)
         headers = auth(org, ADMIN)
         url = account_url(org, account.id)
         tag = client.get(url, headers=headers).headers["ETag"]
         deleted = client.delete(url, headers=headers | {"If-Match": tag})
         assert deleted.status_code == 200, deleted.get_json()
-        with database.session(organisation_id=org.id) as session:
+        with runtime.session(organisation_id=org.id) as session:
             row = session.get(Account, (org.id, account.id))
             assert row is not None
             assert row.purge_after is not None

@@ -30,7 +30,7 @@ def test_an_organisation_within_its_policy_reads_as_valid(client, org_a: Org, au
     assert body["residency_problems"] == []
 
 
-def test_a_region_outside_an_eea_only_contract_is_refused(client, database, org_a, org_b, auth):
+def test_a_region_outside_an_eea_only_contract_is_refused(client, runtime, org_a, org_b, auth):
     operator = auth(None, OPERATOR)
     contract, _ = create_contract(client, org_a, operator, overrides=EEA_ONLY)
     response = _move(client, org_a, operator, backup_region="azure-us")
@@ -46,7 +46,7 @@ def test_a_region_outside_an_eea_only_contract_is_refused(client, database, org_
 
 
 def test_a_contract_that_makes_the_current_residency_invalid_is_recorded_and_reported(
-    client, database, org_a: Org, auth
+    client, runtime, org_a: Org, auth
 ):
     operator = auth(None, OPERATOR)
     assert _move(client, org_a, operator, backup_region="azure-us").status_code == 200
@@ -62,7 +62,7 @@ def test_a_contract_that_makes_the_current_residency_invalid_is_recorded_and_rep
     assert problem["document"] == contract["reference"]
     assert problem["document_id"] == contract["id"]
 
-    trail = audit_trail(database, org_a.id)
+    trail = audit_trail(runtime, org_a.id)
     assert [e["action"] for e in trail[-2:]] == [
         AuditAction.ContractCreate,
         AuditAction.ResidencyInvalid,
@@ -82,7 +82,7 @@ def test_a_contract_that_makes_the_current_residency_invalid_is_recorded_and_rep
 
 
 def test_a_contract_starting_later_shows_the_residency_becoming_invalid(
-    client, database, org_a: Org, auth
+    client, runtime, org_a: Org, auth
 ):
     operator = auth(None, OPERATOR)
     assert _move(client, org_a, operator, primary_region="azure-us").status_code == 200
@@ -100,7 +100,7 @@ def test_a_contract_starting_later_shows_the_residency_becoming_invalid(
         ("primary_region", "subprocessors.allowed"),
         ("backup_region", "subprocessors.allowed"),
     }
-    assert audit_trail(database, org_a.id)[-1]["details"]["status"] == "becomes_invalid"
+    assert audit_trail(runtime, org_a.id)[-1]["details"]["status"] == "becomes_invalid"
     # Until then the regions may still move, but not to where the coming contract forbids.
     refused = _move(client, org_a, operator, primary_region="azure-nl")
     assert refused.status_code == 422

@@ -6,22 +6,21 @@ from collections.abc import Iterator
 
 import pytest
 
-from facito_admin.db.session import Database
-from facito_admin.directory_sync.graph import ACCESS_KEY, attach_graph_access
 from facito_admin.jobs.queue import queue_of
 from facito_admin.jobs.worker import EmbeddedConsumer
+from facito_admin.runtime import Runtime
 from tests.factories.directory_sync import Fakes, directory_fakes, fakes, graph
+from tests.factories.runtime import swapped
 
 __all__ = ["consumer", "directory_fakes", "fakes", "graph"]
 
 
 @pytest.fixture
-def consumer(database: Database, fakes: Fakes) -> Iterator[EmbeddedConsumer]:
+def consumer(runtime: Runtime, fakes: Fakes) -> Iterator[EmbeddedConsumer]:
     """A consumer on the app's own queue (as `make run` starts one), syncing from the fakes."""
-    attach_graph_access(database, fakes.access())
-    queue_of(database).huey.flush()  # messages of earlier tests' jobs, long deleted
-    running = EmbeddedConsumer(queue_of(database), workers=2, periodic=False)
-    running.start_in_background()
-    yield running
-    running.shutdown(timeout=10)
-    database.extensions.pop(ACCESS_KEY, None)
+    queue_of(runtime).huey.flush()  # messages of earlier tests' jobs, long deleted
+    with swapped(runtime, graph=fakes.access()):
+        running = EmbeddedConsumer(queue_of(runtime), workers=2, periodic=False)
+        running.start_in_background()
+        yield running
+        running.shutdown(timeout=10)

@@ -9,8 +9,9 @@ from flask.testing import FlaskClient
 
 from facito_admin.audit.actions import AuditAction
 from facito_admin.db.base import utcnow
-from facito_admin.db.session import Database, unit_of_work
+from facito_admin.db.session import unit_of_work
 from facito_admin.organisations.models import Federation, FederationStatus
+from facito_admin.runtime import Runtime
 from tests.api.organisations.helpers import audit_trail
 from tests.conftest import Org
 from tests.factories.directory_sync import federation_of
@@ -23,8 +24,8 @@ def _url(org: Org, suffix: str = "") -> str:
     return f"/v1/organisations/{org.id}/directory-syncs{suffix}"
 
 
-def _add_federation(database: Database, org: Org, tenant_id: str, status: FederationStatus) -> str:
-    with unit_of_work(database, organisation_id=None) as session:
+def _add_federation(runtime: Runtime, org: Org, tenant_id: str, status: FederationStatus) -> str:
+    with unit_of_work(runtime, organisation_id=None) as session:
         federation = Federation(
             organisation_id=org.id, tenant_id=tenant_id, status=status, consented_at=utcnow()
         )
@@ -44,7 +45,7 @@ def _wait(client: FlaskClient, location: str, headers: dict[str, str]) -> dict[s
 
 def test_a_sync_started_by_api_is_followed_to_its_accounts(
     client: FlaskClient,
-    database: Database,
+    runtime: Runtime,
     consumer,
     graph: FakeGraph,
     org_a: Org,
@@ -59,7 +60,7 @@ def test_a_sync_started_by_api_is_followed_to_its_accounts(
     job = response.get_json()
     assert response.headers["Location"] == f"/v1/organisations/{org_a.id}/jobs/{job['id']}"
     assert (job["kind"], job["state"]) == ("directory-sync", "queued")
-    assert job["params"] == {"federation_id": str(federation_of(database, org_a)), "mode": "full"}
+    assert job["params"] == {"federation_id": str(federation_of(runtime, org_a)), "mode": "full"}
 
     finished = _wait(client, response.headers["Location"], admin)
     assert finished["state"] == "succeeded", finished["error"]
@@ -85,7 +86,7 @@ def test_a_sync_started_by_api_is_followed_to_its_accounts(
 
 
 def test_a_second_sync_of_the_same_federation_waits_for_the_first(
-    client: FlaskClient, database: Database, org_a: Org, org_b: Org, auth
+    client: FlaskClient, runtime: Runtime, org_a: Org, org_b: Org, auth
 ):
     admin = auth(org_a, ADMIN)
     first = client.post(_url(org_a), json={}, headers=admin)
@@ -101,10 +102,10 @@ def test_a_second_sync_of_the_same_federation_waits_for_the_first(
     assert client.post(_url(org_a), json={}, headers=b_admin).status_code == 404
     b_runs = client.get(_url(org_b), headers=b_admin).get_json()["items"]
     assert first.get_json()["id"] not in [run["id"] for run in b_runs]
-    actions = [e["action"] for e in audit_trail(database, org_a.id)]
+    actions = [e["action"] for e in audit_trail(runtime, org_a.id)]
     assert actions.count(AuditAction.DirectorySyncStart) == 1
     start = next(
-        e for e in audit_trail(database, org_a.id) if e["action"] == AuditAction.DirectorySyncStart
+        e for e in audit_trail(runtime, org_a.id) if e["action"] == AuditAction.DirectorySyncStart
     )
     assert start["details"] == {
         "job_id": first.get_json()["id"],
@@ -114,7 +115,7 @@ def test_a_second_sync_of_the_same_federation_waits_for_the_first(
 
 
 def test_which_federation_to_sync_and_who_may_start_one(
-    client: FlaskClient, database: Database, org_a: Org, org_b: Org, auth, operator
+    client: FlaskClient, runtime: Runtime, org_a: Org, org_b: Org, auth, operator
 ):
     admin = auth(org_a, ADMIN)
     assert (
@@ -122,25 +123,23 @@ def test_which_federation_to_sync_and_who_may_start_one(
         == 403
     )
     pending = _add_federation(
-        database, org_a, "cccccccc-0000-4000-8000-00000000000c", FederationStatus.pending_consent
+        runtime, org_a, "cccccccc-0000-4000-8000-00000000000c", FederationStatus.pending_consent
     )
     refused = client.post(_url(org_a), json={"federation_id": pending}, headers=admin)
     assert (refused.status_code, refused.get_json()["code"]) == (409, "invalid-state")
     unknown = client.post(
-        _url(org_a), json={"federation_id": str(federation_of(database, org_b))}, headers=admin
+        _url(org_a), json={"federation_id": str(federation_of(runtime, org_b))}, headers=admin
     )
     assert unknown.status_code == 404
     assert client.post(_url(org_a), json={"mode": "sideways"}, headers=admin).status_code == 422
     assert client.post(_url(org_a), json={"tenant": "x"}, headers=admin).status_code == 422
 
-    _add_federation(
-        database, org_a, "dddddddd-0000-4000-8000-00000000000d", FederationStatus.active
-    )
+    _add_federation(runtime, org_a, "dddddddd-0000-4000-8000-00000000000d", FederationStatus.active)
     several = client.post(_url(org_a), json={}, headers=admin)
     assert several.status_code == 422
     assert several.get_json()["errors"][0]["field"] == "federation_id"
     named = client.post(
-        _url(org_a), json={"federation_id": str(federation_of(database, org_a))}, headers=operator
+        _url(org_a), json={"federation_id": str(federation_of(runtime, org_a))}, headers=operator
     )
     assert named.status_code == 202
     assert named.get_json()["created_by"] != ""
@@ -153,9 +152,9 @@ def test_which_federation_to_sync_and_who_may_start_one(
 
 
 def test_the_schedule_of_a_federation_is_read_and_set(
-    client: FlaskClient, database: Database, org_a: Org, org_b: Org, auth
+    client: FlaskClient, runtime: Runtime, org_a: Org, org_b: Org, auth
 ):
-    federation_id = federation_of(database, org_a)
+    federation_id = federation_of(runtime, org_a)
     url = _url(org_a, f"/federations/{federation_id}")
     admin = auth(org_a, ADMIN)
     state = client.get(url, headers=auth(org_a, "Organisation.Reader")).get_json()
@@ -175,7 +174,7 @@ def test_the_schedule_of_a_federation_is_read_and_set(
     assert (off["schedule_enabled"], off["interval_minutes"]) == (False, 120)
     events = [
         e
-        for e in audit_trail(database, org_a.id)
+        for e in audit_trail(runtime, org_a.id)
         if e["action"] == AuditAction.DirectorySyncSchedule
     ]
     assert [e["details"] for e in events] == [

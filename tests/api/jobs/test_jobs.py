@@ -12,11 +12,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from facito_admin.audit.actions import AuditAction
-from facito_admin.db.session import Database, unit_of_work
+from facito_admin.db.session import unit_of_work
 from facito_admin.jobs import enqueue_job
 from facito_admin.jobs.models import Job, JobState
 from facito_admin.jobs.queue import queue_of
 from facito_admin.jobs.worker import EmbeddedConsumer
+from facito_admin.runtime import Runtime
 from tests.api.organisations.helpers import audit_trail
 from tests.conftest import Org
 from tests.factories.audit import admin_ctx
@@ -26,14 +27,14 @@ def _url(org: Org, suffix: str = "") -> str:
     return f"/v1/organisations/{org.id}/jobs{suffix}"
 
 
-def _enqueue(database: Database, org: Org, kind: str = "test.steps", **params: Any) -> str:
-    with unit_of_work(database, organisation_id=org.id) as session:
+def _enqueue(runtime: Runtime, org: Org, kind: str = "test.steps", **params: Any) -> str:
+    with unit_of_work(runtime, organisation_id=org.id) as session:
         job = enqueue_job(session, admin_ctx(org.id, display="Ada Admin"), kind=kind, params=params)
         return str(job.id)
 
 
-def _set_state(database: Database, org: Org, job_id: str, state: JobState) -> None:
-    with unit_of_work(database, organisation_id=org.id) as session:
+def _set_state(runtime: Runtime, org: Org, job_id: str, state: JobState) -> None:
+    with unit_of_work(runtime, organisation_id=org.id) as session:
         session.execute(
             update(Job)
             .where(Job.id == uuid.UUID(job_id))
@@ -43,18 +44,18 @@ def _set_state(database: Database, org: Org, job_id: str, state: JobState) -> No
 
 
 @pytest.fixture
-def consumer(database: Database) -> Iterator[EmbeddedConsumer]:
+def consumer(runtime: Runtime) -> Iterator[EmbeddedConsumer]:
     """A consumer on the app's own queue, as `make run` starts one."""
-    running = EmbeddedConsumer(queue_of(database), workers=2, periodic=False)
+    running = EmbeddedConsumer(queue_of(runtime), workers=2, periodic=False)
     running.start_in_background()
     yield running
     running.shutdown(timeout=10)
 
 
 def test_a_job_is_followed_through_the_api_until_it_succeeds(
-    client: FlaskClient, database: Database, consumer, org_a: Org, org_b: Org, auth
+    client: FlaskClient, runtime: Runtime, consumer, org_a: Org, org_b: Org, auth
 ):
-    job_id = _enqueue(database, org_a, steps=3)
+    job_id = _enqueue(runtime, org_a, steps=3)
     reader = auth(org_a, "Organisation.Reader")
     deadline = time.monotonic() + 15
     while True:
@@ -78,13 +79,13 @@ def test_a_job_is_followed_through_the_api_until_it_succeeds(
 
 
 def test_listing_shows_the_organisations_jobs_newest_first_with_filters_and_pages(
-    client: FlaskClient, database: Database, org_a: Org, org_b: Org, auth
+    client: FlaskClient, runtime: Runtime, org_a: Org, org_b: Org, auth
 ):
-    first = _enqueue(database, org_a, steps=1)
-    second = _enqueue(database, org_a, "test.block")
-    third = _enqueue(database, org_a, steps=2)
-    _set_state(database, org_a, first, JobState.succeeded)
-    b_job = _enqueue(database, org_b, steps=1)
+    first = _enqueue(runtime, org_a, steps=1)
+    second = _enqueue(runtime, org_a, "test.block")
+    third = _enqueue(runtime, org_a, steps=2)
+    _set_state(runtime, org_a, first, JobState.succeeded)
+    b_job = _enqueue(runtime, org_b, steps=1)
     admin = auth(org_a, "Organisation.Admin")
 
     listed = client.get(_url(org_a), headers=admin).get_json()
@@ -115,9 +116,9 @@ def test_listing_shows_the_organisations_jobs_newest_first_with_filters_and_page
 
 
 def test_every_job_route_of_one_organisation_is_a_404_for_another(
-    client: FlaskClient, database: Database, org_a: Org, org_b: Org, auth
+    client: FlaskClient, runtime: Runtime, org_a: Org, org_b: Org, auth
 ):
-    job_id = _enqueue(database, org_a, steps=1)
+    job_id = _enqueue(runtime, org_a, steps=1)
     b_admin = auth(org_b, "Organisation.Admin")
     assert client.get(_url(org_a), headers=b_admin).status_code == 404
     assert client.get(_url(org_a, f"/{job_id}"), headers=b_admin).status_code == 404
@@ -131,9 +132,9 @@ def test_every_job_route_of_one_organisation_is_a_404_for_another(
 
 
 def test_cancelling_a_queued_job_ends_it_and_is_audited(
-    client: FlaskClient, database: Database, org_a: Org, org_b: Org, auth
+    client: FlaskClient, runtime: Runtime, org_a: Org, org_b: Org, auth
 ):
-    job_id = _enqueue(database, org_a, steps=1)
+    job_id = _enqueue(runtime, org_a, steps=1)
     response = client.post(
         _url(org_a, f"/{job_id}/cancel"), headers=auth(org_a, "Organisation.Admin")
     )
@@ -141,11 +142,11 @@ def test_cancelling_a_queued_job_ends_it_and_is_audited(
     job = response.get_json()
     assert (job["state"], job["cancel_requested"]) == ("cancelled", True)
     assert job["finished_at"] is not None
-    event = audit_trail(database, org_a.id)[-1]
+    event = audit_trail(runtime, org_a.id)[-1]
     assert event["action"] == AuditAction.JobCancel
     assert event["target_id"] == job_id
     assert event["details"] == {"kind": "test.steps"}
-    assert "org:job:cancel" not in [e["action"] for e in audit_trail(database, org_b.id)]
+    assert "org:job:cancel" not in [e["action"] for e in audit_trail(runtime, org_b.id)]
 
     again = client.post(_url(org_a, f"/{job_id}/cancel"), headers=auth(org_a, "Organisation.Admin"))
     assert again.status_code == 409
@@ -153,22 +154,22 @@ def test_cancelling_a_queued_job_ends_it_and_is_audited(
 
 
 def test_cancelling_a_running_job_asks_its_worker_to_stop(
-    client: FlaskClient, database: Database, org_a: Org, auth
+    client: FlaskClient, runtime: Runtime, org_a: Org, auth
 ):
-    job_id = _enqueue(database, org_a, "test.block")
-    _set_state(database, org_a, job_id, JobState.running)
+    job_id = _enqueue(runtime, org_a, "test.block")
+    _set_state(runtime, org_a, job_id, JobState.running)
     integration = auth(org_a, "Integration.ReadWrite", app=True)
     response = client.post(_url(org_a, f"/{job_id}/cancel"), headers=integration)
     assert response.status_code == 200
     job = response.get_json()
     assert (job["state"], job["cancel_requested"], job["finished_at"]) == ("running", True, None)
-    assert audit_trail(database, org_a.id)[-1]["action"] == AuditAction.JobCancel
+    assert audit_trail(runtime, org_a.id)[-1]["action"] == AuditAction.JobCancel
 
 
 def test_readers_see_jobs_but_cannot_cancel_them(
-    client: FlaskClient, database: Database, org_a: Org, auth
+    client: FlaskClient, runtime: Runtime, org_a: Org, auth
 ):
-    job_id = _enqueue(database, org_a, steps=1)
+    job_id = _enqueue(runtime, org_a, steps=1)
     reader = auth(org_a, "Organisation.Reader")
     assert client.get(_url(org_a, f"/{job_id}"), headers=reader).status_code == 200
     refused = client.post(_url(org_a, f"/{job_id}/cancel"), headers=reader)
@@ -179,9 +180,9 @@ def test_readers_see_jobs_but_cannot_cancel_them(
 
 
 def test_operators_reach_any_organisations_jobs_but_not_a_missing_one(
-    client: FlaskClient, database: Database, org_a: Org, org_b: Org, operator
+    client: FlaskClient, runtime: Runtime, org_a: Org, org_b: Org, operator
 ):
-    job_id = _enqueue(database, org_a, steps=1)
+    job_id = _enqueue(runtime, org_a, steps=1)
     assert client.get(_url(org_a, f"/{job_id}"), headers=operator).status_code == 200
     listed = client.get(_url(org_b), headers=operator).get_json()
     assert listed["items"] == []

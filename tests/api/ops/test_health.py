@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from facito_admin.app import build_services, create_app
+from facito_admin.app import create_app
+from facito_admin.bootstrap import build_runtime
 from facito_admin.db.migrations import upgrade
 
 
@@ -25,24 +26,24 @@ def test_readyz_reports_database_and_migrations_at_head(client):
 
 def _app_on(settings, url: str):
     custom = settings.model_copy(update={"database_url": url})
-    services = build_services(custom)
-    return create_app(custom, services=services), services
+    runtime = build_runtime(custom)
+    return create_app(custom, runtime=runtime), runtime
 
 
 def test_readyz_is_not_ready_when_the_schema_is_behind(settings, tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     upgrade(url, revision="base")
-    app, services = _app_on(settings, url)
+    app, runtime = _app_on(settings, url)
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"
     assert "latest migration" in response.get_json()["detail"]
-    services.database.dispose()
+    runtime.database.dispose()
 
 
 def test_readyz_is_not_ready_when_the_database_is_unreachable(settings, tmp_path: Path):
-    app, services = _app_on(settings, f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}")
+    app, runtime = _app_on(settings, f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}")
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
-    services.database.dispose()
+    runtime.database.dispose()

@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import select
 
 from facito_admin.audit.models import AuditEvent
-from facito_admin.db.session import Database
+from facito_admin.runtime import Runtime
 
 
-def audit_trail(database: Database, organisation_id: uuid.UUID) -> list[dict[str, Any]]:
+def audit_trail(runtime: Runtime, organisation_id: uuid.UUID) -> list[dict[str, Any]]:
     """The organisation's audit events, oldest first, as plain dicts."""
-    with database.session(organisation_id=organisation_id) as session:
+    with runtime.session(organisation_id=organisation_id) as session:
         events = session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()
         return [
             {
@@ -28,5 +28,5 @@ def audit_trail(database: Database, organisation_id: uuid.UUID) -> list[dict[str
         ]
 
 
-def actions(database: Database, organisation_id: uuid.UUID) -> list[str]:
-    return [event["action"] for event in audit_trail(database, organisation_id)]
+def actions(runtime: Runtime, organisation_id: uuid.UUID) -> list[str]:
+    return [event["action"] for event in audit_trail(runtime, organisation_id)]

@@ -22,8 +22,7 @@ from facito_admin.app import create_app
 from facito_admin.audit.actions import AuditAction
 from facito_admin.auth.dev_issuer import mint_token
 from facito_admin.config import Settings, load_settings
-from facito_admin.db.session import Database
-from facito_admin.web import Services
+from facito_admin.runtime import Runtime
 from tests.api.organisations.helpers import audit_trail
 from tests.conftest import CLIENT_ID, FACITO_TENANT, Org, make_organisation
 from tests.fakes.entra import FakeEntra
@@ -61,7 +60,7 @@ def consent_app(settings: Settings, entra: FakeEntra) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def web(consent_app: Flask, entra: FakeEntra, database: Database) -> FlaskClient:
+def web(consent_app: Flask, entra: FakeEntra, runtime: Runtime) -> FlaskClient:
     entra.reset()
     return consent_app.test_client()
 
@@ -85,8 +84,8 @@ def headers(consent_app: Flask, signing_key: RSAKey, entra: FakeEntra):
 
 
 @pytest.fixture
-def contoso(database: Database) -> Org:
-    return make_organisation(database, "contoso", None)
+def contoso(runtime: Runtime) -> Org:
+    return make_organisation(runtime, "contoso", None)
 
 
 @pytest.fixture
@@ -123,7 +122,7 @@ def _status(web: FlaskClient, org: Org, federation_id: str, operator_headers) ->
 
 
 def test_consent_proven_by_a_token_activates_the_federation_and_lets_the_tenant_in(
-    web, database, entra: FakeEntra, contoso: Org, headers, operator_headers
+    web, runtime, entra: FakeEntra, contoso: Org, headers, operator_headers
 ):
     federation_id = _attach(web, contoso, operator_headers)
     tenant_admin = headers(TENANT, "Organisation.Admin")
@@ -165,7 +164,7 @@ def test_consent_proven_by_a_token_activates_the_federation_and_lets_the_tenant_
     assert me.status_code == 200
     assert me.get_json()["organisation_id"] == str(contoso.id)
 
-    trail = audit_trail(database, contoso.id)
+    trail = audit_trail(runtime, contoso.id)
     assert [e["action"] for e in trail] == [
         AuditAction.OrganisationCreate,
         AuditAction.FederationAttach,
@@ -182,7 +181,7 @@ def test_consent_proven_by_a_token_activates_the_federation_and_lets_the_tenant_
 
 
 def test_a_refused_token_leaves_the_federation_pending_with_502_and_a_reload_can_succeed(
-    web, database, entra: FakeEntra, contoso: Org, headers, operator_headers
+    web, runtime, entra: FakeEntra, contoso: Org, headers, operator_headers
 ):
     federation_id = _attach(web, contoso, operator_headers)
     state = _consent_state(web, contoso, federation_id, operator_headers)
@@ -199,7 +198,7 @@ def test_a_refused_token_leaves_the_federation_pending_with_502_and_a_reload_can
     assert problem["error"] == "invalid_client"
     assert _status(web, contoso, federation_id, operator_headers) == "pending_consent"
     assert web.get("/v1/me", headers=headers(TENANT, "Organisation.Admin")).status_code == 401
-    failure = audit_trail(database, contoso.id)[-1]
+    failure = audit_trail(runtime, contoso.id)[-1]
     assert failure["action"] == AuditAction.FederationActivate
     assert failure["outcome"] == "failure"
     assert failure["details"] == {
@@ -219,7 +218,7 @@ def test_a_refused_token_leaves_the_federation_pending_with_502_and_a_reload_can
 
 @pytest.mark.parametrize("entra_answer", ["unknown-tenant", "server-error"])
 def test_an_unknown_tenant_or_a_failing_entra_is_an_upstream_failure(
-    web, database, entra: FakeEntra, contoso: Org, operator_headers, entra_answer: str
+    web, runtime, entra: FakeEntra, contoso: Org, operator_headers, entra_answer: str
 ):
     federation_id = _attach(web, contoso, operator_headers)
     state = _consent_state(web, contoso, federation_id, operator_headers)
@@ -233,12 +232,12 @@ def test_an_unknown_tenant_or_a_failing_entra_is_an_upstream_failure(
 
 
 def test_a_tampered_or_foreign_state_is_refused_without_asking_entra(
-    web, database, entra: FakeEntra, contoso: Org, operator_headers
+    web, runtime, entra: FakeEntra, contoso: Org, operator_headers
 ):
     federation_id = _attach(web, contoso, operator_headers)
     state = _consent_state(web, contoso, federation_id, operator_headers)
     entra.issue_tokens(TENANT)
-    before = audit_trail(database, contoso.id)
+    before = audit_trail(runtime, contoso.id)
     tampered = state[:-3] + ("AAA" if not state.endswith("AAA") else "BBB")
     for bad in (tampered, "not-a-state", state + "x"):
         response = _callback(web, admin_consent="True", tenant=TENANT, state=bad)
@@ -246,12 +245,12 @@ def test_a_tampered_or_foreign_state_is_refused_without_asking_entra(
         assert response.get_json()["code"] == "invalid-consent-state"
     assert _callback(web, admin_consent="True", tenant=TENANT).status_code == 422
     assert entra.token_requests(TENANT) == []
-    assert audit_trail(database, contoso.id) == before
+    assert audit_trail(runtime, contoso.id) == before
     assert _status(web, contoso, federation_id, operator_headers) == "pending_consent"
 
 
 def test_a_state_is_single_use_and_a_newer_one_replaces_it(
-    web, database, entra: FakeEntra, contoso: Org, operator_headers
+    web, runtime, entra: FakeEntra, contoso: Org, operator_headers
 ):
     federation_id = _attach(web, contoso, operator_headers)
     first = _consent_state(web, contoso, federation_id, operator_headers)
@@ -268,7 +267,7 @@ def test_a_state_is_single_use_and_a_newer_one_replaces_it(
     assert replayed.get_json()["code"] == "invalid-consent-state"
     assert len(entra.token_requests(TENANT)) == 1
     activations = [
-        e for e in audit_trail(database, contoso.id) if e["action"] == "org:federation:activate"
+        e for e in audit_trail(runtime, contoso.id) if e["action"] == "org:federation:activate"
     ]
     assert len(activations) == 1
 
@@ -285,7 +284,7 @@ def test_a_state_expires_after_one_hour(web, entra: FakeEntra, contoso: Org, ope
 
 
 def test_consent_from_another_tenant_is_refused_and_spends_the_state(
-    web, database, entra: FakeEntra, contoso: Org, operator_headers
+    web, runtime, entra: FakeEntra, contoso: Org, operator_headers
 ):
     federation_id = _attach(web, contoso, operator_headers)
     state = _consent_state(web, contoso, federation_id, operator_headers)
@@ -296,14 +295,14 @@ def test_consent_from_another_tenant_is_refused_and_spends_the_state(
     assert response.get_json()["code"] == "tenant-mismatch"
     assert entra.token_requests(OTHER_TENANT) == entra.token_requests(TENANT) == []
     assert _status(web, contoso, federation_id, operator_headers) == "pending_consent"
-    failure = audit_trail(database, contoso.id)[-1]
+    failure = audit_trail(runtime, contoso.id)[-1]
     assert (failure["outcome"], failure["details"]["reason"]) == ("failure", "tenant-mismatch")
     again = _callback(web, admin_consent="True", tenant=TENANT, state=state)
     assert again.get_json()["code"] == "invalid-consent-state"
 
 
 def test_an_administrator_who_declines_leaves_the_federation_pending(
-    web, database, entra: FakeEntra, contoso: Org, operator_headers
+    web, runtime, entra: FakeEntra, contoso: Org, operator_headers
 ):
     federation_id = _attach(web, contoso, operator_headers)
     state = _consent_state(web, contoso, federation_id, operator_headers)
@@ -321,7 +320,7 @@ def test_an_administrator_who_declines_leaves_the_federation_pending(
     assert "AADSTS65004" in problem["detail"]
     assert entra.token_requests(TENANT) == []
     assert _status(web, contoso, federation_id, operator_headers) == "pending_consent"
-    failure = audit_trail(database, contoso.id)[-1]
+    failure = audit_trail(runtime, contoso.id)[-1]
     assert failure["outcome"] == "failure"
     assert failure["details"]["reason"] == "access_denied"
     # The declined state cannot be replayed as a success.
@@ -348,7 +347,7 @@ def test_disabling_a_federation_voids_its_outstanding_consent_url(
     assert _status(web, contoso, federation_id, operator_headers) == "active"
 
 
-def test_the_callback_is_documented_without_security(consent_app: Flask, services: Services):
+def test_the_callback_is_documented_without_security(consent_app: Flask, runtime: Runtime):
     spec = consent_app.test_client().get("/openapi.json").get_json()
     operation = spec["paths"][CALLBACK]["get"]
     assert operation["security"] == []

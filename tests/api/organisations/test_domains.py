@@ -12,8 +12,7 @@ from flask.testing import FlaskClient
 from facito_admin.app import create_app
 from facito_admin.audit.actions import AuditAction
 from facito_admin.config import Settings, load_settings
-from facito_admin.db.session import Database
-from facito_admin.web import Services
+from facito_admin.runtime import Runtime
 from tests.api.organisations.helpers import actions, audit_trail
 from tests.conftest import Org
 from tests.fakes.dns import FakeDns
@@ -30,7 +29,7 @@ def fake_dns() -> Iterator[FakeDns]:
 
 
 @pytest.fixture(scope="module")
-def dns_app(settings: Settings, services: Services, fake_dns: FakeDns) -> Iterator[Flask]:
+def dns_app(settings: Settings, fake_dns: FakeDns) -> Iterator[Flask]:
     app = create_app(
         load_settings(
             settings.model_dump()
@@ -42,7 +41,7 @@ def dns_app(settings: Settings, services: Services, fake_dns: FakeDns) -> Iterat
 
 
 @pytest.fixture
-def web(dns_app: Flask, fake_dns: FakeDns, database: Database) -> FlaskClient:
+def web(dns_app: Flask, fake_dns: FakeDns, runtime: Runtime) -> FlaskClient:
     fake_dns.reset()
     return dns_app.test_client()
 
@@ -58,7 +57,7 @@ def _claim(web: FlaskClient, org: Org, headers, domain: str = "example.com") -> 
 
 
 def test_claiming_a_domain_returns_the_txt_record_to_create(
-    web, database, org_a: Org, org_b: Org, auth
+    web, runtime, org_a: Org, org_b: Org, auth
 ):
     admin = auth(org_a, "Organisation.Admin")
     response = web.post(_url(org_a), json={"domain": " Example.COM. "}, headers=admin)
@@ -74,8 +73,8 @@ def test_claiming_a_domain_returns_the_txt_record_to_create(
         "value": f"facito-verification={claim['verification_token']}",
     }
     assert web.get(response.headers["Location"], headers=admin).get_json() == claim
-    assert audit_trail(database, org_a.id)[-1]["action"] == AuditAction.DomainClaim
-    assert audit_trail(database, org_a.id)[-1]["details"] == {"domain": "example.com"}
+    assert audit_trail(runtime, org_a.id)[-1]["action"] == AuditAction.DomainClaim
+    assert audit_trail(runtime, org_a.id)[-1]["details"] == {"domain": "example.com"}
     listed = web.get(_url(org_b), headers=auth(org_b, "Organisation.Admin")).get_json()
     assert listed["items"] == []
 
@@ -108,18 +107,18 @@ def test_a_domain_that_is_not_a_hostname_is_refused_with_422(web, org_a: Org, au
     assert response.get_json()["errors"][0]["field"] == "domain"
 
 
-def test_an_organisation_claims_a_domain_once(web, database, org_a: Org, auth):
+def test_an_organisation_claims_a_domain_once(web, runtime, org_a: Org, auth):
     admin = auth(org_a, "Organisation.Admin")
     _claim(web, org_a, admin)
-    before = actions(database, org_a.id)
+    before = actions(runtime, org_a.id)
     again = web.post(_url(org_a), json={"domain": "EXAMPLE.com"}, headers=admin)
     assert again.status_code == 409
     assert again.get_json()["code"] == "already-exists"
-    assert actions(database, org_a.id) == before
+    assert actions(runtime, org_a.id) == before
 
 
 def test_a_domain_is_verified_when_its_txt_record_carries_the_token(
-    web, database, fake_dns: FakeDns, org_a: Org, org_b: Org, auth
+    web, runtime, fake_dns: FakeDns, org_a: Org, org_b: Org, auth
 ):
     admin = auth(org_a, "Organisation.Admin")
     claim = _claim(web, org_a, admin)
@@ -130,7 +129,7 @@ def test_a_domain_is_verified_when_its_txt_record_carries_the_token(
     assert verified["status"] == "verified"
     assert verified["verified_at"] is not None
     assert fake_dns.queries == [RECORD]
-    trail = audit_trail(database, org_a.id)
+    trail = audit_trail(runtime, org_a.id)
     assert trail[-1]["action"] == AuditAction.DomainVerify
     assert trail[-1]["target_id"] == claim["id"]
 
@@ -139,7 +138,7 @@ def test_a_domain_is_verified_when_its_txt_record_carries_the_token(
     assert again.status_code == 200
     assert again.get_json()["verified_at"] == verified["verified_at"]
     assert fake_dns.queries == [RECORD]
-    recheck = audit_trail(database, org_a.id)
+    recheck = audit_trail(runtime, org_a.id)
     assert len(recheck) == len(trail) + 1
     assert recheck[-1]["details"]["already_verified"] is True
     assert web.get(_url(org_b), headers=auth(org_b, "Organisation.Admin")).get_json()["items"] == []
@@ -156,12 +155,12 @@ def test_a_domain_is_verified_when_its_txt_record_carries_the_token(
     ids=["wrong-token", "nxdomain", "no-txt", "record-at-apex"],
 )
 def test_a_domain_without_its_token_in_dns_stays_pending(
-    web, database, fake_dns: FakeDns, org_a: Org, auth, records: dict, detail: str
+    web, runtime, fake_dns: FakeDns, org_a: Org, auth, records: dict, detail: str
 ):
     admin = auth(org_a, "Organisation.Admin")
     claim = _claim(web, org_a, admin)
     fake_dns.txt.update(records)
-    before = actions(database, org_a.id)
+    before = actions(runtime, org_a.id)
     response = web.post(_url(org_a, f"/{claim['id']}/verify"), headers=admin)
     assert response.status_code == 409
     assert response.mimetype == "application/problem+json"
@@ -171,10 +170,10 @@ def test_a_domain_without_its_token_in_dns_stays_pending(
     assert problem["record_name"] == RECORD
     assert problem["record_value"] == claim["txt_record"]["value"]
     assert web.get(_url(org_a, f"/{claim['id']}"), headers=admin).get_json()["status"] == "pending"
-    assert actions(database, org_a.id) == before
+    assert actions(runtime, org_a.id) == before
 
 
-def test_a_dns_timeout_is_an_upstream_failure(web, database, fake_dns: FakeDns, org_a: Org, auth):
+def test_a_dns_timeout_is_an_upstream_failure(web, runtime, fake_dns: FakeDns, org_a: Org, auth):
     admin = auth(org_a, "Organisation.Admin")
     claim = _claim(web, org_a, admin)
     fake_dns.silent.add(RECORD)
@@ -185,7 +184,7 @@ def test_a_dns_timeout_is_an_upstream_failure(web, database, fake_dns: FakeDns, 
 
 
 def test_a_domain_verified_by_another_organisation_cannot_be_verified_again(
-    web, database, fake_dns: FakeDns, org_a: Org, org_b: Org, auth
+    web, runtime, fake_dns: FakeDns, org_a: Org, org_b: Org, auth
 ):
     admin_a, admin_b = auth(org_a, "Organisation.Admin"), auth(org_b, "Organisation.Admin")
     claim_a = _claim(web, org_a, admin_a)
@@ -193,7 +192,7 @@ def test_a_domain_verified_by_another_organisation_cannot_be_verified_again(
     fake_dns.txt[RECORD] = [claim_a["txt_record"]["value"], claim_b["txt_record"]["value"]]
     assert web.post(_url(org_a, f"/{claim_a['id']}/verify"), headers=admin_a).status_code == 200
 
-    before = actions(database, org_b.id)
+    before = actions(runtime, org_b.id)
     response = web.post(_url(org_b, f"/{claim_b['id']}/verify"), headers=admin_b)
     assert response.status_code == 409
     problem = response.get_json()
@@ -203,7 +202,7 @@ def test_a_domain_verified_by_another_organisation_cannot_be_verified_again(
     assert web.get(_url(org_b, f"/{claim_b['id']}"), headers=admin_b).get_json()["status"] == (
         "pending"
     )
-    assert actions(database, org_b.id) == before
+    assert actions(runtime, org_b.id) == before
 
 
 def test_the_dns_proof_comes_before_revealing_that_another_organisation_holds_a_domain(
@@ -219,17 +218,17 @@ def test_the_dns_proof_comes_before_revealing_that_another_organisation_holds_a_
 
 
 def test_removing_a_domain_is_audited_and_frees_it(
-    web, database, fake_dns: FakeDns, org_a: Org, org_b: Org, auth
+    web, runtime, fake_dns: FakeDns, org_a: Org, org_b: Org, auth
 ):
     admin_a, admin_b = auth(org_a, "Organisation.Admin"), auth(org_b, "Organisation.Admin")
     claim_a = _claim(web, org_a, admin_a)
     fake_dns.txt[RECORD] = [claim_a["txt_record"]["value"]]
     web.post(_url(org_a, f"/{claim_a['id']}/verify"), headers=admin_a)
-    before = len(actions(database, org_a.id))
+    before = len(actions(runtime, org_a.id))
     response = web.delete(_url(org_a, f"/{claim_a['id']}"), headers=admin_a)
     assert response.status_code == 204
     assert web.get(_url(org_a, f"/{claim_a['id']}"), headers=admin_a).status_code == 404
-    trail = audit_trail(database, org_a.id)
+    trail = audit_trail(runtime, org_a.id)
     assert len(trail) == before + 1
     assert trail[-1]["action"] == AuditAction.DomainRemove
     assert trail[-1]["details"] == {"domain": "example.com", "status": "verified"}
@@ -240,10 +239,10 @@ def test_removing_a_domain_is_audited_and_frees_it(
 
 
 def test_another_organisation_gets_404_on_every_domain_route(
-    web, database, org_a: Org, org_b: Org, auth
+    web, runtime, org_a: Org, org_b: Org, auth
 ):
     claim = _claim(web, org_a, auth(org_a, "Organisation.Admin"))
-    before = actions(database, org_a.id)
+    before = actions(runtime, org_a.id)
     for headers in (auth(org_b, "Organisation.Admin"), auth(org_b, "Organisation.Reader")):
         responses = [
             web.get(_url(org_a), headers=headers),
@@ -255,10 +254,10 @@ def test_another_organisation_gets_404_on_every_domain_route(
         assert [r.status_code for r in responses] == [404] * 5
     own_path = web.get(_url(org_b, f"/{claim['id']}"), headers=auth(org_b, "Organisation.Admin"))
     assert own_path.status_code == 404
-    assert actions(database, org_a.id) == before
+    assert actions(runtime, org_a.id) == before
 
 
-def test_readers_read_domains_and_operators_manage_them(web, database, org_a: Org, auth, operator):
+def test_readers_read_domains_and_operators_manage_them(web, runtime, org_a: Org, auth, operator):
     claim = _claim(web, org_a, operator)
     reader = auth(org_a, "Organisation.Reader")
     assert web.get(_url(org_a), headers=reader).get_json()["items"][0]["id"] == claim["id"]

@@ -24,7 +24,7 @@ def _federation_of(client, org: Org, operator) -> dict:
 
 
 def test_operator_attaches_a_tenant_pending_its_administrators_consent(
-    client, database, org_a: Org, org_b: Org, operator
+    client, runtime, org_a: Org, org_b: Org, operator
 ):
     response = client.post(
         _url(org_a),
@@ -39,8 +39,8 @@ def test_operator_attaches_a_tenant_pending_its_administrators_consent(
     assert body["organisation_id"] == str(org_a.id)
     assert "consent_nonce" not in body
     assert client.get(response.headers["Location"], headers=operator).get_json() == body
-    assert actions(database, org_a.id)[-1] == AuditAction.FederationAttach
-    assert audit_trail(database, org_a.id)[-1]["details"]["tenant_id"] == NEW_TENANT
+    assert actions(runtime, org_a.id)[-1] == AuditAction.FederationAttach
+    assert audit_trail(runtime, org_a.id)[-1]["details"]["tenant_id"] == NEW_TENANT
     assert client.get(_url(org_b), headers=operator).get_json()["items"][0]["tenant_id"] == (
         TENANT_B
     )
@@ -55,14 +55,14 @@ def test_a_pending_federation_does_not_let_its_tenant_in(client, org_a: Org, ope
 
 @pytest.mark.parametrize("tenant", [TENANT_A, TENANT_B, TENANT_B.upper()])
 def test_a_tenant_belongs_to_at_most_one_organisation(
-    client, database, org_a: Org, org_b: Org, operator, tenant: str
+    client, runtime, org_a: Org, org_b: Org, operator, tenant: str
 ):
-    before = actions(database, org_a.id)
+    before = actions(runtime, org_a.id)
     response = client.post(_url(org_a), json={"tenant_id": tenant}, headers=operator)
     assert response.status_code == 409
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["code"] == "already-exists"
-    assert actions(database, org_a.id) == before
+    assert actions(runtime, org_a.id) == before
 
 
 def test_facitos_own_tenant_can_never_be_attached(client, org_a: Org, operator):
@@ -89,7 +89,7 @@ def test_bad_attach_bodies_are_refused_with_422(client, org_a: Org, operator, bo
 
 
 def test_organisation_admins_read_federations_but_cannot_change_them(
-    client, database, org_a: Org, org_b: Org, auth, operator
+    client, runtime, org_a: Org, org_b: Org, auth, operator
 ):
     admin = auth(org_a, "Organisation.Admin")
     listed = client.get(_url(org_a), headers=admin)
@@ -98,7 +98,7 @@ def test_organisation_admins_read_federations_but_cannot_change_them(
     assert federation["tenant_id"] == TENANT_A
     assert client.get(_url(org_a, f"/{federation['id']}"), headers=admin).status_code == 200
 
-    before = actions(database, org_a.id)
+    before = actions(runtime, org_a.id)
     attempts = [
         client.post(_url(org_a), json={"tenant_id": NEW_TENANT}, headers=admin),
         client.post(_url(org_a, f"/{federation['id']}/disable"), headers=admin),
@@ -107,16 +107,16 @@ def test_organisation_admins_read_federations_but_cannot_change_them(
     ]
     assert [r.status_code for r in attempts] == [403, 403, 403, 403]
     assert attempts[0].get_json()["missing_permissions"] == ["org:federations:write"]
-    assert actions(database, org_a.id) == before
+    assert actions(runtime, org_a.id) == before
     assert client.get(_url(org_b), headers=auth(org_b, "Organisation.Reader")).status_code == 200
     assert client.get(_url(org_a), headers=auth(org_a)).status_code == 403  # employee
 
 
 def test_another_organisation_gets_404_on_every_federation_route(
-    client, database, org_a: Org, org_b: Org, auth, operator
+    client, runtime, org_a: Org, org_b: Org, auth, operator
 ):
     federation_id = _federation_of(client, org_a, operator)["id"]
-    before = actions(database, org_a.id)
+    before = actions(runtime, org_a.id)
     for headers in (auth(org_b, "Organisation.Admin"), auth(org_b, "Organisation.Admin", app=True)):
         responses = [
             client.get(_url(org_a), headers=headers),
@@ -131,7 +131,7 @@ def test_another_organisation_gets_404_on_every_federation_route(
     # Nor is org A's federation reachable through org B's own path.
     own_path = client.get(_url(org_b, f"/{federation_id}"), headers=operator)
     assert own_path.status_code == 404
-    assert actions(database, org_a.id) == before
+    assert actions(runtime, org_a.id) == before
 
 
 def test_an_unknown_organisation_or_federation_is_404_for_operators(client, org_a: Org, operator):
@@ -144,7 +144,7 @@ def test_an_unknown_organisation_or_federation_is_404_for_operators(client, org_
 
 
 def test_disabling_a_federation_refuses_its_tokens_at_once(
-    client, database, org_a: Org, org_b: Org, auth, operator
+    client, runtime, org_a: Org, org_b: Org, auth, operator
 ):
     federation_id = _federation_of(client, org_a, operator)["id"]
     assert client.get("/v1/me", headers=auth(org_a, "Organisation.Admin")).status_code == 200
@@ -153,7 +153,7 @@ def test_disabling_a_federation_refuses_its_tokens_at_once(
     assert response.get_json()["status"] == "disabled"
     assert client.get("/v1/me", headers=auth(org_a, "Organisation.Admin")).status_code == 401
     assert client.get("/v1/me", headers=auth(org_b, "Organisation.Admin")).status_code == 200
-    event = audit_trail(database, org_a.id)[-1]
+    event = audit_trail(runtime, org_a.id)[-1]
     assert (event["action"], event["actor_kind"], event["target_id"]) == (
         AuditAction.FederationDisable,
         "facito_staff",
@@ -166,17 +166,17 @@ def test_disabling_a_federation_refuses_its_tokens_at_once(
 
 
 def test_removing_a_federation_refuses_its_tokens_at_once(
-    client, database, org_a: Org, org_b: Org, auth, operator
+    client, runtime, org_a: Org, org_b: Org, auth, operator
 ):
     federation_id = _federation_of(client, org_a, operator)["id"]
-    before = len(actions(database, org_a.id))
+    before = len(actions(runtime, org_a.id))
     response = client.delete(_url(org_a, f"/{federation_id}"), headers=operator)
     assert response.status_code == 204
     assert response.get_data() == b""
     assert client.get("/v1/me", headers=auth(org_a, "Organisation.Admin")).status_code == 401
     assert client.get("/v1/me", headers=auth(org_b, "Organisation.Admin")).status_code == 200
     assert client.get(_url(org_a, f"/{federation_id}"), headers=operator).status_code == 404
-    trail = audit_trail(database, org_a.id)
+    trail = audit_trail(runtime, org_a.id)
     assert len(trail) == before + 1
     assert trail[-1]["action"] == AuditAction.FederationRemove
     assert trail[-1]["target_id"] == federation_id
@@ -207,8 +207,8 @@ def test_federations_are_listed_in_keyset_pages(client, org_a: Org, operator):
     assert len(pending["items"]) == 3
 
 
-def test_an_offboarded_organisation_cannot_attach_tenants(client, database, operator):
-    org = make_organisation(database, "leaving", None)
+def test_an_offboarded_organisation_cannot_attach_tenants(client, runtime, operator):
+    org = make_organisation(runtime, "leaving", None)
     client.post(f"/v1/organisations/{org.id}/offboard", json={}, headers=operator)
     response = client.post(_url(org), json={"tenant_id": NEW_TENANT}, headers=operator)
     assert response.status_code == 409

@@ -128,10 +128,10 @@ def test_suspend_reactivate_and_offboard_follow_the_lifecycle(client, org_a: Org
     assert [o["id"] for o in filtered["items"]] == [str(org_a.id)]
 
 
-def test_list_pages_with_cursor_and_link_header(client, operator, database):
+def test_list_pages_with_cursor_and_link_header(client, operator, runtime):
     from tests.conftest import make_organisation
 
-    ids = [str(make_organisation(database, f"org-{i:02d}", None).id) for i in range(5)]
+    ids = [str(make_organisation(runtime, f"org-{i:02d}", None).id) for i in range(5)]
     first = client.get("/v1/organisations?limit=2", headers=operator)
     page = first.get_json()
     assert [o["id"] for o in page["items"]] == ids[:2]

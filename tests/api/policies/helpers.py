@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from facito_admin.audit.models import FacitoAuditEvent
-from facito_admin.db.session import Database
 from facito_admin.policies.parameters import STATEMENT_2019_VALUES
+from facito_admin.runtime import Runtime
 
 URL = "/v1/privacy-statements"
 DPO = "Facito.PrivacyOfficer"
@@ -58,7 +58,7 @@ def publish(client: FlaskClient, statement_id: str, headers: dict[str, str]) -> 
     return client.post(f"{URL}/{statement_id}/publish", headers=headers)
 
 
-def facito_actions(database: Database) -> list[str]:
+def facito_actions(runtime: Runtime) -> list[str]:
     """The actions on Facito's own audit chain, in order."""
-    with database.session() as session:
+    with runtime.session() as session:
         return list(session.scalars(select(FacitoAuditEvent.action).order_by(FacitoAuditEvent.seq)))

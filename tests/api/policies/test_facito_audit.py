@@ -14,7 +14,7 @@ from tests.conftest import Org
 URL = "/v1/facito/audit-events"
 
 
-def test_statement_actions_are_listed_newest_first_with_a_valid_chain(now, client, database, auth):
+def test_statement_actions_are_listed_newest_first_with_a_valid_chain(now, client, runtime, auth):
     dpo = auth(None, DPO, name="Dana DPO")
     draft = create_draft(client, dpo, label="audited", effective_from=now + timedelta(hours=1))
     assert publish(client, draft["id"], dpo).status_code == 200
@@ -31,10 +31,10 @@ def test_statement_actions_are_listed_newest_first_with_a_valid_chain(now, clien
     assert report == {"valid": True, "checked": 2, "first_broken": None}
 
 
-def test_an_edited_event_breaks_facito_chain(now, client, database, auth):
+def test_an_edited_event_breaks_facito_chain(now, client, runtime, auth):
     dpo = auth(None, DPO)
     create_draft(client, dpo, label="tampered", effective_from=now)
-    with database.session(write=True) as session:
+    with runtime.session(write=True) as session:
         session.execute(update(FacitoAuditEvent).values(actor_display="someone else"))
         session.commit()
     report = client.get(f"{URL}/verify", headers=dpo).get_json()

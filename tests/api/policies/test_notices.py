@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from facito_admin.audit.actions import AuditAction
 from facito_admin.audit.models import AuditEvent
-from facito_admin.db.session import Database, unit_of_work
+from facito_admin.db.session import unit_of_work
 from facito_admin.policies.notices import notify_organisation_of_statement
 from facito_admin.policies.statement_models import PrivacyStatementVersion
+from facito_admin.runtime import Runtime
 from tests.api.policies.helpers import DPO, create_draft, publish
 from tests.conftest import Org
 
@@ -26,8 +27,8 @@ def _published(client, auth, now, *, material: bool = True) -> str:
     return str(draft["id"])
 
 
-def notify(database: Database, org: Org, statement_id: str) -> None:
-    with unit_of_work(database, organisation_id=org.id) as session:
+def notify(runtime: Runtime, org: Org, statement_id: str) -> None:
+    with unit_of_work(runtime, organisation_id=org.id) as session:
         statement = session.get(PrivacyStatementVersion, uuid.UUID(statement_id))
         assert statement is not None
         notify_organisation_of_statement(session, organisation_id=org.id, statement=statement)
@@ -37,15 +38,15 @@ def _notices(org: Org, suffix: str = "") -> str:
     return f"/v1/organisations/{org.id}/notices{suffix}"
 
 
-def _actions(database: Database, org: Org) -> list[str]:
-    with database.session(organisation_id=org.id) as session:
+def _actions(runtime: Runtime, org: Org) -> list[str]:
+    with runtime.session(organisation_id=org.id) as session:
         return list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
 
 
-def test_an_organisation_lists_its_notice_of_a_publication(now, client, database, org_a: Org, auth):
+def test_an_organisation_lists_its_notice_of_a_publication(now, client, runtime, org_a: Org, auth):
     statement_id = _published(client, auth, now)
-    notify(database, org_a, statement_id)
-    notify(database, org_a, statement_id)  # a repeat changes nothing
+    notify(runtime, org_a, statement_id)
+    notify(runtime, org_a, statement_id)  # a repeat changes nothing
     for role in ("Organisation.Admin", "Organisation.Reader", "Privacy.Officer"):
         response = client.get(_notices(org_a), headers=auth(org_a, role))
         assert response.status_code == 200
@@ -55,11 +56,11 @@ def test_an_organisation_lists_its_notice_of_a_publication(now, client, database
         assert notice["material"] is True
         assert notice["effective_from"].startswith((now + timedelta(days=30)).date().isoformat())
         assert notice["acknowledged_at"] is None
-    assert _actions(database, org_a).count(AuditAction.NoticeCreate) == 1
+    assert _actions(runtime, org_a).count(AuditAction.NoticeCreate) == 1
 
 
-def test_acknowledging_records_who_and_when_once(now, client, database, org_a: Org, auth):
-    notify(database, org_a, _published(client, auth, now))
+def test_acknowledging_records_who_and_when_once(now, client, runtime, org_a: Org, auth):
+    notify(runtime, org_a, _published(client, auth, now))
     admin = auth(org_a, "Organisation.Admin", name="Ann Admin")
     [notice] = client.get(_notices(org_a), headers=admin).get_json()["items"]
     url = _notices(org_a, f"/{notice['id']}/acknowledge")
@@ -73,15 +74,15 @@ def test_acknowledging_records_who_and_when_once(now, client, database, org_a: O
     again = client.post(url, headers=auth(org_a, "Privacy.Officer"))
     assert again.status_code == 409
     assert again.get_json()["code"] == "notice-already-acknowledged"
-    assert _actions(database, org_a)[-1] == AuditAction.NoticeAcknowledge
+    assert _actions(runtime, org_a)[-1] == AuditAction.NoticeAcknowledge
     open_ones = client.get(_notices(org_a, "?acknowledged=false"), headers=admin)
     assert open_ones.get_json()["items"] == []
 
 
 def test_another_organisation_cannot_see_or_acknowledge_the_notice(
-    now, client, database, org_a: Org, org_b: Org, auth
+    now, client, runtime, org_a: Org, org_b: Org, auth
 ):
-    notify(database, org_a, _published(client, auth, now))
+    notify(runtime, org_a, _published(client, auth, now))
     [notice] = client.get(_notices(org_a), headers=auth(org_a, "Organisation.Admin")).get_json()[
         "items"
     ]
@@ -99,8 +100,8 @@ def test_another_organisation_cannot_see_or_acknowledge_the_notice(
     assert still_open.get_json()["acknowledged_at"] is None
 
 
-def test_facito_staff_read_but_do_not_acknowledge_notices(now, client, database, org_a: Org, auth):
-    notify(database, org_a, _published(client, auth, now))
+def test_facito_staff_read_but_do_not_acknowledge_notices(now, client, runtime, org_a: Org, auth):
+    notify(runtime, org_a, _published(client, auth, now))
     for role in ("Facito.PrivacyOfficer", "Facito.Operator"):
         staff = auth(None, role)
         [notice] = client.get(_notices(org_a), headers=staff).get_json()["items"]

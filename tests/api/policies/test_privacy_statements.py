@@ -37,9 +37,7 @@ def test_the_seeded_2019_version_is_listed_for_an_organisation_user(client, org_
     assert seeded["changes"][0]["material"] is False
 
 
-def test_the_dpo_drafts_a_version_with_location_etag_and_an_audit_event(
-    now, client, database, auth
-):
+def test_the_dpo_drafts_a_version_with_location_etag_and_an_audit_event(now, client, runtime, auth):
     dpo = auth(None, DPO)
     response = client.post(URL, json=draft_body("2026-07", now + timedelta(days=40)), headers=dpo)
     assert response.status_code == 201
@@ -50,8 +48,8 @@ def test_the_dpo_drafts_a_version_with_location_etag_and_an_audit_event(
     assert draft["bodies"] == {}
     assert response.headers["Location"].endswith(f"{URL}/{draft['id']}")
     assert response.headers["ETag"]
-    assert facito_actions(database) == [AuditAction.StatementCreate]
-    with database.session() as session:
+    assert facito_actions(runtime) == [AuditAction.StatementCreate]
+    with runtime.session() as session:
         assert verify_facito_chain(session).valid
 
 
@@ -111,7 +109,7 @@ def test_bodies_need_language_tags_and_labels_are_unique(now, client, auth):
     assert naive.status_code == 422
 
 
-def test_a_draft_changes_with_if_match_only(now, client, database, auth):
+def test_a_draft_changes_with_if_match_only(now, client, runtime, auth):
     dpo = auth(None, DPO)
     created = client.post(URL, json=draft_body("d", now), headers=dpo)
     draft, first = created.get_json(), created.headers["ETag"]
@@ -127,10 +125,10 @@ def test_a_draft_changes_with_if_match_only(now, client, database, auth):
         url, json={"last_updated": "2026-05-02"}, headers=dpo | {"If-Match": first}
     )
     assert stale.status_code == 412
-    assert facito_actions(database) == [AuditAction.StatementCreate, AuditAction.StatementUpdate]
+    assert facito_actions(runtime) == [AuditAction.StatementCreate, AuditAction.StatementUpdate]
 
 
-def test_a_draft_can_be_deleted_but_a_published_version_cannot(now, client, database, auth):
+def test_a_draft_can_be_deleted_but_a_published_version_cannot(now, client, runtime, auth):
     dpo = auth(None, DPO)
     created = client.post(URL, json=draft_body("gone", now), headers=dpo)
     url = f"{URL}/{created.get_json()['id']}"
@@ -144,7 +142,7 @@ def test_a_draft_can_be_deleted_but_a_published_version_cannot(now, client, data
     refused = client.delete(seeded, headers=dpo | {"If-Match": tag})
     assert refused.status_code == 409
     assert refused.get_json()["code"] == "statement-published"
-    assert facito_actions(database) == [AuditAction.StatementCreate, AuditAction.StatementDelete]
+    assert facito_actions(runtime) == [AuditAction.StatementCreate, AuditAction.StatementDelete]
 
 
 def test_a_published_version_is_immutable(now, client, auth):
@@ -163,7 +161,7 @@ def test_a_published_version_is_immutable(now, client, auth):
     assert again.get_json()["code"] == "statement-published"
 
 
-def test_publishing_sets_published_at_and_is_audited(now, client, database, auth):
+def test_publishing_sets_published_at_and_is_audited(now, client, runtime, auth):
     dpo = auth(None, DPO)
     draft = create_draft(client, dpo, label="now", effective_from=now)
     response = publish(client, draft["id"], dpo)
@@ -171,8 +169,8 @@ def test_publishing_sets_published_at_and_is_audited(now, client, database, auth
     published = response.get_json()
     assert published["status"] == "published"
     assert published["published_at"] == rfc3339_micro(now)
-    assert facito_actions(database)[-1] == AuditAction.StatementPublish
-    with database.session() as session:
+    assert facito_actions(runtime)[-1] == AuditAction.StatementPublish
+    with runtime.session() as session:
         assert verify_facito_chain(session).valid
 
 

@@ -56,7 +56,7 @@ def test_entra_finds_users_by_user_name_and_external_id(client, org_a, org_b, sc
 
 
 def test_capitalised_ops_and_active_as_the_string_false_disable_the_account(
-    client, database, org_a, org_b, auth, scim_a
+    client, runtime, org_a, org_b, auth, scim_a
 ):
     user = create_user(client, scim_a, "off@contoso.com")
     url = f"{SCIM}/Users/{user['id']}"
@@ -69,12 +69,12 @@ def test_capitalised_ops_and_active_as_the_string_false_disable_the_account(
     assert off.headers["Content-Type"] == SCIM_JSON
     assert off.json["active"] is False
     assert _account(client, org_a, auth, user["id"])["status"] == "disabled"
-    assert actions(database, org_a.id)[-1] == "org:account:disable"
+    assert actions(runtime, org_a.id)[-1] == "org:account:disable"
     on = client.patch(
         url, json=patch({"op": "Replace", "path": "active", "value": "True"}), headers=scim_a
     )
     assert on.json["active"] is True
-    assert actions(database, org_a.id)[-1] == "org:account:enable"
+    assert actions(runtime, org_a.id)[-1] == "org:account:enable"
 
 
 def test_dotted_and_urn_keys_in_one_no_path_operation(client, org_a, org_b, auth, scim_a):
@@ -155,14 +155,14 @@ def test_marking_a_missing_work_email_primary_keeps_the_address(client, org_a, o
 
 
 def test_a_patch_that_changes_nothing_answers_200_and_records_nothing(
-    client, database, org_a, org_b, scim_a
+    client, runtime, org_a, org_b, scim_a
 ):
     user = create_user(client, scim_a, "same@contoso.com")
-    before = actions(database, org_a.id)
+    before = actions(runtime, org_a.id)
     same = patch({"op": "Replace", "path": "displayName", "value": user["displayName"]})
     response = client.patch(f"{SCIM}/Users/{user['id']}", json=same, headers=scim_a)
     assert response.status_code == 200
-    assert actions(database, org_a.id) == before
+    assert actions(runtime, org_a.id) == before
 
 
 def test_groups_are_found_by_display_name_without_their_members(client, org_a, org_b, scim_a):
@@ -178,7 +178,7 @@ def test_groups_are_found_by_display_name_without_their_members(client, org_a, o
 
 
 def test_group_members_are_added_and_removed_in_both_of_entras_shapes(
-    client, database, org_a, org_b, scim_a
+    client, runtime, org_a, org_b, scim_a
 ):
     one, two, three = (create_user(client, scim_a, f"m{i}@contoso.com")["id"] for i in range(3))
     group = create_group(client, scim_a, "Engineering")
@@ -218,10 +218,10 @@ def test_group_members_are_added_and_removed_in_both_of_entras_shapes(
     )
     assert renamed.status_code == 204
     assert client.get(url, headers=scim_a).json["displayName"] == "Eng"
-    assert actions(database, org_a.id).count("org:group:update") == 4
+    assert actions(runtime, org_a.id).count("org:group:update") == 4
 
 
-def test_groups_answer_201_on_create_and_204_on_delete(client, database, org_a, org_b, scim_a):
+def test_groups_answer_201_on_create_and_204_on_delete(client, runtime, org_a, org_b, scim_a):
     created = client.post(
         f"{SCIM}/Groups", json={"schemas": [GROUP], "displayName": "Temp"}, headers=scim_a
     )
@@ -230,7 +230,7 @@ def test_groups_answer_201_on_create_and_204_on_delete(client, database, org_a, 
     deleted = client.delete(f"{SCIM}/Groups/{created.json['id']}", headers=scim_a)
     assert deleted.status_code == 204
     assert client.get(f"{SCIM}/Groups/{created.json['id']}", headers=scim_a).status_code == 404
-    assert actions(database, org_a.id)[-2:] == ["org:group:create", "org:group:delete"]
+    assert actions(runtime, org_a.id)[-2:] == ["org:group:create", "org:group:delete"]
 
 
 def test_a_group_display_name_is_unique_in_its_organisation(client, org_a, org_b, scim_a, scim_b):

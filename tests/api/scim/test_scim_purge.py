@@ -14,7 +14,7 @@ from tests.api.scim.conftest import SCIM, create_group, create_user
 
 
 def test_purging_a_deleted_account_removes_its_memberships(
-    client, database, org_a, org_b, scim_a, scim_b
+    client, runtime, org_a, org_b, scim_a, scim_b
 ):
     leaver = create_user(client, scim_a, "leaver@example.com")
     stayer = create_user(client, scim_a, "stayer@example.com")
@@ -23,12 +23,12 @@ def test_purging_a_deleted_account_removes_its_memberships(
     create_group(client, scim_b, "Team", other["id"])
     client.delete(f"{SCIM}/Users/{leaver['id']}", headers=scim_a)
 
-    with unit_of_work(database, organisation_id=org_a.id) as session:
+    with unit_of_work(runtime, organisation_id=org_a.id) as session:
         assert purge_due_accounts(session, now=utcnow() + timedelta(days=31)) == 1
 
     members = client.get(f"{SCIM}/Groups/{group['id']}", headers=scim_a).json["members"]
     assert [m["value"] for m in members] == [stayer["id"]]
-    with database.session(organisation_id=org_a.id) as session:
+    with runtime.session(organisation_id=org_a.id) as session:
         assert len(session.scalars(select(GroupMember)).all()) == 1
-    with database.session(organisation_id=org_b.id) as session:
+    with runtime.session(organisation_id=org_b.id) as session:
         assert len(session.scalars(select(GroupMember)).all()) == 1

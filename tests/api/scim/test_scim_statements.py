@@ -19,7 +19,7 @@ _OWN_WORK = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
 
 
 @contextmanager
-def statements(database) -> Iterator[list[str]]:
+def statements(runtime) -> Iterator[list[str]]:
     seen: list[str] = []
 
     def note(_conn, _cursor, statement, _params, _context, _executemany) -> None:
@@ -27,18 +27,18 @@ def statements(database) -> Iterator[list[str]]:
         if text.upper().startswith(_OWN_WORK) and "set_config(" not in text:
             seen.append(text)
 
-    event.listen(database.engine, "before_cursor_execute", note)
+    event.listen(runtime.database.engine, "before_cursor_execute", note)
     try:
         yield seen
     finally:
-        event.remove(database.engine, "before_cursor_execute", note)
+        event.remove(runtime.database.engine, "before_cursor_execute", note)
 
 
 def test_a_scim_create_reads_the_token_probes_uniqueness_and_writes_account_and_event(
-    client, database, org_a, org_b, scim_a
+    client, runtime, org_a, org_b, scim_a
 ):
     create_user(client, scim_a, "first@example.com")  # the token's first use is noted once
-    with statements(database) as seen:
+    with statements(runtime) as seen:
         created = client.post(f"{SCIM}/Users", json=new_user("second@example.com"), headers=scim_a)
     assert created.status_code == 201
     assert [s.split(" ", 2)[:2] for s in seen] == [
@@ -51,12 +51,10 @@ def test_a_scim_create_reads_the_token_probes_uniqueness_and_writes_account_and_
     ], "\n".join(seen)
 
 
-def test_a_filtered_get_reads_the_token_and_one_page(
-    client, database, org_a, org_b, scim_a, scim_b
-):
+def test_a_filtered_get_reads_the_token_and_one_page(client, runtime, org_a, org_b, scim_a, scim_b):
     create_user(client, scim_a, "found@example.com")
     url = f"{SCIM}/Users?filter=" + quote('userName eq "found@example.com"')
-    with statements(database) as seen:
+    with statements(runtime) as seen:
         found = client.get(url, headers=scim_a)
     assert found.json["totalResults"] == 1
     assert len(seen) == 2, "\n".join(seen)
@@ -64,7 +62,7 @@ def test_a_filtered_get_reads_the_token_and_one_page(
     # Another organisation's token finds nothing, with as few statements (after its first
     # use, which notes last_used_at once a minute at most).
     client.get(f"{SCIM}/Users?count=0", headers=scim_b)
-    with statements(database) as seen:
+    with statements(runtime) as seen:
         other = client.get(url, headers=scim_b)
     assert other.json["totalResults"] == 0
     assert len(seen) == 2, "\n".join(seen)

@@ -31,7 +31,7 @@ def _assert_refused(response) -> None:
     assert response.json["status"] == "401"
 
 
-def test_an_admin_creates_a_token_whose_secret_is_shown_once(client, database, org_a, org_b, auth):
+def test_an_admin_creates_a_token_whose_secret_is_shown_once(client, runtime, org_a, org_b, auth):
     admin = auth(org_a, ADMIN)
     created = client.post(_url(org_a), json={"description": "Entra ID"}, headers=admin)
 
@@ -51,11 +51,11 @@ def test_an_admin_creates_a_token_whose_secret_is_shown_once(client, database, o
     assert body["token"] not in str(read)
     # Only the sha256 of the secret is stored.
     secret = body["token"].rsplit(".", 1)[1]
-    with database.session(organisation_id=org_a.id) as session:
+    with runtime.session(organisation_id=org_a.id) as session:
         row = session.scalars(select(ScimToken)).one()
     assert row.secret_sha256 == hashlib.sha256(secret.encode()).hexdigest()
     assert secret not in str(vars(row))
-    assert [e["action"] for e in audit_trail(database, org_a.id)][-1] == "org:scim-token:create"
+    assert [e["action"] for e in audit_trail(runtime, org_a.id)][-1] == "org:scim-token:create"
     # Organisation B sees none of it.
     other = auth(org_b, ADMIN)
     assert client.get(_url(org_b), headers=other).json["items"] == []
@@ -64,7 +64,7 @@ def test_an_admin_creates_a_token_whose_secret_is_shown_once(client, database, o
 
 
 def test_a_repeated_idempotent_create_neither_replays_nor_keeps_the_secret(
-    client, database, org_a, org_b, auth
+    client, runtime, org_a, org_b, auth
 ):
     headers = auth(org_a, ADMIN) | {"Idempotency-Key": "entra-token"}
     first = client.post(_url(org_a), json={"description": "Entra ID"}, headers=headers)
@@ -76,7 +76,7 @@ def test_a_repeated_idempotent_create_neither_replays_nor_keeps_the_secret(
     assert again.status_code == 409
     assert again.json["code"] == "idempotent-answer-withheld"
     assert again.headers["Location"] == first.headers["Location"]
-    with cross_organisation_session(database, reason="test: read the stored answers") as session:
+    with cross_organisation_session(runtime, reason="test: read the stored answers") as session:
         assert session.scalars(select(IdempotencyRecord.response_body)).all() == [None]
     assert len(client.get(_url(org_a), headers=auth(org_a, ADMIN)).json["items"]) == 1
     assert client.get(_url(org_b), headers=auth(org_b, ADMIN)).json["items"] == []
@@ -108,7 +108,7 @@ def test_a_token_that_would_already_be_expired_is_refused(client, org_a, org_b, 
     assert response.json["errors"][0]["field"] == "expires_at"
 
 
-def test_a_revoked_token_gets_401_on_scim(client, database, org_a, org_b, auth, create_scim_token):
+def test_a_revoked_token_gets_401_on_scim(client, runtime, org_a, org_b, auth, create_scim_token):
     admin = auth(org_a, ADMIN)
     created = create_scim_token(org_a)
     headers = bearer(created["token"])
@@ -120,7 +120,7 @@ def test_a_revoked_token_gets_401_on_scim(client, database, org_a, org_b, auth, 
     _assert_refused(client.get(f"{SCIM}/Users", headers=headers))
     again = client.post(_url(org_a, f"/{created['id']}/revoke"), headers=admin)
     assert again.status_code == 409
-    assert [e["action"] for e in audit_trail(database, org_a.id)][-1] == "org:scim-token:revoke"
+    assert [e["action"] for e in audit_trail(runtime, org_a.id)][-1] == "org:scim-token:revoke"
     # Organisation B cannot revoke A's tokens.
     assert (
         client.post(_url(org_b, f"/{created['id']}/revoke"), headers=auth(org_b, ADMIN)).status_code

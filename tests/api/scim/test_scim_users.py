@@ -37,7 +37,7 @@ def _filter(client, headers, expression: str, **extra):
 
 
 def test_a_user_created_by_scim_is_an_account_with_source_scim(
-    client, database, org_a, org_b, auth, scim_a
+    client, runtime, org_a, org_b, auth, scim_a
 ):
     response = client.post(
         f"{SCIM}/Users",
@@ -82,7 +82,7 @@ def test_an_account_created_over_rest_is_a_scim_user(client, org_a, org_b, auth,
     assert _filter(client, scim_b, 'userName eq "rest@example.com"').json["totalResults"] == 0
 
 
-def test_scim_and_rest_changes_share_one_audit_trail(client, database, org_a, org_b, auth, scim_a):
+def test_scim_and_rest_changes_share_one_audit_trail(client, runtime, org_a, org_b, auth, scim_a):
     user = create_user(client, scim_a, "trail@example.com")
     client.patch(
         f"{SCIM}/Users/{user['id']}",
@@ -102,7 +102,7 @@ def test_scim_and_rest_changes_share_one_audit_trail(client, database, org_a, or
         ("org:account:disable", "organisation_user"),
         ("org:account:update", "scim_client"),
     ]
-    trail = audit_trail(database, org_a.id)
+    trail = audit_trail(runtime, org_a.id)
     assert any(e["actor_display"].startswith("SCIM token") for e in trail)
 
 

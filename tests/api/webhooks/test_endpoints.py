@@ -13,11 +13,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from facito_admin.common.idempotency_models import IdempotencyRecord
-from facito_admin.db.session import Database, cross_organisation_session
+from facito_admin.db.session import cross_organisation_session
+from facito_admin.outbound import WebhookConfig
+from facito_admin.runtime import Runtime
 from facito_admin.webhooks.crypto import decrypt_secret
-from facito_admin.webhooks.targets import WebhookConfig, attach_webhook_config, webhook_config
 from tests.api.organisations.helpers import actions
 from tests.conftest import Org
+from tests.factories.runtime import swapped
 from tests.factories.webhooks import endpoint_row
 from tests.fakes.dns import FakeDns
 
@@ -46,7 +48,7 @@ def register(client: FlaskClient, org: Org, headers: dict[str, str], **body: Any
 
 
 def test_an_admin_registers_an_endpoint_and_sees_its_secret_once(
-    client: FlaskClient, database: Database, org_a: Org, auth: Auth, public_dns: FakeDns
+    client: FlaskClient, runtime: Runtime, org_a: Org, auth: Auth, public_dns: FakeDns
 ):
     headers = auth(org_a, ADMIN)
     response = register(
@@ -69,11 +71,11 @@ def test_an_admin_registers_an_endpoint_and_sees_its_secret_once(
     assert "secret" not in read.get_json()
     assert read.headers["ETag"] == response.headers["ETag"]
     # Stored encrypted, recoverable with the app's key only.
-    row = endpoint_row(database, org_a.id, uuid.UUID(created["id"]))
+    row = endpoint_row(runtime, org_a.id, uuid.UUID(created["id"]))
     assert created["secret"] not in row.secret_encrypted
-    key = webhook_config(database).secret_key
+    key = runtime.webhooks.secret_key
     assert decrypt_secret(row.secret_encrypted, secret_key=key) == created["secret"]
-    assert actions(database, org_a.id)[-1] == "org:webhook-endpoint:create"
+    assert actions(runtime, org_a.id)[-1] == "org:webhook-endpoint:create"
 
     listed = client.get(url(org_a), headers=auth(org_a, "Organisation.Reader")).get_json()
     assert [item["id"] for item in listed["items"]] == [created["id"]]
@@ -118,7 +120,7 @@ def test_readers_and_integrations_read_but_cannot_register(
 )
 def test_urls_that_are_not_https_or_lead_inside_are_refused(
     client: FlaskClient,
-    database: Database,
+    runtime: Runtime,
     org_a: Org,
     auth: Auth,
     public_dns: FakeDns,
@@ -139,7 +141,7 @@ def test_urls_that_are_not_https_or_lead_inside_are_refused(
     assert problem["code"] == "webhook-url-refused"
     assert problem["errors"][0]["field"] == "url"
     assert why in problem["detail"]
-    assert "org:webhook-endpoint:create" not in actions(database, org_a.id)
+    assert "org:webhook-endpoint:create" not in actions(runtime, org_a.id)
 
 
 def test_a_name_the_dns_server_never_answers_is_refused_quickly(
@@ -156,13 +158,11 @@ def test_a_name_the_dns_server_never_answers_is_refused_quickly(
 
 
 @pytest.fixture
-def development_targets(database: Database) -> Iterator[WebhookConfig]:
+def development_targets(runtime: Runtime) -> Iterator[WebhookConfig]:
     """Webhook settings as in development mode: http and local receivers allowed."""
-    original = webhook_config(database)
-    config = replace(original, allow_http=True, allow_private=True)
-    attach_webhook_config(database, config)
-    yield config
-    attach_webhook_config(database, original)
+    config = replace(runtime.webhooks, allow_http=True, allow_private=True)
+    with swapped(runtime, webhooks=config):
+        yield config
 
 
 def test_development_mode_accepts_local_and_plain_http_receivers(
@@ -174,7 +174,7 @@ def test_development_mode_accepts_local_and_plain_http_receivers(
 
 
 def test_patch_needs_the_current_etag_and_checks_a_new_url(
-    client: FlaskClient, database: Database, org_a: Org, auth: Auth, public_dns: FakeDns
+    client: FlaskClient, runtime: Runtime, org_a: Org, auth: Auth, public_dns: FakeDns
 ):
     headers = auth(org_a, ADMIN)
     response = register(client, org_a, headers)
@@ -217,7 +217,7 @@ def test_patch_needs_the_current_etag_and_checks_a_new_url(
         None,
         None,
     )
-    assert actions(database, org_a.id)[-2:] == ["org:webhook-endpoint:update"] * 2
+    assert actions(runtime, org_a.id)[-2:] == ["org:webhook-endpoint:update"] * 2
 
 
 def test_unknown_event_types_and_fields_are_refused(
@@ -235,7 +235,7 @@ def test_unknown_event_types_and_fields_are_refused(
 
 
 def test_rotating_the_secret_shows_a_new_one_once(
-    client: FlaskClient, database: Database, org_a: Org, auth: Auth, public_dns: FakeDns
+    client: FlaskClient, runtime: Runtime, org_a: Org, auth: Auth, public_dns: FakeDns
 ):
     headers = auth(org_a, ADMIN)
     created = register(client, org_a, headers).get_json()
@@ -244,11 +244,11 @@ def test_rotating_the_secret_shows_a_new_one_once(
     body = rotated.get_json()
     assert body["secret"].startswith("whsec_") and body["secret"] != created["secret"]
     assert body["secret_rotated_at"] is not None
-    assert actions(database, org_a.id)[-1] == "org:webhook-endpoint:rotate-secret"
+    assert actions(runtime, org_a.id)[-1] == "org:webhook-endpoint:rotate-secret"
 
 
 def test_deleting_an_endpoint_needs_its_etag(
-    client: FlaskClient, database: Database, org_a: Org, auth: Auth, public_dns: FakeDns
+    client: FlaskClient, runtime: Runtime, org_a: Org, auth: Auth, public_dns: FakeDns
 ):
     headers = auth(org_a, ADMIN)
     response = register(client, org_a, headers)
@@ -257,7 +257,7 @@ def test_deleting_an_endpoint_needs_its_etag(
     deleted = client.delete(location, headers=headers | {"If-Match": response.headers["ETag"]})
     assert deleted.status_code == 204
     assert client.get(location, headers=headers).status_code == 404
-    assert actions(database, org_a.id)[-1] == "org:webhook-endpoint:delete"
+    assert actions(runtime, org_a.id)[-1] == "org:webhook-endpoint:delete"
 
 
 def test_another_organisation_cannot_see_or_change_the_endpoints(
@@ -299,7 +299,7 @@ def test_the_event_type_registry_is_listed(client: FlaskClient, org_a: Org, auth
 
 
 def test_a_repeated_idempotent_registration_does_not_replay_or_keep_the_secret(
-    client: FlaskClient, database: Database, org_a: Org, auth: Auth, public_dns: FakeDns
+    client: FlaskClient, runtime: Runtime, org_a: Org, auth: Auth, public_dns: FakeDns
 ):
     headers = auth(org_a, ADMIN) | {"Idempotency-Key": "register-erp-hook"}
     body = {"url": f"https://{PUBLIC}/hook", "event_types": ["policy.contract_changed"]}
@@ -310,7 +310,7 @@ def test_a_repeated_idempotent_registration_does_not_replay_or_keep_the_secret(
     assert again.status_code == 409
     assert again.get_json()["code"] == "idempotent-answer-withheld"
     assert again.headers["Location"] == first.headers["Location"]
-    with cross_organisation_session(database, reason="test: read the stored answers") as session:
+    with cross_organisation_session(runtime, reason="test: read the stored answers") as session:
         stored = session.scalars(select(IdempotencyRecord.response_body)).all()
     assert stored == [None]
     assert len(client.get(url(org_a), headers=auth(org_a, ADMIN)).get_json()["items"]) == 1

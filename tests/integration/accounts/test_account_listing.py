@@ -18,10 +18,10 @@ from tests.conftest import Org
 from tests.factories.accounts import birth_date_for_age, make_account
 
 
-def test_rendered_rows_equal_the_schema_dump_of_the_same_accounts(database, org_a: Org):
-    boss = make_account(database, org_a.id, "boss")
+def test_rendered_rows_equal_the_schema_dump_of_the_same_accounts(runtime, org_a: Org):
+    boss = make_account(runtime, org_a.id, "boss")
     make_account(
-        database,
+        runtime,
         org_a.id,
         "full",
         manager_id=boss.id,
@@ -31,10 +31,10 @@ def test_rendered_rows_equal_the_schema_dump_of_the_same_accounts(database, org_
         source=AccountSource.graph,
     )
     make_account(
-        database, org_a.id, "kid", birth_date=birth_date_for_age(12), status=AccountStatus.disabled
+        runtime, org_a.id, "kid", birth_date=birth_date_for_age(12), status=AccountStatus.disabled
     )
     make_account(
-        database,
+        runtime,
         org_a.id,
         "flag",
         is_minor=True,
@@ -45,9 +45,9 @@ def test_rendered_rows_equal_the_schema_dump_of_the_same_accounts(database, org_
         employee_number=None,
         department=None,
     )
-    gone = make_account(database, org_a.id, "gone")
+    gone = make_account(runtime, org_a.id, "gone")
     now = utcnow().replace(microsecond=0)
-    with unit_of_work(database, organisation_id=org_a.id) as session:
+    with unit_of_work(runtime, organisation_id=org_a.id) as session:
         session.execute(
             update(Account)
             .where(Account.id == gone.id)
@@ -59,7 +59,7 @@ def test_rendered_rows_equal_the_schema_dump_of_the_same_accounts(database, org_
             )
         )
 
-    with database.session(organisation_id=org_a.id) as session:
+    with runtime.session(organisation_id=org_a.id) as session:
         for status in (None, AccountStatus.deleted):
             page = listing.fetch_page(
                 session,
@@ -83,9 +83,9 @@ def test_rendered_rows_equal_the_schema_dump_of_the_same_accounts(database, org_
 
 
 @pytest.mark.postgres_only
-def test_instants_are_rendered_in_utc_whatever_the_session_time_zone(database, org_a: Org):
-    account = make_account(database, org_a.id, "zoned")
-    with database.session(organisation_id=org_a.id) as session:
+def test_instants_are_rendered_in_utc_whatever_the_session_time_zone(runtime, org_a: Org):
+    account = make_account(runtime, org_a.id, "zoned")
+    with runtime.session(organisation_id=org_a.id) as session:
         session.execute(text("SET LOCAL TIME ZONE 'Pacific/Chatham'"))
         page = listing.fetch_page(
             session, listing.AccountFilter(), sort="created", descending=False, limit=5, cursor=None

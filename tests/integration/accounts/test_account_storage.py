@@ -21,12 +21,12 @@ def test_accounts_and_entitlements_are_tenant_scoped_and_the_catalogue_is_global
     assert "Product" in GLOBAL_MODELS
 
 
-def test_the_database_refuses_a_second_live_account_with_the_same_upn_key(database, org_a: Org):
-    insert_accounts(database, org_a.id, ["One"], upn_key="same@example.com")
+def test_the_database_refuses_a_second_live_account_with_the_same_upn_key(runtime, org_a: Org):
+    insert_accounts(runtime, org_a.id, ["One"], upn_key="same@example.com")
     with pytest.raises(IntegrityError):
-        insert_accounts(database, org_a.id, ["Two"], upn_key="same@example.com")
+        insert_accounts(runtime, org_a.id, ["Two"], upn_key="same@example.com")
     insert_accounts(
-        database,
+        runtime,
         org_a.id,
         ["Gone"],
         upn_key="same@example.com",
@@ -36,36 +36,36 @@ def test_the_database_refuses_a_second_live_account_with_the_same_upn_key(databa
     )
 
 
-def test_a_deleted_account_must_carry_its_purge_instant(database, org_a: Org):
+def test_a_deleted_account_must_carry_its_purge_instant(runtime, org_a: Org):
     with pytest.raises(IntegrityError):
-        insert_accounts(database, org_a.id, ["Gone"], status=AccountStatus.deleted)
+        insert_accounts(runtime, org_a.id, ["Gone"], status=AccountStatus.deleted)
 
 
-def test_a_session_without_organisation_cannot_read_accounts(database, org_a: Org):
-    make_account(database, org_a.id)
-    with database.session() as session, pytest.raises(TenancyViolation):
+def test_a_session_without_organisation_cannot_read_accounts(runtime, org_a: Org):
+    make_account(runtime, org_a.id)
+    with runtime.session() as session, pytest.raises(TenancyViolation):
         session.execute(select(Account)).all()
 
 
 def test_the_orm_shows_a_session_only_its_own_organisations_accounts(
-    database, org_a: Org, org_b: Org
+    runtime, org_a: Org, org_b: Org
 ):
-    account = make_account(database, org_a.id)
-    with database.session(organisation_id=org_b.id) as session:
+    account = make_account(runtime, org_a.id)
+    with runtime.session(organisation_id=org_b.id) as session:
         assert session.execute(select(Account)).all() == []
         assert session.get(Account, (org_a.id, account.id)) is None
 
 
 @pytest.mark.postgres_only
 def test_row_level_security_hides_other_organisations_rows_from_plain_sql(
-    database, org_a: Org, org_b: Org
+    runtime, org_a: Org, org_b: Org
 ):
-    account = make_account(database, org_a.id)
-    grant(database, org_a.id, account.id, "microsoft-365")
-    with database.session(organisation_id=org_b.id) as session:
+    account = make_account(runtime, org_a.id)
+    grant(runtime, org_a.id, account.id, "microsoft-365")
+    with runtime.session(organisation_id=org_b.id) as session:
         assert session.execute(text("SELECT count(*) FROM accounts")).scalar() == 0
         assert session.execute(text("SELECT count(*) FROM entitlements")).scalar() == 0
         assert session.execute(text("SELECT count(*) FROM products")).scalar() > 0
-    with database.session(organisation_id=org_a.id) as session:
+    with runtime.session(organisation_id=org_a.id) as session:
         assert session.execute(text("SELECT count(*) FROM accounts")).scalar() == 1
         assert session.execute(text("SELECT count(*) FROM entitlements")).scalar() == 1

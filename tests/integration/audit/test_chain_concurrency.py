@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from facito_admin.audit.models import AuditEvent
 from facito_admin.audit.service import record_event, verify_organisation_chain
-from facito_admin.db.session import Database
+from facito_admin.runtime import Runtime
 from tests.conftest import Org
 from tests.factories.audit import admin_ctx
 
@@ -20,12 +20,12 @@ ROUNDS = 4
 PER_ROUND = 5
 
 
-def _writer(database: Database, organisation_id: uuid.UUID, start: threading.Barrier) -> int:
+def _writer(runtime: Runtime, organisation_id: uuid.UUID, start: threading.Barrier) -> int:
     """Append PER_ROUND events per round, committing each round, in one reused session."""
     ctx = admin_ctx(organisation_id)
     # One session for all rounds: its identity map still holds the chain head of the previous
     # round when the next one starts (expire_on_commit=False), the case that forked chains.
-    session = database.session(organisation_id=organisation_id, write=True)
+    session = runtime.session(organisation_id=organisation_id, write=True)
     written = 0
     try:
         start.wait()
@@ -45,24 +45,24 @@ def _writer(database: Database, organisation_id: uuid.UUID, start: threading.Bar
     return written
 
 
-def _verifier(database: Database, organisation_id: uuid.UUID, done: threading.Event) -> int:
+def _verifier(runtime: Runtime, organisation_id: uuid.UUID, done: threading.Event) -> int:
     """Verify again and again while the writers append: every report must say valid."""
     runs = 0
     while not done.is_set() or runs == 0:
-        with database.session(organisation_id=organisation_id) as session:
+        with runtime.session(organisation_id=organisation_id) as session:
             report = verify_organisation_chain(session)
         assert report.valid, report
         runs += 1
     return runs
 
 
-def _run(database: Database, organisations: list[uuid.UUID]) -> None:
+def _run(runtime: Runtime, organisations: list[uuid.UUID]) -> None:
     start = threading.Barrier(WRITERS)
     done = threading.Event()
     with ThreadPoolExecutor(max_workers=WRITERS + 1) as pool:
-        verifier = pool.submit(_verifier, database, organisations[0], done)
+        verifier = pool.submit(_verifier, runtime, organisations[0], done)
         futures = [
-            pool.submit(_writer, database, organisations[i % len(organisations)], start)
+            pool.submit(_writer, runtime, organisations[i % len(organisations)], start)
             for i in range(WRITERS)
         ]
         try:
@@ -73,8 +73,8 @@ def _run(database: Database, organisations: list[uuid.UUID]) -> None:
         assert verifier.result(timeout=120) >= 1
 
 
-def _assert_gapless_and_valid(database: Database, org: Org, expected: int, client, auth) -> None:
-    with database.session(organisation_id=org.id) as session:
+def _assert_gapless_and_valid(runtime: Runtime, org: Org, expected: int, client, auth) -> None:
+    with runtime.session(organisation_id=org.id) as session:
         seqs = list(session.scalars(select(AuditEvent.seq).order_by(AuditEvent.seq)))
         report = verify_organisation_chain(session)
     # Event 1 is the organisation's creation.
@@ -90,18 +90,18 @@ def _assert_gapless_and_valid(database: Database, org: Org, expected: int, clien
 
 @pytest.mark.slow
 def test_eight_writers_on_one_organisation_leave_a_gapless_valid_chain(
-    client, auth, database, org_a, org_b
+    client, auth, runtime, org_a, org_b
 ):
-    _run(database, [org_a.id])
-    _assert_gapless_and_valid(database, org_a, WRITERS * ROUNDS * PER_ROUND, client, auth)
-    _assert_gapless_and_valid(database, org_b, 0, client, auth)
+    _run(runtime, [org_a.id])
+    _assert_gapless_and_valid(runtime, org_a, WRITERS * ROUNDS * PER_ROUND, client, auth)
+    _assert_gapless_and_valid(runtime, org_b, 0, client, auth)
 
 
 @pytest.mark.slow
 def test_eight_writers_across_two_organisations_keep_two_gapless_chains(
-    client, auth, database, org_a, org_b
+    client, auth, runtime, org_a, org_b
 ):
-    _run(database, [org_a.id, org_b.id])
+    _run(runtime, [org_a.id, org_b.id])
     half = WRITERS * ROUNDS * PER_ROUND // 2
-    _assert_gapless_and_valid(database, org_a, half, client, auth)
-    _assert_gapless_and_valid(database, org_b, half, client, auth)
+    _assert_gapless_and_valid(runtime, org_a, half, client, auth)
+    _assert_gapless_and_valid(runtime, org_b, half, client, auth)

@@ -28,14 +28,14 @@ class Colour(StrEnum):
     blue = "blue"
 
 
-def _read_back(database, organisation_id: uuid.UUID, event_id: uuid.UUID) -> AuditEvent:
-    with database.session(organisation_id=organisation_id) as session:
+def _read_back(runtime, organisation_id: uuid.UUID, event_id: uuid.UUID) -> AuditEvent:
+    with runtime.session(organisation_id=organisation_id) as session:
         event = session.execute(select(AuditEvent).where(AuditEvent.id == event_id)).scalar_one()
         session.expunge(event)
         return event
 
 
-def test_an_event_with_awkward_values_hashes_the_same_after_reading_back(database, org_a, org_b):
+def test_an_event_with_awkward_values_hashes_the_same_after_reading_back(runtime, org_a, org_b):
     instant = datetime(2030, 7, 1, 9, 30, 15, 123456, tzinfo=UTC)
     details = {
         "uuid": uuid.UUID(int=7),
@@ -51,9 +51,9 @@ def test_an_event_with_awkward_values_hashes_the_same_after_reading_back(databas
     }
     with time_machine.travel(instant, tick=False):
         (written,) = record_events(
-            database, org_a.id, 1, display="Ada \x00 Lovelace", details=details
+            runtime, org_a.id, 1, display="Ada \x00 Lovelace", details=details
         )
-    read = _read_back(database, org_a.id, written.id)
+    read = _read_back(runtime, org_a.id, written.id)
     assert read.occurred_at == instant
     assert read.occurred_at.tzinfo is not None
     for name in HASHED_FIELDS:
@@ -66,23 +66,23 @@ def test_an_event_with_awkward_values_hashes_the_same_after_reading_back(databas
 
 
 def test_details_that_json_cannot_carry_are_refused_before_anything_is_written(
-    database, org_a, org_b
+    runtime, org_a, org_b
 ):
     with pytest.raises(ValueError, match="JSON compliant"):
-        record_events(database, org_a.id, 1, details={"x": float("inf")})
-    with database.session(organisation_id=org_a.id) as session:
+        record_events(runtime, org_a.id, 1, details={"x": float("inf")})
+    with runtime.session(organisation_id=org_a.id) as session:
         assert session.scalar(select(AuditChainHead.seq)) == 1
 
 
-def test_a_session_still_holding_an_old_head_links_to_the_real_last_event(database, org_a, org_b):
+def test_a_session_still_holding_an_old_head_links_to_the_real_last_event(runtime, org_a, org_b):
     ctx = admin_ctx(org_a.id)
-    first = database.session(organisation_id=org_a.id, write=True)
+    first = runtime.session(organisation_id=org_a.id, write=True)
     try:
         # This session keeps its head object across commits (expire_on_commit=False)...
         stale = first.execute(select(AuditChainHead)).scalar_one()
         first.commit()
         # ...while another writer appends.
-        record_events(database, org_a.id, 2)
+        record_events(runtime, org_a.id, 2)
         event = record_event(
             first, ctx, action="org:domain:claim", target_type="domain", target_id="x"
         )
@@ -90,20 +90,20 @@ def test_a_session_still_holding_an_old_head_links_to_the_real_last_event(databa
         assert stale.seq == event.seq == 4
     finally:
         first.close()
-    with database.session(organisation_id=org_a.id) as session:
+    with runtime.session(organisation_id=org_a.id) as session:
         assert verify_organisation_chain(session).valid
 
 
-def test_recording_in_a_read_session_is_refused_on_sqlite(database, org_a, org_b):
-    if not database.is_sqlite:
+def test_recording_in_a_read_session_is_refused_on_sqlite(runtime, org_a, org_b):
+    if not runtime.database.is_sqlite:
         pytest.skip("PostgreSQL serialises appenders with FOR UPDATE in any session")
-    with database.session(organisation_id=org_a.id) as session, pytest.raises(AuditChainError):
+    with runtime.session(organisation_id=org_a.id) as session, pytest.raises(AuditChainError):
         record_event(session, admin_ctx(org_a.id), action="x:y:z", target_type="t", target_id="1")
 
 
-def test_iterating_detaches_only_the_events_it_hands_out(database, org_a, org_b):
-    record_events(database, org_a.id, 250)
-    with unit_of_work(database, organisation_id=org_a.id) as session:
+def test_iterating_detaches_only_the_events_it_hands_out(runtime, org_a, org_b):
+    record_events(runtime, org_a.id, 250)
+    with unit_of_work(runtime, organisation_id=org_a.id) as session:
         organisation = session.get(Organisation, org_a.id)
         fresh = record_event(
             session, admin_ctx(org_a.id), action="x:y:z", target_type="t", target_id="1"
@@ -113,19 +113,19 @@ def test_iterating_detaches_only_the_events_it_hands_out(database, org_a, org_b)
         assert organisation in session
         assert not any(isinstance(obj, AuditEvent) for obj in session.identity_map.values())
         assert fresh.seq == 252
-    with database.session(organisation_id=org_a.id) as session:
+    with runtime.session(organisation_id=org_a.id) as session:
         assert session.scalar(select(AuditChainHead.seq)) == 252
         assert verify_organisation_chain(session).checked == 252
 
 
-def test_newest_first_iteration_covers_every_event(database, org_a, org_b):
-    record_events(database, org_a.id, 99)
-    with database.session(organisation_id=org_a.id) as session:
+def test_newest_first_iteration_covers_every_event(runtime, org_a, org_b):
+    record_events(runtime, org_a.id, 99)
+    with runtime.session(organisation_id=org_a.id) as session:
         seqs = [e.seq for e in iter_events(session, events_query(), batch=25, descending=True)]
     assert seqs == list(range(100, 0, -1))
 
 
-def test_naive_since_is_refused_by_the_service(database, org_a, org_b):
+def test_naive_since_is_refused_by_the_service(runtime, org_a, org_b):
     from facito_admin.audit.service import EventFilter
     from facito_admin.errors import ValidationFailed
 

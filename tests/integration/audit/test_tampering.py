@@ -15,7 +15,7 @@ from tests.conftest import Org
 from tests.factories.audit import record_events
 
 
-def _sql(database, statement: str, **params) -> int:
+def _sql(runtime, statement: str, **params) -> int:
     """Raw SQL as someone with database access would run it (RLS lets the escape through)."""
     query = text(statement).bindparams(
         *(
@@ -24,7 +24,7 @@ def _sql(database, statement: str, **params) -> int:
             if isinstance(v, (uuid.UUID, dict))
         )
     )
-    with cross_organisation_session(database, reason="test: tamper with the audit log") as s:
+    with cross_organisation_session(runtime, reason="test: tamper with the audit log") as s:
         return s.execute(query, params).rowcount
 
 
@@ -47,12 +47,12 @@ def _verify(client, auth, org: Org) -> dict:
     ],
 )
 def test_an_edited_column_is_named_as_content_altered(
-    client, auth, database, org_a, org_b, column, value
+    client, auth, runtime, org_a, org_b, column, value
 ):
-    events = record_events(database, org_a.id, 5)
+    events = record_events(runtime, org_a.id, 5)
     victim = events[2]  # seq 4: the organisation's creation is seq 1
     changed = _sql(
-        database,
+        runtime,
         # The column names come from the parametrisation above, not from input.
         f"UPDATE audit_events SET {column} = :value WHERE organisation_id = :org AND id = :id",  # noqa: S608
         value=value,
@@ -70,10 +70,10 @@ def test_an_edited_column_is_named_as_content_altered(
     assert _verify(client, auth, org_b)["valid"] is True
 
 
-def test_an_edited_timestamp_is_named_as_content_altered(client, auth, database, org_a, org_b):
-    events = record_events(database, org_a.id, 3)
+def test_an_edited_timestamp_is_named_as_content_altered(client, auth, runtime, org_a, org_b):
+    events = record_events(runtime, org_a.id, 3)
     _sql(
-        database,
+        runtime,
         "UPDATE audit_events SET occurred_at = (SELECT occurred_at FROM audit_events AS e"
         " WHERE e.organisation_id = :org AND e.seq = 1) WHERE organisation_id = :org AND id = :id",
         org=org_a.id,
@@ -86,10 +86,10 @@ def test_an_edited_timestamp_is_named_as_content_altered(client, auth, database,
     }
 
 
-def test_a_deleted_event_in_the_middle_is_reported_missing(client, auth, database, org_a, org_b):
-    events = record_events(database, org_a.id, 5)
+def test_a_deleted_event_in_the_middle_is_reported_missing(client, auth, runtime, org_a, org_b):
+    events = record_events(runtime, org_a.id, 5)
     _sql(
-        database,
+        runtime,
         "DELETE FROM audit_events WHERE organisation_id = :org AND id = :id",
         org=org_a.id,
         id=events[1].id,
@@ -102,10 +102,10 @@ def test_a_deleted_event_in_the_middle_is_reported_missing(client, auth, databas
     }
 
 
-def test_a_deleted_last_event_is_reported_missing(client, auth, database, org_a, org_b):
-    events = record_events(database, org_a.id, 4)
+def test_a_deleted_last_event_is_reported_missing(client, auth, runtime, org_a, org_b):
+    events = record_events(runtime, org_a.id, 4)
     _sql(
-        database,
+        runtime,
         "DELETE FROM audit_events WHERE organisation_id = :org AND id = :id",
         org=org_a.id,
         id=events[-1].id,
@@ -115,10 +115,10 @@ def test_a_deleted_last_event_is_reported_missing(client, auth, database, org_a,
     assert report["checked"] == 4
 
 
-def test_a_rewound_head_is_reported(client, auth, database, org_a, org_b):
-    events = record_events(database, org_a.id, 2)
+def test_a_rewound_head_is_reported(client, auth, runtime, org_a, org_b):
+    events = record_events(runtime, org_a.id, 2)
     _sql(
-        database,
+        runtime,
         "UPDATE audit_chain_heads SET hash = :h WHERE organisation_id = :org",
         h="0" * 64,
         org=org_a.id,
@@ -130,10 +130,10 @@ def test_a_rewound_head_is_reported(client, auth, database, org_a, org_b):
     }
 
 
-def test_the_cli_prints_the_report_and_fails_on_a_broken_chain(database, org_a, org_b, monkeypatch):
+def test_the_cli_prints_the_report_and_fails_on_a_broken_chain(runtime, org_a, org_b, monkeypatch):
     monkeypatch.setenv("FACITO_ENV", "test")
-    monkeypatch.setenv("FACITO_DATABASE_URL", database.url)
-    events = record_events(database, org_a.id, 3)
+    monkeypatch.setenv("FACITO_DATABASE_URL", runtime.database.url)
+    events = record_events(runtime, org_a.id, 3)
     runner = CliRunner()
 
     result = runner.invoke(main, ["audit", "verify", "--org", "org-a"])
@@ -146,7 +146,7 @@ def test_the_cli_prints_the_report_and_fails_on_a_broken_chain(database, org_a, 
     }
 
     _sql(
-        database,
+        runtime,
         "UPDATE audit_events SET outcome = 'failure' WHERE organisation_id = :org AND id = :id",
         org=org_a.id,
         id=events[0].id,

@@ -9,6 +9,7 @@ from sqlalchemy import update
 from facito_admin.auth.tenants import TenantDirectory, TenantOrganisation
 from facito_admin.db.session import unit_of_work
 from facito_admin.organisations.models import Organisation, OrganisationStatus
+from facito_admin.organisations.tenants import find_tenant_organisation, organisation_exists
 from tests.conftest import TENANT_A, TENANT_B, Org
 
 
@@ -20,9 +21,9 @@ class Clock:
         return self.now
 
 
-def _suspend_elsewhere(database, organisation_id: uuid.UUID) -> None:
+def _suspend_elsewhere(runtime, organisation_id: uuid.UUID) -> None:
     # Straight on a connection: as another process would, unseen by this one's sessions.
-    with database.engine.begin() as connection:
+    with runtime.database.engine.begin() as connection:
         connection.execute(
             update(Organisation.__table__)
             .where(Organisation.__table__.c.id == organisation_id)
@@ -30,21 +31,31 @@ def _suspend_elsewhere(database, organisation_id: uuid.UUID) -> None:
         )
 
 
+def _directory(runtime, *, ttl: float, clock: Clock) -> TenantDirectory:
+    return TenantDirectory(
+        runtime.database,
+        ttl=ttl,
+        find_tenant=find_tenant_organisation,
+        organisation_exists=organisation_exists,
+        clock=clock,
+    )
+
+
 def test_each_tenant_gets_its_own_organisation_and_unknown_ones_get_none(
-    database, org_a: Org, org_b: Org
+    runtime, org_a: Org, org_b: Org
 ):
-    directory = TenantDirectory(database, ttl=5, clock=Clock())
+    directory = _directory(runtime, ttl=5, clock=Clock())
     for _ in range(2):
         assert directory.organisation_of(TENANT_A) == TenantOrganisation(org_a.id, active=True)
         assert directory.organisation_of(TENANT_B) == TenantOrganisation(org_b.id, active=True)
         assert directory.organisation_of(str(uuid.uuid4())) is None
 
 
-def test_an_entry_lives_for_the_window_and_not_a_moment_longer(database, org_a: Org, org_b: Org):
+def test_an_entry_lives_for_the_window_and_not_a_moment_longer(runtime, org_a: Org, org_b: Org):
     clock = Clock()
-    directory = TenantDirectory(database, ttl=5, clock=clock)
+    directory = _directory(runtime, ttl=5, clock=clock)
     assert directory.organisation_of(TENANT_A).active
-    _suspend_elsewhere(database, org_a.id)
+    _suspend_elsewhere(runtime, org_a.id)
     clock.now += 4.9
     assert directory.organisation_of(TENANT_A).active
     clock.now += 0.1
@@ -52,19 +63,19 @@ def test_an_entry_lives_for_the_window_and_not_a_moment_longer(database, org_a: 
     assert directory.organisation_of(TENANT_B).active
 
 
-def test_a_clock_that_goes_back_ends_an_entry_rather_than_lengthening_it(database, org_a: Org):
+def test_a_clock_that_goes_back_ends_an_entry_rather_than_lengthening_it(runtime, org_a: Org):
     clock = Clock()
-    directory = TenantDirectory(database, ttl=5, clock=clock)
+    directory = _directory(runtime, ttl=5, clock=clock)
     assert directory.organisation_of(TENANT_A).active
-    _suspend_elsewhere(database, org_a.id)
+    _suspend_elsewhere(runtime, org_a.id)
     clock.now -= 3600
     assert not directory.organisation_of(TENANT_A).active
 
 
-def test_a_commit_here_that_changes_an_organisation_clears_the_directory(database, org_a: Org):
-    directory = TenantDirectory(database, ttl=300, clock=Clock())
+def test_a_commit_here_that_changes_an_organisation_clears_the_directory(runtime, org_a: Org):
+    directory = _directory(runtime, ttl=300, clock=Clock())
     assert directory.organisation_of(TENANT_A).active
-    with unit_of_work(database, organisation_id=None) as session:
+    with unit_of_work(runtime, organisation_id=None) as session:
         session.execute(
             update(Organisation)
             .where(Organisation.id == org_a.id)
@@ -73,29 +84,29 @@ def test_a_commit_here_that_changes_an_organisation_clears_the_directory(databas
     assert not directory.organisation_of(TENANT_A).active
 
 
-def test_a_change_rolled_back_here_leaves_the_directory_as_it_was(database, org_a: Org):
-    directory = TenantDirectory(database, ttl=300, clock=Clock())
+def test_a_change_rolled_back_here_leaves_the_directory_as_it_was(runtime, org_a: Org):
+    directory = _directory(runtime, ttl=300, clock=Clock())
     assert directory.organisation_of(TENANT_A).active
-    with database.session() as session:
+    with runtime.session() as session:
         organisation = session.get(Organisation, org_a.id)
         organisation.status = OrganisationStatus.suspended
         session.flush()
         session.rollback()
-    _suspend_elsewhere(database, org_a.id)
+    _suspend_elsewhere(runtime, org_a.id)
     # Nothing committed here, so the cached answer stands until the window ends.
     assert directory.organisation_of(TENANT_A).active
 
 
-def test_only_organisations_that_exist_are_remembered(database, org_a: Org):
-    directory = TenantDirectory(database, ttl=300, clock=Clock())
+def test_only_organisations_that_exist_are_remembered(runtime, org_a: Org):
+    directory = _directory(runtime, ttl=300, clock=Clock())
     unknown = uuid.uuid4()
     assert directory.organisation_exists(org_a.id)
     assert not directory.organisation_exists(unknown)
     assert directory.organisation_exists(org_a.id)
 
 
-def test_a_read_that_began_before_a_clear_is_not_kept(database, org_a: Org):
-    directory = TenantDirectory(database, ttl=300, clock=Clock())
+def test_a_read_that_began_before_a_clear_is_not_kept(runtime, org_a: Org):
+    directory = _directory(runtime, ttl=300, clock=Clock())
     cache = directory._tenants
     generation = cache.generation
     directory.clear()

@@ -26,23 +26,23 @@ def test_an_account_edited_between_read_and_write_makes_the_page_start_over(
 ):
     graph.add_range(0, 2)
     syncs.run(org_a, "full")
-    database = syncs.database
+    runtime = syncs.runtime
     facts = RunFacts(
-        federation_id=federation_of(database, org_a),
+        federation_id=federation_of(runtime, org_a),
         run_id=uuid.uuid4(),
         full=False,
         now=utcnow(),
         retention_days=30,
     )
     user = DirectoryUser(object_id(1), fields={"department": "Finance"})
-    with database.session(organisation_id=org_a.id) as reading:
+    with runtime.session(organisation_id=org_a.id) as reading:
         rows = [dict(r._mapping) for r in reading.execute(select(*READ)).all()]
     by_oid = {row["entra_oid"]: row for row in rows}
     plan = plan_page([user], by_oid=by_oid, holders=[], facts=facts, final=False)
     assert len(plan.changes) == 1
 
     account = by_oid[object_id(1)]
-    with unit_of_work(database, organisation_id=org_a.id) as session:
+    with unit_of_work(runtime, organisation_id=org_a.id) as session:
         account_service.update_account(
             session,
             admin_ctx(org_a.id),
@@ -52,9 +52,9 @@ def test_an_account_edited_between_read_and_write_makes_the_page_start_over(
         )
     with (
         pytest.raises(ConcurrentChange),
-        unit_of_work(database, organisation_id=org_a.id) as session,
+        unit_of_work(runtime, organisation_id=org_a.id) as session,
     ):
         write_plan(session, admin_ctx(org_a.id), plan, facts=facts)
-    with database.session(organisation_id=org_a.id) as session:
+    with runtime.session(organisation_id=org_a.id) as session:
         kept = session.get(Account, (org_a.id, account["id"]))
         assert kept is not None and kept.department == "Legal"

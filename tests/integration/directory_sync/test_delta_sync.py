@@ -22,7 +22,7 @@ def test_a_delta_sync_applies_changes_and_removals(
 ):
     _synced(syncs, graph, org_a, 10)
     before = syncs.by_oid(org_a)
-    grant(syncs.database, org_a.id, before[object_id(2)].id, "microsoft-365")
+    grant(syncs.runtime, org_a.id, before[object_id(2)].id, "microsoft-365")
     graph.update(object_id(1), department="Finance", surname="Jansen")
     graph.update(object_id(2), accountEnabled=False)
     graph.remove(object_id(3), "changed")
@@ -177,7 +177,7 @@ def test_a_restored_user_whose_upn_was_taken_meanwhile_is_a_conflict_not_a_failu
     _synced(syncs, graph, org_a, 2)
     graph.remove(object_id(1), "deleted")
     syncs.run(org_a, "delta")
-    make_account(syncs.database, org_a.id, "new", user_principal_name="user1@contoso.example")
+    make_account(syncs.runtime, org_a.id, "new", user_principal_name="user1@contoso.example")
     # Back in the directory, in an entry that does not repeat its UPN.
     graph.users[object_id(1)] = graph_user(1)
     graph.log.append({"id": object_id(1), "accountEnabled": True})

@@ -110,7 +110,7 @@ def test_an_account_created_by_hand_is_adopted_by_upn_not_duplicated(
     syncs: SyncHarness, graph: FakeGraph, org_a: Org
 ):
     manual = make_account(
-        syncs.database,
+        syncs.runtime,
         org_a.id,
         "x",
         user_principal_name="USER7@Contoso.Example",
@@ -147,7 +147,7 @@ def test_a_full_sync_soft_deletes_the_accounts_no_longer_in_the_directory(
 ):
     graph.add_range(0, 6)
     syncs.run(org_a, "full")
-    manual = make_account(syncs.database, org_a.id, "manual")
+    manual = make_account(syncs.runtime, org_a.id, "manual")
     for n in (1, 4):
         graph.users.pop(object_id(n))
 
@@ -208,7 +208,7 @@ def test_a_minors_account_is_not_activated_by_the_directory(
     syncs: SyncHarness, graph: FakeGraph, org_a: Org
 ):
     minor = make_account(
-        syncs.database,
+        syncs.runtime,
         org_a.id,
         3,
         user_principal_name="user3@contoso.example",
@@ -227,7 +227,7 @@ def test_a_minors_account_is_not_activated_by_the_directory(
 def test_a_user_whose_email_another_account_keeps_is_a_conflict_not_a_duplicate(
     syncs: SyncHarness, graph: FakeGraph, org_a: Org
 ):
-    make_account(syncs.database, org_a.id, "other", email="user2@contoso.example")
+    make_account(syncs.runtime, org_a.id, "other", email="user2@contoso.example")
     graph.add_range(0, 4)
     job = syncs.run(org_a, "full")
     assert job.state is JobState.succeeded

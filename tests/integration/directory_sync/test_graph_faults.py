@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from facito_admin.directory_sync.graph import attach_graph_access
 from facito_admin.jobs.models import JobState
 from tests.conftest import TENANT_A, Org
 from tests.factories.directory_sync import SyncHarness
@@ -90,9 +89,8 @@ def test_graph_refusing_access_to_users_fails_at_once_naming_the_permission(
 
 
 def test_an_unreachable_graph_is_retried(syncs: SyncHarness, graph: FakeGraph, org_a: Org):
-    attach_graph_access(
-        syncs.database, syncs.fakes.access(base_url="https://127.0.0.1:9", max_retries=1)
-    )
+    # The syncs fixture puts the usual fakes back afterwards.
+    syncs.runtime.graph = syncs.fakes.access(base_url="https://127.0.0.1:9", max_retries=1)
     job = syncs.run(org_a, "full")
     assert job.state is JobState.failed
     assert job.attempts == 5
@@ -114,7 +112,7 @@ def test_a_cancelled_sync_stops_after_its_current_page_and_keeps_what_it_committ
     syncs.jobs.start()
     job_id = syncs.start(org_a, "full")
     syncs.jobs.wait_for(org_a.id, job_id, lambda j: (j.checkpoint or {}).get("pages", 0) >= 2)
-    with unit_of_work(syncs.database, organisation_id=org_a.id) as session:
+    with unit_of_work(syncs.runtime, organisation_id=org_a.id) as session:
         cancel_job(session, admin_ctx(org_a.id), job_id=job_id)
     job = syncs.jobs.wait_for(org_a.id, job_id, lambda j: j.finished_at is not None)
     assert job.state is JobState.cancelled

@@ -18,17 +18,17 @@ from tests.factories.directory_sync import SyncHarness, federation_of
 
 
 def _schedule(syncs: SyncHarness, org: Org, **changes: object) -> None:
-    with unit_of_work(syncs.database, organisation_id=org.id) as session:
+    with unit_of_work(syncs.runtime, organisation_id=org.id) as session:
         update_sync_schedule(
             session,
             admin_ctx(org.id),
-            federation_id=federation_of(syncs.database, org),
+            federation_id=federation_of(syncs.runtime, org),
             changes=changes,
         )
 
 
 def _finish(syncs: SyncHarness, org: Org) -> None:
-    with unit_of_work(syncs.database, organisation_id=org.id) as session:
+    with unit_of_work(syncs.runtime, organisation_id=org.id) as session:
         session.execute(
             update(Job)
             .values(state=JobState.succeeded, finished_at=utcnow())
@@ -47,7 +47,7 @@ def test_due_federations_get_one_delta_sync_each_and_no_more(
     _schedule(syncs, org_a, enabled=True, interval_minutes=30)
     _schedule(syncs, org_b, enabled=False)
 
-    started = enqueue_due_syncs(syncs.database)
+    started = enqueue_due_syncs(syncs.runtime)
     assert len(started) == 1
     job = syncs.jobs.job(org_a.id, started[0])
     assert (job.kind, job.params["mode"], job.state) == ("directory-sync", "delta", "queued")
@@ -57,26 +57,26 @@ def test_due_federations_get_one_delta_sync_each_and_no_more(
     assert syncs.events(org_b, AuditAction.DirectorySyncStart) == []
 
     # Not due again before its interval, and never while its sync is queued or running.
-    assert enqueue_due_syncs(syncs.database) == []
+    assert enqueue_due_syncs(syncs.runtime) == []
     later = utcnow() + timedelta(minutes=31)
-    assert enqueue_due_syncs(syncs.database, now=later) == []
+    assert enqueue_due_syncs(syncs.runtime, now=later) == []
     _finish(syncs, org_a)
-    assert enqueue_due_syncs(syncs.database, now=utcnow() + timedelta(minutes=29)) == []
-    assert len(enqueue_due_syncs(syncs.database, now=later)) == 1
+    assert enqueue_due_syncs(syncs.runtime, now=utcnow() + timedelta(minutes=29)) == []
+    assert len(enqueue_due_syncs(syncs.runtime, now=later)) == 1
 
 
 def test_federations_that_never_synced_or_are_not_active_are_not_scheduled(
     syncs: SyncHarness, org_a: Org, org_b: Org
 ):
-    assert enqueue_due_syncs(syncs.database) == []
+    assert enqueue_due_syncs(syncs.runtime) == []
     _schedule(syncs, org_a, enabled=True)
     from facito_admin.organisations.models import Federation, FederationStatus
 
-    with unit_of_work(syncs.database, organisation_id=None) as session:
+    with unit_of_work(syncs.runtime, organisation_id=None) as session:
         session.execute(
             update(Federation)
             .where(Federation.organisation_id == org_a.id)
             .values(status=FederationStatus.disabled)
             .execution_options(synchronize_session=False)
         )
-    assert enqueue_due_syncs(syncs.database) == []
+    assert enqueue_due_syncs(syncs.runtime) == []

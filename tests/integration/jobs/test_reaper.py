@@ -30,7 +30,7 @@ from tests.factories.jobs import (
 
 
 def _set(jobs: QueueHarness, org: Org, job_id: uuid.UUID, **values: Any) -> None:
-    with unit_of_work(jobs.database, organisation_id=org.id) as session:
+    with unit_of_work(jobs.runtime, organisation_id=org.id) as session:
         session.execute(
             update(Job)
             .where(Job.id == job_id)
@@ -117,7 +117,7 @@ def test_a_job_whose_worker_was_killed_resumes_from_its_checkpoint(
     assert worker.returncode == -signal.SIGKILL, stderr.decode()
     killed = jobs.job(org_a.id, job_id)
     assert (killed.state, killed.attempts) == (JobState.running, 1)
-    committed = step_events(jobs.database, org_a.id, job_id)
+    committed = step_events(jobs.runtime, org_a.id, job_id)
     assert committed == list(range(killed.checkpoint["next"]))
 
     # Its heartbeat stops; once stale, the periodic reaper (run through huey) re-queues it.
@@ -130,4 +130,4 @@ def test_a_job_whose_worker_was_killed_resumes_from_its_checkpoint(
     assert job.attempts == 2
     assert job.result == {"steps": steps, "resumed_from": killed.checkpoint["next"], "attempt": 2}
     # Every step committed exactly once across the two workers, in order.
-    assert step_events(jobs.database, org_a.id, job_id) == list(range(steps))
+    assert step_events(jobs.runtime, org_a.id, job_id) == list(range(steps))

@@ -30,7 +30,7 @@ def test_a_job_runs_to_success_with_its_progress_and_result(jobs: QueueHarness, 
     assert job.checkpoint == {"next": 4}
     assert job.started_at is not None and job.finished_at is not None
     assert job.created_at <= job.started_at <= job.finished_at
-    assert step_events(jobs.database, org_a.id, job_id) == [0, 1, 2, 3]
+    assert step_events(jobs.runtime, org_a.id, job_id) == [0, 1, 2, 3]
 
 
 def test_a_failing_step_is_rolled_back_and_the_retry_resumes_after_the_last_commit(
@@ -44,7 +44,7 @@ def test_a_failing_step_is_rolled_back_and_the_retry_resumes_after_the_last_comm
     assert job.attempts == 3
     assert job.result == {"steps": 4, "resumed_from": 2, "attempt": 3}
     # Step 2 was recorded and rolled back twice; every step committed exactly once.
-    assert step_events(jobs.database, org_a.id, job_id) == [0, 1, 2, 3]
+    assert step_events(jobs.runtime, org_a.id, job_id) == [0, 1, 2, 3]
     assert job.error is None
 
 
@@ -102,30 +102,30 @@ def test_a_job_holding_its_write_open_past_a_heartbeat_ends_at_once(
     assert job.state is JobState.succeeded
     assert job.result == {"lingered": 0.5}
     assert time.monotonic() - started < 10
-    with jobs.database.session(organisation_id=org_b.id) as session:
+    with jobs.runtime.session(organisation_id=org_b.id) as session:
         assert session.scalars(select(Job)).all() == []
 
 
 def test_enqueueing_inside_a_rolled_back_transaction_sends_nothing(jobs: QueueHarness, org_a: Org):
     with (
         pytest.raises(RuntimeError, match="changed my mind"),
-        unit_of_work(jobs.database, organisation_id=org_a.id) as session,
+        unit_of_work(jobs.runtime, organisation_id=org_a.id) as session,
     ):
         enqueue_job(session, admin_ctx(org_a.id), kind="test.steps", params={"steps": 1})
         raise RuntimeError("changed my mind")
     assert len(jobs.queue.huey) == 0
-    with jobs.database.session(organisation_id=org_a.id) as session:
+    with jobs.runtime.session(organisation_id=org_a.id) as session:
         assert session.query(Job).count() == 0
 
     # The same call in a committed transaction sends exactly one message, after the commit.
-    with unit_of_work(jobs.database, organisation_id=org_a.id) as session:
+    with unit_of_work(jobs.runtime, organisation_id=org_a.id) as session:
         enqueue_job(session, admin_ctx(org_a.id), kind="test.steps", params={"steps": 1})
         assert len(jobs.queue.huey) == 0
     assert len(jobs.queue.huey) == 1
 
 
 def test_enqueue_refuses_unknown_kinds_and_values_that_are_not_json(jobs: QueueHarness, org_a: Org):
-    with unit_of_work(jobs.database, organisation_id=org_a.id) as session:
+    with unit_of_work(jobs.runtime, organisation_id=org_a.id) as session:
         with pytest.raises(ValueError, match="no handler"):
             enqueue_job(session, admin_ctx(org_a.id), kind="test.nobody")
         with pytest.raises(TypeError, match="params must be JSON"):
@@ -171,13 +171,13 @@ def test_cancelling_a_running_job_stops_it_at_its_next_check(jobs: QueueHarness,
     jobs.start()
     job_id = jobs.enqueue(org_a.id, "test.steps", {"steps": 50, "pause": 0.05})
     jobs.wait_for(org_a.id, job_id, lambda j: j.progress_done >= 2)
-    with unit_of_work(jobs.database, organisation_id=org_a.id) as session:
+    with unit_of_work(jobs.runtime, organisation_id=org_a.id) as session:
         asked = cancel_job(session, admin_ctx(org_a.id), job_id=job_id)
         assert (asked.state, asked.cancel_requested) == (JobState.running, True)
     job = jobs.wait_finished(org_a.id, job_id)
     assert job.state is JobState.cancelled
     assert job.lease is None
-    done = step_events(jobs.database, org_a.id, job_id)
+    done = step_events(jobs.runtime, org_a.id, job_id)
     # Committed steps stay done; the job stopped long before its end.
     assert done == list(range(len(done)))
     assert 2 <= len(done) < 50
@@ -186,14 +186,14 @@ def test_cancelling_a_running_job_stops_it_at_its_next_check(jobs: QueueHarness,
 
 def test_cancelling_a_queued_job_means_it_never_runs(jobs: QueueHarness, org_a: Org):
     job_id = jobs.enqueue(org_a.id, "test.steps", {"steps": 2})
-    with unit_of_work(jobs.database, organisation_id=org_a.id) as session:
+    with unit_of_work(jobs.runtime, organisation_id=org_a.id) as session:
         cancelled = cancel_job(session, admin_ctx(org_a.id), job_id=job_id)
         assert cancelled.state is JobState.cancelled
     jobs.start()
     jobs.wait_tasks(1)
     job = jobs.job(org_a.id, job_id)
     assert (job.state, job.attempts, calls[job_id]) == (JobState.cancelled, 0, 0)
-    assert step_events(jobs.database, org_a.id, job_id) == []
+    assert step_events(jobs.runtime, org_a.id, job_id) == []
 
 
 def test_jobs_of_two_organisations_run_each_in_its_own_organisation(
@@ -204,8 +204,8 @@ def test_jobs_of_two_organisations_run_each_in_its_own_organisation(
     b = jobs.enqueue(org_b.id, "test.steps", {"steps": 3})
     assert jobs.wait_finished(org_a.id, a).state is JobState.succeeded
     assert jobs.wait_finished(org_b.id, b).state is JobState.succeeded
-    assert step_events(jobs.database, org_a.id, a) == [0, 1]
-    assert step_events(jobs.database, org_b.id, b) == [0, 1, 2]
-    assert step_events(jobs.database, org_a.id, b) == []
-    with jobs.database.session(organisation_id=org_b.id) as session:
+    assert step_events(jobs.runtime, org_a.id, a) == [0, 1]
+    assert step_events(jobs.runtime, org_b.id, b) == [0, 1, 2]
+    assert step_events(jobs.runtime, org_a.id, b) == []
+    with jobs.runtime.session(organisation_id=org_b.id) as session:
         assert session.get(Job, (org_b.id, a)) is None

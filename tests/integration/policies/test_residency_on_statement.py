@@ -10,13 +10,14 @@ from sqlalchemy import select
 from facito_admin.audit.actions import AuditAction
 from facito_admin.auth.context import SYSTEM_PRINCIPAL, RequestContext
 from facito_admin.db.base import utcnow
-from facito_admin.db.session import Database, unit_of_work
+from facito_admin.db.session import unit_of_work
 from facito_admin.jobs.models import Job, JobState
 from facito_admin.organisations import service as organisations
 from facito_admin.organisations.models import Organisation
 from facito_admin.policies.notice_tasks import NOTICE_JOB_KIND, enqueue_statement_notices
 from facito_admin.policies.parameters import STATEMENT_2019_VALUES
 from facito_admin.policies.statement_drafts import create_draft, publish_statement
+from facito_admin.runtime import Runtime
 from tests.api.organisations.helpers import audit_trail
 from tests.conftest import Org
 from tests.factories.jobs import QueueHarness
@@ -25,9 +26,9 @@ CTX = RequestContext(principal=SYSTEM_PRINCIPAL, request_id="test-residency")
 
 
 def test_an_eea_only_statement_reports_the_organisation_storing_outside_the_eea(
-    jobs: QueueHarness, database: Database, org_a: Org, org_b: Org
+    jobs: QueueHarness, runtime: Runtime, org_a: Org, org_b: Org
 ):
-    with unit_of_work(database, organisation_id=org_a.id) as session:
+    with unit_of_work(runtime, organisation_id=org_a.id) as session:
         organisation = session.get(Organisation, org_a.id)
         assert organisation is not None
         organisations.update_organisation(
@@ -38,7 +39,7 @@ def test_an_eea_only_statement_reports_the_organisation_storing_outside_the_eea(
             changes={"backup_region": "azure-us"},
         )
     effective_from = utcnow() + timedelta(days=1)
-    with unit_of_work(database, organisation_id=None) as session:
+    with unit_of_work(runtime, organisation_id=None) as session:
         draft = create_draft(
             session,
             CTX,
@@ -51,19 +52,19 @@ def test_an_eea_only_statement_reports_the_organisation_storing_outside_the_eea(
         )
         publish_statement(session, CTX, statement_id=draft.id, if_match=None)
 
-    assert enqueue_statement_notices(jobs.database) == 2
+    assert enqueue_statement_notices(jobs.runtime) == 2
     jobs.start()
     for org in (org_a, org_b):
-        with database.session(organisation_id=org.id) as session:
+        with runtime.session(organisation_id=org.id) as session:
             [job] = session.scalars(select(Job).where(Job.kind == NOTICE_JOB_KIND)).all()
         assert jobs.wait_finished(org.id, job.id).state is JobState.succeeded
 
     reported = [
-        e for e in audit_trail(database, org_a.id) if e["action"] == AuditAction.ResidencyInvalid
+        e for e in audit_trail(runtime, org_a.id) if e["action"] == AuditAction.ResidencyInvalid
     ]
     assert len(reported) == 1
     assert reported[0]["details"]["status"] == "becomes_invalid"
     assert reported[0]["details"]["cause"] == "privacy statement 2026-eea"
     assert reported[0]["details"]["problems"][0]["region"] == "azure-us"
-    actions_b = [e["action"] for e in audit_trail(database, org_b.id)]
+    actions_b = [e["action"] for e in audit_trail(runtime, org_b.id)]
     assert AuditAction.ResidencyInvalid not in actions_b

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from facito_admin.db.session import Database
 from facito_admin.policies.parameters import STATEMENT_2019_VALUES, validate_policy_values
 from facito_admin.policies.statement_models import StatementStatus
 from facito_admin.policies.statements import SEED_STATEMENT_ID, statement_in_force
+from facito_admin.runtime import Runtime
 
 SEEDED_FROM = datetime(2019, 3, 8, tzinfo=UTC)
 
 
-def test_the_2019_statement_is_seeded_published_with_its_values(database: Database):
-    with database.session() as session:
+def test_the_2019_statement_is_seeded_published_with_its_values(runtime: Runtime):
+    with runtime.session() as session:
         statement = statement_in_force(session, at=datetime(2026, 1, 1, tzinfo=UTC))
         assert statement is not None
         assert statement.id == SEED_STATEMENT_ID
@@ -28,8 +28,8 @@ def test_the_2019_statement_is_seeded_published_with_its_values(database: Databa
         assert initial.material is False
 
 
-def test_the_seeded_values_pass_the_registry_with_every_key_set(database: Database):
-    with database.session() as session:
+def test_the_seeded_values_pass_the_registry_with_every_key_set(runtime: Runtime):
+    with runtime.session() as session:
         statement = statement_in_force(session, at=SEEDED_FROM)
         assert statement is not None
         assert validate_policy_values(statement.parameters, require_all=True) == (
@@ -37,7 +37,7 @@ def test_the_seeded_values_pass_the_registry_with_every_key_set(database: Databa
         )
 
 
-def test_no_statement_is_in_force_before_8_march_2019(database: Database):
-    with database.session() as session:
+def test_no_statement_is_in_force_before_8_march_2019(runtime: Runtime):
+    with runtime.session() as session:
         assert statement_in_force(session, at=SEEDED_FROM - timedelta(microseconds=1)) is None
         assert statement_in_force(session, at=SEEDED_FROM) is not None

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from standardwebhooks import Webhook
 from werkzeug import Request, Response
 
-from facito_admin.db.session import Database
 from facito_admin.jobs.models import Job
 from facito_admin.jobs.queue import queue_of
 from facito_admin.jobs.runner import run_job
 from facito_admin.policies.notice_tasks import NOTICE_JOB_KIND, enqueue_statement_notices
+from facito_admin.runtime import Runtime
 from facito_admin.webhooks.models import DeliveryStatus
 from tests.api.policies.conftest import now
 from tests.api.policies.helpers import DPO, create_draft, publish
@@ -29,16 +29,16 @@ __all__ = ["local_receivers", "now", "receiver", "webhook_ca"]
 ADMIN = "Organisation.Admin"
 
 
-def _run_notice_job(database: Database, org: Org) -> None:
-    with database.session(organisation_id=org.id) as session:
+def _run_notice_job(runtime: Runtime, org: Org) -> None:
+    with runtime.session(organisation_id=org.id) as session:
         [job_id] = session.scalars(select(Job.id).where(Job.kind == NOTICE_JOB_KIND)).all()
-    run_job(queue_of(database), org.id, job_id)
+    run_job(queue_of(runtime), org.id, job_id)
 
 
 def test_a_published_material_statement_reaches_a_receiver_that_failed_twice(
     now,
     client: FlaskClient,
-    database: Database,
+    runtime: Runtime,
     org_a: Org,
     org_b: Org,
     auth,
@@ -74,11 +74,11 @@ def test_a_published_material_statement_reaches_a_receiver_that_failed_twice(
     )
     assert publish(client, valid["id"], dpo).status_code == 200
 
-    assert enqueue_statement_notices(database) == 2
-    _run_notice_job(database, org_a)
-    _run_notice_job(database, org_b)
-    [delivery] = deliveries(database, org_a.id)
-    statuses = [run_attempt(database, org_a.id, delivery.id).status for _ in range(3)]
+    assert enqueue_statement_notices(runtime) == 2
+    _run_notice_job(runtime, org_a)
+    _run_notice_job(runtime, org_b)
+    [delivery] = deliveries(runtime, org_a.id)
+    statuses = [run_attempt(runtime, org_a.id, delivery.id).status for _ in range(3)]
 
     assert statuses == [DeliveryStatus.pending, DeliveryStatus.pending, DeliveryStatus.succeeded]
     assert len(verified) == 3
@@ -94,5 +94,5 @@ def test_a_published_material_statement_reaches_a_receiver_that_failed_twice(
     # Organisation B is told too, through its own notice; it registered no receiver.
     other = client.get(f"/v1/organisations/{org_b.id}/notices", headers=auth(org_b, ADMIN))
     assert [n["statement_id"] for n in other.get_json()["items"]] == [valid["id"]]
-    assert deliveries(database, org_b.id) == []
+    assert deliveries(runtime, org_b.id) == []
     assert uuid.UUID(data["notice_id"]) != uuid.UUID(other.get_json()["items"][0]["id"])

@@ -9,9 +9,10 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 from werkzeug import Request, Response
 
-from facito_admin.db.session import Database, cross_organisation_session, unit_of_work
+from facito_admin.db.session import cross_organisation_session, unit_of_work
 from facito_admin.db.tenancy import TenancyViolation
 from facito_admin.jobs.models import Job, JobState
+from facito_admin.runtime import Runtime
 from facito_admin.webhooks.events import WebhookEventType, publish_event
 from facito_admin.webhooks.models import DeliveryStatus
 from facito_admin.webhooks.scheduling import DELIVERY_KIND
@@ -28,17 +29,17 @@ PUBLISHED = WebhookEventType.PolicyStatementPublished
 CONTRACT = WebhookEventType.PolicyContractChanged
 
 
-def _publish(database: Database, org: Org, event_type: WebhookEventType = PUBLISHED) -> None:
-    with unit_of_work(database, organisation_id=org.id) as session:
+def _publish(runtime: Runtime, org: Org, event_type: WebhookEventType = PUBLISHED) -> None:
+    with unit_of_work(runtime, organisation_id=org.id) as session:
         publish_event(
             session, organisation_id=org.id, event_type=event_type, data={"version": "2019-03-08"}
         )
 
 
 def test_a_published_event_reaches_a_receiver_that_verifies_its_signature(
-    database: Database, org_a: Org, receiver: Receiver, local_receivers: object
+    runtime: Runtime, org_a: Org, receiver: Receiver, local_receivers: object
 ):
-    endpoint = make_endpoint(database, org_a.id, receiver.url())
+    endpoint = make_endpoint(runtime, org_a.id, receiver.url())
     verified: list[tuple[str, dict]] = []
 
     def verify(request: Request) -> Response:
@@ -50,15 +51,15 @@ def test_a_published_event_reaches_a_receiver_that_verifies_its_signature(
         return Response("thanks", status=200)
 
     receiver.server.expect_request("/hook", method="POST").respond_with_handler(verify)
-    _publish(database, org_a)
+    _publish(runtime, org_a)
 
-    [pending] = deliveries(database, org_a.id)
+    [pending] = deliveries(runtime, org_a.id)
     assert pending.status is DeliveryStatus.pending
     assert pending.attempts == 0
     assert pending.event_id.startswith("msg_")
-    assert job_row(database, org_a.id, pending.job_id).kind == DELIVERY_KIND
+    assert job_row(runtime, org_a.id, pending.job_id).kind == DELIVERY_KIND
 
-    done = run_attempt(database, org_a.id, pending.id)
+    done = run_attempt(runtime, org_a.id, pending.id)
     assert done.status is DeliveryStatus.succeeded
     assert (done.attempts, done.last_response_status, done.last_error) == (1, 200, None)
     assert done.last_response_excerpt == "thanks"
@@ -75,61 +76,55 @@ def test_a_published_event_reaches_a_receiver_that_verifies_its_signature(
     ]
 
 
-def test_only_enabled_endpoints_subscribed_to_the_type_get_a_delivery(
-    database: Database, org_a: Org
-):
-    subscribed = make_endpoint(database, org_a.id, "https://hooks.example.test/a")
-    make_endpoint(database, org_a.id, "https://hooks.example.test/b", event_types=[CONTRACT])
-    make_endpoint(database, org_a.id, "https://hooks.example.test/c", enabled=False)
-    _publish(database, org_a)
-    assert [d.endpoint_id for d in deliveries(database, org_a.id)] == [subscribed.id]
+def test_only_enabled_endpoints_subscribed_to_the_type_get_a_delivery(runtime: Runtime, org_a: Org):
+    subscribed = make_endpoint(runtime, org_a.id, "https://hooks.example.test/a")
+    make_endpoint(runtime, org_a.id, "https://hooks.example.test/b", event_types=[CONTRACT])
+    make_endpoint(runtime, org_a.id, "https://hooks.example.test/c", enabled=False)
+    _publish(runtime, org_a)
+    assert [d.endpoint_id for d in deliveries(runtime, org_a.id)] == [subscribed.id]
 
 
 def test_an_event_of_one_organisation_never_reaches_another_organisations_endpoints(
-    database: Database, org_a: Org, org_b: Org
+    runtime: Runtime, org_a: Org, org_b: Org
 ):
-    make_endpoint(database, org_b.id, "https://hooks.example.test/b")
-    _publish(database, org_a)
-    assert deliveries(database, org_b.id) == []
+    make_endpoint(runtime, org_b.id, "https://hooks.example.test/b")
+    _publish(runtime, org_a)
+    assert deliveries(runtime, org_b.id) == []
 
 
-def test_nothing_is_delivered_when_the_callers_transaction_rolls_back(
-    database: Database, org_a: Org
-):
-    make_endpoint(database, org_a.id, "https://hooks.example.test/a")
-    with pytest.raises(RuntimeError), unit_of_work(database, organisation_id=org_a.id) as session:
+def test_nothing_is_delivered_when_the_callers_transaction_rolls_back(runtime: Runtime, org_a: Org):
+    make_endpoint(runtime, org_a.id, "https://hooks.example.test/a")
+    with pytest.raises(RuntimeError), unit_of_work(runtime, organisation_id=org_a.id) as session:
         publish_event(session, organisation_id=org_a.id, event_type=PUBLISHED, data={})
         raise RuntimeError("the caller's change failed")
-    assert deliveries(database, org_a.id) == []
-    with database.session(organisation_id=org_a.id) as session:
+    assert deliveries(runtime, org_a.id) == []
+    with runtime.session(organisation_id=org_a.id) as session:
         assert session.scalars(select(Job)).all() == []
 
 
 def test_an_event_for_every_organisation_can_be_published_from_a_cross_organisation_session(
-    database: Database, org_a: Org, org_b: Org
+    runtime: Runtime, org_a: Org, org_b: Org
 ):
-    make_endpoint(database, org_a.id, "https://hooks.example.test/a")
-    make_endpoint(database, org_b.id, "https://hooks.example.test/b")
-    with cross_organisation_session(database, reason="test: a statement for all") as session:
+    make_endpoint(runtime, org_a.id, "https://hooks.example.test/a")
+    make_endpoint(runtime, org_b.id, "https://hooks.example.test/b")
+    with cross_organisation_session(runtime, reason="test: a statement for all") as session:
         for org in (org_a, org_b):
             publish_event(session, organisation_id=org.id, event_type=PUBLISHED, data={})
-    [a] = deliveries(database, org_a.id)
-    [b] = deliveries(database, org_b.id)
+    [a] = deliveries(runtime, org_a.id)
+    [b] = deliveries(runtime, org_b.id)
     assert a.event_id != b.event_id
-    assert job_row(database, org_b.id, b.job_id).state is JobState.queued
+    assert job_row(runtime, org_b.id, b.job_id).state is JobState.queued
 
 
-def test_a_session_of_another_organisation_cannot_publish(
-    database: Database, org_a: Org, org_b: Org
-):
+def test_a_session_of_another_organisation_cannot_publish(runtime: Runtime, org_a: Org, org_b: Org):
     with (
         pytest.raises(TenancyViolation),
-        unit_of_work(database, organisation_id=org_b.id) as session,
+        unit_of_work(runtime, organisation_id=org_b.id) as session,
     ):
         publish_event(session, organisation_id=org_a.id, event_type=PUBLISHED, data={})
 
 
-def test_event_data_must_be_json(database: Database, org_a: Org):
-    make_endpoint(database, org_a.id, "https://hooks.example.test/a")
-    with pytest.raises(TypeError), unit_of_work(database, organisation_id=org_a.id) as session:
+def test_event_data_must_be_json(runtime: Runtime, org_a: Org):
+    make_endpoint(runtime, org_a.id, "https://hooks.example.test/a")
+    with pytest.raises(TypeError), unit_of_work(runtime, organisation_id=org_a.id) as session:
         publish_event(session, organisation_id=org_a.id, event_type=PUBLISHED, data={"x": {1, 2}})

@@ -9,9 +9,9 @@ import pytest
 from werkzeug import Response
 
 from facito_admin.db.session import unit_of_work
+from facito_admin.outbound import WebhookConfig
 from facito_admin.webhooks.events import WebhookEventType, publish_event
 from facito_admin.webhooks.models import DeliveryStatus
-from facito_admin.webhooks.targets import WebhookConfig, attach_webhook_config, webhook_config
 from tests.conftest import Org
 from tests.factories.jobs import QueueHarness
 from tests.factories.webhooks import Receiver, deliveries, delivery, make_endpoint
@@ -21,25 +21,25 @@ from tests.factories.webhooks import Receiver, deliveries, delivery, make_endpoi
 def test_a_consumer_delivers_and_retries_on_its_own(
     jobs: QueueHarness, org_a: Org, receiver: Receiver, local_receivers: WebhookConfig
 ):
-    attach_webhook_config(jobs.database, local_receivers)
-    assert webhook_config(jobs.database).allow_private
-    make_endpoint(jobs.database, org_a.id, receiver.url())
+    jobs.runtime.webhooks = local_receivers
+    assert jobs.runtime.webhooks.allow_private
+    make_endpoint(jobs.runtime, org_a.id, receiver.url())
     for status in (503, 200):
         receiver.server.expect_ordered_request("/hook").respond_with_response(
             Response("", status=status)
         )
     jobs.start(workers=2)
-    with unit_of_work(jobs.database, organisation_id=org_a.id) as session:
+    with unit_of_work(jobs.runtime, organisation_id=org_a.id) as session:
         publish_event(
             session,
             organisation_id=org_a.id,
             event_type=WebhookEventType.PolicyStatementPublished,
             data={"version": "2026-12"},
         )
-    [published] = deliveries(jobs.database, org_a.id)
+    [published] = deliveries(jobs.runtime, org_a.id)
     deadline = time.monotonic() + 20
     while True:
-        row = delivery(jobs.database, org_a.id, published.id)
+        row = delivery(jobs.runtime, org_a.id, published.id)
         if row.status is not DeliveryStatus.pending or time.monotonic() > deadline:
             break
         time.sleep(0.1)

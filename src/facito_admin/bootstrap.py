@@ -1,0 +1,60 @@
+"""Building the runtime: the one place that puts a process's long-lived parts together."""
+
+from __future__ import annotations
+
+from .auth.dev_issuer import load_or_create_key, public_keys
+from .auth.microsoft import EntraApps
+from .auth.tenants import TenantDirectory
+from .auth.tokens import KeyCache, TokenValidator, fetch_json
+from .config import Settings
+from .db.models_registry import load_all
+from .db.session import Database
+from .jobs.queue import build_queue
+from .jobs.tasks import install_tasks
+from .organisations.tenants import find_tenant_organisation, organisation_exists
+from .outbound import GraphAccess, WebhookConfig
+from .runtime import Runtime
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """The runtime of ``settings``: database, identity, job queue (with its tasks), outbound."""
+    load_all()
+    database = Database(settings.resolved_database_url)
+    verify: str | bool = settings.ca_bundle or True
+    remote = KeyCache(
+        settings.jwks_url,
+        ttl=settings.jwks_cache_seconds,
+        min_refresh=settings.jwks_min_refresh_seconds,
+        fetch=fetch_json(settings.http_timeout_seconds, verify),
+    )
+    dev_key = load_or_create_key(settings.instance_path) if settings.uses_dev_issuer else None
+    validator = TokenValidator(
+        audience=settings.client_id,
+        authority_host=settings.authority_host,
+        remote_keys=remote,
+        local_keys=public_keys(dev_key) if dev_key else None,
+        leeway=settings.clock_leeway_seconds,
+    )
+    # Tokens' tenants → organisations, cached for a few seconds (auth/tenants.py).
+    tenants = TenantDirectory(
+        database,
+        ttl=settings.tenant_cache_seconds,
+        find_tenant=find_tenant_organisation,
+        organisation_exists=organisation_exists,
+    )
+    entra = EntraApps.from_settings(settings)
+    queue = build_queue(settings)
+    runtime = Runtime(
+        settings=settings,
+        database=database,
+        validator=validator,
+        tenants=tenants,
+        queue=queue,
+        entra=entra,
+        graph=GraphAccess.from_settings(settings, entra),
+        webhooks=WebhookConfig.from_settings(settings),
+        dev_key=dev_key,
+    )
+    # Sessions of this runtime enqueue jobs into its queue after commit (jobs/queue.py).
+    install_tasks(queue, runtime)
+    return runtime
