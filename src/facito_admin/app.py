@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-import structlog
-from flask import Flask, Response, g, request
+from flask import Flask
 from flask_swagger_ui import get_swaggerui_blueprint
-from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .audit.service import AUDIT_RECORDED_KEY
+from .audit.service import events_recorded
 from .bootstrap import build_runtime
-from .common.idempotency import IdempotencyKeyPlugin, init_idempotency
 from .config import Settings, load_settings
-from .logs import configure_logging, init_request_ids
-from .metrics import init_metrics
-from .problems import PROBLEM_CONTENT_TYPE, FacitoApi, problem_response, register_problem_handlers
-from .ratelimits import init_rate_limits
+from .http import Protocol, declared_permissions, entra_principal, problem_json
+from .http.edge import install_edge
+from .http.idempotency import IdempotencyKeyPlugin
+from .http.openapi import FacitoApi
+from .logs import configure_logging
 from .runtime import Runtime
-from .web import SAFE_METHODS, audit_exemption, authorise_request
-
-log = structlog.get_logger("facito_admin.audit")
+from .scim.protocol import SCIM
 
 API_VERSION = "1.0.0"
 # Swagger UI must load nothing from another host (tests/contract/test_docs.py): its default
@@ -82,6 +77,19 @@ def _spec_options() -> dict[str, Any]:
     }
 
 
+# REST: Entra ID tokens, permissions declared on each view with @require, RFC 9457 errors;
+# the organisation of a request is the one in its path.
+REST = Protocol(
+    name="rest",
+    prefix="/",
+    realm="facito-admin",
+    authenticate=entra_principal,
+    required_permissions=declared_permissions,
+    organisation_of=lambda _principal: None,
+    render_problem=problem_json,
+)
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
     """Build the app from settings (read from the environment when not given)."""
     settings = settings or (runtime.settings if runtime else load_settings())
@@ -95,29 +103,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS=_spec_options(),
-        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
     )
-    app.extensions["facito"] = runtime
     if settings.trusted_proxies:
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
         )
-    # Hook order matters: before_request functions run in this order, after_request functions
-    # in the reverse one. Metrics first (they time everything and see the final status), then
-    # request ids, the rate limiter (429 before any work, token checks included), the
-    # organisation confinement (404/403 before anything reads the request: no 415, 422 or 428
-    # can reveal another organisation), the transaction (415 check; commit after the
-    # response), and idempotency (claims after the limiter, stages its outcome before the
-    # commit and settles after it).
-    init_metrics(app)
-    init_request_ids(app)
-    init_rate_limits(app, settings)
-    app.before_request(authorise_request)
-    _init_transactions(app)
-    init_idempotency(app)
+    install_edge(app, runtime, protocols=[REST, SCIM], audit_recorded=events_recorded)
     api = FacitoApi(app, spec_kwargs={"extra_plugins": [IdempotencyKeyPlugin()]})
-    register_problem_handlers(app)
 
     from .accounts.views import blp as accounts_blp
     from .audit.facito_views import blp as facito_audit_blp
@@ -173,102 +166,4 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     return app
 
 
-def _audited(session: Session | None, response: Response) -> bool:
-    """False for a successful mutating request that recorded no audit event and is not exempt.
-
-    Events count only in the request's own session (record_event bumps AUDIT_RECORDED_KEY);
-    views that change nothing say so with web.audit_exempt. Requests that matched no route
-    are left to their error answer.
-    """
-    if request.method in SAFE_METHODS or response.status_code >= 400:
-        return True
-    if request.url_rule is None or audit_exemption() is not None:
-        return True
-    return session is not None and session.info.get(AUDIT_RECORDED_KEY, 0) > 0
-
-
-def _init_transactions(app: Flask) -> None:
-    """One transaction per request: commit after a good response, roll back otherwise."""
-
-    @app.before_request
-    def _require_json_bodies() -> Response | None:
-        if request.method in SAFE_METHODS:
-            return None
-        if not request.content_length and "chunked" not in request.headers.get(
-            "Transfer-Encoding", ""
-        ):
-            return None
-        mimetype = request.mimetype or ""
-        if mimetype != "application/json" and not mimetype.endswith("+json"):
-            return problem_response(
-                415, code="unsupported-media-type", detail="send the body as application/json"
-            )
-        return _check_json_syntax(request.get_data())
-
-    @app.after_request
-    def _finish_transaction(response: Response) -> Response:
-        session = g.pop("db_session", None)
-        if not _audited(session, response):
-            # Every change is audited in its own transaction (DESIGN: audit); a view that
-            # forgot must fail loudly rather than commit an unaudited change.
-            if session is not None:
-                session.rollback()
-                session.close()
-            log.error(
-                "mutation_without_audit_event",
-                method=request.method,
-                endpoint=request.endpoint,
-                status=response.status_code,
-            )
-            return problem_response(
-                500,
-                code="audit-event-missing",
-                title="Internal server error",
-                detail="the change was not recorded in the audit log, so it was undone",
-            )
-        if session is None:
-            return response
-        try:
-            if response.status_code < 400:
-                session.commit()
-            else:
-                session.rollback()
-        except Exception as error:  # noqa: BLE001 - a failed commit must still answer problem+json
-            session.rollback()
-            session.close()
-            return app.handle_user_exception(error)  # type: ignore[return-value]
-        session.close()
-        return response
-
-    @app.teardown_request
-    def _close_session(_error: BaseException | None) -> None:
-        session = g.pop("db_session", None)
-        if session is not None:
-            session.rollback()
-            session.close()
-
-
-def _check_json_syntax(body: bytes) -> Response | None:
-    """400 for a body that is not JSON, one answer for every route.
-
-    webargs would answer malformed JSON itself, but lets the RecursionError of a deeply nested
-    body escape as a 500; parsing once here catches both.
-    """
-    try:
-        json.loads(body)
-    except RecursionError:
-        detail = "the JSON body nests too deeply"
-    except ValueError as error:
-        detail = f"the body is not valid JSON: {error}"[:300]
-    else:
-        return None
-    return problem_response(
-        400,
-        code="invalid-json",
-        title="Invalid JSON",
-        detail=detail,
-        errors=[{"field": "_body", "location": "json", "message": detail}],
-    )
-
-
-__all__ = ["PROBLEM_CONTENT_TYPE", "create_app"]
+__all__ = ["create_app"]

@@ -7,6 +7,7 @@ import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +18,7 @@ GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 # staff roles work out of the box. Production must configure the real one.
 DEV_FACITO_TENANT_ID = "00000000-0000-4000-8000-00000000fac1"
 DEV_CLIENT_ID = "00000000-0000-4000-8000-0000000000a1"
+DEV_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
 
 # Storages of the `limits` package that we deploy on: per process, or shared through Redis.
@@ -69,7 +71,10 @@ class Settings(BaseSettings):
     dns_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
     dev_issuer_enabled: bool | None = None
-    public_base_url: str = "http://127.0.0.1:5000"
+    # Where clients reach the API (scheme, host, port; no path): every absolute URL the API
+    # writes (Link, SCIM locations, the admin-consent redirect) starts with it, never with the
+    # request's Host. Required in production, where requests for another host are refused.
+    public_base_url: str = DEV_PUBLIC_BASE_URL
     # Signs admin-consent `state`, cursors are not signed (they only move inside own data).
     secret_key: SecretStr = SecretStr("")
 
@@ -117,6 +122,14 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _origin_only(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if not parts.hostname or parts.path or parts.query or parts.fragment or parts.username:
+            raise ValueError("must be scheme://host[:port] only, e.g. https://admin.facito.nl")
+        return value
 
     @field_validator("authority_host")
     @classmethod
@@ -186,6 +199,10 @@ class Settings(BaseSettings):
             problems.append("FACITO_CLIENT_ID must be the API's app registration in production")
         if self.facito_tenant_id == DEV_FACITO_TENANT_ID:
             problems.append("FACITO_FACITO_TENANT_ID must be Facito's tenant in production")
+        if self.public_base_url == DEV_PUBLIC_BASE_URL or not self.public_base_url.startswith(
+            "https://"
+        ):
+            problems.append("FACITO_PUBLIC_BASE_URL must be the API's https address in production")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -206,6 +223,11 @@ class Settings(BaseSettings):
     def webhooks_allow_http(self) -> bool:
         """Plain-http receivers: development only (a laptop's local receiver)."""
         return self.env is Environment.development
+
+    @property
+    def public_host(self) -> str:
+        """The Host (name and port) requests must name in production."""
+        return urlsplit(self.public_base_url).netloc.lower()
 
     @property
     def resolved_database_url(self) -> str:

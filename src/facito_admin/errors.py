@@ -1,4 +1,4 @@
-"""Domain errors. Services raise these; the HTTP edge (problems.py) translates them once."""
+"""Domain errors. Services raise these; the HTTP edge (http/problems.py) translates them once."""
 
 from __future__ import annotations
 

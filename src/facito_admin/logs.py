@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from flask import Flask, Response, g, request
-
-REQUEST_ID_HEADER = "X-Request-ID"
-# fullmatch, never match: `$` would let a trailing newline through into our headers and logs.
-_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 
 
 def configure_logging(level: str, *, json_lines: bool) -> None:
@@ -96,23 +89,3 @@ def log_access(**fields: Any) -> None:
         handler.flush()
     finally:
         handler.release()
-
-
-def init_request_ids(app: Flask) -> None:
-    """Accept a well-formed X-Request-ID or make one; echo it and bind it to every log line."""
-
-    @app.before_request
-    def _bind_request_id() -> None:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=g.request_id)
-
-    @app.after_request
-    def _echo_request_id(response: Response) -> Response:
-        from .web import request_id
-
-        response.headers[REQUEST_ID_HEADER] = request_id()
-        rule = request.url_rule.rule if request.url_rule else None
-        log_access(method=request.method, route=rule, status=response.status_code)
-        return response

@@ -16,18 +16,18 @@ from flask import Flask, jsonify, request
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from facito_admin.common.idempotency import (
+from facito_admin.db.base import utcnow
+from facito_admin.db.session import unit_of_work
+from facito_admin.http import audit_exempt, db_session
+from facito_admin.http.idempotency import (
     RETENTION,
     IdempotencyRecord,
     RecordState,
     fingerprint,
     purge_expired,
 )
-from facito_admin.db.base import utcnow
-from facito_admin.db.session import unit_of_work
 from facito_admin.organisations.models import Organisation
 from facito_admin.runtime import Runtime
-from facito_admin.web import audit_exempt, db_session
 from tests.apps import build_app
 from tests.conftest import Org
 

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from flask_smorest import abort
 from werkzeug.exceptions import UnprocessableEntity
 
-from facito_admin.problems import http_exception_to_problem
+from facito_admin.http.problems import http_exception_to_problem
 from facito_admin.runtime import Runtime
 from tests.apps import build_app
 from tests.conftest import Org

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from facito_admin.common.idempotency import IdempotencyRecord
+from facito_admin.http.idempotency_models import IdempotencyRecord
 from facito_admin.runtime import Runtime
 from tests.apps import build_app
 from tests.conftest import Org

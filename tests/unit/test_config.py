@@ -21,6 +21,7 @@ GOOD_PRODUCTION = {
     "FACITO_SECRET_KEY": "s" * 40,
     "FACITO_CLIENT_ID": "5f0f5a5e-1c1c-4c1c-8c1c-0000000000c1",
     "FACITO_FACITO_TENANT_ID": "fac17000-0000-4000-8000-000000000001",
+    "FACITO_PUBLIC_BASE_URL": "https://admin.facito.example",
 }
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..auth.context import SYSTEM_PRINCIPAL, RequestContext
-from ..common.etags import check_if_match
+from ..common.conditional import ANY, IfMatch
 from ..db.base import utcnow
 from ..errors import InvalidState
 from ..policies.defaults import PolicyKey, policy_value
@@ -37,9 +37,12 @@ def _set_status(account: Account, status: AccountStatus, at: datetime) -> Accoun
     return previous
 
 
-def disable_account(session: Session, ctx: RequestContext, *, account_id: uuid.UUID) -> Account:
+def disable_account(
+    session: Session, ctx: RequestContext, *, account_id: uuid.UUID, if_match: IfMatch = ANY
+) -> Account:
     """Disable an active account; its product access ends at once."""
     account = get_account(session, account_id=account_id)
+    if_match.check(account.id, account.version)
     if account.status is not AccountStatus.active:
         raise InvalidState(f"the account is {account.status.value}, not active")
     now = utcnow()
@@ -57,9 +60,12 @@ def disable_account(session: Session, ctx: RequestContext, *, account_id: uuid.U
     return account
 
 
-def enable_account(session: Session, ctx: RequestContext, *, account_id: uuid.UUID) -> Account:
+def enable_account(
+    session: Session, ctx: RequestContext, *, account_id: uuid.UUID, if_match: IfMatch = ANY
+) -> Account:
     """Enable a disabled account; the products it lost by being disabled come back."""
     account = get_account(session, account_id=account_id)
+    if_match.check(account.id, account.version)
     if account.status is AccountStatus.deleted:
         raise InvalidState("the account is deleted; restore it instead")
     if account.status is not AccountStatus.disabled:
@@ -81,11 +87,11 @@ def enable_account(session: Session, ctx: RequestContext, *, account_id: uuid.UU
 
 
 def delete_account(
-    session: Session, ctx: RequestContext, *, account_id: uuid.UUID, if_match: str
+    session: Session, ctx: RequestContext, *, account_id: uuid.UUID, if_match: IfMatch
 ) -> Account:
     """Soft-delete an account: product access ends, and it is purged after the grace period."""
     account = get_account(session, account_id=account_id)
-    check_if_match(account.id, account.version, if_match)
+    if_match.check(account.id, account.version)
     if account.status is AccountStatus.deleted:
         raise InvalidState("the account is already deleted")
     now = utcnow()

@@ -44,6 +44,8 @@ class Account(TenantScoped, Versioned, Timestamped, Base):
     __table_args__ = (
         # A deleted account frees its UPN and e-mail (as Entra's deleted users do); restoring
         # it checks they are still free. Object id and external id stay taken until the purge.
+        # `info["field"]` names the API field each guards: a write that loses a race to another
+        # account's (IntegrityError) is answered naming it (db/integrity.py).
         Index(
             "uq_accounts_upn_key",
             "organisation_id",
@@ -51,6 +53,7 @@ class Account(TenantScoped, Versioned, Timestamped, Base):
             unique=True,
             sqlite_where=text(NOT_DELETED),
             postgresql_where=text(NOT_DELETED),
+            info={"field": "user_principal_name"},
         ),
         Index(
             "uq_accounts_email_key",
@@ -59,9 +62,10 @@ class Account(TenantScoped, Versioned, Timestamped, Base):
             unique=True,
             sqlite_where=text(NOT_DELETED),
             postgresql_where=text(NOT_DELETED),
+            info={"field": "email"},
         ),
-        UniqueConstraint("organisation_id", "entra_oid"),
-        UniqueConstraint("organisation_id", "external_id"),
+        UniqueConstraint("organisation_id", "entra_oid", info={"field": "entra_oid"}),
+        UniqueConstraint("organisation_id", "external_id", info={"field": "external_id"}),
         # The list: one index per filter and sort (sort=created uses the primary key).
         Index("ix_accounts_org_name", "organisation_id", "name_key", "id"),
         Index("ix_accounts_org_status", "organisation_id", "status", "id"),
@@ -79,6 +83,7 @@ class Account(TenantScoped, Versioned, Timestamped, Base):
             "status <> 'deleted' OR (deleted_at IS NOT NULL AND purge_after IS NOT NULL)",
             name="deleted_has_purge_after",
         ),
+        {"info": {"resource": "account"}},
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -155,12 +160,3 @@ class Account(TenantScoped, Versioned, Timestamped, Base):
 # written out, not bound, so that it still matches those indexes once PostgreSQL switches a
 # prepared statement to a generic plan (a bound status would make every probe scan).
 LIVE = Account.status != literal_column("'deleted'")
-
-# The unique indexes and constraints of accounts, by name, and the API field each guards: a
-# write that loses a race to another account's (IntegrityError) is answered naming the field.
-UNIQUE_FIELDS = {
-    "uq_accounts_upn_key": "user_principal_name",
-    "uq_accounts_email_key": "email",
-    "uq_accounts_organisation_id_entra_oid": "entra_oid",
-    "uq_accounts_organisation_id_external_id": "external_id",
-}

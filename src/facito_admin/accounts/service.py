@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..auth.context import RequestContext
-from ..common.etags import check_if_match
+from ..common.conditional import IfMatch
 from ..common.pagination import Page
 from ..db.base import new_id, utcnow
 from ..db.tenancy import REUSED_STATEMENT, require_organisation
@@ -243,12 +243,12 @@ def update_account(
     ctx: RequestContext,
     *,
     account_id: uuid.UUID,
-    if_match: str,
+    if_match: IfMatch,
     changes: dict[str, Any],
 ) -> Account:
     """Change attributes, if the caller's ETag is current; deleted accounts do not change."""
     account = get_account(session, account_id=account_id)
-    check_if_match(account.id, account.version, if_match)
+    if_match.check(account.id, account.version)
     if account.status is AccountStatus.deleted:
         raise InvalidState("a deleted account does not change; restore it first")
     values = _normalise(changes)

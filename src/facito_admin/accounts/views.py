@@ -5,16 +5,23 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import Response, request, url_for
+from flask import Response, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
-from ..common.etags import etag_of
-from ..common.pagination import link_header
-from ..web import current_ctx, db_session, if_match, require
+from ..http import (
+    ETAG_DOC,
+    IF_MATCH_DOC,
+    current_ctx,
+    db_session,
+    if_match,
+    next_page_link,
+    require,
+    with_etag,
+)
 from . import lifecycle, listing, service
-from .models import Account, AccountStatus
+from .models import AccountStatus
 from .schemas import (
     AccountCreateSchema,
     AccountPageSchema,
@@ -30,19 +37,6 @@ blp = Blueprint(
     url_prefix="/v1/organisations/<uuid:org_id>/accounts",
     description="Employee accounts: attributes, lifecycle and grace period",
 )
-
-_IF_MATCH = {
-    "parameters": [
-        {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"}}
-    ]
-}
-_ETAG = {"ETag": {"schema": {"type": "string"}}}
-
-
-def _with_etag(
-    account: Account, status: int = 200, headers: dict[str, str] | None = None
-) -> tuple[Account, int, dict[str, str]]:
-    return account, status, {"ETag": etag_of(account.id, account.version), **(headers or {})}
 
 
 @blp.route("")
@@ -70,41 +64,43 @@ class Accounts(MethodView):
             listing.render_page(page),
             status=200,
             mimetype="application/json",
-            headers=link_header(request.base_url, args, page.next_cursor),
+            headers=next_page_link(args, page.next_cursor),
         )
 
     @blp.arguments(AccountCreateSchema)
-    @blp.response(201, AccountSchema, headers={"Location": {"schema": {"type": "string"}}, **_ETAG})
+    @blp.response(
+        201, AccountSchema, headers={"Location": {"schema": {"type": "string"}}, **ETAG_DOC}
+    )
     @require(Permission.AccountsWrite)
     def post(self, body: dict[str, Any], org_id: UUID) -> Any:
         """Create an account (a minor's stays disabled until a guardian consents)"""
         status = AccountStatus(body.pop("status"))
         account = service.create_account(db_session(), current_ctx(), fields=body, status=status)
         location = url_for("accounts.AccountById", org_id=org_id, account_id=account.id)
-        return _with_etag(account, 201, {"Location": location})
+        return with_etag(account, 201, {"Location": location})
 
 
 @blp.route("/<uuid:account_id>")
 class AccountById(MethodView):
-    @blp.response(200, AccountSchema, headers=_ETAG)
+    @blp.response(200, AccountSchema, headers=ETAG_DOC)
     @require(Permission.AccountsRead)
     def get(self, org_id: UUID, account_id: UUID) -> Any:
         """Read an account"""
-        return _with_etag(service.get_account(db_session(), account_id=account_id))
+        return with_etag(service.get_account(db_session(), account_id=account_id))
 
     @blp.arguments(AccountUpdateSchema)
-    @blp.response(200, AccountSchema, headers=_ETAG)
-    @blp.doc(**_IF_MATCH)
+    @blp.response(200, AccountSchema, headers=ETAG_DOC)
+    @blp.doc(**IF_MATCH_DOC)
     @require(Permission.AccountsWrite)
     def patch(self, body: dict[str, Any], org_id: UUID, account_id: UUID) -> Any:
         """Change an account's attributes (If-Match required)"""
         account = service.update_account(
             db_session(), current_ctx(), account_id=account_id, if_match=if_match(), changes=body
         )
-        return _with_etag(account)
+        return with_etag(account)
 
-    @blp.response(200, AccountSchema, headers=_ETAG)
-    @blp.doc(**_IF_MATCH)
+    @blp.response(200, AccountSchema, headers=ETAG_DOC)
+    @blp.doc(**IF_MATCH_DOC)
     @require(Permission.AccountsWrite)
     def delete(self, org_id: UUID, account_id: UUID) -> Any:
         """Delete an account (If-Match required): restorable until `purge_after`
@@ -115,34 +111,34 @@ class AccountById(MethodView):
         account = lifecycle.delete_account(
             db_session(), current_ctx(), account_id=account_id, if_match=if_match()
         )
-        return _with_etag(account)
+        return with_etag(account)
 
 
 @blp.route("/<uuid:account_id>/disable")
 class AccountDisable(MethodView):
-    @blp.response(200, AccountSchema, headers=_ETAG)
+    @blp.response(200, AccountSchema, headers=ETAG_DOC)
     @require(Permission.AccountsWrite)
     def post(self, org_id: UUID, account_id: UUID) -> Any:
         """Disable an account; its product access ends at once"""
         account = lifecycle.disable_account(db_session(), current_ctx(), account_id=account_id)
-        return _with_etag(account)
+        return with_etag(account)
 
 
 @blp.route("/<uuid:account_id>/enable")
 class AccountEnable(MethodView):
-    @blp.response(200, AccountSchema, headers=_ETAG)
+    @blp.response(200, AccountSchema, headers=ETAG_DOC)
     @require(Permission.AccountsWrite)
     def post(self, org_id: UUID, account_id: UUID) -> Any:
         """Enable a disabled account; the products it lost by being disabled come back"""
         account = lifecycle.enable_account(db_session(), current_ctx(), account_id=account_id)
-        return _with_etag(account)
+        return with_etag(account)
 
 
 @blp.route("/<uuid:account_id>/restore")
 class AccountRestore(MethodView):
-    @blp.response(200, AccountSchema, headers=_ETAG)
+    @blp.response(200, AccountSchema, headers=ETAG_DOC)
     @require(Permission.AccountsWrite)
     def post(self, org_id: UUID, account_id: UUID) -> Any:
         """Restore a deleted account inside its grace period, to the status it had"""
         account = lifecycle.restore_account(db_session(), current_ctx(), account_id=account_id)
-        return _with_etag(account)
+        return with_etag(account)

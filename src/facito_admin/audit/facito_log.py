@@ -1,7 +1,7 @@
 """Facito's own audit chain: staff actions that concern no single organisation.
 
 An organisation's log holds what happened to that organisation. Publishing a privacy
-statement, or editing a draft of one, happens to none of them, yet app.py requires every
+statement, or editing a draft of one, happens to none of them, yet the edge requires every
 change to be audited in its own transaction; these events go to one more chain, hashed exactly
 like an organisation's (audit/chain.py) with "facito" in place of the organisation id. Its
 head is one row seeded by migration 0006; appending locks it, so the chain never forks.

@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
-from ..web import db_session, page_response, require
+from ..http import db_session, page_response, require
 from . import facito_log
 from .schemas import ChainReportSchema, FacitoAuditEventPageSchema, FacitoAuditEventQueryArgsSchema
 

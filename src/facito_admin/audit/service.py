@@ -31,7 +31,7 @@ from .chain import (
 )
 from .models import AuditChainHead, AuditEvent
 
-# Counted per session: app.py refuses to commit a mutating request that recorded no event.
+# Counted per session: the edge refuses to commit a mutating request that recorded no event.
 AUDIT_RECORDED_KEY = "audit_events_recorded"
 EXPORT_BATCH = 500
 
@@ -50,6 +50,11 @@ class EventFilter:
     target_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+
+def events_recorded(session: Session) -> bool:
+    """Whether the session recorded an audit event (the edge's check before it commits)."""
+    return int(session.info.get(AUDIT_RECORDED_KEY, 0)) > 0
 
 
 def start_chain(session: Session) -> None:
@@ -305,7 +310,7 @@ def stream_events(
 ) -> Iterator[AuditEvent]:
     """The organisation's events for an export, each batch read in a short session of its own.
 
-    An export outlives its request: app.py commits and closes the request's session before a
+    An export outlives its request: the edge commits and closes the request's session before a
     streamed body is sent. So the stream opens its own sessions, bound to the organisation
     like every session (ORM criteria; on PostgreSQL app.organisation_id for row-level
     security), one per batch so that a slow client holds no connection or SQLite read lock

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
 from ..db.base import utcnow
-from ..web import db_session, page_response, require, runtime
+from ..http import db_session, page_response, require, runtime
 from . import service
 from .export import CONTENT_TYPES, ExportFormat
 from .schemas import (

@@ -61,11 +61,23 @@ SYSTEM_PRINCIPAL = Principal(
 
 
 @dataclass(frozen=True)
+class Access:
+    """What a caller may do inside one organisation, and on what ground (http/access.py)."""
+
+    organisation_id: uuid.UUID
+    permissions: frozenset[Permission]
+    # `member`: one of the organisation's own callers; `staff-role`: Facito staff by role.
+    via: str
+
+
+@dataclass(frozen=True)
 class RequestContext:
-    """What a service needs to know about the caller: who, for which request."""
+    """What a service needs to know about the caller: who, for which request, with what access."""
 
     principal: Principal
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # Set for requests inside an organisation (None for jobs, the CLI, global routes).
+    access: Access | None = None
 
 
 _KNOWN_ROLES = {role.value: role for role in AppRole}

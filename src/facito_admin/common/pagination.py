@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
-from urllib.parse import urlencode
 
 import marshmallow as ma
 from sqlalchemy import ColumnElement, Select, literal, tuple_
@@ -137,15 +136,6 @@ def paginate(
     """One page of ``query`` ordered by ``keys`` (unique together), after ``cursor``."""
     statement = keyset_statement(query, keys, limit=limit, cursor=cursor, descending=descending)
     return _page(list(session.execute(statement).scalars().all()), keys, limit)
-
-
-def link_header(base_url: str, args: dict[str, Any], next_cursor: str | None) -> dict[str, str]:
-    """`Link: <…>; rel="next"` for the next page, keeping the caller's other query arguments."""
-    if not next_cursor:
-        return {}
-    query = {k: v for k, v in args.items() if v is not None and k != "cursor"}
-    query["cursor"] = next_cursor
-    return {"Link": f'<{base_url}?{urlencode(query, doseq=True)}>; rel="next"'}
 
 
 def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:

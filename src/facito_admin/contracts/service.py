@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..audit.actions import AuditAction
 from ..auth.context import RequestContext
-from ..common.etags import check_if_match
+from ..common.conditional import IfMatch
 from ..common.pagination import Page, paginate
 from ..db.base import new_id, utcnow
 from ..db.tenancy import require_organisation
@@ -223,7 +223,7 @@ def update_contract(
     ctx: RequestContext,
     *,
     contract_id: uuid.UUID,
-    if_match: str,
+    if_match: IfMatch,
     changes: dict[str, Any],
 ) -> Contract:
     """Correct or extend a contract (If-Match); what already governed does not change."""
@@ -232,7 +232,7 @@ def update_contract(
         raise ValueError(f"not contract fields: {sorted(unknown)}")
     organisation = _lock_organisation(session)
     contract = get_contract(session, contract_id=contract_id)
-    check_if_match(contract.id, contract.version, if_match)
+    if_match.check(contract.id, contract.version)
     values = dict(changes)
     if "products" in values:
         values["products"] = _checked_products(session, values["products"])
@@ -300,14 +300,14 @@ def terminate_contract(
     ctx: RequestContext,
     *,
     contract_id: uuid.UUID,
-    if_match: str,
+    if_match: IfMatch,
     effective_to: datetime | None,
     reason: str,
 ) -> Contract:
     """End a contract in force, now or at a later instant before its agreed end."""
     organisation = _lock_organisation(session)
     contract = get_contract(session, contract_id=contract_id)
-    check_if_match(contract.id, contract.version, if_match)
+    if_match.check(contract.id, contract.version)
     now = utcnow()
     if contract.effective_from > now:
         raise InvalidState("the contract has not taken effect: change or delete it instead")
@@ -343,12 +343,12 @@ def terminate_contract(
 
 
 def delete_contract(
-    session: Session, ctx: RequestContext, *, contract_id: uuid.UUID, if_match: str
+    session: Session, ctx: RequestContext, *, contract_id: uuid.UUID, if_match: IfMatch
 ) -> None:
     """Remove a contract recorded by mistake; only one that never took effect."""
     organisation = _lock_organisation(session)
     contract = get_contract(session, contract_id=contract_id)
-    check_if_match(contract.id, contract.version, if_match)
+    if_match.check(contract.id, contract.version)
     if contract.effective_from <= utcnow():
         raise ContractInForce(
             "a contract that took effect is a record: terminate it instead of deleting it"

@@ -10,10 +10,17 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
-from ..common.etags import etag_of
-from ..web import current_ctx, db_session, if_match, page_response, require
+from ..http import (
+    ETAG_DOC,
+    IF_MATCH_DOC,
+    current_ctx,
+    db_session,
+    if_match,
+    page_response,
+    require,
+    with_etag,
+)
 from . import service
-from .models import Contract
 from .schemas import (
     ContractCreateSchema,
     ContractPageSchema,
@@ -30,19 +37,6 @@ blp = Blueprint(
     description="Contracts with Facito: covered products, Facito's roles, policy overrides",
 )
 
-_IF_MATCH = {
-    "parameters": [
-        {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"}}
-    ]
-}
-_ETAG = {"ETag": {"schema": {"type": "string"}}}
-
-
-def _with_etag(
-    contract: Contract, status: int = 200, headers: dict[str, str] | None = None
-) -> tuple[Contract, int, dict[str, str]]:
-    return contract, status, {"ETag": etag_of(contract.id, contract.version), **(headers or {})}
-
 
 @blp.route("")
 class Contracts(MethodView):
@@ -56,7 +50,7 @@ class Contracts(MethodView):
 
     @blp.arguments(ContractCreateSchema)
     @blp.response(
-        201, ContractSchema, headers={"Location": {"schema": {"type": "string"}}, **_ETAG}
+        201, ContractSchema, headers={"Location": {"schema": {"type": "string"}}, **ETAG_DOC}
     )
     @require(Permission.ContractsWrite)
     def post(self, body: dict[str, Any], org_id: UUID) -> Any:
@@ -68,20 +62,20 @@ class Contracts(MethodView):
         """
         contract = service.create_contract(db_session(), current_ctx(), **body)
         location = url_for("contracts.ContractById", org_id=org_id, contract_id=contract.id)
-        return _with_etag(contract, 201, {"Location": location})
+        return with_etag(contract, 201, {"Location": location})
 
 
 @blp.route("/<uuid:contract_id>")
 class ContractById(MethodView):
-    @blp.response(200, ContractSchema, headers=_ETAG)
+    @blp.response(200, ContractSchema, headers=ETAG_DOC)
     @require(Permission.ContractsRead)
     def get(self, org_id: UUID, contract_id: UUID) -> Any:
         """Read a contract"""
-        return _with_etag(service.get_contract(db_session(), contract_id=contract_id))
+        return with_etag(service.get_contract(db_session(), contract_id=contract_id))
 
     @blp.arguments(ContractUpdateSchema)
-    @blp.response(200, ContractSchema, headers=_ETAG)
-    @blp.doc(**_IF_MATCH)
+    @blp.response(200, ContractSchema, headers=ETAG_DOC)
+    @blp.doc(**IF_MATCH_DOC)
     @require(Permission.ContractsWrite)
     def patch(self, body: dict[str, Any], org_id: UUID, contract_id: UUID) -> Any:
         """Correct or extend a contract (If-Match required)
@@ -93,10 +87,10 @@ class ContractById(MethodView):
         contract = service.update_contract(
             db_session(), current_ctx(), contract_id=contract_id, if_match=if_match(), changes=body
         )
-        return _with_etag(contract)
+        return with_etag(contract)
 
     @blp.response(204)
-    @blp.doc(**_IF_MATCH)
+    @blp.doc(**IF_MATCH_DOC)
     @require(Permission.ContractsWrite)
     def delete(self, org_id: UUID, contract_id: UUID) -> Any:
         """Delete a contract recorded by mistake (If-Match required); only before it takes effect"""
@@ -109,8 +103,8 @@ class ContractById(MethodView):
 @blp.route("/<uuid:contract_id>/terminate")
 class ContractTerminate(MethodView):
     @blp.arguments(ContractTerminateSchema)
-    @blp.response(200, ContractSchema, headers=_ETAG)
-    @blp.doc(**_IF_MATCH)
+    @blp.response(200, ContractSchema, headers=ETAG_DOC)
+    @blp.doc(**IF_MATCH_DOC)
     @require(Permission.ContractsWrite)
     def post(self, body: dict[str, Any], org_id: UUID, contract_id: UUID) -> Any:
         """End a contract in force, now or later (If-Match required)"""
@@ -122,4 +116,4 @@ class ContractTerminate(MethodView):
             effective_to=body["effective_to"],
             reason=body["reason"],
         )
-        return _with_etag(contract)
+        return with_etag(contract)

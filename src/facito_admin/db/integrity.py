@@ -2,7 +2,9 @@
 
 PostgreSQL names it (the driver's diagnostics); SQLite names the columns only ("UNIQUE
 constraint failed: accounts.organisation_id, accounts.upn_key"), so they are looked up among
-the unique indexes and constraints of the models' metadata.
+the unique indexes and constraints of the models' metadata. A model says which API field an
+index guards with ``info={"field": …}`` on it (and the resource's name with
+``__table__.info["resource"]``), so the web edge can name the field without knowing the model.
 """
 
 from __future__ import annotations
@@ -30,6 +32,23 @@ def _named_by_columns(columns: list[str]) -> str | None:
     for item in candidates:
         if [c.name for c in item.columns] == wanted:
             return str(item.name)
+    return None
+
+
+def unique_field(error: IntegrityError) -> tuple[str, str] | None:
+    """(resource, API field) of the unique index a write broke, when its model names them."""
+    name = violated_unique(error)
+    if name is None:
+        return None
+    for table in Base.metadata.tables.values():
+        candidates: list[Index | UniqueConstraint] = [
+            *table.indexes,
+            *(c for c in table.constraints if isinstance(c, UniqueConstraint)),
+        ]
+        for item in candidates:
+            if item.name == name and "field" in item.info:
+                resource = str(table.info.get("resource", table.name))
+                return resource, str(item.info["field"])
     return None
 
 

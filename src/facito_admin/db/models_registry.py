@@ -7,7 +7,7 @@ import importlib
 MODEL_MODULES = (
     "facito_admin.organisations.models",
     "facito_admin.audit.models",
-    "facito_admin.common.idempotency_models",
+    "facito_admin.http.idempotency_models",
     "facito_admin.jobs.models",
     "facito_admin.accounts.models",
     "facito_admin.products.models",

@@ -10,8 +10,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
+from ..http import current_ctx, db_session, page_response, require
 from ..jobs.schemas import JobPageSchema, JobSchema
-from ..web import current_ctx, db_session, page_response, require
 from . import service
 from .schemas import (
     DirectorySyncCreateSchema,

@@ -15,7 +15,7 @@ from ..accounts.rules import key
 from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..auth.context import RequestContext
-from ..common.etags import check_if_match
+from ..common.conditional import IfMatch
 from ..db.base import new_id, utcnow
 from ..db.tenancy import require_organisation
 from ..errors import AlreadyExists, NotFound, ValidationFailed
@@ -149,7 +149,7 @@ def update_group(
     ctx: RequestContext,
     *,
     group_id: uuid.UUID,
-    if_match: str,
+    if_match: IfMatch,
     changes: dict[str, Any],
     add_members: Iterable[uuid.UUID] = (),
     remove_members: Iterable[uuid.UUID] = (),
@@ -160,7 +160,7 @@ def update_group(
     Returns the group and whether it changed; nothing is recorded when nothing changed.
     """
     group = get_group(session, group_id=group_id)
-    check_if_match(group.id, group.version, if_match)
+    if_match.check(group.id, group.version)
     unknown = set(changes) - {"display_name", "external_id"}
     if unknown:
         raise ValueError(f"not group fields: {sorted(unknown)}")
@@ -207,11 +207,11 @@ def update_group(
 
 
 def delete_group(
-    session: Session, ctx: RequestContext, *, group_id: uuid.UUID, if_match: str
+    session: Session, ctx: RequestContext, *, group_id: uuid.UUID, if_match: IfMatch
 ) -> None:
     """Delete a group and its memberships (the accounts stay)."""
     group = get_group(session, group_id=group_id)
-    check_if_match(group.id, group.version, if_match)
+    if_match.check(group.id, group.version)
     session.delete(group)
     session.flush()
     record_event(

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
-from ..common.pagination import link_header
-from ..web import current_ctx, db_session, require
+from ..http import current_ctx, db_session, page_response, require
 from . import service
 from .schemas import JobPageSchema, JobQueryArgsSchema, JobSchema
 
@@ -37,11 +35,7 @@ class Jobs(MethodView):
             limit=args["limit"],
             cursor=args["cursor"],
         )
-        return (
-            {"items": page.items, "next_cursor": page.next_cursor},
-            200,
-            link_header(request.base_url, args, page.next_cursor),
-        )
+        return page_response(page, args)
 
 
 @blp.route("/<uuid:job_id>")

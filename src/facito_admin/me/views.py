@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..common.schemas import OutputSchema
-from ..web import authenticate, require
+from ..http import authenticate, require
 
 blp = Blueprint("me", __name__, url_prefix="/v1/me", description="The calling principal")
 

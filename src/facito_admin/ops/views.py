@@ -12,8 +12,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import text
 
 from ..db.migrations import alembic_config
-from ..problems import PROBLEM_CONTENT_TYPE, ProblemSchema, problem_response
-from ..web import runtime
+from ..http import PROBLEM_CONTENT_TYPE, ProblemSchema, problem_response, runtime
 
 blp = Blueprint("ops", __name__, description="Service health")
 

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
-from ..web import current_ctx, db_session, page_response, require, runtime
+from ..http import current_ctx, db_session, page_response, require, runtime
 from . import domains
 from .domain_schemas import (
     EmailDomainCreateSchema,

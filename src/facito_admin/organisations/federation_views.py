@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from ..auth.context import RequestContext
 from ..auth.permissions import Permission
 from ..db.session import unit_of_work
-from ..web import current_ctx, db_session, page_response, request_id, require, runtime
+from ..http import current_ctx, db_session, page_response, request_id, require, runtime
 from . import federations
 from .federation_schemas import (
     AdminConsentCallbackArgsSchema,

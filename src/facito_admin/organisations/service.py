@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..audit.actions import AuditAction
 from ..audit.service import record_event, start_chain
 from ..auth.context import RequestContext
-from ..common.etags import check_if_match
+from ..common.conditional import IfMatch
 from ..common.pagination import Page, paginate
 from ..db.base import utcnow
 from ..db.session import bind_organisation
@@ -143,12 +143,12 @@ def update_organisation(
     ctx: RequestContext,
     *,
     organisation_id: uuid.UUID,
-    if_match: str,
+    if_match: IfMatch,
     changes: dict[str, Any],
 ) -> Organisation:
     """Change name or residency, if the caller's ETag is current."""
     organisation = get_organisation(session, organisation_id=organisation_id)
-    check_if_match(organisation.id, organisation.version, if_match)
+    if_match.check(organisation.id, organisation.version)
     if organisation.status is OrganisationStatus.offboarded:
         raise InvalidState("an offboarded organisation cannot change")
     primary = changes.get("primary_region", organisation.primary_region)

@@ -11,8 +11,15 @@ from flask_smorest import Blueprint
 
 from ..audit.actions import AuditAction
 from ..auth.permissions import Permission
-from ..common.etags import etag_of
-from ..web import current_ctx, db_session, if_match, page_response, require
+from ..http import (
+    IF_MATCH_DOC,
+    current_ctx,
+    db_session,
+    etag_header,
+    if_match,
+    page_response,
+    require,
+)
 from . import service
 from .models import Organisation
 from .regions import REGIONS, SUBPROCESSORS
@@ -38,14 +45,12 @@ registry_blp = Blueprint(
 )
 
 
-def _with_etag(
+def _described(
     organisation: Organisation, status: int = 200, headers: dict[str, str] | None = None
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
-    return (
-        service.describe_organisation(db_session(), organisation),
-        status,
-        {"ETag": etag_of(organisation.id, organisation.version), **(headers or {})},
-    )
+    """The organisation with its residency under the policy, and its ETag."""
+    described = service.describe_organisation(db_session(), organisation)
+    return described, status, etag_header(organisation) | (headers or {})
 
 
 @blp.route("")
@@ -67,7 +72,7 @@ class Organisations(MethodView):
         """Onboard an organisation (Facito operators)"""
         organisation = service.create_organisation(db_session(), current_ctx(), **body)
         location = url_for("organisations.OrganisationById", org_id=organisation.id)
-        return _with_etag(organisation, 201, {"Location": location})
+        return _described(organisation, 201, {"Location": location})
 
 
 @blp.route("/<uuid:org_id>")
@@ -76,22 +81,18 @@ class OrganisationById(MethodView):
     @require(Permission.OrganisationRead)
     def get(self, org_id: UUID) -> Any:
         """Read an organisation's profile and residency"""
-        return _with_etag(service.get_organisation(db_session(), organisation_id=org_id))
+        return _described(service.get_organisation(db_session(), organisation_id=org_id))
 
     @blp.arguments(OrganisationUpdateSchema)
     @blp.response(200, OrganisationSchema)
-    @blp.doc(
-        parameters=[
-            {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"}}
-        ]
-    )
+    @blp.doc(**IF_MATCH_DOC)
     @require(Permission.OrganisationsManage)
     def patch(self, body: dict[str, Any], org_id: UUID) -> Any:
         """Change an organisation's name or residency (If-Match required)"""
         organisation = service.update_organisation(
             db_session(), current_ctx(), organisation_id=org_id, if_match=if_match(), changes=body
         )
-        return _with_etag(organisation)
+        return _described(organisation)
 
 
 def _status_view(action: AuditAction, summary: str) -> type[MethodView]:
@@ -107,7 +108,7 @@ def _status_view(action: AuditAction, summary: str) -> type[MethodView]:
                 action=action,
                 reason=body["reason"],
             )
-            return _with_etag(organisation)
+            return _described(organisation)
 
     StatusChange.post.__doc__ = summary
     return StatusChange

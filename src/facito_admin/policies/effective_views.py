@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
-from ..web import db_session, require
+from ..http import db_session, require
 from .effective import effective_policy
 from .effective_schemas import EffectivePolicyArgsSchema, EffectivePolicySchema
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ..audit.actions import AuditAction
 from ..audit.facito_log import lock_facito_chain, record_facito_event
 from ..auth.context import RequestContext
-from ..common.etags import check_if_match
+from ..common.conditional import IfMatch
 from ..db.base import utcnow
 from ..errors import AlreadyExists, Conflict, ValidationFailed
 from .parameters import PolicyValuesInvalid, validate_policy_values
@@ -137,12 +137,12 @@ def update_draft(
     ctx: RequestContext,
     *,
     statement_id: uuid.UUID,
-    if_match: str,
+    if_match: IfMatch,
     updates: dict[str, Any],
 ) -> PrivacyStatementVersion:
     """Change a draft (If-Match); lists and maps given are replaced as a whole."""
     statement = _draft(session, statement_id)
-    check_if_match(statement.id, statement.version, if_match)
+    if_match.check(statement.id, statement.version)
     if "parameters" in updates:
         statement.parameters = _checked_parameters(updates["parameters"])
     if "version_label" in updates:
@@ -174,11 +174,11 @@ def update_draft(
 
 
 def delete_draft(
-    session: Session, ctx: RequestContext, *, statement_id: uuid.UUID, if_match: str
+    session: Session, ctx: RequestContext, *, statement_id: uuid.UUID, if_match: IfMatch
 ) -> None:
     """Delete a draft (If-Match); published versions stay forever."""
     statement = _draft(session, statement_id)
-    check_if_match(statement.id, statement.version, if_match)
+    if_match.check(statement.id, statement.version)
     details = _summary(statement)
     session.delete(statement)
     session.flush()
@@ -229,15 +229,14 @@ def publish_statement(
     ctx: RequestContext,
     *,
     statement_id: uuid.UUID,
-    if_match: str | None,
+    if_match: IfMatch,
 ) -> PrivacyStatementVersion:
     """Publish a draft now; the organisations are notified in the background."""
     # Two publications at once could both pass the ordering check; the event this records
     # needs the chain's lock anyway, so take it before checking.
     lock_facito_chain(session)
     statement = _draft(session, statement_id)
-    if if_match is not None:
-        check_if_match(statement.id, statement.version, if_match)
+    if_match.check(statement.id, statement.version)
     now = utcnow()
     _check_publishable(session, statement, now)
     statement.status = StatementStatus.published

@@ -5,18 +5,27 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import request, url_for
+from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
-from ..common.etags import etag_of
 from ..db.base import utcnow
 from ..errors import NotFound
-from ..web import authenticate, current_ctx, db_session, if_match, page_response, require
+from ..http import (
+    IF_MATCH_DOC,
+    IF_MATCH_OPTIONAL_DOC,
+    authenticate,
+    current_ctx,
+    db_session,
+    if_match,
+    optional_if_match,
+    page_response,
+    require,
+    with_etag,
+)
 from . import statement_drafts as drafts
 from . import statements
-from .statement_models import PrivacyStatementVersion
 from .statement_schemas import (
     ChangeLogSchema,
     DiffQueryArgsSchema,
@@ -36,19 +45,9 @@ blp = Blueprint(
     description="Versions of Facito's privacy statement: the default policy, its change log",
 )
 
-_IF_MATCH = {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"}}
-_IF_MATCH_OPTIONAL = {**_IF_MATCH, "required": False}
-
 
 def _sees_drafts() -> bool:
     return authenticate().can(Permission.StatementsReadDrafts)
-
-
-def _with_etag(
-    statement: PrivacyStatementVersion, status: int = 200, headers: dict[str, str] | None = None
-) -> tuple[PrivacyStatementVersion, int, dict[str, str]]:
-    etag = etag_of(statement.id, statement.version)
-    return statement, status, {"ETag": etag, **(headers or {})}
 
 
 @blp.route("")
@@ -74,7 +73,7 @@ class PrivacyStatements(MethodView):
         """Draft a new statement version (Facito's DPO)"""
         statement = drafts.create_draft(db_session(), current_ctx(), **body)
         location = url_for("privacy_statements.PrivacyStatementById", statement_id=statement.id)
-        return _with_etag(statement, 201, {"Location": location})
+        return with_etag(statement, 201, {"Location": location})
 
 
 @blp.route("/in-force")
@@ -88,7 +87,7 @@ class PrivacyStatementInForce(MethodView):
         statement = statements.statement_in_force(db_session(), at=at)
         if statement is None:
             raise NotFound(f"no privacy statement version was in force at {at.isoformat()}")
-        return _with_etag(statement)
+        return with_etag(statement)
 
 
 @blp.route("/change-log")
@@ -121,11 +120,11 @@ class PrivacyStatementById(MethodView):
         statement = statements.get_statement(
             db_session(), statement_id=statement_id, include_drafts=_sees_drafts()
         )
-        return _with_etag(statement)
+        return with_etag(statement)
 
     @blp.arguments(StatementUpdateSchema)
     @blp.response(200, StatementSchema)
-    @blp.doc(parameters=[_IF_MATCH])
+    @blp.doc(**IF_MATCH_DOC)
     @require(Permission.StatementsWrite)
     def patch(self, body: dict[str, Any], statement_id: UUID) -> Any:
         """Change a draft (If-Match required); published versions are immutable (409)"""
@@ -136,10 +135,10 @@ class PrivacyStatementById(MethodView):
             if_match=if_match(),
             updates=body,
         )
-        return _with_etag(statement)
+        return with_etag(statement)
 
     @blp.response(204)
-    @blp.doc(parameters=[_IF_MATCH])
+    @blp.doc(**IF_MATCH_DOC)
     @require(Permission.StatementsWrite)
     def delete(self, statement_id: UUID) -> Any:
         """Delete a draft (If-Match required); published versions stay (409)"""
@@ -152,7 +151,7 @@ class PrivacyStatementById(MethodView):
 @blp.route("/<uuid:statement_id>/publish")
 class PrivacyStatementPublish(MethodView):
     @blp.response(200, StatementSchema)
-    @blp.doc(parameters=[_IF_MATCH_OPTIONAL])
+    @blp.doc(**IF_MATCH_OPTIONAL_DOC)
     @require(Permission.StatementsWrite)
     def post(self, statement_id: UUID) -> Any:
         """Publish a draft now; every organisation is notified (material: notice period applies)"""
@@ -160,6 +159,6 @@ class PrivacyStatementPublish(MethodView):
             db_session(),
             current_ctx(),
             statement_id=statement_id,
-            if_match=request.headers.get("If-Match"),
+            if_match=optional_if_match(),
         )
-        return _with_etag(statement)
+        return with_etag(statement)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import request, url_for
+from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
-from ..common.pagination import link_header
-from ..web import current_ctx, db_session, require
+from ..http import current_ctx, db_session, page_response, require
 from . import entitlements, service
 from .schemas import (
     EntitlementGrantSchema,
@@ -55,11 +54,7 @@ class Entitlements(MethodView):
             limit=args["limit"],
             cursor=args["cursor"],
         )
-        return (
-            {"items": page.items, "next_cursor": page.next_cursor},
-            200,
-            link_header(request.base_url, args, page.next_cursor),
-        )
+        return page_response(page, args)
 
     @entitlements_blp.arguments(EntitlementGrantSchema)
     @entitlements_blp.response(

@@ -1,7 +1,7 @@
 """SCIM bearer tokens as callers: the principal of a token, and its last use.
 
-web.authenticate() asks here for every /scim/v2 request: the token names its organisation
-(scim/tokens.py), the request's session is bound to it, and one query checks the token.
+SCIM's authenticator (scim/protocol.py): the token names its organisation (scim/tokens.py),
+the request's session is bound to it, and one query checks the token.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ..auth.permissions import SCIM_TOKEN_PERMISSIONS
 from ..db.base import utcnow
 from ..db.session import bind_organisation
 from ..errors import Unauthenticated
-from ..web import db_session, runtime
+from ..http import db_session, runtime
 from . import tokens
 from .models import ScimToken
 
@@ -29,7 +29,6 @@ TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 def _refuse(reason: str) -> Unauthenticated:
-    g.auth_refused = reason
     return Unauthenticated(f"invalid SCIM token: {reason}", extra={"reason": reason})
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session
 
 from ..auth.context import RequestContext
-from ..common.etags import check_if_match
+from ..common.conditional import IfMatch
 from ..errors import NotFound
 from ..groups import service as groups
 from ..groups.models import Group
@@ -69,12 +69,13 @@ def _write(
     current: set[uuid.UUID],
     fields: dict[str, Any],
     wanted: set[uuid.UUID],
+    if_match: IfMatch,
 ) -> bool:
     _, changed = groups.update_group(
         session,
         ctx,
         group_id=group.id,
-        if_match="*",
+        if_match=if_match,
         changes=fields,
         add_members=wanted - current,
         remove_members=current - wanted,
@@ -83,40 +84,48 @@ def _write(
 
 
 def replace_group(
-    session: Session, ctx: RequestContext, *, group_id: str, body: Any, if_match: str | None
+    session: Session, ctx: RequestContext, *, group_id: str, body: Any, if_match: IfMatch
 ) -> tuple[Group, bool]:
     """PUT: the group takes the sent name, external id and members."""
     group = get_group(session, group_id=group_id)
-    if if_match:
-        check_if_match(group.id, group.version, if_match)
     resource = parse_resource(GroupModel, body, Context.RESOURCE_REPLACEMENT_REQUEST)
     fields, wanted = group_fields(resource)
     current = {m.account_id for m in groups.members_of(session, [group.id])[group.id]}
     return group, _write(
-        session, ctx=ctx, group=group, current=current, fields=fields, wanted=wanted
+        session,
+        ctx=ctx,
+        group=group,
+        current=current,
+        fields=fields,
+        wanted=wanted,
+        if_match=if_match,
     )
 
 
 def patch_group(
-    session: Session, ctx: RequestContext, *, group_id: str, body: Any, if_match: str | None
+    session: Session, ctx: RequestContext, *, group_id: str, body: Any, if_match: IfMatch
 ) -> tuple[Group, bool]:
     """PATCH: apply the operations to the group's SCIM form, then write what changed."""
     group = get_group(session, group_id=group_id)
-    if if_match:
-        check_if_match(group.id, group.version, if_match)
     listed = groups.members_of(session, [group.id])[group.id]
     resource = group_model(group, listed)
     apply_patch(GroupModel, resource, body)
     fields, wanted = group_fields(resource)
     current = {m.account_id for m in listed}
     return group, _write(
-        session, ctx=ctx, group=group, current=current, fields=fields, wanted=wanted
+        session,
+        ctx=ctx,
+        group=group,
+        current=current,
+        fields=fields,
+        wanted=wanted,
+        if_match=if_match,
     )
 
 
 def delete_group(
-    session: Session, ctx: RequestContext, *, group_id: str, if_match: str | None
+    session: Session, ctx: RequestContext, *, group_id: str, if_match: IfMatch
 ) -> None:
     """DELETE: the group and its memberships go; the accounts stay."""
     group = get_group(session, group_id=group_id)
-    groups.delete_group(session, ctx, group_id=group.id, if_match=if_match or "*")
+    groups.delete_group(session, ctx, group_id=group.id, if_match=if_match)

@@ -18,7 +18,7 @@ from scim2_models import EnterpriseUser, Group, Resource, User
 from sqlalchemy import String
 
 from ..accounts.models import Account, AccountStatus
-from ..common.etags import etag_of
+from ..common.conditional import etag_of
 from ..common.schemas import UNSTORABLE
 from ..groups.models import Group as GroupRow
 from ..groups.service import Member
@@ -51,8 +51,13 @@ def _time(value: datetime) -> str:
 
 
 def version_of(resource_id: uuid.UUID, version: int) -> str:
-    """meta.version and the ETag header: weak, as RFC 7644 §3.14 shows them."""
-    return f"W/{etag_of(resource_id, version)}"
+    """meta.version and the ETag header: the resource's strong ETag, the one REST answers too.
+
+    RFC 7644 §3.14 shows weak tags in its examples but lets the provider choose; a strong tag
+    is what If-Match compares (RFC 9110 §13.1.1), so one precondition check serves SCIM and
+    REST alike.
+    """
+    return etag_of(resource_id, version)
 
 
 def _meta(kind: str, row: Any, location: str) -> dict[str, str]:

@@ -18,7 +18,7 @@ from ..accounts import lifecycle
 from ..accounts import service as accounts
 from ..accounts.models import LIVE, Account, AccountSource, AccountStatus
 from ..auth.context import RequestContext
-from ..common.etags import check_if_match
+from ..common.conditional import ANY, IfMatch
 from ..db.tenancy import require_organisation
 from ..errors import NotFound
 from . import filters
@@ -83,50 +83,57 @@ def _apply(
     session: Session,
     ctx: RequestContext,
     account: Account,
+    *,
     fields: dict[str, Any],
     active: bool | None,
+    if_match: IfMatch,
 ) -> bool:
-    """Write what differs through the account services; whether anything changed."""
+    """Write what differs through the account services; whether anything changed.
+
+    The client's precondition goes with the first change (the services check it, as for
+    REST); a change that follows ours in the same request needs none.
+    """
     changes = {k: v for k, v in fields.items() if getattr(account, k) != v}
+    precondition = if_match
     if changes:
-        accounts.update_account(session, ctx, account_id=account.id, if_match="*", changes=changes)
+        accounts.update_account(
+            session, ctx, account_id=account.id, if_match=precondition, changes=changes
+        )
+        precondition = ANY
     if active is False and account.status is AccountStatus.active:
-        lifecycle.disable_account(session, ctx, account_id=account.id)
+        lifecycle.disable_account(session, ctx, account_id=account.id, if_match=precondition)
         return True
     if active is True and account.status is AccountStatus.disabled:
-        lifecycle.enable_account(session, ctx, account_id=account.id)
+        lifecycle.enable_account(session, ctx, account_id=account.id, if_match=precondition)
         return True
+    if not changes:
+        # Nothing to write, but a stale precondition is still refused (RFC 9110 §13.1.1).
+        if_match.check(account.id, account.version)
     return bool(changes)
 
 
 def replace_user(
-    session: Session, ctx: RequestContext, *, user_id: str, body: Any, if_match: str | None
+    session: Session, ctx: RequestContext, *, user_id: str, body: Any, if_match: IfMatch
 ) -> tuple[Account, bool]:
     """PUT: the account takes the sent attributes; those left out are cleared."""
     account = get_user(session, user_id=user_id)
-    if if_match:
-        check_if_match(account.id, account.version, if_match)
     user = parse_resource(UserModel, body, Context.RESOURCE_REPLACEMENT_REQUEST)
     fields, active = account_fields(user)
-    return account, _apply(session, ctx, account, fields, active)
+    return account, _apply(session, ctx, account, fields=fields, active=active, if_match=if_match)
 
 
 def patch_user(
-    session: Session, ctx: RequestContext, *, user_id: str, body: Any, if_match: str | None
+    session: Session, ctx: RequestContext, *, user_id: str, body: Any, if_match: IfMatch
 ) -> tuple[Account, bool]:
     """PATCH: apply the operations to the account's SCIM form, then write what changed."""
     account = get_user(session, user_id=user_id)
-    if if_match:
-        check_if_match(account.id, account.version, if_match)
     resource = user_model(account)
     apply_patch(UserModel, resource, body)
     fields, active = account_fields(resource)
-    return account, _apply(session, ctx, account, fields, active)
+    return account, _apply(session, ctx, account, fields=fields, active=active, if_match=if_match)
 
 
-def delete_user(
-    session: Session, ctx: RequestContext, *, user_id: str, if_match: str | None
-) -> None:
+def delete_user(session: Session, ctx: RequestContext, *, user_id: str, if_match: IfMatch) -> None:
     """DELETE: the account's soft delete; restorable over REST during the grace period."""
     account = get_user(session, user_id=user_id)
-    lifecycle.delete_account(session, ctx, account_id=account.id, if_match=if_match or "*")
+    lifecycle.delete_account(session, ctx, account_id=account.id, if_match=if_match)

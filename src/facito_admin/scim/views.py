@@ -1,8 +1,9 @@
 """/scim/v2: the SCIM 2.0 endpoints (RFC 7644), for the organisation of the bearer's token.
 
 Not in the OpenAPI document: SCIM has its own contract (RFC 7644, checked by scim2-tester in
-tests/contract). Views parse the query, call one service function and render; errors leave
-as SCIM Error messages (scim/errors.py via problems.py).
+tests/contract). The edge authenticates the token and checks its permission (scim/protocol.py)
+before a view runs. Views parse the query, call one service function and render; errors leave
+as SCIM Error messages (scim/errors.py).
 """
 
 from __future__ import annotations
@@ -13,53 +14,28 @@ from typing import Any
 from flask import Blueprint, Response, request
 from scim2_models.exceptions import SCIMException
 
-from ..auth.permissions import Permission
-from ..errors import Forbidden
-from ..problems import problem_response
-from ..web import (
-    SAFE_METHODS,
-    SCIM_PREFIX,
+from ..http import (
+    absolute_url,
     audit_exempt,
-    authenticate,
     current_ctx,
     db_session,
     exempt_from_audit,
+    optional_if_match,
+    problem_response,
 )
 from . import discovery, groups, users
 from .auth import touch_last_used
 from .errors import SCIM_CONTENT_TYPE, ScimProblem
 from .filters import UnknownAttribute
 from .messages import problem_of
+from .protocol import PREFIX
 from .resources import group_resource, project, split_attributes, user_resource, version_of
 
-blp = Blueprint("scim", __name__, url_prefix=SCIM_PREFIX)
+blp = Blueprint("scim", __name__, url_prefix=PREFIX)
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 _UNCHANGED = "the SCIM request changed nothing"
 _SEARCH = "a SCIM search sent as POST changes nothing"
-
-
-# What each collection needs of the token: (to read or search, to change).
-_PERMISSIONS = {
-    "Users": (Permission.AccountsRead, Permission.AccountsWrite),
-    "Groups": (Permission.GroupsRead, Permission.GroupsWrite),
-}
-
-
-@blp.before_request
-def _authenticate() -> None:
-    # Every SCIM endpoint, discovery included, takes the organisation's token (401 otherwise).
-    principal = authenticate()
-    collection = request.path.removeprefix(SCIM_PREFIX).strip("/").split("/")[0]
-    needs = _PERMISSIONS.get(collection)
-    if needs is None:
-        return
-    reading = request.method in SAFE_METHODS or request.path.endswith("/.search")
-    permission = needs[0] if reading else needs[1]
-    if not principal.can(permission):
-        raise Forbidden(
-            "this token may not do this", extra={"missing_permissions": [str(permission)]}
-        )
 
 
 blp.teardown_request(touch_last_used)
@@ -76,7 +52,7 @@ def _scim_exception(error: SCIMException) -> Response:
 
 
 def _base_url() -> str:
-    return request.url_root.rstrip("/") + SCIM_PREFIX
+    return absolute_url(PREFIX)
 
 
 def _answer(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -201,10 +177,6 @@ def _list_groups(args: dict[str, Any]) -> Response:
     return _list_answer(total, args["start_index"], resources)
 
 
-def _if_match() -> str | None:
-    return request.headers.get("If-Match") or None
-
-
 def _body() -> Any:
     return request.get_json(silent=True)
 
@@ -324,7 +296,7 @@ def get_user(user_id: str) -> Response:
 def replace_user(user_id: str) -> Response:
     """Replace a user's attributes"""
     account, changed = users.replace_user(
-        db_session(), current_ctx(), user_id=user_id, body=_body(), if_match=_if_match()
+        db_session(), current_ctx(), user_id=user_id, body=_body(), if_match=optional_if_match()
     )
     if not changed:
         exempt_from_audit(_UNCHANGED)
@@ -335,7 +307,7 @@ def replace_user(user_id: str) -> Response:
 def patch_user(user_id: str) -> Response:
     """Change a user with PATCH operations; answers the user (200)"""
     account, changed = users.patch_user(
-        db_session(), current_ctx(), user_id=user_id, body=_body(), if_match=_if_match()
+        db_session(), current_ctx(), user_id=user_id, body=_body(), if_match=optional_if_match()
     )
     if not changed:
         exempt_from_audit(_UNCHANGED)
@@ -345,7 +317,7 @@ def patch_user(user_id: str) -> Response:
 @blp.delete("/Users/<user_id>")
 def delete_user(user_id: str) -> Response:
     """Delete a user: the account's soft delete (grace period)"""
-    users.delete_user(db_session(), current_ctx(), user_id=user_id, if_match=_if_match())
+    users.delete_user(db_session(), current_ctx(), user_id=user_id, if_match=optional_if_match())
     return Response(status=204)
 
 
@@ -388,7 +360,7 @@ def get_group(group_id: str) -> Response:
 def replace_group(group_id: str) -> Response:
     """Replace a group's name, external id and members"""
     group, changed = groups.replace_group(
-        db_session(), current_ctx(), group_id=group_id, body=_body(), if_match=_if_match()
+        db_session(), current_ctx(), group_id=group_id, body=_body(), if_match=optional_if_match()
     )
     if not changed:
         exempt_from_audit(_UNCHANGED)
@@ -399,7 +371,7 @@ def replace_group(group_id: str) -> Response:
 def patch_group(group_id: str) -> Response:
     """Change a group with PATCH operations; answers 204 as Entra expects"""
     group, changed = groups.patch_group(
-        db_session(), current_ctx(), group_id=group_id, body=_body(), if_match=_if_match()
+        db_session(), current_ctx(), group_id=group_id, body=_body(), if_match=optional_if_match()
     )
     if not changed:
         exempt_from_audit(_UNCHANGED)
@@ -409,5 +381,7 @@ def patch_group(group_id: str) -> Response:
 @blp.delete("/Groups/<group_id>")
 def delete_group(group_id: str) -> Response:
     """Delete a group (its member accounts stay)"""
-    groups.delete_group(db_session(), current_ctx(), group_id=group_id, if_match=_if_match())
+    groups.delete_group(
+        db_session(), current_ctx(), group_id=group_id, if_match=optional_if_match()
+    )
     return Response(status=204)

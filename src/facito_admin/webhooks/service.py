@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..auth.context import RequestContext
-from ..common.etags import check_if_match
+from ..common.conditional import IfMatch
 from ..common.pagination import Page, paginate
 from ..db.base import new_id, utcnow
 from ..db.tenancy import require_organisation
@@ -121,14 +121,14 @@ def update_endpoint(
     *,
     config: WebhookConfig,
     endpoint_id: uuid.UUID,
-    if_match: str,
+    if_match: IfMatch,
     changes: dict[str, Any],
 ) -> WebhookEndpoint:
     """Change the URL, description, event types or enabled flag (If-Match required)."""
     target = check_target(changes["url"], config) if "url" in changes else None
     types = _event_types(changes["event_types"]) if "event_types" in changes else None
     endpoint = get_endpoint(session, endpoint_id=endpoint_id)
-    check_if_match(endpoint.id, endpoint.version, if_match)
+    if_match.check(endpoint.id, endpoint.version)
     changed: dict[str, Any] = {}
     if target is not None and target.url != endpoint.url:
         endpoint.url = changed["url"] = target.url
@@ -154,11 +154,11 @@ def update_endpoint(
 
 
 def delete_endpoint(
-    session: Session, ctx: RequestContext, *, endpoint_id: uuid.UUID, if_match: str
+    session: Session, ctx: RequestContext, *, endpoint_id: uuid.UUID, if_match: IfMatch
 ) -> None:
     """Remove an endpoint and its delivery log (If-Match required)."""
     endpoint = get_endpoint(session, endpoint_id=endpoint_id)
-    check_if_match(endpoint.id, endpoint.version, if_match)
+    if_match.check(endpoint.id, endpoint.version)
     endpoint_id, url = endpoint.id, endpoint.url
     # The deliveries go with it (ON DELETE CASCADE); their queued attempts then find nothing.
     # Rows before the audit chain head, as an attempt recording its outcome locks them.

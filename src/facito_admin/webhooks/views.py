@@ -10,12 +10,21 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
-from ..common.etags import etag_of
 from ..common.pagination import PageArgsSchema
+from ..http import (
+    ETAG_DOC,
+    IF_MATCH_DOC,
+    current_ctx,
+    db_session,
+    etag_header,
+    if_match,
+    page_response,
+    require,
+    runtime,
+    with_etag,
+)
 from ..outbound import WebhookConfig
-from ..web import current_ctx, db_session, if_match, page_response, require, runtime
 from . import service
-from .models import WebhookEndpoint
 from .schemas import (
     WebhookDeliveryPageSchema,
     WebhookDeliveryQueryArgsSchema,
@@ -42,12 +51,6 @@ event_types_blp = Blueprint(
     description="The event types webhook endpoints can subscribe to",
 )
 
-_IF_MATCH = {
-    "parameters": [
-        {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"}}
-    ]
-}
-_ETAG = {"ETag": {"schema": {"type": "string"}}}
 _ENDPOINT_FIELDS = tuple(WebhookEndpointSchema().fields)
 # Answers with the secret: no cache keeps them, nor the Idempotency-Key store (idempotency.py).
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -55,10 +58,6 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 def _config() -> WebhookConfig:
     return runtime().webhooks
-
-
-def _etag(endpoint: WebhookEndpoint) -> dict[str, str]:
-    return {"ETag": etag_of(endpoint.id, endpoint.version)}
 
 
 def _with_secret(new: service.NewSecret) -> dict[str, Any]:
@@ -80,7 +79,7 @@ class WebhookEndpoints(MethodView):
     @blp.response(
         201,
         WebhookEndpointWithSecretSchema,
-        headers={"Location": {"schema": {"type": "string"}}, **_ETAG},
+        headers={"Location": {"schema": {"type": "string"}}, **ETAG_DOC},
     )
     @require(Permission.WebhooksWrite)
     def post(self, body: dict[str, Any], org_id: UUID) -> Any:
@@ -97,22 +96,22 @@ class WebhookEndpoints(MethodView):
         location = url_for(
             "webhooks.WebhookEndpointById", org_id=org_id, endpoint_id=new.endpoint.id
         )
-        headers = {"Location": location, **_etag(new.endpoint), **_NO_STORE}
+        headers = {"Location": location, **etag_header(new.endpoint), **_NO_STORE}
         return _with_secret(new), 201, headers
 
 
 @blp.route("/<uuid:endpoint_id>")
 class WebhookEndpointById(MethodView):
-    @blp.response(200, WebhookEndpointSchema, headers=_ETAG)
+    @blp.response(200, WebhookEndpointSchema, headers=ETAG_DOC)
     @require(Permission.WebhooksRead)
     def get(self, org_id: UUID, endpoint_id: UUID) -> Any:
         """Read a webhook endpoint (never its secret)"""
         endpoint = service.get_endpoint(db_session(), endpoint_id=endpoint_id)
-        return endpoint, 200, _etag(endpoint)
+        return with_etag(endpoint)
 
     @blp.arguments(WebhookEndpointUpdateSchema)
-    @blp.response(200, WebhookEndpointSchema, headers=_ETAG)
-    @blp.doc(**_IF_MATCH)
+    @blp.response(200, WebhookEndpointSchema, headers=ETAG_DOC)
+    @blp.doc(**IF_MATCH_DOC)
     @require(Permission.WebhooksWrite)
     def patch(self, body: dict[str, Any], org_id: UUID, endpoint_id: UUID) -> Any:
         """Change a webhook endpoint's URL, description, event types or enabled flag"""
@@ -124,10 +123,10 @@ class WebhookEndpointById(MethodView):
             if_match=if_match(),
             changes=body,
         )
-        return endpoint, 200, _etag(endpoint)
+        return with_etag(endpoint)
 
     @blp.response(204)
-    @blp.doc(**_IF_MATCH)
+    @blp.doc(**IF_MATCH_DOC)
     @require(Permission.WebhooksWrite)
     def delete(self, org_id: UUID, endpoint_id: UUID) -> Any:
         """Remove a webhook endpoint and its delivery log (If-Match required)"""
@@ -139,14 +138,14 @@ class WebhookEndpointById(MethodView):
 
 @blp.route("/<uuid:endpoint_id>/rotate-secret")
 class WebhookEndpointRotateSecret(MethodView):
-    @blp.response(200, WebhookEndpointWithSecretSchema, headers=_ETAG)
+    @blp.response(200, WebhookEndpointWithSecretSchema, headers=ETAG_DOC)
     @require(Permission.WebhooksWrite)
     def post(self, org_id: UUID, endpoint_id: UUID) -> Any:
         """Replace the signing secret at once; the answer shows the new one, once"""
         new = service.rotate_secret(
             db_session(), current_ctx(), config=_config(), endpoint_id=endpoint_id
         )
-        return _with_secret(new), 200, _etag(new.endpoint) | _NO_STORE
+        return _with_secret(new), 200, etag_header(new.endpoint) | _NO_STORE
 
 
 @blp.route("/<uuid:endpoint_id>/deliveries")

@@ -8,9 +8,9 @@ from datetime import timedelta
 import time_machine
 from sqlalchemy import select
 
-from facito_admin.common.idempotency_models import IdempotencyRecord
 from facito_admin.db.base import utcnow
 from facito_admin.db.session import cross_organisation_session
+from facito_admin.http.idempotency_models import IdempotencyRecord
 from facito_admin.scim.models import ScimToken
 from tests.api.organisations.helpers import audit_trail
 from tests.api.scim.conftest import ERROR, SCIM, SCIM_JSON, bearer

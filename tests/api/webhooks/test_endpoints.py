@@ -12,8 +12,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from facito_admin.common.idempotency_models import IdempotencyRecord
 from facito_admin.db.session import cross_organisation_session
+from facito_admin.http.idempotency_models import IdempotencyRecord
 from facito_admin.outbound import WebhookConfig
 from facito_admin.runtime import Runtime
 from facito_admin.webhooks.crypto import decrypt_secret

@@ -12,7 +12,7 @@ from facito_admin.accounts import lifecycle
 from facito_admin.accounts.models import Account
 from facito_admin.audit.actions import AuditAction
 from facito_admin.audit.models import AuditEvent
-from facito_admin.common.etags import etag_of
+from facito_admin.common.conditional import IfMatch, etag_of
 from facito_admin.db.base import utcnow
 from facito_admin.db.session import unit_of_work
 from facito_admin.products.models import Entitlement
@@ -30,7 +30,7 @@ def _delete(runtime: Runtime, org: Org, account: Account) -> datetime:
             session,
             admin_ctx(org.id),
             account_id=account.id,
-            if_match=etag_of(current.id, current.version),
+            if_match=IfMatch.parse(etag_of(current.id, current.version)),
         )
         assert deleted.purge_after is not None
         return deleted.purge_after

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from facito_admin.accounts import service as account_service
 from facito_admin.accounts.models import Account
-from facito_admin.common.etags import etag_of
+from facito_admin.common.conditional import IfMatch, etag_of
 from facito_admin.db.base import utcnow
 from facito_admin.db.session import unit_of_work
 from facito_admin.directory_sync.apply import READ, ConcurrentChange, write_plan
@@ -47,7 +47,7 @@ def test_an_account_edited_between_read_and_write_makes_the_page_start_over(
             session,
             admin_ctx(org_a.id),
             account_id=account["id"],
-            if_match=etag_of(account["id"], account["version"]),
+            if_match=IfMatch.parse(etag_of(account["id"], account["version"])),
             changes={"department": "Legal"},
         )
     with (

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from facito_admin.audit.actions import AuditAction
 from facito_admin.auth.context import SYSTEM_PRINCIPAL, RequestContext
+from facito_admin.common.conditional import ANY
 from facito_admin.db.base import utcnow
 from facito_admin.db.session import unit_of_work
 from facito_admin.jobs.models import Job, JobState
@@ -35,7 +36,7 @@ def test_an_eea_only_statement_reports_the_organisation_storing_outside_the_eea(
             session,
             CTX,
             organisation_id=org_a.id,
-            if_match="*",
+            if_match=ANY,
             changes={"backup_region": "azure-us"},
         )
     effective_from = utcnow() + timedelta(days=1)
@@ -50,7 +51,7 @@ def test_an_eea_only_statement_reports_the_organisation_storing_outside_the_eea(
             changes=[{"summary": "EEA only.", "reason": "Sovereignty.", "material": False}],
             bodies={},
         )
-        publish_statement(session, CTX, statement_id=draft.id, if_match=None)
+        publish_statement(session, CTX, statement_id=draft.id, if_match=ANY)
 
     assert enqueue_statement_notices(jobs.runtime) == 2
     jobs.start()

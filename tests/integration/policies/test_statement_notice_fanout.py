@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from facito_admin.auth.context import SYSTEM_PRINCIPAL, RequestContext
+from facito_admin.common.conditional import ANY
 from facito_admin.db.base import utcnow
 from facito_admin.db.session import unit_of_work
 from facito_admin.jobs.models import Job, JobState
@@ -38,7 +39,7 @@ def _publish(runtime: Runtime, label: str, *, days: int = 1) -> uuid.UUID:
             changes=[{"summary": "Wording.", "reason": "Clarity.", "material": False}],
             bodies={},
         )
-        publish_statement(session, DPO_CTX, statement_id=draft.id, if_match=None)
+        publish_statement(session, DPO_CTX, statement_id=draft.id, if_match=ANY)
         return draft.id
 
 

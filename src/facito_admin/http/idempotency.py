@@ -37,7 +37,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ..db.base import utcnow
+from .access import authenticated_or_none
+from .context import runtime
 from .idempotency_models import IdempotencyRecord
+from .problems import problem_response
+from .transactions import exempt_from_audit
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -111,8 +115,6 @@ def _storable(response: Response) -> bool:
 
 
 def _replay(record: IdempotencyRecord) -> Response:
-    from ..web import exempt_from_audit
-
     # The first request recorded the audit event of this change; a replay changes nothing.
     exempt_from_audit("idempotent replay of a stored answer")
     stored = record.response_headers or {}
@@ -128,8 +130,6 @@ def _replay(record: IdempotencyRecord) -> Response:
 
 
 def _withheld(stored: dict[str, str]) -> Response:
-    from ..problems import problem_response
-
     location = {"Location": stored["Location"]} if "Location" in stored else {}
     return problem_response(
         409,
@@ -142,8 +142,6 @@ def _withheld(stored: dict[str, str]) -> Response:
 
 
 def _in_flight() -> Response:
-    from ..problems import problem_response
-
     return problem_response(
         409,
         code="idempotency-key-in-flight",
@@ -154,8 +152,6 @@ def _in_flight() -> Response:
 
 
 def _answer_existing(record: IdempotencyRecord, request_fingerprint: str) -> Response:
-    from ..problems import problem_response
-
     if record.fingerprint != request_fingerprint:
         return problem_response(
             422,
@@ -170,9 +166,6 @@ def _answer_existing(record: IdempotencyRecord, request_fingerprint: str) -> Res
 
 def _claim() -> Response | None:
     """Insert the in-flight record (committed at once), or answer from an existing one."""
-    from ..problems import problem_response
-    from ..web import authenticated_or_none, runtime
-
     if request.method != "POST" or HEADER not in request.headers:
         return None
     # Public POSTs and refused tokens go on to the view, which decides (a 401 is never stored).
@@ -266,8 +259,6 @@ def _stage(response: Response) -> Response:
 
 def _settle(response: Response) -> Response:
     """After the commit: store what did not commit with the request; free the key on a 5xx."""
-    from ..web import runtime
-
     claim: _Claim | None = g.get("idempotency")
     if claim is None or claim.settled:
         return response
@@ -290,8 +281,6 @@ def _settle(response: Response) -> Response:
 
 
 def _release(_error: BaseException | None) -> None:
-    from ..web import runtime
-
     claim: _Claim | None = g.get("idempotency")
     if claim is None or claim.settled:
         return

@@ -26,8 +26,8 @@ from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
-from .config import Settings
-from .web import authenticated_or_none
+from ..config import Settings
+from .access import authenticated_or_none
 
 # Probes, scrapers and the documentation are never limited.
 EXEMPT_PATHS = frozenset({"/livez", "/readyz", "/metrics", "/openapi.json", "/docs"})

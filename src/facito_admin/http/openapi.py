@@ -1,0 +1,76 @@
+"""The OpenAPI document: flask-smorest's Api, with what every operation shares written once."""
+
+from __future__ import annotations
+
+import http
+from typing import Any
+
+import marshmallow as ma
+from apispec import BasePlugin
+from flask import Response
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+from werkzeug.exceptions import HTTPException
+
+from ..common.schemas import OutputSchema
+from .problems import PROBLEM_CONTENT_TYPE, ProblemSchema, http_exception_to_problem
+
+
+def _document_utc_timestamps(
+    _converter: Any, field: ma.fields.Field[Any], ret: dict[str, Any], **_: Any
+) -> dict[str, Any]:
+    """OutputSchema's timestamps are RFC 3339 date-times (with a `Z`), written by a strftime
+    pattern; apispec documents any such pattern as `format: null, pattern: null`, which is not
+    a valid schema. Say what they are."""
+    if isinstance(field, ma.fields.DateTime) and field.format == OutputSchema.Meta.datetimeformat:
+        ret.pop("pattern", None)
+        ret["format"] = "date-time"
+    return {}
+
+
+class ProblemResponsesPlugin(BasePlugin):
+    """Error responses documented without a body (`alt_response(409, description=…)`) get the
+    problem+json body every error really has, so views need not repeat it."""
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **_: Any
+    ) -> None:
+        for operation in (operations or {}).values():
+            for status, response in operation.get("responses", {}).items():
+                if (
+                    str(status).isdigit()
+                    and int(status) >= 400
+                    and isinstance(response, dict)
+                    and "content" not in response
+                ):
+                    response["content"] = {
+                        PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}
+                    }
+
+
+class FacitoApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
+    """flask-smorest's Api with problem+json errors, documented as such in the OpenAPI file."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _init_spec(self, **kwargs: Any) -> None:
+        kwargs["extra_plugins"] = [*kwargs.get("extra_plugins", ()), ProblemResponsesPlugin()]
+        super()._init_spec(**kwargs)
+        self.ma_plugin.converter.add_attribute_function(_document_utc_timestamps)
+        # Registered up front so that the plugin's $ref always resolves.
+        if "Problem" not in self.spec.components.schemas:
+            self.spec.components.schema("Problem", schema=ProblemSchema)
+
+    def _register_responses(self) -> None:
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Problem details (RFC 9457)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        return http_exception_to_problem(error)

@@ -1,0 +1,157 @@
+"""One transaction per request, JSON bodies only, and no change without its audit event.
+
+The request's session (context.db_session) is committed after a good answer and rolled back
+otherwise. A successful change that recorded no audit event is undone and answered 500: the
+audit domain tells the edge how to count events (``AuditCheck``), views that change nothing
+say so with :func:`audit_exempt`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import structlog
+from flask import Flask, Response, g, json, request
+from sqlalchemy.orm import Session
+
+from .context import SAFE_METHODS
+from .problems import problem_response
+
+F = TypeVar("F", bound=Callable[..., Any])
+# Whether a session recorded at least one audit event (audit/service.py: events_recorded).
+AuditCheck = Callable[[Session], bool]
+AUDIT_EXEMPT_ATTR = "_audit_exempt_reason"
+log = structlog.get_logger("facito_admin.audit")
+
+
+def exempt_from_audit(reason: str) -> None:
+    """Let this mutating request succeed without an audit event (it provably changed nothing).
+
+    For layers that answer without running a view's change, e.g. an Idempotency-Key replay.
+    """
+    g.audit_exempt_reason = reason
+
+
+def audit_exemption() -> str | None:
+    """Why the current request needs no audit event, if it was exempted."""
+    return cast(str | None, g.get("audit_exempt_reason"))
+
+
+def audit_exempt(*, reason: str) -> Callable[[F], F]:
+    """Opt a POST/PUT/PATCH/DELETE view out of the rule that every change is audited.
+
+    For requests that change nothing (a search sent as POST, building a consent URL). The
+    reason is kept on the view (``_audit_exempt_reason``) so tests can list exemptions.
+    """
+    if not reason.strip():
+        raise ValueError("say why this view changes nothing")
+
+    def decorator(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            exempt_from_audit(reason)
+            return func(*args, **kwargs)
+
+        setattr(wrapper, AUDIT_EXEMPT_ATTR, reason)
+        return cast(F, wrapper)
+
+    return decorator
+
+
+def _audited(session: Session | None, response: Response, recorded: AuditCheck) -> bool:
+    """False for a successful mutating request that recorded no audit event and is not exempt.
+
+    Events count only in the request's own session. Requests that matched no route are left
+    to their error answer.
+    """
+    if request.method in SAFE_METHODS or response.status_code >= 400:
+        return True
+    if request.url_rule is None or audit_exemption() is not None:
+        return True
+    return session is not None and recorded(session)
+
+
+def _check_json_syntax(body: bytes) -> Response | None:
+    """400 for a body that is not JSON, one answer for every route.
+
+    webargs would answer malformed JSON itself, but lets the RecursionError of a deeply nested
+    body escape as a 500; parsing once here catches both.
+    """
+    try:
+        json.loads(body)
+    except RecursionError:
+        detail = "the JSON body nests too deeply"
+    except ValueError as error:
+        detail = f"the body is not valid JSON: {error}"[:300]
+    else:
+        return None
+    return problem_response(
+        400,
+        code="invalid-json",
+        title="Invalid JSON",
+        detail=detail,
+        errors=[{"field": "_body", "location": "json", "message": detail}],
+    )
+
+
+def init_transactions(app: Flask, *, audit_recorded: AuditCheck) -> None:
+    """Register the body checks, the commit after the answer and the session's cleanup."""
+
+    @app.before_request
+    def _require_json_bodies() -> Response | None:
+        if request.method in SAFE_METHODS:
+            return None
+        if not request.content_length and "chunked" not in request.headers.get(
+            "Transfer-Encoding", ""
+        ):
+            return None
+        mimetype = request.mimetype or ""
+        if mimetype != "application/json" and not mimetype.endswith("+json"):
+            return problem_response(
+                415, code="unsupported-media-type", detail="send the body as application/json"
+            )
+        return _check_json_syntax(request.get_data())
+
+    @app.after_request
+    def _finish_transaction(response: Response) -> Response:
+        session = g.pop("db_session", None)
+        if not _audited(session, response, audit_recorded):
+            # Every change is audited in its own transaction (DESIGN: audit); a view that
+            # forgot must fail loudly rather than commit an unaudited change.
+            if session is not None:
+                session.rollback()
+                session.close()
+            log.error(
+                "mutation_without_audit_event",
+                method=request.method,
+                endpoint=request.endpoint,
+                status=response.status_code,
+            )
+            return problem_response(
+                500,
+                code="audit-event-missing",
+                title="Internal server error",
+                detail="the change was not recorded in the audit log, so it was undone",
+            )
+        if session is None:
+            return response
+        try:
+            if response.status_code < 400:
+                session.commit()
+            else:
+                session.rollback()
+        except Exception as error:  # noqa: BLE001 - a failed commit must still answer an error
+            session.rollback()
+            session.close()
+            return app.handle_user_exception(error)  # type: ignore[return-value]
+        session.close()
+        return response
+
+    @app.teardown_request
+    def _close_session(_error: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.rollback()
+            session.close()
