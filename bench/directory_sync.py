@@ -48,8 +48,8 @@ from facito_admin.directory_sync.graph import SELECT
 from facito_admin.directory_sync.service import start_directory_sync
 from facito_admin.jobs.models import Job
 from facito_admin.organisations import service as organisations
-from facito_admin.organisations.models import Federation, FederationStatus
 from facito_admin.runtime import Runtime
+from facito_admin.tenants.models import Federation, FederationStatus
 
 ROOT = Path(__file__).resolve().parents[1]
 TENANT = "bbbbbbbb-1111-4111-8111-000000000b01"

@@ -74,7 +74,7 @@ from facito_admin.common.pagination import encode_cursor  # noqa: E402
 from facito_admin.config import DEV_CLIENT_ID  # noqa: E402
 from facito_admin.db.base import new_id, utcnow  # noqa: E402
 from facito_admin.db.migrations import upgrade  # noqa: E402
-from facito_admin.organisations.models import (  # noqa: E402
+from facito_admin.tenants.models import (  # noqa: E402
     Federation,
     FederationStatus,
     Organisation,

@@ -91,7 +91,7 @@ from facito_admin.db.base import utcnow  # noqa: E402
 from facito_admin.db.migrations import upgrade  # noqa: E402
 from facito_admin.db.session import Database, unit_of_work  # noqa: E402
 from facito_admin.organisations import service as organisations  # noqa: E402
-from facito_admin.organisations.models import Federation, FederationStatus  # noqa: E402
+from facito_admin.tenants.models import Federation, FederationStatus  # noqa: E402
 
 USERS_PATH = "/scim/v2/Users"
 CREATE_SCRIPT = ROOT / "bench" / "scim_create.lua"

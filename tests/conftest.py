@@ -27,9 +27,9 @@ from facito_admin.db.base import Base, utcnow
 from facito_admin.db.migrations import upgrade
 from facito_admin.db.session import cross_organisation_session, unit_of_work
 from facito_admin.organisations import service as organisations
-from facito_admin.organisations.models import Federation, FederationStatus, Organisation
-from facito_admin.policies.statements import SEED_STATEMENT_ID
+from facito_admin.policies.statements.service import SEED_STATEMENT_ID
 from facito_admin.runtime import Runtime
+from facito_admin.tenants.models import Federation, FederationStatus, Organisation
 from tests.fakes.dns import FakeDns
 
 CLIENT_ID = "5f0f5a5e-1c1c-4c1c-8c1c-0000000000c1"

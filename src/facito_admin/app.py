@@ -112,10 +112,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_edge(app, runtime, protocols=[REST, SCIM], audit_recorded=events_recorded)
     api = FacitoApi(app, spec_kwargs={"extra_plugins": [IdempotencyKeyPlugin()]})
 
+    from .accounts.entitlement_views import blp as entitlements_blp
     from .accounts.views import blp as accounts_blp
     from .audit.facito_views import blp as facito_audit_blp
     from .audit.views import blp as audit_blp
-    from .contracts.views import blp as contracts_blp
     from .directory_sync.views import blp as directory_syncs_blp
     from .jobs.views import blp as jobs_blp
     from .me.views import blp as me_blp
@@ -125,11 +125,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from .organisations.federation_views import consent_blp
     from .organisations.views import blp as organisations_blp
     from .organisations.views import registry_blp
-    from .policies.effective_views import blp as effective_policy_blp
-    from .policies.notice_views import blp as notices_blp
-    from .policies.statement_views import blp as statements_blp
+    from .policies.contracts.views import blp as contracts_blp
+    from .policies.effective.views import blp as effective_policy_blp
+    from .policies.notices.views import blp as notices_blp
+    from .policies.statements.views import blp as statements_blp
     from .products.views import blp as products_blp
-    from .products.views import entitlements_blp
     from .scim.token_views import blp as scim_tokens_blp
     from .scim.views import blp as scim_blp
     from .webhooks.views import blp as webhooks_blp

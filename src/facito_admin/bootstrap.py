@@ -11,9 +11,9 @@ from .db.models_registry import load_all
 from .db.session import Database
 from .jobs.queue import build_queue
 from .jobs.tasks import install_tasks
-from .organisations.tenants import find_tenant_organisation, organisation_exists
 from .outbound import GraphAccess, WebhookConfig
 from .runtime import Runtime
+from .tenants.lookups import find_tenant_organisation, organisation_exists
 
 
 def build_runtime(settings: Settings) -> Runtime:

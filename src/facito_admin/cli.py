@@ -47,7 +47,7 @@ def db_upgrade(revision: str) -> None:
 def _tenant_for(settings: Settings, org_slug: str | None, role: str) -> str:
     from .auth.permissions import STAFF_ROLES, AppRole
     from .db.session import Database
-    from .organisations.models import Federation, FederationStatus, Organisation
+    from .tenants.models import Federation, FederationStatus, Organisation
 
     if AppRole(role) in STAFF_ROLES:
         return settings.facito_tenant_id
@@ -144,7 +144,7 @@ def audit_verify(org_slug: str) -> None:
 
     from .audit.service import verify_organisation_chain
     from .db.session import Database
-    from .organisations.models import Organisation
+    from .tenants.models import Organisation
 
     database = Database(_settings().resolved_database_url)
     try:

@@ -12,8 +12,8 @@ from .auth.context import SYSTEM_PRINCIPAL, RequestContext
 from .db.base import utcnow
 from .db.session import unit_of_work
 from .organisations import service as organisations
-from .organisations.models import Federation, FederationStatus, Organisation
 from .runtime import Runtime
+from .tenants.models import Federation, FederationStatus, Organisation
 
 DEMO_SLUG = "demo"
 DEMO_TENANT_ID = "11111111-1111-4111-8111-111111111111"

@@ -26,8 +26,8 @@ from facito_admin.http.idempotency import (
     fingerprint,
     purge_expired,
 )
-from facito_admin.organisations.models import Organisation
 from facito_admin.runtime import Runtime
+from facito_admin.tenants.models import Organisation
 from tests.apps import build_app
 from tests.conftest import Org
 

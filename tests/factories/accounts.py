@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from facito_admin.accounts import entitlements
 from facito_admin.accounts import service as account_service
 from facito_admin.accounts.models import Account, AccountSource, AccountStatus
 from facito_admin.accounts.rules import key
 from facito_admin.db.base import new_id, utcnow
 from facito_admin.db.session import unit_of_work
-from facito_admin.products import entitlements
 from facito_admin.products.models import Entitlement, Product, ProductKind
 from facito_admin.runtime import Runtime
 from tests.factories.audit import admin_ctx

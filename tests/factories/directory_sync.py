@@ -149,7 +149,7 @@ def syncs(jobs: QueueHarness, fakes: Fakes) -> Iterator[SyncHarness]:
 
 def federation_of(runtime: Runtime, org: Org) -> uuid.UUID:
     """The id of the organisation's (first) federation."""
-    from facito_admin.organisations.models import Federation
+    from facito_admin.tenants.models import Federation
 
     with runtime.session() as session:
         federation_id = session.scalar(

@@ -15,8 +15,8 @@ from facito_admin.db.session import (
     cross_organisation_session,
 )
 from facito_admin.db.tenancy import REUSED_STATEMENT, TenancyViolation, scoped_rows
-from facito_admin.organisations.models import Organisation
 from facito_admin.runtime import Runtime
+from facito_admin.tenants.models import Organisation
 from tests.conftest import Org
 
 

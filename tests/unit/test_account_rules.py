@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from facito_admin.accounts import rules
-from facito_admin.policies.defaults import PolicyKey
+from facito_admin.policies.effective.defaults import PolicyKey
 from facito_admin.policies.parameters import PARAMETERS
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from facito_admin.policies.statement_diff import (
+from facito_admin.policies.statements.diff import (
     BodyChange,
     ParameterChange,
     ParameterChangeKind,

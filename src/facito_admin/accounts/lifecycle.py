@@ -20,10 +20,10 @@ from ..auth.context import SYSTEM_PRINCIPAL, RequestContext
 from ..common.conditional import ANY, IfMatch
 from ..db.base import utcnow
 from ..errors import InvalidState
-from ..policies.defaults import PolicyKey, policy_value
-from ..products.entitlements import end_entitlements, reinstate_entitlements
+from ..policies.effective.defaults import PolicyKey, policy_value
 from ..products.models import EndReason, Entitlement
 from . import rules
+from .entitlements import end_entitlements, reinstate_entitlements
 from .models import Account, AccountStatus
 from .service import check_unique, get_account, require_activation_allowed
 

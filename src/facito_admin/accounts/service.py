@@ -22,7 +22,7 @@ from ..common.pagination import Page
 from ..db.base import new_id, utcnow
 from ..db.tenancy import REUSED_STATEMENT, require_organisation
 from ..errors import AlreadyExists, InvalidState, NotFound, ValidationFailed
-from ..policies.defaults import PolicyKey, policy_value
+from ..policies.effective.defaults import PolicyKey, policy_value
 from . import listing, rules
 from .listing import AccountFilter
 from .models import LIVE, Account, AccountSource, AccountStatus

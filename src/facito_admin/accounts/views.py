@@ -21,6 +21,7 @@ from ..http import (
     with_etag,
 )
 from . import lifecycle, listing, service
+from .listing import AccountFilter
 from .models import AccountStatus
 from .schemas import (
     AccountCreateSchema,
@@ -29,7 +30,6 @@ from .schemas import (
     AccountSchema,
     AccountUpdateSchema,
 )
-from .service import AccountFilter
 
 blp = Blueprint(
     "accounts",

@@ -18,13 +18,13 @@ from sqlalchemy import Row as SqlRow
 from sqlalchemy import bindparam, insert, literal_column, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from ..accounts.entitlements import end_entitlements_of, reinstate_entitlements_of
 from ..accounts.models import Account, AccountSource, AccountStatus
 from ..accounts.rules import key
 from ..audit.actions import AuditAction
 from ..audit.service import EventSpec, record_events
 from ..auth.context import RequestContext
 from ..db.tenancy import require_organisation
-from ..products.entitlements import end_entitlements_of, reinstate_entitlements_of
 from ..products.models import EndReason
 from .mapping import DirectoryUser
 from .plan import (

@@ -22,9 +22,9 @@ from ..jobs import enqueue_job, system_context
 from ..jobs.models import ACTIVE_STATES, Job, JobState
 from ..jobs.service import list_jobs
 from ..organisations.federations import get_federation
-from ..organisations.models import Federation, FederationStatus, Organisation, OrganisationStatus
-from ..organisations.service import get_organisation
 from ..runtime import Runtime
+from ..tenants.lookups import get_organisation
+from ..tenants.models import Federation, FederationStatus, Organisation, OrganisationStatus
 from .models import DEFAULT_INTERVAL_MINUTES, SYNC_KIND, DirectorySyncState
 
 log = structlog.get_logger("facito_admin.directory_sync")

@@ -29,9 +29,9 @@ from ..db.base import utcnow
 from ..db.session import end_read_snapshot
 from ..db.tenancy import require_organisation
 from ..jobs import JobContext, JobFailed, job_handler, periodic_job
-from ..organisations.models import Federation, FederationStatus, Organisation, OrganisationStatus
-from ..policies.defaults import PolicyKey, policy_value
+from ..policies.effective.defaults import PolicyKey, policy_value
 from ..runtime import Runtime, runtime_of
+from ..tenants.models import Federation, FederationStatus, Organisation, OrganisationStatus
 from .apply import ConcurrentChange, apply_users, remove_missing
 from .graph import DeltaExpired, GraphClient, GraphError
 from .mapping import DirectoryUser, parse_page

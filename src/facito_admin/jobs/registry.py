@@ -22,7 +22,7 @@ PeriodicFunction = Callable[["Runtime"], None]
 JOB_MODULES: tuple[str, ...] = (
     "facito_admin.accounts.tasks",
     "facito_admin.directory_sync.tasks",
-    "facito_admin.policies.notice_tasks",
+    "facito_admin.policies.notices.tasks",
     "facito_admin.webhooks.tasks",
 )
 

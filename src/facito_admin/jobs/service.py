@@ -15,7 +15,7 @@ from ..common.pagination import Page, paginate
 from ..db.base import utcnow
 from ..db.tenancy import require_organisation
 from ..errors import InvalidState, NotFound
-from ..organisations.service import get_organisation
+from ..tenants.lookups import get_organisation
 from .models import FINISHED_STATES, Job, JobState
 
 

@@ -8,8 +8,8 @@ import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema, page_schema
 from ..common.schemas import OutputSchema, StrictSchema
+from ..tenants.models import DomainStatus
 from .domains import txt_record_name, txt_record_value
-from .models import DomainStatus
 
 
 class TxtRecordSchema(OutputSchema):

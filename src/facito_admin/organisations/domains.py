@@ -37,8 +37,8 @@ from ..errors import (
     UpstreamFailed,
     ValidationFailed,
 )
-from .models import DomainStatus, EmailDomain, Organisation, OrganisationStatus
-from .service import get_organisation
+from ..tenants.lookups import get_organisation
+from ..tenants.models import DomainStatus, EmailDomain, Organisation, OrganisationStatus
 
 TXT_LABEL = "_facito-verification"
 TXT_VALUE_PREFIX = "facito-verification="

@@ -6,7 +6,7 @@ import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema, page_schema
 from ..common.schemas import InputSchema, OutputSchema, StrictSchema
-from .models import FederationStatus
+from ..tenants.models import FederationStatus
 
 
 class FederationSchema(OutputSchema):

@@ -38,8 +38,8 @@ from ..errors import (
     UpstreamFailed,
     ValidationFailed,
 )
-from .models import Federation, FederationStatus, Organisation, OrganisationStatus
-from .service import get_organisation
+from ..tenants.lookups import get_organisation
+from ..tenants.models import Federation, FederationStatus, Organisation, OrganisationStatus
 
 log = structlog.get_logger(__name__)
 

@@ -6,8 +6,8 @@ import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema, page_schema
 from ..common.schemas import OutputSchema, StrictSchema
-from .models import OrganisationStatus
-from .regions import REGIONS
+from ..policies.regions import REGIONS
+from ..tenants.models import OrganisationStatus
 
 _name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
 

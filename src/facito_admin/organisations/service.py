@@ -17,10 +17,11 @@ from ..common.conditional import IfMatch
 from ..common.pagination import Page, paginate
 from ..db.base import utcnow
 from ..db.session import bind_organisation
-from ..errors import AlreadyExists, InvalidState, NotFound, ValidationFailed
-from ..policies.effective import residency_state
-from .models import Organisation, OrganisationStatus
-from .regions import region
+from ..errors import AlreadyExists, InvalidState, ValidationFailed
+from ..policies.effective.service import residency_state
+from ..policies.regions import region
+from ..tenants.lookups import get_organisation
+from ..tenants.models import Organisation, OrganisationStatus
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -72,14 +73,6 @@ def describe_organisation(session: Session, organisation: Organisation) -> dict[
     )
     columns = {column.key: getattr(organisation, column.key) for column in Organisation.__table__.c}
     return columns | {"residency_status": state.status, "residency_problems": state.problems()}
-
-
-def get_organisation(session: Session, *, organisation_id: uuid.UUID) -> Organisation:
-    """One organisation by id."""
-    organisation = session.get(Organisation, organisation_id)
-    if organisation is None:
-        raise NotFound("no such organisation")
-    return organisation
 
 
 def list_organisations(

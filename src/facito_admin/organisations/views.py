@@ -20,9 +20,10 @@ from ..http import (
     page_response,
     require,
 )
+from ..policies.regions import REGIONS, SUBPROCESSORS
+from ..tenants.lookups import get_organisation
+from ..tenants.models import Organisation
 from . import service
-from .models import Organisation
-from .regions import REGIONS, SUBPROCESSORS
 from .schemas import (
     OrganisationCreateSchema,
     OrganisationPageSchema,
@@ -81,7 +82,7 @@ class OrganisationById(MethodView):
     @require(Permission.OrganisationRead)
     def get(self, org_id: UUID) -> Any:
         """Read an organisation's profile and residency"""
-        return _described(service.get_organisation(db_session(), organisation_id=org_id))
+        return _described(get_organisation(db_session(), organisation_id=org_id))
 
     @blp.arguments(OrganisationUpdateSchema)
     @blp.response(200, OrganisationSchema)

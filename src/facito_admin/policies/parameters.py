@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from ..organisations.regions import REGIONS, SUBPROCESSORS
+from .regions import REGIONS, SUBPROCESSORS
 
 PolicyValue = int | bool | list[str]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..organisations.regions import region
+from .regions import region
 from .resolution import ContractTerms, EffectivePolicy, ResolvedValue, StatementTerms, resolve
 
 RESIDENCY_KEYS = ("residency.allowed_regions", "residency.eea_only", "subprocessors.allowed")

@@ -25,7 +25,7 @@ from ..common.pagination import Page, paginate
 from ..db.base import new_id, utcnow
 from ..db.tenancy import REUSED_STATEMENT
 from ..errors import InvalidState, NotFound, ValidationFailed
-from ..organisations.models import Organisation, OrganisationStatus
+from ..tenants.models import Organisation, OrganisationStatus
 from .models import ScimToken
 
 PREFIX = "fscim"

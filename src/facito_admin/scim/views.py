@@ -9,7 +9,7 @@ as SCIM Error messages (scim/errors.py).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, Response, request
 from scim2_models.exceptions import SCIMException
@@ -211,12 +211,14 @@ def search_all() -> Response:
         if wanted <= 0:
             break
         _, found = service(session, filter_=args["filter_"], start_index=skip + 1, count=wanted)
+        # Accounts or groups, by the kind (the two services differ in their row type only).
+        rows = cast("list[Any]", found)
         skip = 0
         if kind == "user":
-            rendered = [user_resource(a, base) for a in found]
+            rendered = [user_resource(a, base) for a in rows]
         else:
-            listed = groups.members(session, found) if _wants_members(args) else {}
-            rendered = [group_resource(g, listed.get(g.id), base) for g in found]
+            listed = groups.members(session, rows) if _wants_members(args) else {}
+            rendered = [group_resource(g, listed.get(g.id), base) for g in rows]
         resources += [project(r, kind, args["attributes"], args["excluded"]) for r in rendered]
     return _list_answer(sum(total for *_, total in kinds), start, resources)
 

@@ -20,7 +20,7 @@ _URL_DOC = (
 _RETRIES = ", ".join(str(delay) for delay in RETRY_SCHEDULE)
 
 
-def _event_types(*, required: bool) -> ma.fields.List:
+def _event_types(*, required: bool) -> ma.fields.List[Any]:
     return ma.fields.List(
         ma.fields.Enum(WebhookEventType, by_value=True),
         required=required,

@@ -18,8 +18,8 @@ from ..common.pagination import Page, paginate
 from ..db.base import new_id, utcnow
 from ..db.tenancy import require_organisation
 from ..errors import InvalidState, NotFound, ValidationFailed
-from ..organisations.service import get_organisation
 from ..outbound import WebhookConfig
+from ..tenants.lookups import get_organisation
 from .crypto import encrypt_secret, generate_secret
 from .events import WebhookEventType
 from .models import DeliveryStatus, DisabledReason, WebhookDelivery, WebhookEndpoint

@@ -16,7 +16,7 @@ from facito_admin.audit.service import record_event
 from facito_admin.auth.permissions import Permission
 from facito_admin.http import audit_exempt, current_ctx, db_session, require
 from facito_admin.http.transactions import AUDIT_EXEMPT_ATTR
-from facito_admin.organisations.models import Organisation
+from facito_admin.tenants.models import Organisation
 from tests.conftest import Org, get_organisation_row
 
 # A blueprint that exists only in these tests: each view renames the organisation, then

@@ -12,7 +12,7 @@ from sqlalchemy import delete, insert, update
 from facito_admin.app import create_app
 from facito_admin.bootstrap import build_runtime
 from facito_admin.db.base import new_id, utcnow
-from facito_admin.organisations.models import Federation, Organisation
+from facito_admin.tenants.models import Federation, Organisation
 from tests.conftest import Org
 
 ADMIN = "Organisation.Admin"

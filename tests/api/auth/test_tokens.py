@@ -13,7 +13,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from facito_admin.organisations.models import OrganisationStatus
+from facito_admin.tenants.models import OrganisationStatus
 from tests.conftest import AUTHORITY, CLIENT_ID, TENANT_A, Org, make_organisation
 
 
@@ -138,7 +138,7 @@ def test_token_of_a_tenant_that_is_not_federated_is_refused(
 
 
 def test_token_of_a_pending_federation_is_refused(client, runtime, signing_key: RSAKey):
-    from facito_admin.organisations.models import FederationStatus
+    from facito_admin.tenants.models import FederationStatus
 
     pending = make_organisation(
         runtime, "pending-org", str(uuid.uuid4()), FederationStatus.pending_consent

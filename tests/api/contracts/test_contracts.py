@@ -12,10 +12,10 @@ from datetime import timedelta
 import pytest
 
 from facito_admin.audit.actions import AuditAction
-from facito_admin.contracts import service as contracts
 from facito_admin.db.base import utcnow
 from facito_admin.db.session import unit_of_work
 from facito_admin.errors import DomainError
+from facito_admin.policies.contracts import service as contracts
 from facito_admin.runtime import Runtime
 from tests.api.accounts.helpers import list_all
 from tests.api.contracts.helpers import (

@@ -7,7 +7,7 @@ from datetime import timedelta
 from facito_admin.accounts.models import Account
 from facito_admin.db.base import utcnow
 from facito_admin.policies.parameters import PARAMETERS
-from facito_admin.policies.statements import SEED_STATEMENT_ID
+from facito_admin.policies.statements.service import SEED_STATEMENT_ID
 from tests.api.accounts.helpers import account_url
 from tests.api.contracts.helpers import (
     ADMIN,

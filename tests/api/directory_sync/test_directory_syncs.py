@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 from facito_admin.audit.actions import AuditAction
 from facito_admin.db.base import utcnow
 from facito_admin.db.session import unit_of_work
-from facito_admin.organisations.models import Federation, FederationStatus
 from facito_admin.runtime import Runtime
+from facito_admin.tenants.models import Federation, FederationStatus
 from tests.api.organisations.helpers import audit_trail
 from tests.conftest import Org
 from tests.factories.directory_sync import federation_of

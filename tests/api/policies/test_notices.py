@@ -11,8 +11,8 @@ from sqlalchemy import select
 from facito_admin.audit.actions import AuditAction
 from facito_admin.audit.models import AuditEvent
 from facito_admin.db.session import unit_of_work
-from facito_admin.policies.notices import notify_organisation_of_statement
-from facito_admin.policies.statement_models import PrivacyStatementVersion
+from facito_admin.policies.models import PrivacyStatementVersion
+from facito_admin.policies.notices.service import notify_organisation_of_statement
 from facito_admin.runtime import Runtime
 from tests.api.policies.helpers import DPO, create_draft, publish
 from tests.conftest import Org

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from facito_admin.audit.actions import AuditAction
 from facito_admin.audit.facito_log import verify_facito_chain
-from facito_admin.policies.statements import SEED_STATEMENT_ID
+from facito_admin.policies.statements.service import SEED_STATEMENT_ID
 from tests.api.policies.helpers import (
     DPO,
     OPERATOR,

@@ -20,7 +20,7 @@ from facito_admin.audit.service import (
     verify_organisation_chain,
 )
 from facito_admin.db.session import unit_of_work
-from facito_admin.organisations.models import Organisation
+from facito_admin.tenants.models import Organisation
 from tests.factories.audit import admin_ctx, record_events
 
 

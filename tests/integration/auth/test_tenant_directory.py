@@ -8,8 +8,8 @@ from sqlalchemy import update
 
 from facito_admin.auth.tenants import TenantDirectory, TenantOrganisation
 from facito_admin.db.session import unit_of_work
-from facito_admin.organisations.models import Organisation, OrganisationStatus
-from facito_admin.organisations.tenants import find_tenant_organisation, organisation_exists
+from facito_admin.tenants.lookups import find_tenant_organisation, organisation_exists
+from facito_admin.tenants.models import Organisation, OrganisationStatus
 from tests.conftest import TENANT_A, TENANT_B, Org
 
 

@@ -70,7 +70,7 @@ def test_federations_that_never_synced_or_are_not_active_are_not_scheduled(
 ):
     assert enqueue_due_syncs(syncs.runtime) == []
     _schedule(syncs, org_a, enabled=True)
-    from facito_admin.organisations.models import Federation, FederationStatus
+    from facito_admin.tenants.models import Federation, FederationStatus
 
     with unit_of_work(syncs.runtime, organisation_id=None) as session:
         session.execute(

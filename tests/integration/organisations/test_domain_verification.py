@@ -8,8 +8,8 @@ from sqlalchemy import select
 from facito_admin.auth.context import SYSTEM_PRINCIPAL, RequestContext
 from facito_admin.db.session import end_read_snapshot, unit_of_work
 from facito_admin.organisations import domains
-from facito_admin.organisations.models import DomainStatus, EmailDomain
 from facito_admin.runtime import Runtime
+from facito_admin.tenants.models import DomainStatus, EmailDomain
 from tests.conftest import Org
 
 CTX = RequestContext(principal=SYSTEM_PRINCIPAL, request_id="test")

@@ -14,11 +14,11 @@ from facito_admin.db.base import utcnow
 from facito_admin.db.session import unit_of_work
 from facito_admin.jobs.models import Job, JobState
 from facito_admin.organisations import service as organisations
-from facito_admin.organisations.models import Organisation
-from facito_admin.policies.notice_tasks import NOTICE_JOB_KIND, enqueue_statement_notices
+from facito_admin.policies.notices.tasks import NOTICE_JOB_KIND, enqueue_statement_notices
 from facito_admin.policies.parameters import STATEMENT_2019_VALUES
-from facito_admin.policies.statement_drafts import create_draft, publish_statement
+from facito_admin.policies.statements.drafts import create_draft, publish_statement
 from facito_admin.runtime import Runtime
+from facito_admin.tenants.models import Organisation
 from tests.api.organisations.helpers import audit_trail
 from tests.conftest import Org
 from tests.factories.jobs import QueueHarness

@@ -14,13 +14,12 @@ from facito_admin.db.base import utcnow
 from facito_admin.db.session import unit_of_work
 from facito_admin.jobs.models import Job, JobState
 from facito_admin.jobs.registry import periodic_jobs
-from facito_admin.organisations.models import Organisation, OrganisationStatus
-from facito_admin.policies.notice_models import OrganisationNotice
-from facito_admin.policies.notice_tasks import NOTICE_JOB_KIND, enqueue_statement_notices
+from facito_admin.policies.models import OrganisationNotice, PrivacyStatementVersion
+from facito_admin.policies.notices.tasks import NOTICE_JOB_KIND, enqueue_statement_notices
 from facito_admin.policies.parameters import STATEMENT_2019_VALUES
-from facito_admin.policies.statement_drafts import create_draft, publish_statement
-from facito_admin.policies.statement_models import PrivacyStatementVersion
+from facito_admin.policies.statements.drafts import create_draft, publish_statement
 from facito_admin.runtime import Runtime
+from facito_admin.tenants.models import Organisation, OrganisationStatus
 from tests.conftest import Org, make_organisation
 from tests.factories.jobs import QueueHarness
 

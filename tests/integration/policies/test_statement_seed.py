@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from facito_admin.policies.models import StatementStatus
 from facito_admin.policies.parameters import STATEMENT_2019_VALUES, validate_policy_values
-from facito_admin.policies.statement_models import StatementStatus
-from facito_admin.policies.statements import SEED_STATEMENT_ID, statement_in_force
+from facito_admin.policies.statements.service import SEED_STATEMENT_ID, statement_in_force
 from facito_admin.runtime import Runtime
 
 SEEDED_FROM = datetime(2019, 3, 8, tzinfo=UTC)

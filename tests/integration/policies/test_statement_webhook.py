@@ -15,7 +15,7 @@ from werkzeug import Request, Response
 from facito_admin.jobs.models import Job
 from facito_admin.jobs.queue import queue_of
 from facito_admin.jobs.runner import run_job
-from facito_admin.policies.notice_tasks import NOTICE_JOB_KIND, enqueue_statement_notices
+from facito_admin.policies.notices.tasks import NOTICE_JOB_KIND, enqueue_statement_notices
 from facito_admin.runtime import Runtime
 from facito_admin.webhooks.models import DeliveryStatus
 from tests.api.policies.conftest import now

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from ..common.schemas import Instant, OutputSchema, QuerySchema
-from .resolution import Source
+from ...common.schemas import Instant, OutputSchema, QuerySchema
+from ..resolution import Source
 
 
 class EffectivePolicyArgsSchema(QuerySchema):

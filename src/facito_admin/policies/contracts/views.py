@@ -9,8 +9,8 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..auth.permissions import Permission
-from ..http import (
+from ...auth.permissions import Permission
+from ...http import (
     ETAG_DOC,
     IF_MATCH_DOC,
     current_ctx,

@@ -9,10 +9,10 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..auth.permissions import Permission
-from ..db.base import utcnow
-from ..errors import NotFound
-from ..http import (
+from ...auth.permissions import Permission
+from ...db.base import utcnow
+from ...errors import NotFound
+from ...http import (
     IF_MATCH_DOC,
     IF_MATCH_OPTIONAL_DOC,
     authenticate,
@@ -24,9 +24,9 @@ from ..http import (
     require,
     with_etag,
 )
-from . import statement_drafts as drafts
-from . import statements
-from .statement_schemas import (
+from . import drafts
+from . import service as statements
+from .schemas import (
     ChangeLogSchema,
     DiffQueryArgsSchema,
     InForceQueryArgsSchema,

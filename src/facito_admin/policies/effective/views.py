@@ -8,10 +8,10 @@ from uuid import UUID
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..auth.permissions import Permission
-from ..http import db_session, require
-from .effective import effective_policy
-from .effective_schemas import EffectivePolicyArgsSchema, EffectivePolicySchema
+from ...auth.permissions import Permission
+from ...http import db_session, require
+from .schemas import EffectivePolicyArgsSchema, EffectivePolicySchema
+from .service import effective_policy
 
 blp = Blueprint(
     "effective_policy",

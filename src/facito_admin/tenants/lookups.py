@@ -1,8 +1,8 @@
-"""The two questions identity asks of the organisations, answered from their tables.
+"""Finding organisations: by id for any domain, and the two questions identity asks.
 
-bootstrap.py hands these to the tenant directory (auth/tenants.py), which caches the answers
-for every request: which organisation a token's tenant acts for, and whether an organisation
-in a path exists.
+bootstrap.py hands the last two to the tenant directory (auth/tenants.py), which caches the
+answers for every request: which organisation a token's tenant acts for, and whether an
+organisation in a path exists.
 """
 
 from __future__ import annotations
@@ -13,7 +13,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..auth.tenants import TenantOrganisation
+from ..errors import NotFound
 from .models import Federation, FederationStatus, Organisation, OrganisationStatus
+
+
+def get_organisation(session: Session, *, organisation_id: uuid.UUID) -> Organisation:
+    """One organisation by id; 404 when there is none."""
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound("no such organisation")
+    return organisation
 
 
 def find_tenant_organisation(session: Session, tenant_id: str) -> TenantOrganisation | None:

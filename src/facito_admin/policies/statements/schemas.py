@@ -7,11 +7,11 @@ from typing import Any
 
 import marshmallow as ma
 
-from ..common.pagination import PageArgsSchema, page_schema
-from ..common.schemas import OutputSchema, QuerySchema, StrictSchema, Text
-from .parameters import PARAMETERS
-from .statement_diff import ParameterChangeKind
-from .statement_models import StatementStatus
+from ...common.pagination import PageArgsSchema, page_schema
+from ...common.schemas import OutputSchema, QuerySchema, StrictSchema, Text
+from ..models import StatementStatus
+from ..parameters import PARAMETERS
+from .diff import ParameterChangeKind
 
 # BCP 47 language tags as statements use them: `nl`, `en`, `en-GB`, `zh-Hant`.
 LANGUAGE_TAG = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$"

@@ -16,18 +16,19 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..audit.actions import AuditAction
-from ..auth.context import RequestContext
-from ..common.conditional import IfMatch
-from ..common.pagination import Page, paginate
-from ..db.base import new_id, utcnow
-from ..db.tenancy import require_organisation
-from ..errors import AlreadyExists, Conflict, InvalidState, NotFound, ValidationFailed
-from ..organisations.models import Organisation
-from ..policies.events import announce_contract_change, recheck_residency
-from ..policies.parameters import PolicyValuesInvalid, validate_policy_values
-from ..products.models import Product
-from .models import Contract, FacitoRole
+from ...audit.actions import AuditAction
+from ...auth.context import RequestContext
+from ...common.conditional import IfMatch
+from ...common.pagination import Page, paginate
+from ...db.base import new_id, utcnow
+from ...db.tenancy import require_organisation
+from ...errors import AlreadyExists, Conflict, InvalidState, NotFound, ValidationFailed
+from ...products.models import Product
+from ...tenants.models import Organisation
+from ..effective.events import recheck_residency
+from ..models import Contract, FacitoRole
+from ..parameters import PolicyValuesInvalid, validate_policy_values
+from .events import announce_contract_change
 
 # Fields that shape the effective policy or the routing of requests: fixed once in force.
 GOVERNING = frozenset({"effective_from", "products", "overrides"})

@@ -1,66 +1,23 @@
-"""What the outside world hears about policy changes: one function per event.
+"""Residency after a policy change: rechecked, and reported when the regions break the policy.
 
-Each records the audit event and publishes the webhook event (`policy.contract_changed`,
-`organisation.residency_invalid`) in the caller's transaction: one place per event, so every
-caller announces the same way.
+The report records the audit event and publishes the webhook event
+(`organisation.residency_invalid`) in the caller's transaction: one place for the event, so
+every caller (a contract change, a statement notice) reports the same way.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
 from sqlalchemy.orm import Session
 
-from ..audit.actions import AuditAction
-from ..audit.service import record_event
-from ..auth.context import RequestContext
-from ..contracts.models import Contract
-from ..organisations.models import Organisation
-from ..webhooks.events import WebhookEventType, publish_event
-from .effective import ResidencyState, residency_state
+from ...audit.actions import AuditAction
+from ...audit.service import record_event
+from ...auth.context import RequestContext
+from ...tenants.models import Organisation
+from ...webhooks.events import WebhookEventType, publish_event
+from .service import ResidencyState, residency_state
 
 log = structlog.get_logger("facito_admin.policies")
-
-
-def contract_summary(contract: Contract) -> dict[str, Any]:
-    """What an event says about a contract: ids, validity, products and overridden keys."""
-    return {
-        "reference": contract.reference,
-        "effective_from": contract.effective_from.isoformat(),
-        "effective_to": contract.effective_to.isoformat() if contract.effective_to else None,
-        "products": dict(sorted(contract.products.items())),
-        "overrides": dict(sorted(contract.overrides.items())),
-    }
-
-
-def announce_contract_change(
-    session: Session,
-    ctx: RequestContext,
-    *,
-    contract: Contract,
-    action: AuditAction,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """Record a contract change (create, update, terminate, delete) for the organisation."""
-    record_event(
-        session,
-        ctx,
-        action=action,
-        target_type="contract",
-        target_id=contract.id,
-        details={"contract": contract_summary(contract), **(details or {})},
-    )
-    publish_event(
-        session,
-        organisation_id=contract.organisation_id,
-        event_type=WebhookEventType.PolicyContractChanged,
-        data={
-            "action": action.value.rsplit(":", 1)[-1],
-            "contract_id": str(contract.id),
-            **contract_summary(contract),
-        },
-    )
 
 
 def report_residency_invalid(

@@ -2,7 +2,7 @@
 
 Every change is recorded on Facito's own audit chain (audit/facito_log.py): a statement
 belongs to no organisation. Publishing notifies the organisations later, in the background
-(policies/notice_tasks.py), one session per organisation.
+(policies/notices/tasks.py), one session per organisation.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..audit.actions import AuditAction
-from ..audit.facito_log import lock_facito_chain, record_facito_event
-from ..auth.context import RequestContext
-from ..common.conditional import IfMatch
-from ..db.base import utcnow
-from ..errors import AlreadyExists, Conflict, ValidationFailed
-from .parameters import PolicyValuesInvalid, validate_policy_values
-from .statement_models import PrivacyStatementChange, PrivacyStatementVersion, StatementStatus
-from .statements import get_statement, latest_published, statement_in_force
+from ...audit.actions import AuditAction
+from ...audit.facito_log import lock_facito_chain, record_facito_event
+from ...auth.context import RequestContext
+from ...common.conditional import IfMatch
+from ...db.base import utcnow
+from ...errors import AlreadyExists, Conflict, ValidationFailed
+from ..models import PrivacyStatementChange, PrivacyStatementVersion, StatementStatus
+from ..parameters import PolicyValuesInvalid, validate_policy_values
+from .service import get_statement, latest_published, statement_in_force
 
 NOTICE_KEY = "notice.material_change_days"
 
@@ -242,7 +242,7 @@ def publish_statement(
     statement.status = StatementStatus.published
     statement.published_at = now
     statement.published_by = ctx.principal.display_name[:200]
-    # NULL: policies/notice_tasks.py still has to notify every organisation.
+    # NULL: policies/notices/tasks.py still has to notify every organisation.
     statement.notices_sent_at = None
     session.flush()
     record_facito_event(

@@ -8,10 +8,10 @@ from uuid import UUID
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..auth.permissions import Permission
-from ..http import current_ctx, db_session, page_response, require
-from . import notices
-from .notice_schemas import NoticePageSchema, NoticeQueryArgsSchema, NoticeSchema
+from ...auth.permissions import Permission
+from ...http import current_ctx, db_session, page_response, require
+from . import service as notices
+from .schemas import NoticePageSchema, NoticeQueryArgsSchema, NoticeSchema
 
 blp = Blueprint(
     "notices",

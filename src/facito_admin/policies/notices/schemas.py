@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from ..common.pagination import PageArgsSchema, page_schema
-from ..common.schemas import OutputSchema
-from .notice_models import NoticeKind
+from ...common.pagination import PageArgsSchema, page_schema
+from ...common.schemas import OutputSchema
+from ..models import NoticeKind
 
 
 class NoticeSchema(OutputSchema):

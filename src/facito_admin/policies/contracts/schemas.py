@@ -7,10 +7,10 @@ from typing import Any
 
 import marshmallow as ma
 
-from ..common.pagination import PageArgsSchema, page_schema
-from ..common.schemas import Instant, OutputSchema, StrictSchema, Text
-from ..policies.parameters import PARAMETERS, RETENTION_BY_CATEGORY_PREFIX
-from .models import FacitoRole
+from ...common.pagination import PageArgsSchema, page_schema
+from ...common.schemas import Instant, OutputSchema, StrictSchema, Text
+from ..models import FacitoRole
+from ..parameters import PARAMETERS, RETENTION_BY_CATEGORY_PREFIX
 
 _OVERRIDES_DOC = {
     "description": 'Policy parameters this contract sets, e.g. `{"dsr.response_days": 14}`: '

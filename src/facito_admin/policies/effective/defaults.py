@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from .effective import effective_policy
+from .service import effective_policy
 
 
 class PolicyKey(StrEnum):

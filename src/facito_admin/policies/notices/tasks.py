@@ -16,16 +16,15 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from ..db.base import utcnow
-from ..db.session import cross_organisation_session, unit_of_work
-from ..jobs import JobContext, JobFailed, enqueue_job, job_handler, periodic_job, system_context
-from ..jobs.models import Job, JobState
-from ..organisations.models import Organisation, OrganisationStatus
-from ..runtime import Runtime
-from .events import recheck_residency
-from .notice_models import NoticeKind, OrganisationNotice
-from .notices import notify_organisation_of_statement
-from .statement_models import PrivacyStatementVersion, StatementStatus
+from ...db.base import utcnow
+from ...db.session import cross_organisation_session, unit_of_work
+from ...jobs import JobContext, JobFailed, enqueue_job, job_handler, periodic_job, system_context
+from ...jobs.models import Job, JobState
+from ...runtime import Runtime
+from ...tenants.models import Organisation, OrganisationStatus
+from ..effective.events import recheck_residency
+from ..models import NoticeKind, OrganisationNotice, PrivacyStatementVersion, StatementStatus
+from .service import notify_organisation_of_statement
 
 NOTICE_JOB_KIND = "statement-notice"
 SCAN_NAME = "statement-notice-scan"

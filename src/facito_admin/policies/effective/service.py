@@ -2,8 +2,8 @@
 
 Loads the documents in force (the statement version, the organisation's contract) and lets
 the pure :mod:`.resolution` combine them; :func:`.defaults.policy_value` and the residency
-rules read through here. Statement versions are global (policies/statements.py), contracts
-belong to the organisation (contracts/).
+rules read through here. Statement versions are global (policies/statements/service.py), contracts
+belong to the organisation (policies/contracts/).
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..contracts.models import Contract
-from ..db.base import utcnow
-from ..db.tenancy import session_organisation
-from .residency import ResidencyFinding, residency_findings
-from .resolution import ContractTerms, EffectivePolicy, StatementTerms, resolve
-from .statement_models import PrivacyStatementVersion, StatementStatus
-from .statements import statement_in_force
+from ...db.base import utcnow
+from ...db.tenancy import session_organisation
+from ..models import Contract, PrivacyStatementVersion, StatementStatus
+from ..residency import ResidencyFinding, residency_findings
+from ..resolution import ContractTerms, EffectivePolicy, StatementTerms, resolve
+from ..statements.service import statement_in_force
 
 
 def _terms(version: PrivacyStatementVersion) -> StatementTerms:

@@ -1,7 +1,7 @@
 """Reading privacy statement versions: the one in force at an instant, lists, the change log.
 
-Writing (drafts, publication) lives in policies/statement_drafts.py, the comparison of two
-versions in policies/statement_diff.py.
+Writing (drafts, publication) lives in policies/statements/drafts.py, the comparison of two
+versions in policies/statements/diff.py.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..common.pagination import Page, paginate
-from ..errors import NotFound, ValidationFailed
-from .statement_diff import BodyChange, ParameterChange, body_changes, parameter_changes
-from .statement_models import PrivacyStatementChange, PrivacyStatementVersion, StatementStatus
+from ...common.pagination import Page, paginate
+from ...errors import NotFound, ValidationFailed
+from ..models import PrivacyStatementChange, PrivacyStatementVersion, StatementStatus
+from .diff import BodyChange, ParameterChange, body_changes, parameter_changes
 
 # The statement of 8 March 2019, seeded by migration 0006 (which repeats this id).
 SEED_STATEMENT_ID = uuid.UUID("0169a5c0-0000-7000-8000-000000000001")

@@ -1,7 +1,7 @@
 """Notices to organisations: created per organisation in its own session, acknowledged by it.
 
-Publishing a statement version (policies/statement_drafts.py) leaves the notices to the
-background fan-out (policies/notice_tasks.py), which calls :func:`notify_organisation_of_statement`
+Publishing a statement version (policies/statements/drafts.py) leaves the notices to the
+background fan-out (policies/notices/tasks.py), which calls :func:`notify_organisation_of_statement`
 once per organisation in a session bound to that organisation. Everything an organisation
 hears about a publication belongs in that one function (the notice now; the webhook event
 `policy.statement_published` too), so that each organisation is told exactly once.
@@ -17,17 +17,16 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..audit.actions import AuditAction
-from ..audit.service import record_event
-from ..auth.context import RequestContext
-from ..common.pagination import Page, paginate
-from ..db.base import utcnow
-from ..db.tenancy import TenancyViolation, require_organisation
-from ..errors import InvalidState, NotFound
-from ..jobs import system_context
-from ..webhooks.events import WebhookEventType, publish_event
-from .notice_models import NoticeKind, OrganisationNotice
-from .statement_models import PrivacyStatementVersion, StatementStatus
+from ...audit.actions import AuditAction
+from ...audit.service import record_event
+from ...auth.context import RequestContext
+from ...common.pagination import Page, paginate
+from ...db.base import utcnow
+from ...db.tenancy import TenancyViolation, require_organisation
+from ...errors import InvalidState, NotFound
+from ...jobs import system_context
+from ...webhooks.events import WebhookEventType, publish_event
+from ..models import NoticeKind, OrganisationNotice, PrivacyStatementVersion, StatementStatus
 
 
 class NoticeAlreadyAcknowledged(InvalidState):

@@ -16,9 +16,6 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from ..accounts.models import Account, AccountStatus
-from ..accounts.rules import AccountNotActive
-from ..accounts.service import get_account
 from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..auth.context import RequestContext
@@ -26,7 +23,10 @@ from ..common.pagination import Page, paginate
 from ..db.base import new_id, utcnow
 from ..db.tenancy import require_organisation
 from ..errors import AlreadyExists, NotFound, ValidationFailed
-from .models import LIFECYCLE_END_REASONS, EndReason, Entitlement, Product
+from ..products.models import LIFECYCLE_END_REASONS, EndReason, Entitlement, Product
+from .models import Account, AccountStatus
+from .rules import AccountNotActive
+from .service import get_account
 
 PRODUCT_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 

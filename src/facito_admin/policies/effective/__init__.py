@@ -1,0 +1,1 @@
+"""The effective policy of an organisation: the statement in force with its contract's overrides."""

@@ -1,0 +1,1 @@
+"""Notices Facito gives each organisation (a new statement version), and their acknowledgement."""

@@ -1,0 +1,1 @@
+"""Versions of Facito's privacy statement: drafts, publication, change log, comparisons."""
