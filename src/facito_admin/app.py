@@ -17,6 +17,7 @@ from .auth.dev_issuer import load_or_create_key, public_keys
 from .auth.tenants import register_tenant_directory
 from .auth.tokens import KeyCache, TokenValidator, fetch_json
 from .common.idempotency import IdempotencyKeyPlugin, init_idempotency
+from .common.schemas import InputRulesPlugin
 from .config import Settings, load_settings
 from .db.models_registry import load_all
 from .db.session import Database
@@ -148,7 +149,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.before_request(authorise_request)
     _init_transactions(app)
     init_idempotency(app)
-    api = FacitoApi(app, spec_kwargs={"extra_plugins": [IdempotencyKeyPlugin()]})
+    api = FacitoApi(
+        app, spec_kwargs={"extra_plugins": [IdempotencyKeyPlugin(), InputRulesPlugin()]}
+    )
     register_problem_handlers(app)
 
     from .accounts.views import blp as accounts_blp

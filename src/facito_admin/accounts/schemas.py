@@ -8,7 +8,7 @@ from typing import Any
 import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema, page_schema
-from ..common.schemas import UNSTORABLE, OutputSchema, StrictSchema, Text
+from ..common.schemas import UNSTORABLE, OutputSchema, StrictBoolean, StrictSchema, Text
 from ..db.base import utcnow
 from .models import AccountSource, AccountStatus
 
@@ -105,7 +105,7 @@ class _AccountFieldsSchema(StrictSchema):
     )
     external_id = _optional(255, "Id in the provisioning system (case-exact, unique)")
     birth_date = ma.fields.Date(allow_none=True, validate=_not_in_future)
-    is_minor = ma.fields.Boolean(
+    is_minor = StrictBoolean(
         metadata={"description": "Only without a birth date; with one it is derived from it"}
     )
 

@@ -1,13 +1,16 @@
-"""Schema conventions: unknown fields are rejected, timestamps are RFC 3339 UTC."""
+"""Schema conventions: unknown fields are rejected, timestamps are RFC 3339 UTC, and the
+OpenAPI document states what every input field enforces (InputRulesPlugin)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 from datetime import UTC
-from typing import Any
+from typing import Any, ClassVar
 
 import marshmallow as ma
+from apispec import APISpec, BasePlugin
+from apispec.ext.marshmallow import MarshmallowPlugin
 
 # NUL is refused by PostgreSQL text, lone surrogates cannot be encoded: both would fail in the
 # database, so they are a client mistake (422). Other control characters have no place in names
@@ -79,6 +82,51 @@ class OutputSchema(ma.Schema):
         datetimeformat = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
+class StrictBoolean(ma.fields.Boolean):
+    """A boolean of a JSON body: only JSON true and false (not 0, 1, "yes" or "true")."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class StrictInteger(ma.fields.Integer):
+    """An integer of a JSON body: only JSON integers (not true, 45.0 or "45")."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class QueryBoolean(ma.fields.Boolean):
+    """A boolean of the query string: the text `true` or `false`, nothing else."""
+
+    rule = "Only `true` or `false`."
+    _TEXTS: ClassVar[dict[str, bool]] = {"true": True, "false": False}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, str) or value not in self._TEXTS:
+            raise self.make_error("invalid", input=value)
+        return self._TEXTS[value]
+
+
+class QueryInteger(ma.fields.Integer):
+    """An integer of the query string: ASCII decimal digits only (not `+5`, `5.0` or `1e3`)."""
+
+    rule = "In decimal digits."
+    _DIGITS = re.compile("[0-9]+")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if not isinstance(value, str) or not self._DIGITS.fullmatch(value):
+            raise self.make_error("invalid", input=value)
+        try:
+            return int(value)
+        except ValueError:  # more digits than Python converts
+            raise self.make_error("invalid", input=value) from None
+
+
 class Text(ma.fields.String):
     """A string trimmed of surrounding blanks; blank or with control characters is refused."""
 
@@ -110,3 +158,29 @@ class Instant(ma.fields.AwareDateTime):
         if not 1900 <= utc.year <= 9998:
             raise ma.ValidationError("must lie between the years 1900 and 9998")
         return utc
+
+
+def _document_rules(
+    converter: Any, field: ma.fields.Field[Any], ret: dict[str, Any], **_: Any
+) -> dict[str, Any]:
+    """What a field enforces beyond what apispec reads from its validators."""
+    found: dict[str, Any] = {}
+    rule = getattr(field, "rule", None)
+    if rule:
+        described = ret.get("description")
+        found["description"] = f"{described.rstrip('.')}. {rule}" if described else rule
+    return found
+
+
+class InputRulesPlugin(BasePlugin):
+    """Documents the rules of these field classes."""
+
+    def init_spec(self, spec: APISpec) -> None:
+        # The marshmallow plugin comes before the extra plugins, so its converter exists
+        # (apispec leaves add_attribute_function unannotated).
+        converter = next(
+            p.converter
+            for p in spec.plugins
+            if isinstance(p, MarshmallowPlugin) and p.converter is not None
+        )
+        converter.add_attribute_function(_document_rules)  # type: ignore[no-untyped-call]

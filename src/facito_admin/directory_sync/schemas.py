@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema
-from ..common.schemas import OutputSchema, StrictSchema
+from ..common.schemas import OutputSchema, StrictBoolean, StrictInteger, StrictSchema
 from ..jobs.models import JobState
 
 MODES = ("delta", "full")
@@ -68,8 +68,8 @@ class DirectorySyncStateSchema(OutputSchema):
 class DirectorySyncScheduleSchema(StrictSchema):
     """Only the fields sent change."""
 
-    enabled = ma.fields.Boolean()
-    interval_minutes = ma.fields.Integer(
+    enabled = StrictBoolean()
+    interval_minutes = StrictInteger(
         validate=ma.validate.Range(min=15, max=7 * 24 * 60),
         metadata={"description": "15 minutes to a week"},
     )

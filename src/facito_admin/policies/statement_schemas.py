@@ -8,7 +8,7 @@ from typing import Any
 import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema, page_schema
-from ..common.schemas import OutputSchema, QuerySchema, StrictSchema, Text
+from ..common.schemas import OutputSchema, QuerySchema, StrictBoolean, StrictSchema, Text
 from .parameters import PARAMETERS
 from .statement_diff import ParameterChangeKind
 from .statement_models import StatementStatus
@@ -41,7 +41,7 @@ _PARAMETERS_DOC = (
 class ChangeEntryInputSchema(StrictSchema):
     summary = Text(required=True, validate=ma.validate.Length(max=500))
     reason = Text(required=True, validate=ma.validate.Length(max=1000))
-    material = ma.fields.Boolean(required=True)
+    material = StrictBoolean(required=True)
 
 
 def _parameters(**kwargs: Any) -> ma.fields.Dict:

@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema, page_schema
-from ..common.schemas import OutputSchema, StrictSchema, Text
+from ..common.schemas import OutputSchema, StrictBoolean, StrictSchema, Text
 from .events import EVENT_DESCRIPTIONS, WebhookEventType
 from .models import DeliveryStatus, DisabledReason
 from .scheduling import RETRY_SCHEDULE
@@ -67,7 +67,7 @@ class WebhookEndpointCreateSchema(StrictSchema):
     )
     description = Text(allow_none=True, load_default=None, validate=ma.validate.Length(max=500))
     event_types = _event_types(required=True)
-    enabled = ma.fields.Boolean(load_default=True)
+    enabled = StrictBoolean(load_default=True)
 
 
 class WebhookEndpointUpdateSchema(StrictSchema):
@@ -76,7 +76,7 @@ class WebhookEndpointUpdateSchema(StrictSchema):
     url = Text(validate=ma.validate.Length(max=2048), metadata={"description": _URL_DOC})
     description = Text(allow_none=True, validate=ma.validate.Length(max=500))
     event_types = _event_types(required=False)
-    enabled = ma.fields.Boolean(
+    enabled = StrictBoolean(
         metadata={"description": "false stops deliveries (reason `manual`); true resumes"}
     )
 

@@ -1,0 +1,118 @@
+"""openapi/openapi.json states what every input field enforces: the document is walked beside
+the schemas each documented operation loads, so a new field is checked the day it exists."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import marshmallow as ma
+import pytest
+from flask import Flask
+
+from facito_admin.common.schemas import (
+    QueryBoolean,
+    QueryInteger,
+    StrictBoolean,
+    StrictInteger,
+)
+
+COMMITTED = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
+
+
+@dataclass(frozen=True)
+class Input:
+    where: str
+    location: str
+    field: ma.fields.Field[Any]
+    documented: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    return json.loads(COMMITTED.read_text(encoding="utf-8"))
+
+
+def _document_path(rule: str) -> str:
+    # /v1/organisations/<uuid:org_id> -> /v1/organisations/{org_id}
+    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule)
+
+
+def _loaded_schemas(app: Flask) -> Iterator[tuple[str, str, str, ma.Schema]]:
+    """(path, method, location, schema) of every argument schema a documented view loads."""
+    for rule in app.url_map.iter_rules():
+        view_class = getattr(app.view_functions[rule.endpoint], "view_class", None)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            view = getattr(view_class, method.lower(), None)
+            arguments = getattr(view, "_apidoc", {}).get("arguments", {})
+            for argument in arguments.get("parameters", []):
+                schema = argument["schema"]
+                loaded = schema() if isinstance(schema, type) else schema
+                yield _document_path(rule.rule), method.lower(), argument["in"], loaded
+
+
+def _component(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    candidates = [node, node.get("items", {}), *node.get("anyOf", [])]
+    ref = next(n["$ref"] for n in candidates if "$ref" in n)
+    return document["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+
+
+def _body_inputs(
+    document: dict[str, Any], schema: ma.Schema, component: dict[str, Any], where: str
+) -> Iterator[Input]:
+    for name, field in schema.load_fields.items():
+        key = field.data_key or name
+        documented = component["properties"][key]
+        yield Input(f"{where}.{key}", "json", field, documented)
+        inner = field.inner if isinstance(field, ma.fields.List) else field
+        if isinstance(inner, ma.fields.Nested):
+            nested = _component(document, documented)
+            yield from _body_inputs(document, inner.schema, nested, f"{where}.{key}")
+
+
+def _inputs(document: dict[str, Any], app: Flask) -> list[Input]:
+    found: list[Input] = []
+    for path, method, location, schema in _loaded_schemas(app):
+        operation = document["paths"][path][method]
+        where = f"{method.upper()} {path}"
+        if location == "json":
+            body = operation["requestBody"]["content"]["application/json"]["schema"]
+            found += _body_inputs(document, schema, _component(document, body), where)
+            continue
+        parameters = {p["name"]: p for p in operation["parameters"] if p["in"] == location}
+        for name, field in schema.load_fields.items():
+            parameter = parameters[field.data_key or name]
+            documented = parameter["schema"] | {"description": parameter.get("description", "")}
+            found.append(Input(f"{where} ?{parameter['name']}", location, field, documented))
+    return found
+
+
+@pytest.fixture(scope="module")
+def inputs(document: dict[str, Any], app: Flask) -> list[Input]:
+    found = _inputs(document, app)
+    assert {i.location for i in found} == {"json", "query"}
+    return found
+
+
+def _types(documented: dict[str, Any]) -> set[str]:
+    declared = documented.get("type", [])
+    return {declared} if isinstance(declared, str) else set(declared)
+
+
+def test_every_boolean_and_integer_input_is_strict_and_typed_so(inputs: list[Input]):
+    wrong = []
+    for i in inputs:
+        strict_boolean = QueryBoolean if i.location == "query" else StrictBoolean
+        strict_integer = QueryInteger if i.location == "query" else StrictInteger
+        types = _types(i.documented)
+        booleans = isinstance(i.field, ma.fields.Boolean) or "boolean" in types
+        numbers = isinstance(i.field, ma.fields.Number) or types & {"integer", "number"}
+        if booleans and not (isinstance(i.field, strict_boolean) and "boolean" in types):
+            wrong.append(f"{i.where}: {type(i.field).__name__}, {i.documented}")
+        if numbers and not (isinstance(i.field, strict_integer) and "integer" in types):
+            wrong.append(f"{i.where}: {type(i.field).__name__}, {i.documented}")
+    assert wrong == []
