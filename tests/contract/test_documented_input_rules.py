@@ -19,6 +19,7 @@ from facito_admin.common.schemas import (
     QueryInteger,
     StrictBoolean,
     StrictInteger,
+    Text,
 )
 
 COMMITTED = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
@@ -103,6 +104,13 @@ def _types(documented: dict[str, Any]) -> set[str]:
     return {declared} if isinstance(declared, str) else set(declared)
 
 
+def test_every_text_input_is_documented_as_not_blank(inputs: list[Input]):
+    texts = [i for i in inputs if isinstance(i.field, Text)]
+    assert texts
+    assert [i.where for i in texts if i.documented.get("minLength", 0) < 1] == []
+    assert [i.where for i in texts if "not blank" not in i.documented.get("description", "")] == []
+
+
 def test_every_boolean_and_integer_input_is_strict_and_typed_so(inputs: list[Input]):
     wrong = []
     for i in inputs:
@@ -116,3 +124,30 @@ def test_every_boolean_and_integer_input_is_strict_and_typed_so(inputs: list[Inp
         if numbers and not (isinstance(i.field, strict_integer) and "integer" in types):
             wrong.append(f"{i.where}: {type(i.field).__name__}, {i.documented}")
     assert wrong == []
+
+
+def test_a_domain_is_documented_by_the_pattern_the_server_checks(document: dict[str, Any]):
+    domain = document["components"]["schemas"]["EmailDomainCreate"]["properties"]["domain"]
+    pattern = re.compile(domain["pattern"])
+    for accepted in ("example.com", "Mail.Example.COM.", "bücher.de", "xn--bcher-kva.de"):
+        assert pattern.search(accepted), accepted
+    for refused in ("com", "-example.com", "example-.com", "example..com", "exa mple.com"):
+        assert not pattern.search(refused), refused
+    assert domain["maxLength"] == 253
+
+
+def test_a_webhook_url_is_documented_as_an_https_uri(document: dict[str, Any]):
+    for name in ("WebhookEndpointCreate", "WebhookEndpointUpdate"):
+        url = document["components"]["schemas"][name]["properties"]["url"]
+        assert url["format"] == "uri"
+        assert re.search(url["pattern"], "https://hooks.example.com/in")
+        assert re.search(url["pattern"], "HTTPS://hooks.example.com/in")
+        assert not re.search(url["pattern"], "http://hooks.example.com/in")
+
+
+def test_the_language_tags_of_statement_texts_are_documented(document: dict[str, Any]):
+    for name in ("StatementCreate", "StatementUpdate"):
+        bodies = document["components"]["schemas"][name]["properties"]["bodies"]
+        pattern = re.compile(bodies["propertyNames"]["pattern"])
+        assert pattern.search("en-GB")
+        assert not pattern.search("English")

@@ -128,7 +128,12 @@ class QueryInteger(ma.fields.Integer):
 
 
 class Text(ma.fields.String):
-    """A string trimmed of surrounding blanks; blank or with control characters is refused."""
+    """A string trimmed of surrounding blanks; blank or with control characters is refused.
+
+    Documented as `minLength: 1`; a Length validator counts the trimmed text.
+    """
+
+    rule = "Trimmed; not blank, no control characters."
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
@@ -165,6 +170,11 @@ def _document_rules(
 ) -> dict[str, Any]:
     """What a field enforces beyond what apispec reads from its validators."""
     found: dict[str, Any] = {}
+    if isinstance(field, Text):
+        found["minLength"] = max(ret.get("minLength", 0), 1)
+    key_field = getattr(field, "key_field", None)
+    if isinstance(field, ma.fields.Dict) and key_field is not None and key_field.validators:
+        found["propertyNames"] = converter.field2property(key_field)
     rule = getattr(field, "rule", None)
     if rule:
         described = ret.get("description")

@@ -11,12 +11,16 @@ from ..common.schemas import OutputSchema, StrictBoolean, StrictSchema, Text
 from .events import EVENT_DESCRIPTIONS, WebhookEventType
 from .models import DeliveryStatus, DisabledReason
 from .scheduling import RETRY_SCHEDULE
+from .targets import MAX_URL_LENGTH
 
 _TYPES_DOC = "Event types to receive: " + ", ".join(f"`{t.value}`" for t in WebhookEventType)
 _URL_DOC = (
     "https URL whose host resolves to public addresses only (checked now and before every "
     "attempt); no credentials, no fragment"
 )
+# What targets.check_target enforces, as far as a schema can say it (development servers
+# also take http, which the document does not advertise).
+_URL = {"description": _URL_DOC, "format": "uri", "pattern": "^[Hh][Tt][Tt][Pp][Ss]://"}
 _RETRIES = ", ".join(str(delay) for delay in RETRY_SCHEDULE)
 
 
@@ -62,9 +66,7 @@ WebhookEndpointPageSchema = page_schema(WebhookEndpointSchema, "WebhookEndpointP
 
 
 class WebhookEndpointCreateSchema(StrictSchema):
-    url = Text(
-        required=True, validate=ma.validate.Length(max=2048), metadata={"description": _URL_DOC}
-    )
+    url = Text(required=True, validate=ma.validate.Length(max=MAX_URL_LENGTH), metadata=_URL)
     description = Text(allow_none=True, load_default=None, validate=ma.validate.Length(max=500))
     event_types = _event_types(required=True)
     enabled = StrictBoolean(load_default=True)
@@ -73,7 +75,7 @@ class WebhookEndpointCreateSchema(StrictSchema):
 class WebhookEndpointUpdateSchema(StrictSchema):
     """Only the fields sent change; `null` clears the description."""
 
-    url = Text(validate=ma.validate.Length(max=2048), metadata={"description": _URL_DOC})
+    url = Text(validate=ma.validate.Length(max=MAX_URL_LENGTH), metadata=_URL)
     description = Text(allow_none=True, validate=ma.validate.Length(max=500))
     event_types = _event_types(required=False)
     enabled = StrictBoolean(
