@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
 from facito_admin.db.base import utcnow
+from tests.api.contracts.helpers import contract_body, contracts_url
 from tests.api.policies.helpers import DPO, URL, draft_body
 from tests.conftest import Org
 
 Auth = Callable[..., dict[str, str]]
 ADMIN = "Organisation.Admin"
+OPERATOR = "Facito.Operator"
+DOCUMENT = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 
 
 def _error_fields(response: Any) -> set[str]:
@@ -111,3 +116,79 @@ def test_an_integer_in_the_query_is_only_decimal_digits(
         assert (
             client.get(accounts, query_string={"limit": digits}, headers=headers).status_code == 200
         )
+
+
+# 3. One bound for every instant and day the API takes.
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [
+        "1969-12-31T23:59:59Z",
+        "1970-01-01T00:59:59+01:00",
+        "9000-01-01T00:00:01Z",
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-01:00",
+    ],
+)
+def test_both_at_routes_refuse_the_same_instants(
+    client: FlaskClient, org_a: Org, auth: Auth, instant: str
+):
+    headers = auth(org_a, ADMIN)
+    for path in (f"{URL}/in-force", f"/v1/organisations/{org_a.id}/effective-policy"):
+        refused = client.get(path, query_string={"at": instant}, headers=headers)
+        assert (refused.status_code, _error_fields(refused)) == (422, {"at"}), path
+
+
+@pytest.mark.parametrize("instant", ["1970-01-01T00:00:00Z", "9000-01-01T00:00:00Z"])
+def test_both_at_routes_take_the_instants_at_the_bounds(
+    client: FlaskClient, org_a: Org, auth: Auth, instant: str
+):
+    headers = auth(org_a, ADMIN)
+    in_force = client.get(f"{URL}/in-force", query_string={"at": instant}, headers=headers)
+    # 1970: no statement yet (404); 9000: the seeded 2019 statement is still in force.
+    assert in_force.status_code in (200, 404)
+    effective = f"/v1/organisations/{org_a.id}/effective-policy"
+    assert client.get(effective, query_string={"at": instant}, headers=headers).status_code == 200
+
+
+def test_both_at_routes_document_the_same_bound():
+    paths = json.loads(DOCUMENT.read_text(encoding="utf-8"))["paths"]
+    documented = []
+    for path in ("/v1/privacy-statements/in-force", "/v1/organisations/{org_id}/effective-policy"):
+        (at,) = [p for p in paths[path]["get"]["parameters"] if p["name"] == "at"]
+        documented.append((at["schema"]["x-minimum"], at["schema"]["x-maximum"]))
+        assert "From 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z." in at["description"]
+    assert documented == [("1970-01-01T00:00:00+00:00", "9000-01-01T00:00:00+00:00")] * 2
+
+
+def test_contract_instants_and_days_have_the_same_bound(
+    client: FlaskClient, org_a: Org, auth: Auth
+):
+    operator = auth(None, OPERATOR)
+    for field, value in (
+        ("effective_from", "1969-12-31T23:59:59Z"),
+        ("effective_to", "9000-01-01T00:00:01Z"),
+        ("signed_on", "1969-12-31"),
+        ("signed_on", "9000-01-02"),
+    ):
+        body = contract_body() | {field: value}
+        refused = client.post(contracts_url(org_a), json=body, headers=operator)
+        assert (refused.status_code, _error_fields(refused)) == (422, {field}), (field, value)
+
+
+def test_a_birth_date_is_from_1900_and_not_in_the_future(
+    client: FlaskClient, org_a: Org, auth: Auth
+):
+    admin = auth(org_a, ADMIN)
+    accounts = f"/v1/organisations/{org_a.id}/accounts"
+    tomorrow = (utcnow() + timedelta(days=1)).date().isoformat()
+    for n, refused_date in enumerate(("1899-12-31", tomorrow)):
+        body = {"user_principal_name": f"p{n}@org-a.example", "display_name": "P"}
+        refused = client.post(accounts, json=body | {"birth_date": refused_date}, headers=admin)
+        assert (refused.status_code, _error_fields(refused)) == (422, {"birth_date"})
+    body = {"user_principal_name": "old@org-a.example", "display_name": "Old"}
+    assert (
+        client.post(accounts, json=body | {"birth_date": "1900-01-01"}, headers=admin).status_code
+        == 201
+    )

@@ -15,6 +15,11 @@ import pytest
 from flask import Flask
 
 from facito_admin.common.schemas import (
+    EARLIEST,
+    LATEST,
+    BirthDate,
+    Day,
+    Instant,
     QueryBoolean,
     QueryInteger,
     StrictBoolean,
@@ -23,6 +28,15 @@ from facito_admin.common.schemas import (
 )
 
 COMMITTED = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
+# Validators apispec turns into keywords (Email: the field's `format: email`); any other one
+# must be explained by the field's rule.
+READ_BY_APISPEC = (
+    ma.validate.Length,
+    ma.validate.Range,
+    ma.validate.Regexp,
+    ma.validate.OneOf,
+    ma.validate.Email,
+)
 
 
 @dataclass(frozen=True)
@@ -124,6 +138,47 @@ def test_every_boolean_and_integer_input_is_strict_and_typed_so(inputs: list[Inp
         if numbers and not (isinstance(i.field, strict_integer) and "integer" in types):
             wrong.append(f"{i.where}: {type(i.field).__name__}, {i.documented}")
     assert wrong == []
+
+
+def test_every_instant_and_day_input_carries_the_one_documented_bound(inputs: list[Input]):
+    instants = [i for i in inputs if isinstance(i.field, ma.fields.DateTime)]
+    dates = [i for i in inputs if isinstance(i.field, ma.fields.Date)]
+    days = [i for i in dates if not isinstance(i.field, BirthDate)]
+    assert instants
+    assert days
+    assert [i.where for i in instants if not isinstance(i.field, Instant)] == []
+    assert [i.where for i in days if not isinstance(i.field, Day)] == []
+    bounds = {(i.documented["x-minimum"], i.documented["x-maximum"]) for i in instants}
+    assert bounds == {(EARLIEST.isoformat(), LATEST.isoformat())}
+    day_bounds = {(i.documented["x-minimum"], i.documented["x-maximum"]) for i in days}
+    assert day_bounds == {(EARLIEST.date().isoformat(), LATEST.date().isoformat())}
+
+
+def test_every_validator_of_an_input_is_a_keyword_or_explained_by_its_rule(inputs: list[Input]):
+    unexplained, unread = [], []
+    for i in inputs:
+        validators = list(i.field.validators)
+        if any(not isinstance(v, READ_BY_APISPEC) for v in validators) and not getattr(
+            i.field, "rule", None
+        ):
+            unexplained.append(i.where)
+        for validator in validators:
+            keyword = {
+                ma.validate.Regexp: "pattern",
+                ma.validate.OneOf: "enum",
+            }.get(type(validator))
+            if keyword and keyword not in i.documented:
+                unread.append(f"{i.where}: {keyword}")
+    assert unexplained == []
+    assert unread == []
+
+
+def test_a_birth_date_documents_its_own_rule(inputs: list[Input]):
+    birth_dates = [i for i in inputs if isinstance(i.field, BirthDate)]
+    assert birth_dates
+    for i in birth_dates:
+        assert i.documented["x-minimum"] == "1900-01-01"
+        assert "not in the future" in i.documented["description"]
 
 
 def test_a_domain_is_documented_by_the_pattern_the_server_checks(document: dict[str, Any]):

@@ -5,12 +5,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 import marshmallow as ma
 from apispec import APISpec, BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
+
+from ..db.base import utcnow
+
+# Every instant and day the API takes lies in these bounds, both included. The upper one leaves
+# room to add periods (a statement's notice period, retention) without leaving the calendar or
+# the databases; no statement, contract, token or audit event of ours is older than the lower
+# one. Where routes had 1900-9998 and 1970-9000, this is where both agreed.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+_INSTANT_RANGE = f"{EARLIEST:%Y-%m-%dT%H:%M:%SZ} to {LATEST:%Y-%m-%dT%H:%M:%SZ}"
+_DAY_RANGE = f"{EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}"
+# Birth dates have their own rule: people, not documents (accounts).
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 
 # NUL is refused by PostgreSQL text, lone surrogates cannot be encoded: both would fail in the
 # database, so they are a client mistake (422). Other control characters have no place in names
@@ -145,24 +158,57 @@ class Text(ma.fields.String):
 
 
 class Instant(ma.fields.AwareDateTime):
-    """An RFC 3339 instant with a timezone, loaded as UTC, between the years 1900 and 9998.
+    """An RFC 3339 instant with a timezone, loaded as UTC, from EARLIEST to LATEST."""
 
-    Outside that range the UTC conversion (or the databases) overflow, and no contract or
-    policy instant of ours lies there: a 422, not a 500.
-    """
+    rule = f"From {_INSTANT_RANGE}."
+    _error = f"must lie between {_INSTANT_RANGE}"
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="iso", **kwargs)
+    def __init__(self, *, validate: Any = None, **kwargs: Any) -> None:
+        # The Range also documents the bounds (apispec: x-minimum, x-maximum).
+        bounds = ma.validate.Range(min=EARLIEST, max=LATEST, error=self._error)
+        super().__init__(format="iso", validate=[bounds, *_validators(validate)], **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         instant = super()._deserialize(value, attr, data, **kwargs)
         try:
-            utc = instant.astimezone(UTC)
-        except OverflowError:
-            raise ma.ValidationError("must lie between the years 1900 and 9998") from None
-        if not 1900 <= utc.year <= 9998:
-            raise ma.ValidationError("must lie between the years 1900 and 9998")
-        return utc
+            return instant.astimezone(UTC)
+        except OverflowError:  # the first or last hours of the calendar, offset beyond it
+            raise ma.ValidationError(self._error) from None
+
+
+class Day(ma.fields.Date):
+    """A calendar day (`2026-01-15`) from EARLIEST to LATEST, like Instant."""
+
+    rule = f"From {_DAY_RANGE}."
+
+    def __init__(self, *, validate: Any = None, **kwargs: Any) -> None:
+        bounds = ma.validate.Range(
+            min=EARLIEST.date(), max=LATEST.date(), error=f"must lie between {_DAY_RANGE}"
+        )
+        super().__init__(validate=[bounds, *_validators(validate)], **kwargs)
+
+
+def _not_in_future(value: date) -> None:
+    if value > utcnow().date():
+        raise ma.ValidationError("must not be in the future")
+
+
+class BirthDate(ma.fields.Date):
+    """A date of birth: from EARLIEST_BIRTH_DATE, not in the future (UTC)."""
+
+    rule = f"From {EARLIEST_BIRTH_DATE:%Y-%m-%d}; not in the future."
+
+    def __init__(self, **kwargs: Any) -> None:
+        oldest = ma.validate.Range(
+            min=EARLIEST_BIRTH_DATE, error=f"must be {EARLIEST_BIRTH_DATE:%Y-%m-%d} or later"
+        )
+        super().__init__(validate=[oldest, _not_in_future], **kwargs)
+
+
+def _validators(validate: Any) -> list[Any]:
+    if validate is None:
+        return []
+    return [validate] if callable(validate) else list(validate)
 
 
 def _document_rules(
