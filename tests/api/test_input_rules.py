@@ -21,6 +21,7 @@ Auth = Callable[..., dict[str, str]]
 ADMIN = "Organisation.Admin"
 OPERATOR = "Facito.Operator"
 DOCUMENT = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
+HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
 
 def _error_fields(response: Any) -> set[str]:
@@ -192,3 +193,69 @@ def test_a_birth_date_is_from_1900_and_not_in_the_future(
         client.post(accounts, json=body | {"birth_date": "1900-01-01"}, headers=admin).status_code
         == 201
     )
+
+
+# 4. Problems name the API's fields: `_body` for the body as a whole, never `_schema`.
+
+
+def test_an_empty_patch_is_refused_on_the_body(client: FlaskClient, org_a: Org, auth: Auth):
+    headers = auth(org_a, ADMIN)
+    for url in (_schedule_url(org_a), _webhook_url(org_a, uuid.uuid4())):
+        response = client.patch(url, json={}, headers=headers)
+        assert response.status_code == 422
+        assert _error_fields(response) == {"_body"}
+        assert "send at least one of" in response.get_json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("body", ["[]", '"enabled"', '"\\u0000"', "null", "3"])
+def test_a_body_that_is_not_an_object_is_refused_on_the_body(
+    client: FlaskClient, org_a: Org, auth: Auth, body: str
+):
+    response = client.patch(
+        _schedule_url(org_a),
+        data=body,
+        content_type="application/json",
+        headers=auth(org_a, ADMIN),
+    )
+    assert (response.status_code, _error_fields(response)) == (422, {"_body"})
+
+
+def test_a_nested_value_that_is_not_an_object_is_refused_on_its_own_path(
+    client: FlaskClient, org_a: Org, auth: Auth
+):
+    draft = draft_body("nested", utcnow() + timedelta(days=1)) | {"changes": [1]}
+    response = client.post(URL, json=draft, headers=auth(None, DPO))
+    assert (response.status_code, _error_fields(response)) == (422, {"changes.0"})
+    body = contract_body() | {"products": ["website-hosting"]}
+    response = client.post(contracts_url(org_a), json=body, headers=auth(None, OPERATOR))
+    assert (response.status_code, _error_fields(response)) == (422, {"products.0"})
+
+
+def _operations_with_a_body() -> list[tuple[str, str]]:
+    paths = json.loads(DOCUMENT.read_text(encoding="utf-8"))["paths"]
+    return [
+        (path, method)
+        for path, item in paths.items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS and "requestBody" in operation
+    ]
+
+
+def test_no_problem_of_any_body_names_marshmallows_schema(
+    client: FlaskClient, org_a: Org, org_b: Org, auth: Auth
+):
+    operations = _operations_with_a_body()
+    assert len(operations) > 10
+    operator = auth(None, OPERATOR)
+    for path, method in operations:
+        url = path.replace("{org_id}", str(org_a.id))
+        url = "/".join(str(uuid.uuid4()) if p.startswith("{") else p for p in url.split("/"))
+        for body in ("[]", "{}", '{"x": {}}'):
+            response = client.open(
+                url,
+                method=method.upper(),
+                data=body,
+                content_type="application/json",
+                headers=operator,
+            )
+            assert "_schema" not in response.get_data(as_text=True), (method, path, body)

@@ -20,6 +20,7 @@ from facito_admin.common.schemas import (
     BirthDate,
     Day,
     Instant,
+    PatchSchema,
     QueryBoolean,
     QueryInteger,
     StrictBoolean,
@@ -179,6 +180,16 @@ def test_a_birth_date_documents_its_own_rule(inputs: list[Input]):
     for i in birth_dates:
         assert i.documented["x-minimum"] == "1900-01-01"
         assert "not in the future" in i.documented["description"]
+
+
+def test_patch_bodies_that_must_change_something_say_so(document: dict[str, Any], app: Flask):
+    patches = [
+        path for path, _, _, schema in _loaded_schemas(app) if isinstance(schema, PatchSchema)
+    ]
+    assert patches
+    for path in patches:
+        body = document["paths"][path]["patch"]["requestBody"]["content"]["application/json"]
+        assert _component(document, body["schema"])["minProperties"] == 1, path
 
 
 def test_a_domain_is_documented_by_the_pattern_the_server_checks(document: dict[str, Any]):

@@ -11,8 +11,14 @@ from typing import Any, ClassVar
 import marshmallow as ma
 from apispec import APISpec, BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
+from marshmallow.exceptions import SCHEMA
 
 from ..db.base import utcnow
+
+# The API's name for the request body as a whole, in problems' `errors` (as app.py's
+# _check_json_syntax names it); marshmallow's own `_schema` never reaches a client.
+BODY = "_body"
 
 # Every instant and day the API takes lies in these bounds, both included. The upper one leaves
 # room to add periods (a statement's notice period, retention) without leaving the calendar or
@@ -33,7 +39,7 @@ UNSTORABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 
 def _nul_paths(data: Any, path: str = "") -> list[str]:
     if isinstance(data, str):
-        return [path or "_"] if "\x00" in data else []
+        return [path or BODY] if "\x00" in data else []
     if isinstance(data, Mapping):
         items: Any = data.items()
     elif isinstance(data, list):
@@ -62,6 +68,35 @@ class InputSchema(ma.Schema):
             raise ma.ValidationError({path: ["Must not contain NUL characters."] for path in paths})
         return data
 
+    def handle_error(
+        self, error: ma.ValidationError, data: Any, *, many: bool, **kwargs: Any
+    ) -> None:
+        """Errors name the API's fields: the body is `_body`, never marshmallow's `_schema`."""
+        if isinstance(error.messages, dict):
+            renamed = _api_names(error.messages, nested=False)
+            error.messages.clear()
+            error.messages.update(renamed if isinstance(renamed, dict) else {BODY: renamed})
+
+
+def _api_names(messages: dict[Any, Any], *, nested: bool) -> dict[Any, Any] | list[Any]:
+    """``messages`` with marshmallow's `_schema` renamed: `_body` for the request body, and
+    the enclosing field's own path for a nested object (`changes.0`, not `changes.0._schema`).
+
+    Nested schemas rename their own messages first, so `_body` below the top is theirs too.
+    """
+    own: list[Any] = []
+    fields: dict[Any, Any] = {}
+    for key, value in messages.items():
+        if key in (SCHEMA, BODY):
+            own += value if isinstance(value, list) else [value]
+        else:
+            fields[key] = _api_names(value, nested=True) if isinstance(value, dict) else value
+    if not own:
+        return fields
+    if nested and not fields:
+        return own
+    return {BODY: own, **fields}
+
 
 class StrictSchema(InputSchema):
     """Input schema: an unknown field is a client mistake, answered with 422."""
@@ -86,6 +121,21 @@ class QuerySchema(InputSchema):
             if unknown:
                 raise ma.ValidationError({key: ["Unknown field."] for key in unknown})
         return data
+
+
+class PatchSchema(StrictSchema):
+    """Input of a PATCH: only the fields sent change; an empty body is a 422 on `_body`.
+
+    Documented as `minProperties: 1` (InputRulesPlugin).
+    """
+
+    @ma.validates_schema
+    def _something_to_change(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            names = ", ".join(
+                f"`{field.data_key or name}`" for name, field in self.load_fields.items()
+            )
+            raise ma.ValidationError(f"send at least one of {names}", BODY)
 
 
 class OutputSchema(ma.Schema):
@@ -229,7 +279,7 @@ def _document_rules(
 
 
 class InputRulesPlugin(BasePlugin):
-    """Documents the rules of these field classes."""
+    """Documents the rules of these field classes and that a PATCH body must not be empty."""
 
     def init_spec(self, spec: APISpec) -> None:
         # The marshmallow plugin comes before the extra plugins, so its converter exists
@@ -240,3 +290,14 @@ class InputRulesPlugin(BasePlugin):
             if isinstance(p, MarshmallowPlugin) and p.converter is not None
         )
         converter.add_attribute_function(_document_rules)  # type: ignore[no-untyped-call]
+
+    def schema_helper(
+        self, name: str, definition: dict[str, Any], **kwargs: Any
+    ) -> dict[str, Any] | None:
+        schema = kwargs.get("schema")
+        if schema is None or isinstance(schema, str):
+            return None
+        schema_class = resolve_schema_cls(schema)
+        if isinstance(schema_class, type) and issubclass(schema_class, PatchSchema):
+            return {"minProperties": 1}
+        return None

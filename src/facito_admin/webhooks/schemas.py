@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema, page_schema
-from ..common.schemas import OutputSchema, StrictBoolean, StrictSchema, Text
+from ..common.schemas import OutputSchema, PatchSchema, StrictBoolean, StrictSchema, Text
 from .events import EVENT_DESCRIPTIONS, WebhookEventType
 from .models import DeliveryStatus, DisabledReason
 from .scheduling import RETRY_SCHEDULE
@@ -72,7 +72,7 @@ class WebhookEndpointCreateSchema(StrictSchema):
     enabled = StrictBoolean(load_default=True)
 
 
-class WebhookEndpointUpdateSchema(StrictSchema):
+class WebhookEndpointUpdateSchema(PatchSchema):
     """Only the fields sent change; `null` clears the description."""
 
     url = Text(validate=ma.validate.Length(max=MAX_URL_LENGTH), metadata=_URL)
@@ -81,11 +81,6 @@ class WebhookEndpointUpdateSchema(StrictSchema):
     enabled = StrictBoolean(
         metadata={"description": "false stops deliveries (reason `manual`); true resumes"}
     )
-
-    @ma.validates_schema
-    def _something(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if not data:
-            raise ma.ValidationError("send at least one field to change", "_schema")
 
 
 class WebhookDeliverySchema(OutputSchema):
