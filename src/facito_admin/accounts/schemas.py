@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema, page_schema
-from ..common.schemas import UNSTORABLE, OutputSchema, StrictSchema, Text
-from ..db.base import utcnow
+from ..common.schemas import (
+    UNSTORABLE,
+    BirthDate,
+    OutputSchema,
+    StrictBoolean,
+    StrictSchema,
+    Text,
+)
 from .models import AccountSource, AccountStatus
 
 _GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -24,13 +29,6 @@ def _text(max_length: int, *validators: Any, **kwargs: Any) -> Text:
 def _optional(max_length: int, description: str | None = None) -> Text:
     metadata = {"description": description} if description else {}
     return _text(max_length, allow_none=True, metadata=metadata)
-
-
-def _not_in_future(value: date) -> None:
-    if value > utcnow().date():
-        raise ma.ValidationError("must not be in the future")
-    if value.year < 1900:
-        raise ma.ValidationError("must be after 1900")
 
 
 class AccountSchema(OutputSchema):
@@ -104,8 +102,8 @@ class _AccountFieldsSchema(StrictSchema):
         metadata={"description": "Entra object id of the user; stored lowercase, unique"},
     )
     external_id = _optional(255, "Id in the provisioning system (case-exact, unique)")
-    birth_date = ma.fields.Date(allow_none=True, validate=_not_in_future)
-    is_minor = ma.fields.Boolean(
+    birth_date = BirthDate(allow_none=True)
+    is_minor = StrictBoolean(
         metadata={"description": "Only without a birth date; with one it is derived from it"}
     )
 

@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema, page_schema
-from ..common.schemas import InputSchema, OutputSchema
+from ..common.schemas import InputSchema, Instant, OutputSchema
 from .chain import BreakReason
 from .export import ExportFormat
 
@@ -61,15 +61,10 @@ class AuditEventFilterArgsSchema(InputSchema):
         validate=ma.validate.Length(min=1, max=100),
         metadata={"description": "Id of the target"},
     )
-    since = ma.fields.AwareDateTime(
+    since = Instant(load_default=None, metadata={"description": "Events at or after this instant"})
+    until = Instant(
         load_default=None,
-        format="iso",
-        metadata={"description": "RFC 3339 with a timezone; events at or after this instant"},
-    )
-    until = ma.fields.AwareDateTime(
-        load_default=None,
-        format="iso",
-        metadata={"description": "RFC 3339 with a timezone; events before this instant"},
+        metadata={"description": "Events before this instant; later than `since`"},
     )
 
     @ma.validates_schema

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Select, literal, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..errors import ValidationFailed
-from .schemas import QuerySchema
+from .schemas import QueryInteger, QuerySchema
 
 T = TypeVar("T")
 # Mapped attributes for entity queries; table columns for hot lists that select columns.
@@ -31,7 +31,7 @@ MAX_LIMIT = 200
 
 
 class PageArgsSchema(QuerySchema):
-    limit = ma.fields.Integer(
+    limit = QueryInteger(
         load_default=DEFAULT_LIMIT,
         validate=ma.validate.Range(min=1, max=MAX_LIMIT),
         metadata={"description": f"Items per page (1 to {MAX_LIMIT})"},

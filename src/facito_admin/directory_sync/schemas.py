@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema
-from ..common.schemas import OutputSchema, StrictSchema
+from ..common.schemas import OutputSchema, PatchSchema, StrictBoolean, StrictInteger, StrictSchema
 from ..jobs.models import JobState
 
 MODES = ("delta", "full")
@@ -65,16 +65,11 @@ class DirectorySyncStateSchema(OutputSchema):
         return bool(state.delta_link)
 
 
-class DirectorySyncScheduleSchema(StrictSchema):
+class DirectorySyncScheduleSchema(PatchSchema):
     """Only the fields sent change."""
 
-    enabled = ma.fields.Boolean()
-    interval_minutes = ma.fields.Integer(
+    enabled = StrictBoolean()
+    interval_minutes = StrictInteger(
         validate=ma.validate.Range(min=15, max=7 * 24 * 60),
         metadata={"description": "15 minutes to a week"},
     )
-
-    @ma.validates_schema
-    def _something(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if not data:
-            raise ma.ValidationError("send `enabled`, `interval_minutes` or both", "_schema")

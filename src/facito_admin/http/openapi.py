@@ -12,7 +12,7 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
-from ..common.schemas import OutputSchema
+from ..common.schemas import InputRulesPlugin, OutputSchema
 from .problems import PROBLEM_CONTENT_TYPE, ProblemSchema, http_exception_to_problem
 
 
@@ -54,7 +54,11 @@ class FacitoApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
     ERROR_SCHEMA = ProblemSchema
 
     def _init_spec(self, **kwargs: Any) -> None:
-        kwargs["extra_plugins"] = [*kwargs.get("extra_plugins", ()), ProblemResponsesPlugin()]
+        kwargs["extra_plugins"] = [
+            *kwargs.get("extra_plugins", ()),
+            ProblemResponsesPlugin(),
+            InputRulesPlugin(),
+        ]
         super()._init_spec(**kwargs)
         self.ma_plugin.converter.add_attribute_function(_document_utc_timestamps)
         # Registered up front so that the plugin's $ref always resolves.

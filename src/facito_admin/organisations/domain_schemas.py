@@ -7,9 +7,9 @@ from typing import Any
 import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema, page_schema
-from ..common.schemas import OutputSchema, StrictSchema
+from ..common.schemas import OutputSchema, StrictSchema, Text
 from ..tenants.models import DomainStatus
-from .domains import txt_record_name, txt_record_value
+from .domains import DOMAIN_NAME, txt_record_name, txt_record_value
 
 
 class TxtRecordSchema(OutputSchema):
@@ -44,10 +44,16 @@ class EmailDomainSchema(OutputSchema):
 
 
 class EmailDomainCreateSchema(StrictSchema):
-    domain = ma.fields.String(
+    domain = Text(
         required=True,
-        validate=ma.validate.Length(min=1, max=253),
-        metadata={"description": "A domain name such as example.com; IDNA names allowed"},
+        validate=[
+            ma.validate.Length(max=253),
+            ma.validate.Regexp(DOMAIN_NAME, error="must be a domain name such as example.com"),
+        ],
+        metadata={
+            "description": "A domain name such as example.com; IDNA names allowed, stored in "
+            "lowercase ASCII (A-labels); the last label is not all digits"
+        },
     )
 
 

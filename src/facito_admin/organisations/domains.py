@@ -43,6 +43,12 @@ from ..tenants.models import DomainStatus, EmailDomain, Organisation, Organisati
 TXT_LABEL = "_facito-verification"
 TXT_VALUE_PREFIX = "facito-verification="
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# The shape the API documents and the schema checks before normalise_domain applies IDNA:
+# two or more dot-separated labels of letters (any script), digits and inner hyphens, up to 63
+# characters each, and perhaps a final dot. No lookarounds: JSON Schema tools differ on them.
+_LETTER = r"0-9A-Za-z\u00a1-\ud7ff\ue000-\uffff"
+_NAME_LABEL = rf"[{_LETTER}](?:[{_LETTER}-]{{0,61}}[{_LETTER}])?"
+DOMAIN_NAME = rf"^(?:{_NAME_LABEL}\.)+{_NAME_LABEL}\.?$"
 
 TxtLookup = Callable[[str], list[str]]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema, page_schema
-from ..common.schemas import OutputSchema, StrictSchema, Text
+from ..common.schemas import OutputSchema, QueryBoolean, QuerySchema, StrictSchema, Text
 from .models import EndReason, ProductKind
 
 PRODUCT_CODE = r"^[a-z0-9][a-z0-9-]{0,63}$"
@@ -21,9 +21,9 @@ class ProductSchema(OutputSchema):
     )
 
 
-class ProductQueryArgsSchema(ma.Schema):
+class ProductQueryArgsSchema(QuerySchema):
     kind = ma.fields.Enum(ProductKind, load_default=None)
-    preview = ma.fields.Boolean(load_default=None)
+    preview = QueryBoolean(load_default=None)
 
 
 class EntitlementSchema(OutputSchema):
@@ -56,7 +56,7 @@ class EntitlementGrantSchema(StrictSchema):
 
 
 class EntitlementQueryArgsSchema(PageArgsSchema):
-    active = ma.fields.Boolean(
+    active = QueryBoolean(
         load_default=None,
         metadata={"description": "`true` open periods only, `false` ended ones only"},
     )

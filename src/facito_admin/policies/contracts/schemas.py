@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import marshmallow as ma
 
 from ...common.pagination import PageArgsSchema, page_schema
-from ...common.schemas import Instant, OutputSchema, StrictSchema, Text
+from ...common.schemas import Day, Instant, OutputSchema, StrictSchema, Text
 from ..models import FacitoRole
 from ..parameters import PARAMETERS, RETENTION_BY_CATEGORY_PREFIX
 
@@ -18,11 +17,6 @@ _OVERRIDES_DOC = {
     "see the effective policy for their meaning. The contract's values win over the statement."
 }
 _ROLE_DOC = {"description": "Facito's role for the product's data: processor or controller"}
-
-
-def _signed_on_sane(value: date) -> None:
-    if value.year < 1900:
-        raise ma.ValidationError("must be after 1900")
 
 
 class ContractProductSchema(StrictSchema):
@@ -72,7 +66,7 @@ def _fields(*, required: bool) -> dict[str, ma.fields.Field[Any]]:
             validate=ma.validate.Length(min=1, max=100),
             metadata={"description": "The contract's reference, unique in the organisation"},
         ),
-        "signed_on": ma.fields.Date(required=required, validate=_signed_on_sane),
+        "signed_on": Day(required=required),
         "effective_from": Instant(
             required=required, metadata={"description": "RFC 3339 instant it takes effect"}
         ),

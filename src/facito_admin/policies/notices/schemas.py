@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from ...common.pagination import PageArgsSchema, page_schema
-from ...common.schemas import OutputSchema
+from ...common.schemas import OutputSchema, QueryBoolean
 from ..models import NoticeKind
 
 
@@ -29,6 +29,6 @@ NoticePageSchema = page_schema(NoticeSchema, "NoticePageSchema")
 
 
 class NoticeQueryArgsSchema(PageArgsSchema):
-    acknowledged = ma.fields.Boolean(
+    acknowledged = QueryBoolean(
         load_default=None, metadata={"description": "Only acknowledged (true) or open (false)"}
     )

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow as ma
 
 from ...common.pagination import PageArgsSchema, page_schema
-from ...common.schemas import OutputSchema, QuerySchema, StrictSchema, Text
+from ...common.schemas import (
+    Day,
+    Instant,
+    OutputSchema,
+    QuerySchema,
+    StrictBoolean,
+    StrictSchema,
+    Text,
+)
 from ..models import StatementStatus
 from ..parameters import PARAMETERS
 from .diff import ParameterChangeKind
@@ -16,20 +23,6 @@ from .diff import ParameterChangeKind
 # BCP 47 language tags as statements use them: `nl`, `en`, `en-GB`, `zh-Hant`.
 LANGUAGE_TAG = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$"
 MAX_BODY_CHARS = 200_000
-# Instants outside these years are no statement dates, and adding a notice period to one
-# near the end of the calendar would overflow.
-EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
-
-
-def _instant_in_range(value: datetime) -> None:
-    if not EARLIEST <= value < LATEST:
-        raise ma.ValidationError("must lie between the years 1970 and 9000")
-
-
-def instant(**kwargs: Any) -> ma.fields.AwareDateTime:
-    """An RFC 3339 instant with a timezone, within the years statements can have."""
-    return ma.fields.AwareDateTime(format="iso", validate=_instant_in_range, **kwargs)
-
 
 _PARAMETERS_DOC = (
     "Every policy parameter with its value: "
@@ -41,7 +34,7 @@ _PARAMETERS_DOC = (
 class ChangeEntryInputSchema(StrictSchema):
     summary = Text(required=True, validate=ma.validate.Length(max=500))
     reason = Text(required=True, validate=ma.validate.Length(max=1000))
-    material = ma.fields.Boolean(required=True)
+    material = StrictBoolean(required=True)
 
 
 def _parameters(**kwargs: Any) -> ma.fields.Dict:
@@ -83,8 +76,8 @@ def _label(**kwargs: Any) -> ma.fields.String:
 
 class StatementCreateSchema(StrictSchema):
     version_label = _label(required=True)
-    last_updated = ma.fields.Date(required=True)
-    effective_from = instant(required=True)
+    last_updated = Day(required=True)
+    effective_from = Instant(required=True)
     parameters = _parameters(required=True)
     changes = _changes(required=True)
     bodies = _bodies(load_default=dict)
@@ -92,8 +85,8 @@ class StatementCreateSchema(StrictSchema):
 
 class StatementUpdateSchema(StrictSchema):
     version_label = _label()
-    last_updated = ma.fields.Date()
-    effective_from = instant()
+    last_updated = Day()
+    effective_from = Instant()
     parameters = _parameters()
     changes = _changes()
     bodies = _bodies()
@@ -133,7 +126,7 @@ class StatementQueryArgsSchema(PageArgsSchema):
 
 
 class InForceQueryArgsSchema(QuerySchema):
-    at = instant(
+    at = Instant(
         load_default=None,
         metadata={"description": "RFC 3339 instant with a timezone; now if absent"},
     )
