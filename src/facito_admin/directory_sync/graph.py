@@ -23,12 +23,12 @@ import structlog
 from ..auth.microsoft import AppToken, EntraApps, TokenAcquisitionFailed
 from ..config import Settings, load_settings
 from ..db.session import Database
+from .mapping import PROPERTIES
 
 log = structlog.get_logger("facito_admin.directory_sync")
 
-SELECT = (
-    "id,userPrincipalName,mail,displayName,givenName,surname,accountEnabled,employeeId,department"
-)
+# $select: the account fields' Graph properties (accounts/fields.py), no more.
+SELECT = ",".join(PROPERTIES)
 PAGE_SIZE = 999
 THROTTLED = frozenset({429, 503})
 RESYNC_CODES = frozenset({"syncStateNotFound", "resyncRequired"})
