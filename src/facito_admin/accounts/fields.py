@@ -6,7 +6,7 @@ list's columns and rendering (listing.py), the Graph properties a directory sync
 copies (directory_sync/), SCIM's attributes, their length checks, filters and /Schemas (scim/),
 and the benchmark's bare baseline (bench/bare_app.py). A new profile attribute is one row here
 plus its column: the typed line in models.py (its length comes from here) and a migration.
-tests/integration/accounts/test_account_fields.py holds all of them to the table.
+tests/api/accounts/test_account_fields.py holds all of them to the table.
 
 Pure data, standard library only: the bare benchmark reads it without loading the app.
 """
