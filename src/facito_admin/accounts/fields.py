@@ -70,10 +70,12 @@ class ScimPath:
 
 
 def core(attribute: str) -> ScimPath:
+    """An attribute of the core User schema (RFC 7643 §4.1)."""
     return ScimPath(attribute)
 
 
 def enterprise(attribute: str) -> ScimPath:
+    """An attribute of the enterprise User extension (RFC 7643 §4.3)."""
     return ScimPath(attribute, enterprise=True)
 
 

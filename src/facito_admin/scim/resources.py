@@ -34,7 +34,7 @@ def _strings(*, enterprise: bool, parent: str | None = None) -> dict[str, str]:
     """SCIM attribute → account field, for the string attributes of accounts/fields.py: the
     simple ones of the core schema or the enterprise extension, or the sub-attributes of
     ``parent``."""
-    found = {}
+    found: dict[str, str] = {}
     for field in FIELDS.values():
         if field.scim is None or field.scim.enterprise != enterprise or field.kind is not Kind.text:
             continue
@@ -44,7 +44,7 @@ def _strings(*, enterprise: bool, parent: str | None = None) -> dict[str, str]:
     return found
 
 
-# Simple string attributes: SCIM name → account column, core and enterprise.
+# Simple string attributes (userName, title, …; costCenter, …): SCIM name → account column.
 CORE_STRINGS = _strings(enterprise=False)
 ENTERPRISE_STRINGS = _strings(enterprise=True)
 # The sub-attributes of `name` an account stores.
