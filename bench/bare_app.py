@@ -4,6 +4,8 @@ It answers GET /v1/organisations/<org_id>/accounts[?cursor=<uuid>] with the same
 accounts the API answers (same columns, same keyset order on (organisation_id, id), deleted
 accounts left out, the same JSON field names and formats), and nothing else: no token, no
 rate limit, no metrics, no access log, no ORM. It is a floor, not a competitor.
+Its columns and their JSON forms come from the account field table (facito_admin/accounts/
+fields.py: plain data, read without the app or the ORM), so a field the API gains, it gains.
 
 Database access is the driver itself (sqlite3 or psycopg), one connection per worker process
 (gunicorn's sync workers serve one request at a time), no pool. On PostgreSQL it connects as
@@ -30,13 +32,13 @@ from typing import Any
 
 from flask import Flask, Response, abort, request
 
-COLUMNS = (
-    "id, organisation_id, user_principal_name, email, display_name, given_name, family_name, "
-    "employee_number, department, manager_id, entra_oid, source, external_id, status, "
-    "status_changed_at, deleted_at, purge_after, birth_date, is_minor, adult_on, "
-    "guardian_consent_at, created_at, updated_at"
-)
-NAMES = [name.strip() for name in COLUMNS.split(",")]
+from facito_admin.accounts.fields import FIELDS, Kind
+
+# The API's fields (AccountSchema's, from the account field table; plain data, no ORM) and the
+# day an account stops being a minor's, from which is_minor follows.
+SHOWN = [field for field in FIELDS.values() if field.shown]
+NAMES = [*(field.name for field in SHOWN), "adult_on"]
+COLUMNS = ", ".join(NAMES)
 LIMIT = 50
 
 app = Flask(__name__)
@@ -108,34 +110,24 @@ def _day(value: Any) -> date | None:
     return date.fromisoformat(value)
 
 
+def _day_text(value: Any) -> str | None:
+    day = _day(value)
+    return None if day is None else day.isoformat()
+
+
+_RENDER = {Kind.uuid: _uuid, Kind.instant: _ts, Kind.date: _day_text, Kind.bool: bool}
+
+
 def _item(row: tuple[Any, ...], today: date) -> dict[str, Any]:
     r = dict(zip(NAMES, row, strict=True))
+    item: dict[str, Any] = {}
+    for field in SHOWN:
+        value, render = r[field.name], _RENDER.get(field.kind)
+        item[field.name] = value if render is None or value is None else render(value)
     adult_on = _day(r["adult_on"])
-    birth_date = _day(r["birth_date"])
-    return {
-        "id": _uuid(r["id"]),
-        "organisation_id": _uuid(r["organisation_id"]),
-        "user_principal_name": r["user_principal_name"],
-        "email": r["email"],
-        "display_name": r["display_name"],
-        "given_name": r["given_name"],
-        "family_name": r["family_name"],
-        "employee_number": r["employee_number"],
-        "department": r["department"],
-        "manager_id": _uuid(r["manager_id"]),
-        "entra_oid": r["entra_oid"],
-        "source": r["source"],
-        "external_id": r["external_id"],
-        "status": r["status"],
-        "status_changed_at": _ts(r["status_changed_at"]),
-        "deleted_at": _ts(r["deleted_at"]),
-        "purge_after": _ts(r["purge_after"]),
-        "birth_date": None if birth_date is None else birth_date.isoformat(),
-        "is_minor": bool(r["is_minor"]) if adult_on is None else today < adult_on,
-        "guardian_consent_at": _ts(r["guardian_consent_at"]),
-        "created_at": _ts(r["created_at"]),
-        "updated_at": _ts(r["updated_at"]),
-    }
+    # The one computed field (Account.minor_now).
+    item["is_minor"] = bool(r["is_minor"]) if adult_on is None else today < adult_on
+    return item
 
 
 @app.get("/livez")

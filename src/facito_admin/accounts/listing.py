@@ -14,7 +14,7 @@ row-level security still applies underneath.
 
 The rendering must equal ``AccountSchema().dump(account)`` field for field (the test
 tests/integration/accounts/test_account_listing.py holds the two together on SQLite and
-PostgreSQL), so a field added to the schema goes into COLUMNS and _item as well.
+PostgreSQL); both take the fields, their order and kinds from the field table (fields.py).
 """
 
 from __future__ import annotations
@@ -49,60 +49,25 @@ from ..common.pagination import Page, decode_cursor, encode_cursor
 from ..db.base import utcnow
 from ..db.tenancy import REUSED_STATEMENT, require_organisation, scoped_rows
 from . import rules
+from .fields import FIELDS, Kind
 from .models import Account, AccountSource, AccountStatus
 
-# The order _item unpacks. Not organisation_id: every row has the session's (the filter, the
+# The fields the list renders: AccountSchema's, in its order (fields.py).
+_SHOWN = tuple(field for field in FIELDS.values() if field.shown)
+# What _item reads beside them: the day an account stops being a minor's (is_minor, rendered as
+# Account.minor_now) and, for cursors of sort=name, the name key.
+_EXTRA = {"adult_on": Kind.date, "name_key": Kind.text}
+# The order _item reads. Not organisation_id: every row has the session's (the filter, the
 # tenancy criteria and row-level security all say so), so the page writes that one.
+_READ = tuple(field.name for field in _SHOWN if field.name != "organisation_id")
 COLUMNS: tuple[ColumnElement[Any], ...] = tuple(
-    getattr(Account, name)
-    for name in (
-        "id",
-        "user_principal_name",
-        "email",
-        "display_name",
-        "name_key",
-        "given_name",
-        "family_name",
-        "employee_number",
-        "department",
-        "job_title",
-        "nick_name",
-        "user_type",
-        "preferred_language",
-        "locale",
-        "timezone",
-        "cost_center",
-        "division",
-        "company",
-        "manager_id",
-        "entra_oid",
-        "source",
-        "external_id",
-        "status",
-        "status_changed_at",
-        "deleted_at",
-        "purge_after",
-        "birth_date",
-        "is_minor",
-        "adult_on",
-        "guardian_consent_at",
-        "created_at",
-        "updated_at",
-    )
+    getattr(Account, name) for name in (*_READ, *_EXTRA)
 )
 _POSITION = {column.key: position for position, column in enumerate(COLUMNS)}
-_UUIDS = frozenset({"id", "manager_id"})
-_TIMESTAMPS = frozenset(
-    (
-        "status_changed_at",
-        "deleted_at",
-        "purge_after",
-        "guardian_consent_at",
-        "created_at",
-        "updated_at",
-    )
-)
-_DATES = frozenset({"birth_date", "adult_on"})
+_KINDS = {field.name: field.kind for field in _SHOWN} | _EXTRA
+_UUIDS = frozenset(name for name, kind in _KINDS.items() if kind is Kind.uuid)
+_TIMESTAMPS = frozenset(name for name, kind in _KINDS.items() if kind is Kind.instant)
+_DATES = frozenset(name for name, kind in _KINDS.items() if kind is Kind.date)
 # OutputSchema's formats as PostgreSQL's to_char writes them (of the UTC instant); constants,
 # written into the SQL rather than sent as a dozen parameters with every query.
 _PG_UTC: ColumnElement[str] = literal_column("'UTC'")
@@ -188,12 +153,21 @@ def _statement(
 
 @dataclass(frozen=True)
 class _Formats:
-    """JSON text of the values the driver returns for _selected's columns, per database."""
+    """JSON of the values the driver returns for _selected's columns, per database."""
 
-    # Called with values that are not None.
-    uuid: Callable[[Any], str]
-    timestamp: Callable[[Any], str]
+    # (field, conversion) for each field read whose driver value is not its JSON yet; called
+    # with values that are not None.
+    conversions: tuple[tuple[str, Callable[[Any], Any]], ...]
     day: Callable[[Any], str]
+
+
+def _formats(by_kind: dict[Kind, Callable[[Any], Any]], day: Callable[[Any], str]) -> _Formats:
+    conversions = tuple(
+        (field.name, by_kind[field.kind])
+        for field in _SHOWN
+        if field.name in _READ and field.kind in by_kind and not field.computed_as
+    )
+    return _Formats(conversions, day)
 
 
 def _sqlite_uuid(value: str) -> str:
@@ -221,9 +195,17 @@ def _as_is(value: str) -> str:
 
 
 _FORMATS = {
-    "sqlite": _Formats(_sqlite_uuid, _sqlite_timestamp, _sqlite_day),
-    # _selected asked PostgreSQL for the text already.
-    "postgresql": _Formats(_as_is, _as_is, _as_is),
+    "sqlite": _formats(
+        {
+            Kind.uuid: _sqlite_uuid,
+            Kind.instant: _sqlite_timestamp,
+            Kind.date: _sqlite_day,
+            Kind.bool: bool,
+        },
+        _sqlite_day,
+    ),
+    # _selected asked PostgreSQL for the text already; its booleans are booleans.
+    "postgresql": _formats({}, _as_is),
 }
 
 
@@ -275,80 +257,26 @@ def fetch_page(
     return Page(items, next_cursor)
 
 
+# AccountSchema's keys in its order, for _item to fill.
+_BLANK = dict.fromkeys(field.name for field in _SHOWN)
+_ADULT_ON = _POSITION["adult_on"]
+
+
 def _item(row: tuple[Any, ...], f: _Formats, today: str, organisation: str) -> dict[str, Any]:
-    (
-        id_,
-        upn,
-        email,
-        display_name,
-        _name_key,
-        given_name,
-        family_name,
-        employee_number,
-        department,
-        job_title,
-        nick_name,
-        user_type,
-        preferred_language,
-        locale,
-        timezone,
-        cost_center,
-        division,
-        company,
-        manager_id,
-        entra_oid,
-        source,
-        external_id,
-        status,
-        status_changed_at,
-        deleted_at,
-        purge_after,
-        birth_date,
-        is_minor,
-        adult_on,
-        guardian_consent_at,
-        created_at,
-        updated_at,
-    ) = row
+    item = _BLANK.copy()
+    # zip stops at the last field read: the extra columns come after them.
+    item.update(zip(_READ, row, strict=False))
+    item["organisation_id"] = organisation
     # The optional fields are mostly empty: no call for those (this runs for every row).
-    timestamp, day = f.timestamp, f.day
-    adult = None if adult_on is None else day(adult_on)
-    return {
-        "id": f.uuid(id_),
-        "organisation_id": organisation,
-        "user_principal_name": upn,
-        "email": email,
-        "display_name": display_name,
-        "given_name": given_name,
-        "family_name": family_name,
-        "employee_number": employee_number,
-        "department": department,
-        "job_title": job_title,
-        "nick_name": nick_name,
-        "user_type": user_type,
-        "preferred_language": preferred_language,
-        "locale": locale,
-        "timezone": timezone,
-        "cost_center": cost_center,
-        "division": division,
-        "company": company,
-        "manager_id": None if manager_id is None else f.uuid(manager_id),
-        "entra_oid": entra_oid,
-        "source": source,
-        "external_id": external_id,
-        "status": status,
-        "status_changed_at": timestamp(status_changed_at),
-        "deleted_at": None if deleted_at is None else timestamp(deleted_at),
-        "purge_after": None if purge_after is None else timestamp(purge_after),
-        "birth_date": None if birth_date is None else day(birth_date),
-        # Account.minor_on, without the entity (ISO dates compare as text).
-        "is_minor": bool(is_minor) if adult is None else today < adult,
-        "guardian_consent_at": (
-            None if guardian_consent_at is None else timestamp(guardian_consent_at)
-        ),
-        "created_at": timestamp(created_at),
-        "updated_at": timestamp(updated_at),
-    }
+    for name, convert in f.conversions:
+        value = item[name]
+        if value is not None:
+            item[name] = convert(value)
+    # Account.minor_now, without the entity (ISO dates compare as text); the one field whose
+    # value is computed (fields.py: computed_as).
+    adult_on = row[_ADULT_ON]
+    item["is_minor"] = bool(item["is_minor"]) if adult_on is None else today < f.day(adult_on)
+    return item
 
 
 def render_page(page: Page[dict[str, Any]]) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
@@ -20,20 +19,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..db.base import Base, Timestamped, Versioned, new_id, string_enum, utcnow
 from ..db.tenancy import TenantScoped
 
+# The enums live with the field table; importing them from here goes on working.
+from .fields import AccountSource as AccountSource  # noqa: PLC0414 - an explicit re-export
+from .fields import AccountStatus as AccountStatus  # noqa: PLC0414 - an explicit re-export
+from .fields import max_length
+
 # The partial unique indexes below and migration 0002 repeat this predicate.
 NOT_DELETED = "status <> 'deleted'"
 
 
-class AccountStatus(StrEnum):
-    active = "active"
-    disabled = "disabled"
-    deleted = "deleted"
-
-
-class AccountSource(StrEnum):
-    manual = "manual"
-    graph = "graph"
-    scim = "scim"
+def _text(field: str) -> String:
+    """The column type of a text field (or of its key): its length is the field table's."""
+    return String(max_length(field))
 
 
 class Account(TenantScoped, Versioned, Timestamped, Base):
@@ -87,40 +84,40 @@ class Account(TenantScoped, Versioned, Timestamped, Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    user_principal_name: Mapped[str] = mapped_column(String(320))
-    upn_key: Mapped[str] = mapped_column(String(320))
-    email: Mapped[str | None] = mapped_column(String(320))
-    email_key: Mapped[str | None] = mapped_column(String(320))
+    user_principal_name: Mapped[str] = mapped_column(_text("user_principal_name"))
+    upn_key: Mapped[str] = mapped_column(_text("user_principal_name"))
+    email: Mapped[str | None] = mapped_column(_text("email"))
+    email_key: Mapped[str | None] = mapped_column(_text("email"))
     # The address's SCIM `type` and `primary` as a provisioning client sent them (scim/
     # resources.py returns them as sent); unset for addresses given over REST.
-    email_type: Mapped[str | None] = mapped_column(String(32))
+    email_type: Mapped[str | None] = mapped_column(_text("email_type"))
     email_primary: Mapped[bool | None]
-    display_name: Mapped[str] = mapped_column(String(256))
-    name_key: Mapped[str] = mapped_column(String(256))
-    given_name: Mapped[str | None] = mapped_column(String(100))
-    family_name: Mapped[str | None] = mapped_column(String(100))
-    employee_number: Mapped[str | None] = mapped_column(String(64))
-    department: Mapped[str | None] = mapped_column(String(100))
+    display_name: Mapped[str] = mapped_column(_text("display_name"))
+    name_key: Mapped[str] = mapped_column(_text("display_name"))
+    given_name: Mapped[str | None] = mapped_column(_text("given_name"))
+    family_name: Mapped[str | None] = mapped_column(_text("family_name"))
+    employee_number: Mapped[str | None] = mapped_column(_text("employee_number"))
+    department: Mapped[str | None] = mapped_column(_text("department"))
     # Profile attributes provisioning systems send (Entra's SCIM mapping: title,
     # preferredLanguage, …; the enterprise extension's costCenter, division, organization).
-    job_title: Mapped[str | None] = mapped_column(String(128))
-    nick_name: Mapped[str | None] = mapped_column(String(64))
-    user_type: Mapped[str | None] = mapped_column(String(64))
-    preferred_language: Mapped[str | None] = mapped_column(String(64))
-    locale: Mapped[str | None] = mapped_column(String(64))
-    timezone: Mapped[str | None] = mapped_column(String(64))
-    cost_center: Mapped[str | None] = mapped_column(String(64))
-    division: Mapped[str | None] = mapped_column(String(100))
-    company: Mapped[str | None] = mapped_column(String(100))
+    job_title: Mapped[str | None] = mapped_column(_text("job_title"))
+    nick_name: Mapped[str | None] = mapped_column(_text("nick_name"))
+    user_type: Mapped[str | None] = mapped_column(_text("user_type"))
+    preferred_language: Mapped[str | None] = mapped_column(_text("preferred_language"))
+    locale: Mapped[str | None] = mapped_column(_text("locale"))
+    timezone: Mapped[str | None] = mapped_column(_text("timezone"))
+    cost_center: Mapped[str | None] = mapped_column(_text("cost_center"))
+    division: Mapped[str | None] = mapped_column(_text("division"))
+    company: Mapped[str | None] = mapped_column(_text("company"))
     # Another account of the same organisation (the composite foreign key keeps it so).
     manager_id: Mapped[uuid.UUID | None]
     # Entra object id of the user, lowercase; keys the account for directory sync.
-    entra_oid: Mapped[str | None] = mapped_column(String(36))
+    entra_oid: Mapped[str | None] = mapped_column(_text("entra_oid"))
     source: Mapped[AccountSource] = mapped_column(
         string_enum(AccountSource, "account_source"), default=AccountSource.manual
     )
     # The id the provisioning system knows the account by (SCIM externalId: case-exact).
-    external_id: Mapped[str | None] = mapped_column(String(255))
+    external_id: Mapped[str | None] = mapped_column(_text("external_id"))
     status: Mapped[AccountStatus] = mapped_column(
         string_enum(AccountStatus, "account_status"), default=AccountStatus.active
     )

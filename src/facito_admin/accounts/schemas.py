@@ -2,132 +2,119 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema, page_schema
-from ..common.schemas import (
-    UNSTORABLE,
-    BirthDate,
-    OutputSchema,
-    StrictBoolean,
-    StrictSchema,
-    Text,
-)
+from ..common.schemas import UNSTORABLE, BirthDate, OutputSchema, StrictBoolean, StrictSchema, Text
+from .fields import FIELDS, Access, Check, Field, Kind, max_length
 from .models import AccountSource, AccountStatus
 
 _GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _UPN = ma.validate.Regexp(r"^[^@\s]+@[^@\s]+$", error="must look like user@domain")
-_UPN_DOC = {"description": "user@domain; unique among live accounts, case-insensitive"}
+# The schema field of each kind of value an account shows (fields.py).
+_SHOWN_AS: dict[Kind, type[ma.fields.Field[Any]]] = {
+    Kind.text: ma.fields.String,
+    Kind.uuid: ma.fields.UUID,
+    Kind.instant: ma.fields.DateTime,
+    Kind.date: ma.fields.Date,
+    Kind.bool: ma.fields.Boolean,
+}
 
 
-def _text(max_length: int, *validators: Any, **kwargs: Any) -> Text:
-    return Text(validate=[ma.validate.Length(min=1, max=max_length), *validators], **kwargs)
+def _shown(field: Field) -> ma.fields.Field[Any]:
+    """The field as AccountSchema shows it: always present, null where it may be."""
+    kwargs: dict[str, Any] = {"required": True}
+    if field.nullable:
+        kwargs["allow_none"] = True
+    if field.computed_as:
+        kwargs["attribute"] = field.computed_as
+    if field.output_description:
+        kwargs["metadata"] = {"description": field.output_description}
+    if field.enum is not None:
+        return ma.fields.Enum(field.enum, **kwargs)
+    return _SHOWN_AS[field.kind](**kwargs)
 
 
-def _optional(max_length: int, description: str | None = None) -> Text:
-    metadata = {"description": description} if description else {}
-    return _text(max_length, allow_none=True, metadata=metadata)
+def _written(field: Field, *, create: bool) -> ma.fields.Field[Any]:
+    """The field as a request writes it: checked as the table says, required where it says."""
+    metadata = {"description": field.description} if field.description else {}
+    common: dict[str, Any] = {"metadata": metadata}
+    if field.nullable:
+        common["allow_none"] = True
+    if create and field.required:
+        common["required"] = True
+    if field.access is Access.create:
+        choices = [choice.value for choice in field.choices]
+        return ma.fields.String(
+            load_default=choices[0], validate=ma.validate.OneOf(choices), **common
+        )
+    if field.kind is Kind.text and field.max_length is not None:
+        if field.check is Check.email:
+            return ma.fields.Email(validate=ma.validate.Length(max=field.max_length), **common)
+        if field.check is Check.guid:
+            return Text(
+                validate=ma.validate.Regexp(_GUID, error="must be an object id (GUID)"), **common
+            )
+        length = ma.validate.Length(min=1, max=field.max_length)
+        return Text(validate=[length, _UPN] if field.check is Check.upn else [length], **common)
+    if field.kind is Kind.date and field.check is Check.past:
+        return BirthDate(**common)
+    # Booleans in a body are JSON true/false only (common/schemas.py: StrictBoolean).
+    plain: type[ma.fields.Field[Any]] | None = {
+        Kind.bool: StrictBoolean,
+        Kind.uuid: ma.fields.UUID,
+    }.get(field.kind)
+    if plain is not None and field.check is None:
+        return plain(**common)
+    raise ValueError(f"{field.name}: no request form for this kind of field")
+
+
+def _written_fields(fields: Iterable[Field], *, create: bool) -> dict[str, ma.fields.Field[Any]]:
+    return {field.name: _written(field, create=create) for field in fields}
 
 
 class AccountSchema(OutputSchema):
-    id = ma.fields.UUID(required=True)
-    organisation_id = ma.fields.UUID(required=True)
-    user_principal_name = ma.fields.String(required=True)
-    email = ma.fields.String(required=True, allow_none=True)
-    display_name = ma.fields.String(required=True)
-    given_name = ma.fields.String(required=True, allow_none=True)
-    family_name = ma.fields.String(required=True, allow_none=True)
-    employee_number = ma.fields.String(required=True, allow_none=True)
-    department = ma.fields.String(required=True, allow_none=True)
-    job_title = ma.fields.String(required=True, allow_none=True)
-    nick_name = ma.fields.String(required=True, allow_none=True)
-    user_type = ma.fields.String(required=True, allow_none=True)
-    preferred_language = ma.fields.String(required=True, allow_none=True)
-    locale = ma.fields.String(required=True, allow_none=True)
-    timezone = ma.fields.String(required=True, allow_none=True)
-    cost_center = ma.fields.String(required=True, allow_none=True)
-    division = ma.fields.String(required=True, allow_none=True)
-    company = ma.fields.String(required=True, allow_none=True)
-    manager_id = ma.fields.UUID(required=True, allow_none=True)
-    entra_oid = ma.fields.String(required=True, allow_none=True)
-    source = ma.fields.Enum(AccountSource, required=True)
-    external_id = ma.fields.String(required=True, allow_none=True)
-    status = ma.fields.Enum(AccountStatus, required=True)
-    status_changed_at = ma.fields.DateTime(required=True)
-    deleted_at = ma.fields.DateTime(required=True, allow_none=True)
-    purge_after = ma.fields.DateTime(
-        required=True,
-        allow_none=True,
-        metadata={"description": "A deleted account is removed for good after this instant"},
-    )
-    birth_date = ma.fields.Date(required=True, allow_none=True)
-    is_minor = ma.fields.Boolean(
-        required=True,
-        attribute="minor_now",
-        metadata={"description": "Below the policy's age of consent today"},
-    )
-    guardian_consent_at = ma.fields.DateTime(required=True, allow_none=True)
-    created_at = ma.fields.DateTime(required=True)
-    updated_at = ma.fields.DateTime(required=True)
+    class Meta(OutputSchema.Meta):
+        include = {field.name: _shown(field) for field in FIELDS.values() if field.shown}
 
 
 AccountPageSchema = page_schema(AccountSchema, "AccountPageSchema")
 
+# The requests list the optional fields first, then those a create requires, then the
+# create-only ones (the order of the OpenAPI document).
+_EDITABLE = [field for field in FIELDS.values() if field.access is Access.editable]
+_EMAILS = [field.name for field in _EDITABLE if field.check is Check.email]
+
 
 class _AccountFieldsSchema(StrictSchema):
-    email = ma.fields.Email(
-        allow_none=True, validate=ma.validate.Length(max=320), metadata={"description": "Unique"}
-    )
-    given_name = _optional(100)
-    family_name = _optional(100)
-    employee_number = _optional(64)
-    department = _optional(100)
-    job_title = _optional(128)
-    nick_name = _optional(64)
-    user_type = _optional(64, "e.g. Employee, Contractor")
-    preferred_language = _optional(64, "e.g. nl-NL")
-    locale = _optional(64, "e.g. nl-NL")
-    timezone = _optional(64, "e.g. Europe/Amsterdam")
-    cost_center = _optional(64)
-    division = _optional(100)
-    company = _optional(100, "The company or organisation name the employee works for")
-    manager_id = ma.fields.UUID(
-        allow_none=True, metadata={"description": "Another account of the organisation"}
-    )
-    entra_oid = Text(
-        allow_none=True,
-        validate=ma.validate.Regexp(_GUID, error="must be an object id (GUID)"),
-        metadata={"description": "Entra object id of the user; stored lowercase, unique"},
-    )
-    external_id = _optional(255, "Id in the provisioning system (case-exact, unique)")
-    birth_date = BirthDate(allow_none=True)
-    is_minor = StrictBoolean(
-        metadata={"description": "Only without a birth date; with one it is derived from it"}
-    )
+    class Meta(StrictSchema.Meta):
+        include = _written_fields((f for f in _EDITABLE if not f.required), create=False)
 
-    @ma.validates("email")
+    @ma.validates(*_EMAILS)
     def _email_text(self, value: str | None, **_kwargs: Any) -> None:
         if value is not None and UNSTORABLE.search(value):
             raise ma.ValidationError("must not contain control characters")
 
 
 class AccountCreateSchema(_AccountFieldsSchema):
-    user_principal_name = _text(320, _UPN, required=True, metadata=_UPN_DOC)
-    display_name = _text(256, required=True)
-    status = ma.fields.String(
-        load_default=AccountStatus.active.value,
-        validate=ma.validate.OneOf([AccountStatus.active.value, AccountStatus.disabled.value]),
-        metadata={"description": "`active` (default) or `disabled`"},
-    )
+    class Meta(StrictSchema.Meta):
+        include = _written_fields(
+            [
+                *(field for field in _EDITABLE if field.required),
+                *(field for field in FIELDS.values() if field.access is Access.create),
+            ],
+            create=True,
+        )
 
 
 class AccountUpdateSchema(_AccountFieldsSchema):
     """Only the fields sent change; `null` clears an optional field."""
 
-    user_principal_name = _text(320, _UPN, metadata=_UPN_DOC)
-    display_name = _text(256)
+    class Meta(StrictSchema.Meta):
+        include = _written_fields((f for f in _EDITABLE if f.required), create=False)
 
 
 class AccountQueryArgsSchema(PageArgsSchema):
@@ -139,7 +126,7 @@ class AccountQueryArgsSchema(PageArgsSchema):
     source = ma.fields.Enum(AccountSource, load_default=None)
     department = Text(
         load_default=None,
-        validate=ma.validate.Length(max=100),
+        validate=ma.validate.Length(max=max_length("department")),
         metadata={"description": "Exact department name"},
     )
     q = Text(

@@ -24,35 +24,14 @@ from ..db.tenancy import REUSED_STATEMENT, require_organisation
 from ..errors import AlreadyExists, InvalidState, NotFound, ValidationFailed
 from ..policies.effective.defaults import PolicyKey, policy_value
 from . import listing, rules
+from .fields import FIELDS, Access
 from .listing import AccountFilter
 from .models import LIVE, Account, AccountSource, AccountStatus
 from .rules import GuardianConsentRequired
 
-# Fields an administrator or integration sets; the lifecycle fields change through actions.
-EDITABLE = (
-    "user_principal_name",
-    "email",
-    "email_type",
-    "email_primary",
-    "display_name",
-    "given_name",
-    "family_name",
-    "employee_number",
-    "department",
-    "job_title",
-    "nick_name",
-    "user_type",
-    "preferred_language",
-    "locale",
-    "timezone",
-    "cost_center",
-    "division",
-    "company",
-    "manager_id",
-    "entra_oid",
-    "external_id",
-    "birth_date",
-    "is_minor",
+# Fields an administrator or integration sets (fields.py); lifecycle fields change by actions.
+EDITABLE = tuple(
+    field.name for field in FIELDS.values() if field.access in (Access.editable, Access.integration)
 )
 
 

@@ -22,12 +22,12 @@ import structlog
 
 from ..auth.microsoft import AppToken, TokenAcquisitionFailed
 from ..outbound import GraphAccess
+from .mapping import PROPERTIES
 
 log = structlog.get_logger("facito_admin.directory_sync")
 
-SELECT = (
-    "id,userPrincipalName,mail,displayName,givenName,surname,accountEnabled,employeeId,department"
-)
+# $select: the account fields' Graph properties (accounts/fields.py), no more.
+SELECT = ",".join(PROPERTIES)
 THROTTLED = frozenset({429, 503})
 RESYNC_CODES = frozenset({"syncStateNotFound", "resyncRequired"})
 # Renew the app token this long before it expires, so no page starts with a token about to go.

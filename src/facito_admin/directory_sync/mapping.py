@@ -11,29 +11,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..accounts.fields import FIELDS, max_length
 from ..accounts.rules import GUID
 from ..common.schemas import UNSTORABLE
 
-# Graph property → account field. Update LIMITS with the account columns' lengths.
+# The Graph user properties a sync selects: those of the account fields (accounts/fields.py).
+PROPERTIES = tuple(f.graph for f in FIELDS.values() if f.graph)
+# Graph property → account field, for the strings a sync copies as they come; the object id
+# (entra_oid) and accountEnabled (status) are read by parse_user itself.
 GRAPH_FIELDS = {
-    "userPrincipalName": "user_principal_name",
-    "mail": "email",
-    "displayName": "display_name",
-    "givenName": "given_name",
-    "surname": "family_name",
-    "employeeId": "employee_number",
-    "department": "department",
+    f.graph: f.name for f in FIELDS.values() if f.graph and f.graph not in ("id", "accountEnabled")
 }
 SYNCED_FIELDS = tuple(GRAPH_FIELDS.values())
-LIMITS = {
-    "user_principal_name": 320,
-    "email": 320,
-    "display_name": 256,
-    "given_name": 100,
-    "family_name": 100,
-    "employee_number": 64,
-    "department": 100,
-}
+LIMITS = {name: max_length(name) for name in SYNCED_FIELDS}
 REMOVAL_REASONS = frozenset({"changed", "deleted"})
 
 

@@ -12,28 +12,46 @@ from typing import Any
 
 from scim2_models import Context, EnterpriseUser, Group, User
 
+from ..accounts.fields import FIELDS
 from .filters import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
-from .resources import CORE_STRINGS, ENTERPRISE_STRINGS
 
 MAX_RESULTS = 1000
 DOCUMENTATION = "https://docs.facito.nl/scim"
 
-# attribute → kept sub-attributes (None: a simple attribute).
+# References: resources.py writes a `$ref` (the resource's location) beside the value.
+_REFERENCES = frozenset({"manager"})
+
+
+def _kept(*, enterprise: bool) -> dict[str, tuple[str, ...] | None]:
+    """The attributes of a User schema that accounts store (accounts/fields.py), each with its
+    kept sub-attributes (None: a simple attribute)."""
+    kept: dict[str, tuple[str, ...] | None] = {}
+    for field in FIELDS.values():
+        if field.scim is None or field.scim.enterprise != enterprise:
+            continue
+        attribute, _, sub = field.scim.attribute.partition(".")
+        kept[attribute] = (*(kept.get(attribute) or ()), sub) if sub else None
+        if sub == "value" and attribute in _REFERENCES:
+            kept[attribute] = (*(kept[attribute] or ()), "$ref")
+    return kept
+
+
+# attribute → kept sub-attributes (None: a simple attribute). Attributes every resource has
+# (id, externalId, meta: RFC 7643 §3.1) are in no schema, so the stored ones are skipped.
 _STORED: dict[str, dict[str, tuple[str, ...] | None]] = {
-    USER_SCHEMA: {
-        "userName": None,
-        "name": ("givenName", "familyName"),
-        "displayName": None,
-        "active": None,
-        "emails": ("value", "type", "primary"),
-        **dict.fromkeys(CORE_STRINGS),
-    },
-    ENTERPRISE_SCHEMA: {**dict.fromkeys(ENTERPRISE_STRINGS), "manager": ("value", "$ref")},
+    USER_SCHEMA: _kept(enterprise=False),
+    ENTERPRISE_SCHEMA: _kept(enterprise=True),
     GROUP_SCHEMA: {"displayName": None, "members": ("value", "$ref", "type")},
 }
-# An account always has a display name (derived from the name or userName when none is sent)
-# and a status: neither can be removed, so they are published as required.
-_ALWAYS_SET = {USER_SCHEMA: ("displayName", "active")}
+# What every account has (accounts/fields.py: not nullable) is published as required: the
+# display name (derived from the name or userName when none is sent) and the status (active).
+_ALWAYS_SET = {
+    USER_SCHEMA: tuple(
+        field.scim.attribute.partition(".")[0]
+        for field in FIELDS.values()
+        if field.scim and not field.scim.enterprise and not field.nullable
+    )
+}
 _MODELS: dict[str, Any] = {
     USER_SCHEMA: User,
     ENTERPRISE_SCHEMA: EnterpriseUser,

@@ -30,6 +30,8 @@ from scim2_models.path import (
 )
 from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select, true
 
+from ..accounts.fields import FIELDS
+from ..accounts.fields import Kind as FieldKind
 from ..accounts.models import Account, AccountStatus
 from ..accounts.rules import key
 from ..common.schemas import UNSTORABLE
@@ -81,29 +83,22 @@ def _members(test: Callable[[Any], ColumnElement[bool]]) -> ColumnElement[bool]:
 
 
 USER_ATTRIBUTES: Mapping[str, Attribute] = {
+    # Every stored string (accounts/fields.py) compares without case, or by its casefolded key;
+    # the attributes below are compared otherwise.
+    **{
+        field.scim.attribute.lower(): Attribute(
+            Kind.folded if field.key else Kind.insensitive,
+            getattr(Account, field.key or field.name),
+        )
+        for field in FIELDS.values()
+        if field.scim is not None and field.kind is FieldKind.text
+    },
     "id": Attribute(Kind.uuid, Account.id),
     "externalid": Attribute(Kind.exact, Account.external_id),
-    "username": Attribute(Kind.folded, Account.upn_key),
-    "displayname": Attribute(Kind.folded, Account.name_key),
-    "name.givenname": Attribute(Kind.insensitive, Account.given_name),
-    "name.familyname": Attribute(Kind.insensitive, Account.family_name),
     "emails": Attribute(Kind.folded, Account.email_key),
-    "emails.value": Attribute(Kind.folded, Account.email_key),
-    "emails.type": Attribute(Kind.insensitive, Account.email_type),
     "active": Attribute(Kind.boolean, Account.status),
     "meta.created": Attribute(Kind.datetime, Account.created_at),
     "meta.lastmodified": Attribute(Kind.datetime, Account.updated_at),
-    "title": Attribute(Kind.insensitive, Account.job_title),
-    "nickname": Attribute(Kind.insensitive, Account.nick_name),
-    "usertype": Attribute(Kind.insensitive, Account.user_type),
-    "preferredlanguage": Attribute(Kind.insensitive, Account.preferred_language),
-    "locale": Attribute(Kind.insensitive, Account.locale),
-    "timezone": Attribute(Kind.insensitive, Account.timezone),
-    "employeenumber": Attribute(Kind.insensitive, Account.employee_number),
-    "costcenter": Attribute(Kind.insensitive, Account.cost_center),
-    "division": Attribute(Kind.insensitive, Account.division),
-    "organization": Attribute(Kind.insensitive, Account.company),
-    "department": Attribute(Kind.insensitive, Account.department),
     "manager": Attribute(Kind.uuid, Account.manager_id),
     "manager.value": Attribute(Kind.uuid, Account.manager_id),
 }

@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from scim2_models import EnterpriseUser, Group, Resource, User
-from sqlalchemy import String
 
+from ..accounts.fields import FIELDS, Kind
 from ..accounts.models import Account, AccountStatus
 from ..common.conditional import etag_of
 from ..common.schemas import UNSTORABLE
@@ -28,22 +28,27 @@ from .filters import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 UserModel = User[EnterpriseUser]
 _CORE_SCHEMAS = {"user": USER_SCHEMA, "group": GROUP_SCHEMA}
 _ALWAYS = frozenset({"schemas", "id"})
-# Simple string attributes: SCIM name → account column, core and enterprise.
-CORE_STRINGS = {
-    "nickName": "nick_name",
-    "title": "job_title",
-    "userType": "user_type",
-    "preferredLanguage": "preferred_language",
-    "locale": "locale",
-    "timezone": "timezone",
-}
-ENTERPRISE_STRINGS = {
-    "employeeNumber": "employee_number",
-    "costCenter": "cost_center",
-    "organization": "company",
-    "division": "division",
-    "department": "department",
-}
+
+
+def _strings(*, enterprise: bool, parent: str | None = None) -> dict[str, str]:
+    """SCIM attribute → account field, for the string attributes of accounts/fields.py: the
+    simple ones of the core schema or the enterprise extension, or the sub-attributes of
+    ``parent``."""
+    found: dict[str, str] = {}
+    for field in FIELDS.values():
+        if field.scim is None or field.scim.enterprise != enterprise or field.kind is not Kind.text:
+            continue
+        outer, _, inner = field.scim.attribute.rpartition(".")
+        if (outer or None) == parent:
+            found[inner] = field.name
+    return found
+
+
+# Simple string attributes (userName, title, …; costCenter, …): SCIM name → account column.
+CORE_STRINGS = _strings(enterprise=False)
+ENTERPRISE_STRINGS = _strings(enterprise=True)
+# The sub-attributes of `name` an account stores.
+NAME_PARTS = _strings(enterprise=False, parent="name")
 
 
 def _time(value: datetime) -> str:
@@ -73,21 +78,17 @@ def _meta(kind: str, row: Any, location: str) -> dict[str, str]:
 def user_resource(account: Account, base_url: str) -> dict[str, Any]:
     """The SCIM User of an account (core and enterprise attributes)."""
     resource: dict[str, Any] = {"schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA], "id": str(account.id)}
-    if account.external_id is not None:
-        resource["externalId"] = account.external_id
-    resource["userName"] = account.user_principal_name
-    name = {
-        k: v
-        for k, v in (("givenName", account.given_name), ("familyName", account.family_name))
-        if v is not None
-    }
-    if name:
-        resource["name"] = name
-    resource["displayName"] = account.display_name
     for attribute, column in CORE_STRINGS.items():
         value = getattr(account, column)
         if value is not None:
             resource[attribute] = value
+    name = {
+        part: value
+        for part, column in NAME_PARTS.items()
+        if (value := getattr(account, column)) is not None
+    }
+    if name:
+        resource["name"] = name
     if account.email is not None:
         # One address per account, with the type and primary flag a client sent (if any).
         email: dict[str, Any] = {"value": account.email}
@@ -217,23 +218,12 @@ def split_attributes(value: str | None) -> list[str] | None:
 
 # --- requests → fields ------------------------------------------------------------------
 
-_ACCOUNT_LENGTHS: dict[str, int] = {
-    column.key: column.type.length
-    for column in Account.__table__.columns
-    if isinstance(column.type, String) and column.type.length
+_ACCOUNT_LENGTHS = {
+    field.name: field.max_length for field in FIELDS.values() if field.max_length is not None
 }
 _GROUP_LENGTHS = {"display_name": 256, "external_id": 255}
-_SCIM_NAMES = {
-    **{column: name for name, column in CORE_STRINGS.items()},
-    **{column: name for name, column in ENTERPRISE_STRINGS.items()},
-    "user_principal_name": "userName",
-    "display_name": "displayName",
-    "given_name": "name.givenName",
-    "family_name": "name.familyName",
-    "email": "emails.value",
-    "email_type": "emails.type",
-    "external_id": "externalId",
-}
+# How errors name a field: its SCIM attribute.
+_SCIM_NAMES = {field.name: field.scim.attribute for field in FIELDS.values() if field.scim}
 
 
 def _checked(fields: dict[str, Any], lengths: dict[str, int]) -> dict[str, Any]:
@@ -293,19 +283,16 @@ def account_fields(user: Resource[Any]) -> tuple[dict[str, Any], bool | None]:
     )
     enterprise = user[EnterpriseUser]
     manager = enterprise.manager.value if enterprise and enterprise.manager else None
-    fields = {
-        "user_principal_name": user.user_name,
-        "display_name": display,
-        "given_name": given,
-        "family_name": family,
-        "email": primary.value if primary else None,
-        "email_type": primary.type if primary else None,
-        "email_primary": primary.primary if primary else None,
-        "external_id": user.external_id,
-        "manager_id": _uuid(manager, "manager"),
+    fields: dict[str, Any] = {
+        column: getattr(user, _snake(attribute)) for attribute, column in CORE_STRINGS.items()
     }
-    for attribute, column in CORE_STRINGS.items():
-        fields[column] = getattr(user, _snake(attribute))
+    fields["display_name"] = display
+    for part, column in NAME_PARTS.items():
+        fields[column] = getattr(name, _snake(part)) if name else None
+    fields["email"] = primary.value if primary else None
+    fields["email_type"] = primary.type if primary else None
+    fields["email_primary"] = primary.primary if primary else None
+    fields["manager_id"] = _uuid(manager, "manager")
     for attribute, column in ENTERPRISE_STRINGS.items():
         fields[column] = getattr(enterprise, _snake(attribute)) if enterprise else None
     return _checked(fields, _ACCOUNT_LENGTHS), user.active
