@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,9 +21,12 @@ from tests.api.scim.conftest import (
     create_user,
     new_user,
     patch,
+    user_names,
 )
 
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 MAX_OPERATIONS = 1000
+MAX_TERMS = 200
 
 
 def _renames(count: int) -> dict[str, Any]:
@@ -163,3 +167,60 @@ def test_put_and_post_bodies_are_parsed_before_the_write_lock_is_taken(
     assert [r.status_code for r in requests] == [200, 200, 201, 201]
     assert lock_while_parsing
     assert all(lock_while_parsing)
+
+
+# --- filters ---------------------------------------------------------------------------
+
+
+def _terms(count: int, joiner: str, term: Callable[[int], str]) -> str:
+    return f" {joiner} ".join(term(i) for i in range(count))
+
+
+def _search(client, headers, path: str, expression: str) -> Any:
+    body = {"schemas": [SEARCH_REQUEST], "filter": expression}
+    return client.post(f"{SCIM}{path}/.search", json=body, headers=headers)
+
+
+@pytest.mark.parametrize("terms", [MAX_TERMS + 1, 500, 20_000])
+def test_a_filter_of_more_than_200_terms_is_an_invalid_filter(
+    client, org_a, org_b, scim_a, scim_b, terms
+):
+    create_user(client, scim_a, "terms@example.com")
+    expression = _terms(terms, "and", lambda _: 'userName eq "terms@example.com"')
+    responses = [
+        _search(client, scim_a, "/Users", expression),
+        _search(client, scim_b, "/Groups", expression.replace("userName", "displayName")),
+        _search(client, scim_a, "", expression),
+    ]
+    if terms < 1000:  # servers refuse a longer request line before the app sees it
+        responses.append(
+            client.get(f"{SCIM}/Users", query_string={"filter": expression}, headers=scim_a)
+        )
+    for response in responses:
+        _is_scim_error(response, 400, "invalidFilter")
+        assert str(MAX_TERMS) in response.json["detail"]
+
+
+def test_a_filter_of_200_terms_runs_on_every_database(client, org_a, org_b, scim_a, scim_b):
+    user = create_user(client, scim_a, "t199@example.com")
+    create_user(client, scim_b, "t199@example.com")
+    group = create_group(client, scim_a, "Terms", user["id"])
+    create_group(client, scim_b, "Terms")
+    # The deepest SQL each term makes: case-folded ne, exists() over the members, value paths.
+    anything = _terms(MAX_TERMS, "or", lambda i: f'userName eq "t{i}@example.com"')
+    everything = _terms(MAX_TERMS // 2, "and", lambda i: f'title ne "t{i}" and userName pr')
+    within = _terms(MAX_TERMS // 2, "and", lambda _: 'emails[type eq "work" and value co "t1"]')
+    members = _terms(MAX_TERMS, "and", lambda _: f'members eq "{user["id"]}"')
+    # Text inside a string is no term.
+    quoted = _terms(MAX_TERMS - 1, "or", lambda _: 'title eq "x eq y or z pr"')
+
+    assert everything.count(" pr") + everything.count(" ne ") == MAX_TERMS
+    for expression in (anything, within, f"{quoted} or userName pr"):
+        found = client.get(f"{SCIM}/Users", query_string={"filter": expression}, headers=scim_a)
+        assert user_names(found) == ["t199@example.com"]
+    found = _search(client, scim_a, "/Users", everything)
+    assert user_names(found) == ["t199@example.com"]
+    found = _search(client, scim_a, "/Groups", members)
+    assert [r["id"] for r in found.json["Resources"]] == [group["id"]]
+    assert _search(client, scim_b, "/Groups", members).json["totalResults"] == 0
+    assert _search(client, scim_a, "", anything).json["totalResults"] == 1
