@@ -224,3 +224,71 @@ def test_a_filter_of_200_terms_runs_on_every_database(client, org_a, org_b, scim
     assert [r["id"] for r in found.json["Resources"]] == [group["id"]]
     assert _search(client, scim_b, "/Groups", members).json["totalResults"] == 0
     assert _search(client, scim_a, "", anything).json["totalResults"] == 1
+
+
+# --- startIndex and count ----------------------------------------------------------------
+
+
+def test_a_start_index_beyond_every_result_gives_an_empty_page(
+    client, org_a, org_b, scim_a, scim_b
+):
+    create_user(client, scim_a, "far@example.com")
+    create_group(client, scim_b, "Far")
+    huge = 10**23 - 1
+    pages = [
+        client.get(f"{SCIM}/Users?startIndex={huge}", headers=scim_a),
+        client.get(f"{SCIM}/Groups?startIndex={huge}&count=5", headers=scim_b),
+        _paged(client, scim_a, "/Users", {"startIndex": huge}),
+        _paged(client, scim_b, "", {"startIndex": huge, "count": huge}),
+    ]
+    for page in pages:
+        assert page.status_code == 200, page.json
+        assert page.json["totalResults"] == 1
+        assert page.json["Resources"] == []
+        assert 1 < page.json["startIndex"] < huge
+
+
+def _paged(client, headers, path: str, paging: dict[str, Any]) -> Any:
+    return client.post(
+        f"{SCIM}{path}/.search", json={"schemas": [SEARCH_REQUEST], **paging}, headers=headers
+    )
+
+
+def _paged_raw(client, headers, path: str, raw: str) -> Any:
+    body = f'{{"schemas": ["{SEARCH_REQUEST}"], {raw}}}'
+    return client.post(f"{SCIM}{path}/.search", data=body, content_type=SCIM_JSON, headers=headers)
+
+
+def test_a_start_index_below_one_is_one_and_a_negative_count_is_zero(
+    client, org_a, org_b, scim_a, scim_b
+):
+    create_user(client, scim_a, "low@example.com")
+    create_user(client, scim_b, "low@example.com")
+    for headers in (scim_a, scim_b):
+        low = client.get(f"{SCIM}/Users?startIndex=-99999999999999999999999", headers=headers)
+        assert (low.json["startIndex"], user_names(low)) == (1, ["low@example.com"])
+        zero = _paged(client, headers, "/Users", {"startIndex": 0, "count": -(10**23)})
+        assert (zero.json["startIndex"], zero.json["totalResults"]) == (1, 1)
+        assert zero.json["Resources"] == []
+
+
+@pytest.mark.parametrize("name", ["startIndex", "count"])
+@pytest.mark.parametrize("value", ["1.5", "true", "1e3", "0x10", " 1", "1_000", "\u0661", "many"])
+def test_paging_values_in_a_query_must_be_decimal_integers(
+    client, org_a, org_b, scim_a, scim_b, name, value
+):
+    for headers, path in ((scim_a, "/Users"), (scim_b, "/Groups")):
+        response = client.get(f"{SCIM}{path}", query_string={name: value}, headers=headers)
+        _is_scim_error(response, 400, "invalidValue")
+        assert name in response.json["detail"]
+
+
+@pytest.mark.parametrize("name", ["startIndex", "count"])
+@pytest.mark.parametrize("value", ["1e400", "-1e400", "1.5", "1.0", "true", '"1"', "[1]"])
+def test_paging_values_in_a_search_must_be_json_integers(
+    client, org_a, org_b, scim_a, scim_b, name, value
+):
+    for headers, path in ((scim_a, "/Users"), (scim_b, "/Groups"), (scim_a, "")):
+        response = _paged_raw(client, headers, path, f'"{name}": {value}')
+        _is_scim_error(response, 400, "invalidValue")
+        assert name in response.json["detail"]
