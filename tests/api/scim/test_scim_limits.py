@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import sqlite3
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from flask import g
+from flask import Flask, g
 from scim2_models import Context, PatchOp
 from scim2_models.base import BaseModel
+from werkzeug.serving import make_server
 
 from facito_admin.db.session import Database
 from tests.api.scim.conftest import (
@@ -292,3 +296,80 @@ def test_paging_values_in_a_search_must_be_json_integers(
         response = _paged_raw(client, headers, path, f'"{name}": {value}')
         _is_scim_error(response, 400, "invalidValue")
         assert name in response.json["detail"]
+
+
+# --- body size -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def served(app: Flask, database: Database) -> Iterator[int]:
+    """The app on a real HTTP server on 127.0.0.1 (it dechunks bodies as servers do); its port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_port
+    server.shutdown()
+    thread.join()
+    server.server_close()
+
+
+def _chunked_post(
+    port: int, path: str, headers: dict[str, str], body: bytes, content_type: str = SCIM_JSON
+) -> tuple[int, Any]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    step = 64 * 1024
+    try:
+        connection.request(
+            "POST",
+            path,
+            body=(body[i : i + step] for i in range(0, len(body), step)),
+            headers=headers | {"Content-Type": content_type, "Transfer-Encoding": "chunked"},
+            encode_chunked=True,
+        )
+        response = connection.getresponse()
+        return response.status, (response.getheader("Content-Type"), json.loads(response.read()))
+    finally:
+        connection.close()
+
+
+def _padded(body: dict[str, Any], size: int) -> bytes:
+    """``body`` with a last attribute that pads it to ``size`` bytes of JSON."""
+    encoded = json.dumps({**body, "padding": ""}).encode()
+    return encoded[:-2] + b"x" * (size - len(encoded)) + b'"}'
+
+
+def test_a_chunked_scim_body_over_the_limit_is_refused_with_413(
+    app, client, served, org_a, org_b, scim_a, scim_b
+):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    # A body of exactly the limit is read whole (and the unknown attribute dropped).
+    whole = _chunked_post(served, f"{SCIM}/Users", scim_a, _padded(new_user(), limit))
+    assert whole[0] == 201
+
+    status, (content_type, body) = _chunked_post(
+        served, f"{SCIM}/Users", scim_b, _padded(new_user(), limit + 64 * 1024)
+    )
+    assert (status, content_type) == (413, SCIM_JSON)
+    assert body["schemas"] == [ERROR]
+    assert body["status"] == "413"
+    assert client.get(f"{SCIM}/Users", headers=scim_a).json["totalResults"] == 1
+    assert client.get(f"{SCIM}/Users", headers=scim_b).json["totalResults"] == 0
+
+
+def test_a_chunked_rest_body_over_the_limit_is_refused_with_413(
+    app, client, served, org_a, org_b, auth
+):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    admin = auth(org_b, "Organisation.Admin")
+    path = f"/v1/organisations/{org_b.id}/accounts"
+    status, (content_type, body) = _chunked_post(
+        served, path, admin, _padded({}, limit + 64 * 1024), "application/json"
+    )
+    assert (status, content_type) == (413, "application/problem+json")
+    assert body["status"] == 413
+    assert body["instance"] == path
+    for org in (org_a, org_b):
+        listed = client.get(
+            f"/v1/organisations/{org.id}/accounts", headers=auth(org, "Organisation.Admin")
+        )
+        assert listed.json["items"] == []
