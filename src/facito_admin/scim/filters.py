@@ -129,7 +129,7 @@ _SCHEMAS = {
 # Terms (comparisons and `pr` tests) one filter may have. SQLite refuses an expression deeper
 # than 1,000 (500 `and` terms failed as "the database did not answer") and 20,000 terms took
 # 2.9 s on PostgreSQL; 200 run on both (tests/api/scim/test_scim_limits.py). Beyond it:
-# 400 invalidFilter.
+# 400 invalidFilter. Published in the README's SCIM section (see discovery.py).
 MAX_FILTER_TERMS = 200
 # A string literal, skipped whole (its text is no operator; an unterminated one runs to the
 # end, so that no quote is scanned twice), or an operator standing alone.

@@ -23,7 +23,8 @@ POLICY = ScimPolicy(
 )
 _MANAGER_KEYS = frozenset({"manager", f"{ENTERPRISE_SCHEMA}:manager".lower()})
 # Operations one PATCH may carry (50,000 took ~10 s); Entra sends a few per change. Beyond it:
-# 413 tooMany, as RFC 7644 §3.7.4 answers a Bulk request over its maxOperations.
+# 413 tooMany, as RFC 7644 §3.7.4 answers a Bulk request over its maxOperations. Published in
+# the README's SCIM section (discovery.py says why not in ServiceProviderConfig).
 MAX_PATCH_OPERATIONS = 1000
 
 

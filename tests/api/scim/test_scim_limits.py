@@ -7,6 +7,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +30,7 @@ from tests.api.scim.conftest import (
 )
 
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+# The published bounds (README, SCIM section).
 MAX_OPERATIONS = 1000
 MAX_TERMS = 200
 
@@ -171,6 +173,12 @@ def test_put_and_post_bodies_are_parsed_before_the_write_lock_is_taken(
     assert [r.status_code for r in requests] == [200, 200, 201, 201]
     assert lock_while_parsing
     assert all(lock_while_parsing)
+
+
+def test_the_readme_publishes_the_bounds_scim_enforces():
+    readme = " ".join((Path(__file__).parents[3] / "README.md").read_text("utf-8").split())
+    assert f"PATCH carries at most {MAX_OPERATIONS:,} operations" in readme
+    assert f"filter has at most {MAX_TERMS} terms" in readme
 
 
 # --- filters ---------------------------------------------------------------------------
