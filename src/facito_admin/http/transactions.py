@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 import structlog
 from flask import Flask, Response, g, json, request
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .context import SAFE_METHODS
 from .problems import problem_response
@@ -112,7 +113,18 @@ def init_transactions(app: Flask, *, audit_recorded: AuditCheck) -> None:
             return problem_response(
                 415, code="unsupported-media-type", detail="send the body as application/json"
             )
-        return _check_json_syntax(request.get_data())
+        body = request.get_data()
+        limit = request.max_content_length
+        if (
+            request.content_length is None
+            and limit is not None
+            and len(body) >= limit
+            and request.input_stream.read(1)
+        ):
+            # A chunked body has no Content-Length to refuse up front, and werkzeug stops
+            # reading it at the limit without a word: the cut body would be invalid JSON (400).
+            raise RequestEntityTooLarge()
+        return _check_json_syntax(body)
 
     @app.after_request
     def _finish_transaction(response: Response) -> Response:

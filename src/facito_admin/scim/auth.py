@@ -1,7 +1,8 @@
 """SCIM bearer tokens as callers: the principal of a token, and its last use.
 
 SCIM's authenticator (scim/protocol.py): the token names its organisation (scim/tokens.py),
-the request's session is bound to it, and one query checks the token.
+the request's session is bound to it, and one query checks the token (in a session of its own
+when the request writes).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import uuid
 from datetime import timedelta
 
 import structlog
-from flask import g
+from flask import g, request
 from sqlalchemy import or_, update
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -19,7 +20,7 @@ from ..auth.permissions import SCIM_TOKEN_PERMISSIONS
 from ..db.base import utcnow
 from ..db.session import bind_organisation
 from ..errors import Unauthenticated
-from ..http import db_session, runtime
+from ..http import SAFE_METHODS, db_session, runtime
 from . import tokens
 from .models import ScimToken
 
@@ -42,7 +43,14 @@ def scim_principal(value: str | None) -> Principal:
     session = db_session()
     bind_organisation(session, parts.organisation_id)
     now = utcnow()
-    found = tokens.resolve_token(session, parts, now=now)
+    if request.method in SAFE_METHODS:
+        found = tokens.resolve_token(session, parts, now=now)
+    else:
+        # A writing session takes SQLite's database-wide write lock at its BEGIN (db/session.py):
+        # the token is read in a short session of its own, so the request's begins with the
+        # view's work on its resource, after the body is parsed (scim/users.py, scim/groups.py).
+        with runtime().session(organisation_id=parts.organisation_id) as reading:
+            found = tokens.resolve_token(reading, parts, now=now)
     if isinstance(found, str):
         raise _refuse(found)
     if found.last_used_at is None or found.last_used_at <= now - TOUCH_INTERVAL:

@@ -59,6 +59,14 @@ _MODELS: dict[str, Any] = {
 }
 
 
+# The bounds on a PATCH's operations (messages.MAX_PATCH_OPERATIONS) and a filter's terms
+# (filters.MAX_FILTER_TERMS) have no attribute in RFC 7643 §5, and clients validate this
+# document strictly: scim2-models (scim2-tester, Python clients) refuses an extra `patch` or
+# `filter` attribute and an extension schema alike. They are published in the README's SCIM
+# section (tests/api/scim/test_scim_limits.py keeps it true) and named in the 413/400 that
+# refuses a request over them.
+
+
 def service_provider_config(base_url: str) -> dict[str, Any]:
     """RFC 7643 §5: PATCH, filters and ETags yes; bulk, sorting and password change no."""
     return {

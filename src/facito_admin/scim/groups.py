@@ -1,4 +1,7 @@
-"""SCIM Groups: the organisation's groups (groups/service.py) and their account members."""
+"""SCIM Groups: the organisation's groups (groups/service.py) and their account members.
+
+Bodies are parsed before the first query, as in scim/users.py (SQLite's write lock).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from ..groups import service as groups
 from ..groups.models import Group
 from ..groups.service import Member
 from . import filters
-from .messages import apply_patch, parse_resource
+from .messages import apply_patch, parse_patch, parse_resource
 from .resources import group_fields, group_model
 
 
@@ -87,8 +90,8 @@ def replace_group(
     session: Session, ctx: RequestContext, *, group_id: str, body: Any, if_match: IfMatch
 ) -> tuple[Group, bool]:
     """PUT: the group takes the sent name, external id and members."""
-    group = get_group(session, group_id=group_id)
     resource = parse_resource(GroupModel, body, Context.RESOURCE_REPLACEMENT_REQUEST)
+    group = get_group(session, group_id=group_id)
     fields, wanted = group_fields(resource)
     current = {m.account_id for m in groups.members_of(session, [group.id])[group.id]}
     return group, _write(
@@ -106,10 +109,11 @@ def patch_group(
     session: Session, ctx: RequestContext, *, group_id: str, body: Any, if_match: IfMatch
 ) -> tuple[Group, bool]:
     """PATCH: apply the operations to the group's SCIM form, then write what changed."""
+    patch = parse_patch(GroupModel, body)
     group = get_group(session, group_id=group_id)
     listed = groups.members_of(session, [group.id])[group.id]
     resource = group_model(group, listed)
-    apply_patch(GroupModel, resource, body)
+    apply_patch(patch, resource)
     fields, wanted = group_fields(resource)
     current = {m.account_id for m in listed}
     return group, _write(

@@ -22,6 +22,10 @@ POLICY = ScimPolicy(
     unmatched_path_filter=ScimPolicy.UnmatchedPathFilter.create,
 )
 _MANAGER_KEYS = frozenset({"manager", f"{ENTERPRISE_SCHEMA}:manager".lower()})
+# Operations one PATCH may carry (50,000 took ~10 s); Entra sends a few per change. Beyond it:
+# 413 tooMany, as RFC 7644 §3.7.4 answers a Bulk request over its maxOperations. Published in
+# the README's SCIM section (discovery.py says why not in ServiceProviderConfig).
+MAX_PATCH_OPERATIONS = 1000
 
 
 def problem_of(error: SCIMException) -> ScimProblem:
@@ -83,15 +87,32 @@ def entra_compatible(body: Any) -> Any:
     return {**body, "Operations": operations}
 
 
-def apply_patch(model: type[R], resource: R, body: Any) -> None:
-    """Apply a PatchOp body to ``resource`` in place (all operations or none)."""
+def parse_patch(model: type[R], body: Any) -> PatchOp[R]:
+    """The operations of a PatchOp body, at most MAX_PATCH_OPERATIONS (413 tooMany beyond)."""
     if not isinstance(body, dict):
         raise ScimProblem("the body must be a PatchOp JSON object", scim_type="invalidSyntax")
+    operations = body.get("Operations")
+    if isinstance(operations, list) and len(operations) > MAX_PATCH_OPERATIONS:
+        raise ScimProblem(
+            f"a PATCH carries at most {MAX_PATCH_OPERATIONS} operations; send the rest in "
+            "further requests",
+            status=413,
+            scim_type="tooMany",
+        )
     patch_model: Any = PatchOp[model]  # type: ignore[valid-type]
     try:
-        patch = patch_model.model_validate(
+        return patch_model.model_validate(  # type: ignore[no-any-return]
             entra_compatible(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
         )
+    except ValidationError as error:
+        raise _problem_of_validation(error) from None
+    except SCIMException as error:
+        raise problem_of(error) from None
+
+
+def apply_patch(patch: PatchOp[Any], resource: Resource[Any]) -> None:
+    """Apply parsed operations to ``resource`` in place (all of them or none)."""
+    try:
         patch.patch(resource, scim_policy=POLICY)
     except ValidationError as error:
         raise _problem_of_validation(error) from None

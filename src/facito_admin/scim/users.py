@@ -3,6 +3,9 @@
 Every change goes through accounts/service.py and accounts/lifecycle.py, so SCIM and REST
 keep the same rules (uniqueness, minors, grace period) and write the same audit events.
 A deleted account (in its grace period) is no SCIM resource: reads answer 404.
+
+Bodies are parsed before the first query: a writing session takes SQLite's database-wide write
+lock at its BEGIN (db/session.py), which is for the work on the one resource, not for parsing.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from ..common.conditional import ANY, IfMatch
 from ..db.tenancy import require_organisation
 from ..errors import NotFound
 from . import filters
-from .messages import apply_patch, parse_resource
+from .messages import apply_patch, parse_patch, parse_resource
 from .resources import UserModel, account_fields, user_model
 
 
@@ -116,8 +119,8 @@ def replace_user(
     session: Session, ctx: RequestContext, *, user_id: str, body: Any, if_match: IfMatch
 ) -> tuple[Account, bool]:
     """PUT: the account takes the sent attributes; those left out are cleared."""
-    account = get_user(session, user_id=user_id)
     user = parse_resource(UserModel, body, Context.RESOURCE_REPLACEMENT_REQUEST)
+    account = get_user(session, user_id=user_id)
     fields, active = account_fields(user)
     return account, _apply(session, ctx, account, fields=fields, active=active, if_match=if_match)
 
@@ -126,9 +129,10 @@ def patch_user(
     session: Session, ctx: RequestContext, *, user_id: str, body: Any, if_match: IfMatch
 ) -> tuple[Account, bool]:
     """PATCH: apply the operations to the account's SCIM form, then write what changed."""
+    patch = parse_patch(UserModel, body)
     account = get_user(session, user_id=user_id)
     resource = user_model(account)
-    apply_patch(UserModel, resource, body)
+    apply_patch(patch, resource)
     fields, active = account_fields(resource)
     return account, _apply(session, ctx, account, fields=fields, active=active, if_match=if_match)
 

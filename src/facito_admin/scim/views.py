@@ -9,6 +9,7 @@ as SCIM Error messages (scim/errors.py).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, cast
 
 from flask import Blueprint, Response, request
@@ -34,6 +35,10 @@ from .resources import group_resource, project, split_attributes, user_resource,
 blp = Blueprint("scim", __name__, url_prefix=PREFIX)
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+# A larger startIndex is taken as this one: both databases take it as an OFFSET, clients read
+# it back as a 32-bit integer, and it is past every result, so the page stays empty.
+MAX_START_INDEX = 2**31 - 1
+_DECIMAL = re.compile(r"[+-]?[0-9]+")
 _UNCHANGED = "the SCIM request changed nothing"
 _SEARCH = "a SCIM search sent as POST changes nothing"
 
@@ -76,19 +81,27 @@ def _resource_answer(resource: dict[str, Any], kind: str, status: int = 200) -> 
     return _answer(shown, status, headers)
 
 
-def _integer(value: Any, name: str, default: int) -> int:
-    if value is None or value == "":
+def _integer(value: Any, name: str, default: int, *, from_body: bool) -> int:
+    """A JSON integer of a body or a decimal integer of a query; invalidValue otherwise."""
+    if value is None or (value == "" and not from_body):
         return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ScimProblem(f"`{name}` must be an integer", scim_type="invalidValue") from None
+    if from_body and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if not from_body and _DECIMAL.fullmatch(value):
+        # Past 18 digits only the sign matters (every bound here is smaller), and int() takes
+        # no more than 4,300 digits.
+        digits = value.lstrip("+-").lstrip("0")
+        magnitude = int(digits or "0") if len(digits) <= 18 else 10**18
+        return -magnitude if value.startswith("-") else magnitude
+    raise ScimProblem(f"`{name}` must be an integer", scim_type="invalidValue")
 
 
 def _list_args(source: dict[str, Any], *, from_body: bool) -> dict[str, Any]:
-    """filter, startIndex (1-based, at least 1), count (0..maxResults) and the attribute lists."""
-    start = max(1, _integer(source.get("startIndex"), "startIndex", 1))
-    count = _integer(source.get("count"), "count", discovery.MAX_RESULTS)
+    """filter, startIndex (1-based, 1..MAX_START_INDEX), count (0..maxResults), attribute lists."""
+    # RFC 7644 §3.4.2.4: a startIndex below 1 is 1 and a negative count is 0.
+    start = _integer(source.get("startIndex"), "startIndex", 1, from_body=from_body)
+    start = min(max(1, start), MAX_START_INDEX)
+    count = _integer(source.get("count"), "count", discovery.MAX_RESULTS, from_body=from_body)
     count = min(max(0, count), discovery.MAX_RESULTS)
     filter_ = source.get("filter")
     if filter_ is not None and not isinstance(filter_, str):
