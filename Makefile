@@ -39,6 +39,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench wsgi.py
 	$(BIN)/ruff format --check src tests bench wsgi.py
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format src tests bench wsgi.py

@@ -26,6 +26,8 @@ from facito_admin.http.idempotency import (
     fingerprint,
     purge_expired,
 )
+from facito_admin.jobs.housekeeping import purge_idempotency, purge_idempotency_records
+from facito_admin.jobs.registry import periodic_jobs
 from facito_admin.runtime import Runtime
 from facito_admin.tenants.models import Organisation
 from tests.apps import build_app
@@ -418,10 +420,10 @@ def test_the_key_is_ignored_on_other_methods(client: FlaskClient, auth: Auth, or
     assert response.status_code == 200
 
 
-def test_expired_records_are_purged(runtime: Runtime):
+def test_expired_records_are_purged_by_the_scheduled_job_a_batch_at_a_time(runtime: Runtime):
     now = utcnow()
     with unit_of_work(runtime, organisation_id=None) as session:
-        for minutes, key in ((-1, "old"), (1, "fresh")):
+        for minutes, key in [(-1, f"old-{n}") for n in range(5)] + [(1, "fresh")]:
             session.add(
                 IdempotencyRecord(
                     client_key="t:o",
@@ -433,9 +435,26 @@ def test_expired_records_are_purged(runtime: Runtime):
                     expires_at=now + timedelta(minutes=minutes),
                 )
             )
-    with unit_of_work(runtime, organisation_id=None) as session:
-        assert purge_expired(session, now=now) == 1
+    [scheduled] = [job for job in periodic_jobs() if job.name == "idempotency-purge"]
+    assert scheduled.function is purge_idempotency
+    assert purge_idempotency_records(runtime, batch=2) == 5
     assert [r.key for r in _records(runtime)] == ["fresh"]
+    with unit_of_work(runtime, organisation_id=None) as session:
+        assert purge_expired(session, now=now) == 0
+
+
+def test_a_key_is_free_again_once_its_record_has_lived_24_hours(
+    client: FlaskClient, runtime: Runtime, operator: dict[str, str]
+):
+    first = _post(client, "/v1/organisations", "reused", operator, json=NEW_ORG)
+    assert first.status_code == 201
+    other = NEW_ORG | {"slug": "other-acme"}
+    assert _post(client, "/v1/organisations", "reused", operator, json=other).status_code == 422
+    with time_machine.travel(utcnow() + RETENTION + timedelta(minutes=1), tick=False):
+        purge_idempotency(runtime)
+    assert _records(runtime) == []
+    again = _post(client, "/v1/organisations", "reused", operator, json=other)
+    assert again.status_code == 201
 
 
 def test_every_post_documents_the_key_and_its_refusals(client: FlaskClient):

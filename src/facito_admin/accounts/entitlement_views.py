@@ -11,13 +11,13 @@ from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
 from ..http import current_ctx, db_session, page_response, require
-from ..products.schemas import (
+from . import entitlements
+from .entitlement_schemas import (
     EntitlementGrantSchema,
     EntitlementPageSchema,
     EntitlementQueryArgsSchema,
     EntitlementSchema,
 )
-from . import entitlements
 
 blp = Blueprint(
     "entitlements",

@@ -23,16 +23,22 @@ from ..common.pagination import Page, paginate
 from ..db.base import new_id, utcnow
 from ..db.tenancy import require_organisation
 from ..errors import AlreadyExists, NotFound, ValidationFailed
-from ..products.models import LIFECYCLE_END_REASONS, EndReason, Entitlement, Product
+from ..products.models import (
+    LIFECYCLE_END_REASONS,
+    PRODUCT_CODE,
+    EndReason,
+    Entitlement,
+    Product,
+)
 from .models import Account, AccountStatus
 from .rules import AccountNotActive
 from .service import get_account
 
-PRODUCT_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+_PRODUCT_CODE = re.compile(PRODUCT_CODE)
 
 
 def _open_entitlement(session: Session, account_id: uuid.UUID, code: str) -> Entitlement | None:
-    if not PRODUCT_CODE.fullmatch(code):
+    if not _PRODUCT_CODE.fullmatch(code):
         # Codes come from the path too; one that cannot exist must not reach the database.
         return None
     return session.scalar(

@@ -307,10 +307,22 @@ def init_idempotency(app: Flask) -> None:
     app.teardown_request_funcs.setdefault(None, []).insert(0, _release)
 
 
-def purge_expired(session: Session, *, now: datetime | None = None) -> int:
-    """Delete records past their expiry (for a periodic job); returns how many went."""
+def purge_expired(session: Session, *, now: datetime | None = None, limit: int = 1000) -> int:
+    """Delete up to ``limit`` records past their expiry (jobs/housekeeping.py); how many went.
+
+    A batch at a time, so that a backlog never holds the database (on SQLite, its write lock)
+    for long: the caller commits each batch and asks again until none is left.
+    """
+    expired = (
+        select(IdempotencyRecord.id)
+        .where(IdempotencyRecord.expires_at <= (now or utcnow()))
+        .order_by(IdempotencyRecord.expires_at)
+        .limit(limit)
+    )
     result = session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= (now or utcnow()))
+        delete(IdempotencyRecord)
+        .where(IdempotencyRecord.id.in_(expired.scalar_subquery()))
+        .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
 

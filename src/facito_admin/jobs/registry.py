@@ -21,6 +21,7 @@ PeriodicFunction = Callable[["Runtime"], None]
 # enqueues jobs (web, worker). A domain adds its module here, like db/models_registry.py.
 JOB_MODULES: tuple[str, ...] = (
     "facito_admin.accounts.tasks",
+    "facito_admin.jobs.housekeeping",
     "facito_admin.directory_sync.tasks",
     "facito_admin.policies.notices.tasks",
     "facito_admin.webhooks.tasks",

@@ -19,6 +19,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..db.base import Base, new_id, string_enum, utcnow
 from ..db.tenancy import TenantScoped
 
+# A product's code (the catalogue's key; entitlements and contracts name products by it).
+PRODUCT_CODE = r"^[a-z0-9][a-z0-9-]{0,63}$"
+
 
 class ProductKind(StrEnum):
     """The kinds of enterprise products and services the privacy statement lists."""
