@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib.metadata import version
 from typing import Any
 
 from flask import Flask
@@ -18,9 +19,11 @@ from .http.idempotency import IdempotencyKeyPlugin
 from .http.openapi import FacitoApi
 from .logs import configure_logging
 from .runtime import Runtime
+from .scim.protocol import DESCRIPTION as SCIM_DESCRIPTION
 from .scim.protocol import SCIM
 
-API_VERSION = "1.0.0"
+# The document's version is the package's (pyproject.toml).
+API_VERSION = version("facito-admin")
 # Swagger UI must load nothing from another host (tests/contract/test_docs.py): its default
 # validatorUrl sends the document to validator.swagger.io, and flask-swagger-ui would otherwise
 # write an absolute oauth2RedirectUrl built from the request's host.
@@ -159,8 +162,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         event_types_blp,
     ):
         api.register_blueprint(blueprint)
-    # SCIM has its own contract (RFC 7644), outside the OpenAPI document.
+    # SCIM has its own contract (RFC 7644): the document describes it under its own tag.
     app.register_blueprint(scim_blp)
+    api.spec.tag({"name": "scim", "description": SCIM_DESCRIPTION})
 
     app.register_blueprint(get_swaggerui_blueprint("/docs", "/openapi.json", config=_DOCS_CONFIG))
     return app

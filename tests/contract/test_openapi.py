@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import uuid
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
 import pytest
 from flask import Flask
+from openapi_spec_validator import validate
 
 COMMITTED = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -173,3 +176,88 @@ def test_documented_security_matches_what_the_routes_do(client, generated: dict[
             assert response.status_code == 401, label
             assert response.mimetype == PROBLEM, label
             assert response.headers["WWW-Authenticate"].startswith("Bearer"), label
+
+
+OPERATION_ID = re.compile(r"^[a-z][a-zA-Z0-9]*$")
+DOCUMENTED_HEADERS = {
+    "X-Request-ID",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "RateLimit-Policy",
+    "Retry-After",
+    "Location",
+    "Link",
+    "WWW-Authenticate",
+}
+
+
+def test_the_document_is_valid_openapi_3_1_by_the_spec_validator():
+    validate(json.loads(COMMITTED.read_text(encoding="utf-8")))
+
+
+def test_every_operation_has_a_camel_case_operation_id_of_its_own(generated: dict[str, Any]):
+    ids = [operation.get("operationId", "") for _, _, operation in _operations(generated)]
+    assert all(OPERATION_ID.match(found) for found in ids), ids
+    assert len(ids) == len(set(ids))
+    assert {"listAccounts", "createAccount", "getAccount", "updateAccount"} <= set(ids)
+
+
+def test_every_operation_has_a_summary_a_description_and_its_4xx_answers(
+    generated: dict[str, Any],
+):
+    lacking = []
+    for path, method, operation in _operations(generated):
+        label = f"{method.upper()} {path}"
+        if not operation.get("summary", "").strip():
+            lacking.append(f"{label}: summary")
+        if not operation.get("description", "").strip():
+            lacking.append(f"{label}: description")
+        # The health probes take no input, no token and no rate limit: no 4xx is theirs.
+        has_4xx = any(str(status).startswith("4") for status in operation["responses"])
+        if not has_4xx and path not in PUBLIC_PATHS:
+            lacking.append(f"{label}: 4xx")
+        secured = _security(generated, operation) != []
+        if secured and not {"401", "403"} <= set(operation["responses"]):
+            lacking.append(f"{label}: 401/403")
+        if "{" in path and "404" not in operation["responses"]:
+            lacking.append(f"{label}: 404")
+        if "requestBody" in operation and not {"400", "413", "415", "422"} <= set(
+            operation["responses"]
+        ):
+            lacking.append(f"{label}: body errors")
+    assert not lacking, lacking
+
+
+def test_the_headers_the_edge_sends_are_documented(generated: dict[str, Any]):
+    assert set(generated["components"]["headers"]) >= DOCUMENTED_HEADERS
+    listed = generated["paths"]["/v1/organisations/{org_id}/accounts"]
+    assert "Link" in listed["get"]["responses"]["200"]["headers"]
+    assert {"Location", "ETag", "X-Request-ID"} <= set(
+        listed["post"]["responses"]["201"]["headers"]
+    )
+    too_many = generated["components"]["responses"]["TOO_MANY_REQUESTS"]["headers"]
+    assert {"Retry-After", "X-Request-ID", "RateLimit-Remaining"} <= set(too_many)
+    read = generated["paths"]["/v1/organisations/{org_id}/accounts/{account_id}"]["get"]
+    assert "304" in read["responses"]
+    assert "If-None-Match" in {p.get("name") for p in read["parameters"]}
+
+
+def test_every_link_names_an_operation_with_the_parameters_it_fills(generated: dict[str, Any]):
+    operations = {op["operationId"]: (path, op) for path, _, op in _operations(generated)}
+    links = [
+        (label, link)
+        for path, method, operation in _operations(generated)
+        for status, response in operation["responses"].items()
+        for label, link in (response.get("links") or {}).items()
+    ]
+    assert len(links) >= 20
+    for label, link in links:
+        path, _ = operations[link["operationId"]]
+        assert set(link["parameters"]) == set(re.findall(r"{(\w+)}", path)), label
+
+
+def test_the_version_is_the_package_and_scim_is_described(generated: dict[str, Any]):
+    assert generated["info"]["version"] == version("facito-admin")
+    [scim] = [tag for tag in generated["tags"] if tag["name"] == "scim"]
+    assert "/scim/v2" in scim["description"]

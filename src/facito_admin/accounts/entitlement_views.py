@@ -43,6 +43,7 @@ class Entitlements(MethodView):
         )
         return page_response(page, args)
 
+    @blp.doc(operationId="grantEntitlement")
     @blp.arguments(EntitlementGrantSchema)
     @blp.response(201, EntitlementSchema, headers={"Location": {"schema": {"type": "string"}}})
     @require(Permission.EntitlementsWrite)
@@ -70,6 +71,7 @@ class EntitlementByProduct(MethodView):
             db_session(), account_id=account_id, product_code=product_code
         )
 
+    @blp.doc(operationId="revokeEntitlement")
     @blp.response(204)
     @require(Permission.EntitlementsWrite)
     def delete(self, org_id: UUID, account_id: UUID, product_code: str) -> None:

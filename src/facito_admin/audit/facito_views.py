@@ -35,6 +35,7 @@ class FacitoAuditEvents(MethodView):
 
 @blp.route("/verify")
 class FacitoAuditChainVerification(MethodView):
+    @blp.doc(operationId="verifyFacitoAuditChain")
     @blp.response(200, ChainReportSchema)
     @require(Permission.FacitoAuditRead)
     def get(self) -> Any:

@@ -61,6 +61,7 @@ class AuditEvents(MethodView):
 
 @blp.route("/export")
 class AuditEventExport(MethodView):
+    @blp.doc(operationId="exportAuditEvents")
     @blp.arguments(AuditExportArgsSchema, location="query")
     @blp.response(200, _TEXT, content_type="application/x-ndjson")
     @blp.alt_response(200, schema=_TEXT, content_type="text/csv", success=True)
@@ -97,6 +98,7 @@ class AuditEventExport(MethodView):
 
 @blp.route("/verify")
 class AuditChainVerification(MethodView):
+    @blp.doc(operationId="verifyAuditChain")
     @blp.response(200, ChainReportSchema)
     @require(Permission.AuditRead)
     def get(self, org_id: UUID) -> Any:

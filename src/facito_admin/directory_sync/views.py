@@ -40,6 +40,7 @@ class DirectorySyncs(MethodView):
         )
         return page_response(page, args)
 
+    @blp.doc(operationId="startDirectorySync")
     @blp.arguments(DirectorySyncCreateSchema)
     @blp.response(202, JobSchema, headers={"Location": {"schema": {"type": "string"}}})
     @blp.alt_response(409, description="A sync of the federation is queued or running")
@@ -65,6 +66,7 @@ class DirectorySyncStateById(MethodView):
         """Read the sync state and schedule of a federation"""
         return service.get_sync_state(db_session(), federation_id=federation_id)
 
+    @blp.doc(operationId="updateDirectorySyncSchedule")
     @blp.arguments(DirectorySyncScheduleSchema)
     @blp.response(200, DirectorySyncStateSchema)
     @require(Permission.DirectorySyncWrite)

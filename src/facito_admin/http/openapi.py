@@ -13,6 +13,7 @@ from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
 from ..common.schemas import InputRulesPlugin, OutputSchema
+from .contract import HEADER_DOCS, RATE_LIMIT_HEADERS, ContractPlugin
 from .problems import PROBLEM_CONTENT_TYPE, ProblemSchema, http_exception_to_problem
 
 
@@ -48,6 +49,16 @@ class ProblemResponsesPlugin(BasePlugin):
                     }
 
 
+def _error_headers(status: int) -> dict[str, str]:
+    """The headers of an error answer, as names of header components."""
+    names = ["X-Request-ID", *RATE_LIMIT_HEADERS]
+    if status in (401, 403):
+        names.append("WWW-Authenticate")
+    if status in (429, 503):
+        names.append("Retry-After")
+    return {name: name for name in names}
+
+
 class FacitoApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
     """flask-smorest's Api with problem+json errors, documented as such in the OpenAPI file."""
 
@@ -56,23 +67,31 @@ class FacitoApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
     def _init_spec(self, **kwargs: Any) -> None:
         kwargs["extra_plugins"] = [
             *kwargs.get("extra_plugins", ()),
+            ContractPlugin(self._app),
             ProblemResponsesPlugin(),
             InputRulesPlugin(),
         ]
         super()._init_spec(**kwargs)
         self.ma_plugin.converter.add_attribute_function(_document_utc_timestamps)
-        # Registered up front so that the plugin's $ref always resolves.
+        # Registered up front so that the plugins' $refs always resolve.
         if "Problem" not in self.spec.components.schemas:
             self.spec.components.schema("Problem", schema=ProblemSchema)
+        for name, header in HEADER_DOCS.items():
+            self.spec.components.header(name, header)
 
     def _register_responses(self) -> None:
         for status in http.HTTPStatus:
             response: dict[str, Any] = {"description": status.phrase}
             if not (100 <= status < 200) and status not in (204, 304):
                 response["schema"] = self.ERROR_SCHEMA
+                response["headers"] = _error_headers(status)
             prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
             self.spec.components.response(status.name, response, lazy=True)
-        response = {"description": "Problem details (RFC 9457)", "schema": self.ERROR_SCHEMA}
+        response = {
+            "description": "Problem details (RFC 9457)",
+            "schema": self.ERROR_SCHEMA,
+            "headers": _error_headers(500),
+        }
         prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 

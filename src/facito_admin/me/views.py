@@ -29,6 +29,7 @@ class MeSchema(OutputSchema):
 
 @blp.route("")
 class Me(MethodView):
+    @blp.doc(operationId="getMe")
     @blp.response(200, MeSchema)
     @require()
     def get(self) -> Any:

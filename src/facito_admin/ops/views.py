@@ -41,7 +41,7 @@ def _head_revisions() -> set[str]:
 
 @blp.route("/livez")
 class Livez(MethodView):
-    @blp.doc(security=[])
+    @blp.doc(operationId="getLiveness", security=[])
     @blp.response(200, LivezSchema)
     def get(self) -> dict[str, str]:
         """The process is up (no dependency is checked)"""
@@ -50,7 +50,7 @@ class Livez(MethodView):
 
 @blp.route("/readyz")
 class Readyz(MethodView):
-    @blp.doc(security=[])
+    @blp.doc(operationId="getReadiness", security=[])
     @blp.response(200, ReadyzSchema)
     @blp.alt_response(
         503,

@@ -39,6 +39,7 @@ class Domains(MethodView):
         )
         return page_response(page, args)
 
+    @blp.doc(operationId="claimDomain")
     @blp.arguments(EmailDomainCreateSchema)
     @blp.response(201, EmailDomainSchema, headers={"Location": {"schema": {"type": "string"}}})
     @require(Permission.DomainsWrite)
@@ -57,6 +58,7 @@ class DomainById(MethodView):
         """Read an e-mail domain and its verification record"""
         return domains.get_domain(db_session(), domain_id=domain_id)
 
+    @blp.doc(operationId="removeDomain")
     @blp.response(204)
     @require(Permission.DomainsWrite)
     def delete(self, org_id: UUID, domain_id: UUID) -> None:

@@ -49,6 +49,7 @@ class Federations(MethodView):
         )
         return page_response(page, args)
 
+    @blp.doc(operationId="attachFederation")
     @blp.arguments(FederationCreateSchema)
     @blp.response(201, FederationSchema, headers={"Location": {"schema": {"type": "string"}}})
     @require(Permission.FederationsWrite)
@@ -73,6 +74,7 @@ class FederationById(MethodView):
         """Read a federation"""
         return federations.get_federation(db_session(), federation_id=federation_id)
 
+    @blp.doc(operationId="removeFederation")
     @blp.response(204)
     @require(Permission.FederationsWrite)
     def delete(self, org_id: UUID, federation_id: UUID) -> None:
@@ -93,6 +95,7 @@ class FederationDisable(MethodView):
 
 @blp.route("/<uuid:federation_id>/admin-consent")
 class FederationAdminConsent(MethodView):
+    @blp.doc(operationId="startAdminConsent")
     @blp.response(200, AdminConsentSchema)
     @require(Permission.FederationsWrite)
     def post(self, org_id: UUID, federation_id: UUID) -> Any:
@@ -111,7 +114,7 @@ class FederationAdminConsent(MethodView):
 
 @consent_blp.route("/admin-consent/callback")
 class AdminConsentCallback(MethodView):
-    @consent_blp.doc(security=[])
+    @consent_blp.doc(operationId="completeAdminConsent", security=[])
     @consent_blp.arguments(AdminConsentCallbackArgsSchema, location="query")
     @consent_blp.response(200, FederationSchema)
     @consent_blp.alt_response(400, description="Bad, expired or used state; denied; other tenant")

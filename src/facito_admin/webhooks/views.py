@@ -138,6 +138,7 @@ class WebhookEndpointById(MethodView):
 
 @blp.route("/<uuid:endpoint_id>/rotate-secret")
 class WebhookEndpointRotateSecret(MethodView):
+    @blp.doc(operationId="rotateWebhookEndpointSecret")
     @blp.response(200, WebhookEndpointWithSecretSchema, headers=ETAG_DOC)
     @require(Permission.WebhooksWrite)
     def post(self, org_id: UUID, endpoint_id: UUID) -> Any:

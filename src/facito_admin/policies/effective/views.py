@@ -23,6 +23,7 @@ blp = Blueprint(
 
 @blp.route("")
 class EffectivePolicy(MethodView):
+    @blp.doc(operationId="getEffectivePolicy")
     @blp.arguments(EffectivePolicyArgsSchema, location="query")
     @blp.response(200, EffectivePolicySchema)
     @require(Permission.PolicyRead)

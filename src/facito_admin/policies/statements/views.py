@@ -78,6 +78,7 @@ class PrivacyStatements(MethodView):
 
 @blp.route("/in-force")
 class PrivacyStatementInForce(MethodView):
+    @blp.doc(operationId="getPrivacyStatementInForce")
     @blp.arguments(InForceQueryArgsSchema, location="query")
     @blp.response(200, StatementSchema)
     @require()
@@ -92,6 +93,7 @@ class PrivacyStatementInForce(MethodView):
 
 @blp.route("/change-log")
 class PrivacyStatementChangeLog(MethodView):
+    @blp.doc(operationId="getPrivacyStatementChangeLog")
     @blp.response(200, ChangeLogSchema)
     @require()
     def get(self) -> Any:
@@ -101,6 +103,7 @@ class PrivacyStatementChangeLog(MethodView):
 
 @blp.route("/diff")
 class PrivacyStatementDiff(MethodView):
+    @blp.doc(operationId="diffPrivacyStatements")
     @blp.arguments(DiffQueryArgsSchema, location="query")
     @blp.response(200, StatementDiffSchema)
     @require()
