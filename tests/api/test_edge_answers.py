@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from facito_admin.config import Environment
 from facito_admin.runtime import Runtime
 from tests.api.accounts.helpers import accounts_url, create
-from tests.api.scim.conftest import SCIM, create_scim_token, scim_a
+from tests.api.scim.conftest import SCIM, create_scim_token, new_user, scim_a
 from tests.apps import build_app
 from tests.conftest import Org
 
