@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from joserfc.jwk import RSAKey
 from pytest_httpserver import HTTPServer
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, or_, text
 
 from facito_admin.app import create_app
 from facito_admin.audit.chain import genesis_hash
@@ -147,19 +147,57 @@ KEEP_SEEDED_ROWS = {
 }
 
 
-@pytest.fixture
-def runtime(process_runtime: Runtime) -> Iterator[Runtime]:
-    """The runtime, on a test database whose rows are all removed after the test (the app
-    commits for real)."""
-    yield process_runtime
-    with cross_organisation_session(process_runtime, reason="test cleanup") as session:
+# What an organisation kept by reset_database keeps: the row and its active federation, and
+# its audit chain (started again from its genesis).
+KEPT_WITH_ORGANISATION = frozenset({"organisations", "federations", "audit_chain_heads"})
+
+
+def reset_database(runtime: Runtime, *, keep: Sequence[Org] = ()) -> None:
+    """Remove every row the test wrote; ``keep`` organisations stay, active, with no history."""
+    kept = [org.id for org in keep]
+    with cross_organisation_session(runtime, reason="test cleanup") as session:
         for table in reversed(Base.metadata.sorted_tables):
             if table.name in KEEP_SEEDED_ROWS:
                 session.execute(table.delete().where(KEEP_SEEDED_ROWS[table.name](table)))
             elif table.name == "facito_audit_chain_head":
                 session.execute(table.update().values(seq=0, hash=genesis_hash("facito")))
+            elif table.name == "federations" and kept:
+                tenants = [org.tenant_id for org in keep]
+                session.execute(
+                    table.delete().where(
+                        or_(table.c.organisation_id.not_in(kept), table.c.tenant_id.not_in(tenants))
+                    )
+                )
+            elif table.name in KEPT_WITH_ORGANISATION and kept:
+                column = table.c.id if table.name == "organisations" else table.c.organisation_id
+                session.execute(table.delete().where(column.not_in(kept)))
             elif table.name not in SEEDED_TABLES:
                 session.execute(table.delete())
+        for org in keep:
+            session.execute(
+                Organisation.__table__.update()
+                .where(Organisation.__table__.c.id == org.id)
+                .values(status="active", status_reason=None)
+            )
+            session.execute(
+                Base.metadata.tables["audit_chain_heads"]
+                .update()
+                .where(Base.metadata.tables["audit_chain_heads"].c.organisation_id == org.id)
+                .values(seq=0, hash=genesis_hash(str(org.id)))
+            )
+            session.execute(
+                Federation.__table__.update()
+                .where(Federation.__table__.c.organisation_id == org.id)
+                .values(status=FederationStatus.active.value)
+            )
+
+
+@pytest.fixture
+def runtime(process_runtime: Runtime) -> Iterator[Runtime]:
+    """The runtime, on a test database whose rows are all removed after the test (the app
+    commits for real)."""
+    yield process_runtime
+    reset_database(process_runtime)
 
 
 @pytest.fixture

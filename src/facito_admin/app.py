@@ -162,6 +162,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         event_types_blp,
     ):
         api.register_blueprint(blueprint)
+    api.finish_document()
     # SCIM has its own contract (RFC 7644): the document describes it under its own tag.
     app.register_blueprint(scim_blp)
     api.spec.tag({"name": "scim", "description": SCIM_DESCRIPTION})

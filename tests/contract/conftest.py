@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import schemathesis
 from flask import Flask
@@ -14,17 +16,26 @@ from schemathesis.schemas import BaseSchema
 # never our answer to schema-invalid input (that is 422): only the admin-consent callback gives
 # it, for a `state` we did not issue, which no schema can express.
 POSITIVE_DATA_STATUSES = ["2xx", "3xx", "400", "401", "403", "404", "409", "412", "422", "429"]
+# Every check schemathesis has, max_response_time included (generous: CI machines are loaded;
+# it is there to catch a request that hangs, not to measure).
+CHECKS: dict[str, Any] = {
+    "enabled": True,
+    "max_response_time": 10.0,
+    "positive_data_acceptance": {"expected-statuses": POSITIVE_DATA_STATUSES},
+}
+
+
+def schemathesis_config(**extra: Any) -> SchemathesisConfig:
+    """Every check; schemathesis never writes (or negates) the Authorization header itself."""
+    return SchemathesisConfig.from_dict(
+        {"generation": {"with-security-parameters": False}, "checks": CHECKS, **extra}
+    )
 
 
 @pytest.fixture(scope="session")
 def api_schema(app: Flask) -> BaseSchema:
-    """The OpenAPI document the app serves, bound to the app (requests stay in-process)."""
-    config = SchemathesisConfig.from_dict(
-        {
-            # Tests pass the caller's real token at call time; schemathesis must not generate
-            # (or negate) the Authorization header itself.
-            "generation": {"with-security-parameters": False},
-            "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_DATA_STATUSES}},
-        }
-    )
-    return schemathesis.openapi.from_wsgi("/openapi.json", app, config=config)
+    """The OpenAPI document the app serves, bound to the app (requests stay in-process).
+
+    Tests pass the caller's real token at call time.
+    """
+    return schemathesis.openapi.from_wsgi("/openapi.json", app, config=schemathesis_config())

@@ -1,14 +1,19 @@
 """schemathesis over every operation, in-process, with real tokens and real organisations.
 
 One ordinary test per caller runs every operation of the served document in a loop: the
-`database` fixture empties the tables after each test, so the operations share one pair of
+`runtime` fixture empties the tables after each test, so the operations share one pair of
 organisations, and schemathesis' own pytest plugin (`from_fixture`) does not run on this pytest.
-Each operation gets a Hypothesis run of valid and of invalid requests; all of schemathesis'
-default checks apply (server errors, status codes, content types, response schemas and headers,
-acceptance of valid and rejection of invalid data, authentication actually enforced), and the
-failures of all operations are reported together.
+Each operation gets a Hypothesis run of valid and of invalid requests; every check schemathesis
+has applies (tests/contract/conftest.py: server errors, status codes, content types, response
+schemas and headers, acceptance of valid and rejection of invalid data, authentication actually
+enforced, response time), and the failures of all operations are reported together.
 
-FACITO_SCHEMATHESIS_EXAMPLES raises the number of examples per operation for a deeper local run.
+Then the stateful phase: scenarios of calls that follow the document's links, from what a
+create answered to its read, change, actions and sub-collections, with the same checks and the
+stateful ones (a deleted resource is gone, a created one can be read).
+
+FACITO_SCHEMATHESIS_EXAMPLES raises the number of examples per operation, and
+FACITO_SCHEMATHESIS_SCENARIOS the number of scenarios, for a deeper local run.
 """
 
 from __future__ import annotations
@@ -16,15 +21,21 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
+import schemathesis
+from flask import Flask
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
+from schemathesis.generation.stateful import run_state_machine_as_test
 from schemathesis.schemas import APIOperation, BaseSchema
 
-from tests.conftest import Org
+from facito_admin.runtime import Runtime
+from tests.conftest import Org, reset_database
+from tests.contract.conftest import schemathesis_config
 
 MAX_EXAMPLES = int(os.environ.get("FACITO_SCHEMATHESIS_EXAMPLES", "25"))
 CASE_SETTINGS = settings(
@@ -106,3 +117,105 @@ def test_every_operation_conforms_to_the_document_for_an_organisation_admin(
     answered = _fuzz_every_operation(api_schema, auth(org_a, "Organisation.Admin"), org_a)
     # Operator-only operations refuse the admin before reading the request (403, never 422).
     assert set(answered["POST /v1/organisations"]) == {403}
+
+
+# --- the stateful phase: sequences of calls that follow the document's links ------------------
+
+STATEFUL_SETTINGS = settings(
+    max_examples=int(os.environ.get("FACITO_SCHEMATHESIS_SCENARIOS", "60")),
+    stateful_step_count=6,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    phases=[Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+# Checks an operation cannot meet by design, each with why.
+EXEMPT_CHECKS = [
+    {
+        # Deleting an account is a soft delete (DESIGN: grace period): it stays readable, with
+        # status `deleted` and `purge_after`, its product history with it, and can be restored
+        # until then.
+        "include-operation-id": ["getAccount", "listEntitlements"],
+        "checks": {"use_after_free": {"enabled": False}},
+    }
+]
+
+
+@dataclass
+class Flows:
+    """What the scenarios did: calls by operation and status, and calls that followed a link."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    followed: Counter[str] = field(default_factory=Counter)
+
+
+def _run_scenarios(
+    app: Flask, token: str, organisation: Org, keep: list[Org], runtime: Runtime
+) -> Flows:
+    """Scenarios of up to six calls as ``token``, following links from what they create.
+
+    Paths name ``organisation`` unless a link filled in one created in the scenario; the
+    database is set back after each scenario, so every scenario starts from the same state.
+    """
+    schema = schemathesis.openapi.from_wsgi(
+        "/openapi.json",
+        app,
+        config=schemathesis_config(
+            auth={"openapi": {"bearerAuth": {"bearer": token}}},
+            # The document's own links only (schemathesis would also guess some).
+            phases={"stateful": {"inference": {"algorithms": []}}},
+            operations=EXEMPT_CHECKS,
+        ),
+    )
+    flows = Flows()
+    known = {str(organisation.id)}
+    created: set[str] = set()
+
+    class Scenario(schema.as_state_machine()):  # type: ignore[misc]
+        def before_call(self, case: Any) -> None:
+            parameters = case.path_parameters or {}
+            if "org_id" in parameters and str(parameters["org_id"]) not in known:
+                parameters["org_id"] = str(organisation.id)
+
+        def after_call(self, response: Any, case: Any) -> None:
+            super().after_call(response, case)
+            label = f"{case.method} {case.operation.path}"
+            flows.calls[f"{label} {response.status_code}"] += 1
+            values = {str(v) for k, v in (case.path_parameters or {}).items() if k != "org_id"}
+            if values & created:
+                flows.followed[label] += 1
+            if response.status_code == 201:
+                body = response.json()
+                created.add(str(body.get("id")))
+                if case.operation.path == "/v1/organisations":
+                    known.add(str(body["id"]))
+
+        def teardown(self) -> None:
+            reset_database(runtime, keep=keep)
+            known.intersection_update({str(organisation.id)})
+            created.clear()
+
+    run_state_machine_as_test(Scenario, settings=STATEFUL_SETTINGS)
+    return flows
+
+
+def test_scenarios_of_an_organisation_admin_follow_the_links_and_conform(
+    app: Flask, runtime: Runtime, org_a: Org, org_b: Org, make_token: Callable[..., str]
+):
+    flows = _run_scenarios(
+        app, make_token(org_a, "Organisation.Admin"), org_a, [org_a, org_b], runtime
+    )
+    assert not [call for call in flows.calls if call.endswith(("500", "503"))]
+    # Created accounts and tokens were read and changed through the links.
+    assert flows.calls["POST /v1/organisations/{org_id}/accounts 201"]
+    assert sum(flows.followed.values()) >= 5, flows.followed
+
+
+def test_scenarios_of_an_operator_follow_the_links_and_conform(
+    app: Flask, runtime: Runtime, org_a: Org, org_b: Org, operator: dict[str, str]
+):
+    token = operator["Authorization"].removeprefix("Bearer ")
+    flows = _run_scenarios(app, token, org_a, [org_a, org_b], runtime)
+    assert flows.calls["POST /v1/organisations 201"]
+    assert sum(flows.followed.values()) >= 5, flows.followed

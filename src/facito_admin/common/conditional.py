@@ -22,6 +22,8 @@ class InvalidIfMatch(ValidationFailed):
 
 # One entity-tag of a list: `"opaque"` or `W/"opaque"` (RFC 9110 §8.8.3: etagc excludes `"`).
 _ENTITY_TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
+# The whole header as a pattern, for the OpenAPI document: `*`, or a list of entity-tags.
+ENTITY_TAGS = r'^(\*|(W/)?"[\x21\x23-\x7e]*"( *, *(W/)?"[\x21\x23-\x7e]*")*)$'
 
 
 def etag_of(resource_id: uuid.UUID, version: int) -> str:

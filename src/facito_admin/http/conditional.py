@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 
 from flask import Response, g, request
 
-from ..common.conditional import ANY, IfMatch, etag_of, matches_weakly
+from ..common.conditional import ANY, ENTITY_TAGS, IfMatch, etag_of, matches_weakly
 from ..errors import PreconditionRequired
 
 T = TypeVar("T", bound="VersionedResource")
@@ -33,8 +33,9 @@ IF_MATCH_DOC: dict[str, Any] = {
             "name": "If-Match",
             "in": "header",
             "required": True,
-            "description": "The resource's ETag as last read (428 without it, 412 when stale)",
-            "schema": {"type": "string", "minLength": 1},
+            "description": "The resource's ETag as last read (428 without it, 412 when stale), "
+            "or `*`; several tags may be listed, separated by commas",
+            "schema": {"type": "string", "pattern": ENTITY_TAGS},
         }
     ]
 }

@@ -146,6 +146,8 @@ class ContractPlugin(BasePlugin):
 
     def __init__(self, app: Flask) -> None:
         self.app = app
+        # Creates whose links wait for every route to be registered (link_creates).
+        self._creates: list[tuple[Rule, dict[str, Any]]] = []
 
     def operation_helper(
         self,
@@ -162,8 +164,8 @@ class ContractPlugin(BasePlugin):
             operation.setdefault("operationId", self._operation_id(rule, method))
             self._describe(rule, method, operation)
             self._answers(rule, method, operation)
-            if method == "post":
-                self._link_created(rule, operation)
+            if method == "post" and isinstance(operation["responses"].get(201), dict):
+                self._creates.append((rule, operation["responses"][201]))
 
     def _operation_id(self, rule: Rule, method: str) -> str:
         """The view's own operationId (``@blp.doc(operationId=…)``), else the derived one."""
@@ -246,29 +248,45 @@ class ContractPlugin(BasePlugin):
         if _is_page(response):
             headers.setdefault("Link", "Link")
 
-    def _link_created(self, rule: Rule, operation: dict[str, Any]) -> None:
-        """OpenAPI links from a create (201) to the read, change and delete of the created."""
-        created = operation.get("responses", {}).get(201)
-        if not isinstance(created, dict):
-            return
-        for item in self._item_rules(rule):
-            [param] = [name for name in item.arguments if name not in rule.arguments]
+    def link_creates(self) -> None:
+        """Add the links of every create; once every blueprint is registered (app.py)."""
+        for rule, created in self._creates:
+            self._link_created(rule, created)
+        self._creates.clear()
+
+    def _link_created(self, rule: Rule, created: dict[str, Any]) -> None:
+        """OpenAPI links from a create (201) to what can be done with the created resource.
+
+        Its read, change and delete, its actions (`…/disable`) and its sub-collections
+        (`…/products`): every operation under its path that needs no other id. A change that
+        takes If-Match gets the ETag the create answered.
+        """
+        answers_etag = "ETag" in created.get("headers", {})
+        links = {}
+        for target in self._rules_under(rule):
+            [param] = [name for name in target.arguments if name not in rule.arguments]
             source = "id" if param.endswith("_id") else param
             parameters = {name: f"$request.path.{name}" for name in sorted(rule.arguments)}
             parameters[param] = f"$response.body#/{source}"
-            links = created.setdefault("links", {})
-            for method in sorted(item.methods or ()):
+            for method in sorted((target.methods or set()) - {"HEAD", "OPTIONS"}):
                 method_l = method.lower()
-                if method_l not in _ITEM_VERBS:
-                    continue
-                target = self._operation_id(item, method_l)
-                links[target] = {"operationId": target, "parameters": dict(parameters)}
+                given = dict(parameters)
+                if answers_etag and self._takes_if_match(target, method_l):
+                    given["header.If-Match"] = "$response.header.ETag"
+                target_id = self._operation_id(target, method_l)
+                links[target_id] = {"operationId": target_id, "parameters": given}
+        if links:
+            created["links"] = dict(sorted(links.items()))
 
-    def _item_rules(self, collection: Rule) -> Iterable[Rule]:
-        """The rules of one item of ``collection``: its path plus one variable segment."""
+    def _takes_if_match(self, rule: Rule, method: str) -> bool:
+        manual = getattr(self._handler(rule, method), "_apidoc", {}).get("manual_doc", {})
+        return any(p.get("name") == "If-Match" for p in manual.get("parameters", []))
+
+    def _rules_under(self, collection: Rule) -> Iterable[Rule]:
+        """Rules of one item of ``collection`` and of what lies under it (one more id only)."""
         for candidate in self.app.url_map.iter_rules():
             rest = candidate.rule.removeprefix(collection.rule)
-            if rest != candidate.rule and re.fullmatch(r"/<[^/<>]+>", rest):
+            if rest != candidate.rule and re.fullmatch(r"/<[^/<>]+>(/[a-z][a-z0-9-]*)*", rest):
                 yield candidate
 
 

@@ -65,9 +65,10 @@ class FacitoApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
     ERROR_SCHEMA = ProblemSchema
 
     def _init_spec(self, **kwargs: Any) -> None:
+        self.contract = ContractPlugin(self._app)
         kwargs["extra_plugins"] = [
             *kwargs.get("extra_plugins", ()),
-            ContractPlugin(self._app),
+            self.contract,
             ProblemResponsesPlugin(),
             InputRulesPlugin(),
         ]
@@ -94,6 +95,10 @@ class FacitoApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
         }
         prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+    def finish_document(self) -> None:
+        """What needs every operation registered first: the links between them."""
+        self.contract.link_creates()
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return http_exception_to_problem(error)
