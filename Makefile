@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 export FACITO_INSTANCE_PATH ?= $(CURDIR)/instance
+# Absolute URLs (Link, SCIM locations) name the address `make run` serves on.
+export FACITO_PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: run test lint format openapi openapi-check bench bench-scim clean
 
