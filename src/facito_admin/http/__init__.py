@@ -30,7 +30,7 @@ from .conditional import (
     optional_if_match,
     with_etag,
 )
-from .context import SAFE_METHODS, db_session, request_id, runtime
+from .context import SAFE_METHODS, db_session, request_id, request_writes, runtime
 from .problems import PROBLEM_CONTENT_TYPE, ProblemSchema, problem_json, problem_response
 from .protocols import Problem, Protocol
 from .transactions import audit_exempt, exempt_from_audit
@@ -63,6 +63,7 @@ __all__ = [
     "problem_json",
     "problem_response",
     "request_id",
+    "request_writes",
     "require",
     "runtime",
     "with_etag",

@@ -17,13 +17,12 @@ from flask import Flask, Response, g, json, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .context import SAFE_METHODS
+from .context import AUDIT_EXEMPT_ATTR, SAFE_METHODS
 from .problems import problem_response
 
 F = TypeVar("F", bound=Callable[..., Any])
 # Whether a session recorded at least one audit event (audit/service.py: events_recorded).
 AuditCheck = Callable[[Session], bool]
-AUDIT_EXEMPT_ATTR = "_audit_exempt_reason"
 log = structlog.get_logger("facito_admin.audit")
 
 

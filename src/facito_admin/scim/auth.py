@@ -11,7 +11,7 @@ import uuid
 from datetime import timedelta
 
 import structlog
-from flask import g, request
+from flask import g
 from sqlalchemy import or_, update
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,7 +20,7 @@ from ..auth.permissions import SCIM_TOKEN_PERMISSIONS
 from ..db.base import utcnow
 from ..db.session import bind_organisation
 from ..errors import Unauthenticated
-from ..http import SAFE_METHODS, db_session, runtime
+from ..http import db_session, request_writes, runtime
 from . import tokens
 from .models import ScimToken
 
@@ -43,7 +43,7 @@ def scim_principal(value: str | None) -> Principal:
     session = db_session()
     bind_organisation(session, parts.organisation_id)
     now = utcnow()
-    if request.method in SAFE_METHODS:
+    if not request_writes():
         found = tokens.resolve_token(session, parts, now=now)
     else:
         # A writing session takes SQLite's database-wide write lock at its BEGIN (db/session.py):

@@ -17,6 +17,7 @@ from scim2_models.base import BaseModel
 from werkzeug.serving import make_server
 
 from facito_admin.runtime import Runtime
+from facito_admin.scim import users
 from tests.api.scim.conftest import (
     ERROR,
     GROUP,
@@ -383,3 +384,43 @@ def test_a_chunked_rest_body_over_the_limit_is_refused_with_413(
             f"/v1/organisations/{org.id}/accounts", headers=auth(org, "Organisation.Admin")
         )
         assert listed.json["items"] == []
+
+
+def test_a_search_sent_as_post_reads_without_taking_the_write_lock(
+    client, runtime, org_a, org_b, scim_a, scim_b, monkeypatch: pytest.MonkeyPatch
+):
+    create_user(client, scim_a, "searched@example.com")
+    could_write: list[bool] = []
+    search = users.list_users
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        found = search(*args, **kwargs)
+        # The search's transaction is open here: another writer must still get in.
+        could_write.append(_another_connection_could_write(runtime))
+        return found
+
+    monkeypatch.setattr(users, "list_users", spy)
+    search_request = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+    body = {"schemas": [search_request], "filter": 'userName eq "searched@example.com"'}
+    found = client.post(f"{SCIM}/Users/.search", json=body, headers=scim_a)
+    assert found.status_code == 200
+    assert found.json["totalResults"] == 1
+    assert could_write and all(could_write)
+    # The other organisation's search finds nothing of it.
+    other = client.post(f"{SCIM}/Users/.search", json=body, headers=scim_b)
+    assert other.json["totalResults"] == 0
+
+
+def _another_connection_could_write(runtime: Runtime) -> bool:
+    if not runtime.database.is_sqlite:
+        return True  # PostgreSQL has no database-wide write lock
+    path = runtime.database.engine.url.database or ""
+    other = sqlite3.connect(path, timeout=0.5, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        other.close()
+    return True
