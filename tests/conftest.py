@@ -4,6 +4,7 @@ set), a fake Entra key endpoint on 127.0.0.1, test-signed tokens, and always two
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from flask.testing import FlaskClient
 from joserfc.jwk import RSAKey
 from pytest_httpserver import HTTPServer
 from sqlalchemy import create_engine, or_, text
+from werkzeug.serving import make_server
 
 from facito_admin.app import create_app
 from facito_admin.audit.chain import genesis_hash
@@ -203,6 +205,18 @@ def runtime(process_runtime: Runtime) -> Iterator[Runtime]:
 @pytest.fixture
 def client(app: Flask, runtime: Runtime) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def served(app: Flask, runtime: Runtime) -> Iterator[int]:
+    """The app on a real HTTP server on 127.0.0.1 (it dechunks bodies as servers do); its port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_port
+    server.shutdown()
+    thread.join()
+    server.server_close()
 
 
 @dataclass(frozen=True)

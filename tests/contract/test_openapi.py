@@ -135,6 +135,25 @@ def test_every_schema_in_the_document_is_valid_json_schema(generated: dict[str, 
     assert not invalid
 
 
+def _objects(node: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object of the document, nested ones included."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _objects(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _objects(value)
+
+
+def test_a_nullable_choice_is_documented_by_its_enum_alone(generated: dict[str, Any]):
+    # A `type` list beside `enum: [..., null]` makes generated clients copy the enum class
+    # (http/openapi.py: _nullable_enum_without_type_list).
+    nullable_choices = [o for o in _objects(generated) if None in (o.get("enum") or ())]
+    assert nullable_choices
+    assert [o for o in nullable_choices if "type" in o] == []
+
+
 def _documented_routes(document: dict[str, Any]) -> set[tuple[str, str]]:
     return {(path, method.upper()) for path, method, _ in _operations(document)}
 

@@ -29,6 +29,20 @@ def _document_utc_timestamps(
     return {}
 
 
+def _nullable_enum_without_type_list(
+    _converter: Any, _field: ma.fields.Field[Any], ret: dict[str, Any], **_: Any
+) -> dict[str, Any]:
+    """A nullable choice is documented by its enum alone (`enum: [..., null]`).
+
+    apispec also writes `type: [string, null]` beside it; the enum already says all that, and a
+    generated client (openapi-python-client) makes three copies of one enum class from the pair.
+    Runs after apispec's own attribute functions, which add the type list last (field2nullable).
+    """
+    if None in (ret.get("enum") or ()) and isinstance(ret.get("type"), list):
+        del ret["type"]
+    return {}
+
+
 class ProblemResponsesPlugin(BasePlugin):
     """Error responses documented without a body (`alt_response(409, description=…)`) get the
     problem+json body every error really has, so views need not repeat it."""
@@ -74,6 +88,7 @@ class FacitoApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
         ]
         super()._init_spec(**kwargs)
         self.ma_plugin.converter.add_attribute_function(_document_utc_timestamps)
+        self.ma_plugin.converter.add_attribute_function(_nullable_enum_without_type_list)
         # Registered up front so that the plugins' $refs always resolve.
         if "Problem" not in self.spec.components.schemas:
             self.spec.components.schema("Problem", schema=ProblemSchema)

@@ -5,16 +5,14 @@ from __future__ import annotations
 import http.client
 import json
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, g
+from flask import g
 from scim2_models import Context, PatchOp
 from scim2_models.base import BaseModel
-from werkzeug.serving import make_server
 
 from facito_admin.runtime import Runtime
 from facito_admin.scim import users
@@ -310,18 +308,6 @@ def test_paging_values_in_a_search_must_be_json_integers(
 
 
 # --- body size -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def served(app: Flask, runtime: Runtime) -> Iterator[int]:
-    """The app on a real HTTP server on 127.0.0.1 (it dechunks bodies as servers do); its port."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_port
-    server.shutdown()
-    thread.join()
-    server.server_close()
 
 
 def _chunked_post(
