@@ -16,11 +16,11 @@ from flask import Flask
 import facito_admin
 from facito_admin.auth.permissions import ROLE_PERMISSIONS, SCIM_TOKEN_PERMISSIONS, Permission
 from facito_admin.db.base import Base
-from facito_admin.db.models_registry import MODEL_MODULES
+from facito_admin.domains import job_modules, model_modules
 from facito_admin.http.access import REQUIRED_ATTR
 from facito_admin.http.protocols import PROTOCOLS_EXTENSION
 from facito_admin.jobs import registry
-from facito_admin.jobs.registry import JOB_MODULES, periodic_jobs
+from facito_admin.jobs.registry import periodic_jobs
 from facito_admin.scim import protocol as scim_protocol
 
 # Periodic work and why it must run; a feature whose periodic job nobody schedules is dead.
@@ -42,7 +42,7 @@ def _all_modules() -> list[ModuleType]:
     return found
 
 
-def test_every_module_that_defines_a_model_is_loaded_by_the_registry():
+def test_every_module_that_defines_a_model_is_loaded_before_the_tables_are_read():
     defining = {
         module.__name__
         for module in _all_modules()
@@ -53,7 +53,7 @@ def test_every_module_that_defines_a_model_is_loaded_by_the_registry():
         and value.__module__ == module.__name__
     }
     assert defining
-    assert defining == set(MODEL_MODULES), "db/models_registry.py: MODEL_MODULES"
+    assert defining == set(model_modules()), "domains.py: the domain's models"
 
 
 def _source(module: ModuleType) -> str:
@@ -66,7 +66,7 @@ def test_every_module_that_registers_jobs_is_loaded_by_every_worker():
     registered += [job.function.__module__ for job in periodic_jobs()]
     # Tests register kinds of their own; those are not the app's.
     registering = {module for module in registered if module.startswith("facito_admin.")}
-    assert registering == set(JOB_MODULES), "jobs/registry.py: JOB_MODULES"
+    assert registering == set(job_modules()), "domains.py: the domain's jobs"
 
 
 def test_the_periodic_jobs_are_exactly_the_expected_ones():
@@ -81,7 +81,7 @@ def test_every_blueprint_is_registered_on_the_app(app: Flask):
         if isinstance(value, flask.Blueprint | flask_smorest.Blueprint)
     }
     assert defined
-    assert defined <= set(app.blueprints), "app.py: register the blueprint"
+    assert defined <= set(app.blueprints), "domains.py: the domain's views"
 
 
 def test_every_protocol_is_served(app: Flask):
