@@ -6,8 +6,10 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import tomllib
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import flask
 import flask_smorest
@@ -16,7 +18,7 @@ from flask import Flask
 import facito_admin
 from facito_admin.auth.permissions import ROLE_PERMISSIONS, SCIM_TOKEN_PERMISSIONS, Permission
 from facito_admin.db.base import Base
-from facito_admin.domains import job_modules, model_modules
+from facito_admin.domains import DOMAINS, ROOT, job_modules, model_modules
 from facito_admin.http.access import REQUIRED_ATTR
 from facito_admin.http.protocols import PROTOCOLS_EXTENSION
 from facito_admin.jobs import registry
@@ -40,6 +42,28 @@ def _all_modules() -> list[ModuleType]:
             continue
         found.append(importlib.import_module(info.name))
     return found
+
+
+def _domains_contract() -> dict[str, Any]:
+    pyproject = Path(__file__).parents[2] / "pyproject.toml"
+    contracts = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["importlinter"]
+    [contract] = [c for c in contracts["contracts"] if c["id"] == "domains"]
+    return contract
+
+
+def test_every_top_level_module_is_kernel_composition_root_or_a_listed_domain():
+    contract = _domains_contract()
+    kernel, root = set(contract["kernel"]), set(contract["composition_root"])
+    listed = [f"{ROOT}.{domain.package}" for domain in DOMAINS]
+    top_level = {info.name for info in pkgutil.iter_modules(facito_admin.__path__, f"{ROOT}.")}
+    assert len(listed) == len(set(listed)), "domains.py: a domain listed twice"
+    assert not kernel & root
+    # import-linter takes every other top-level module for a domain; the app imports only
+    # what domains.py lists.
+    assert top_level - kernel - root == set(listed), (
+        "list the domain in domains.py, or the module in the kernel or composition root of "
+        "pyproject.toml's domains contract"
+    )
 
 
 def test_every_module_that_defines_a_model_is_loaded_before_the_tables_are_read():
