@@ -7,12 +7,14 @@ from importlib.metadata import version
 from typing import Any
 
 from flask import Flask
+from flask_smorest import Blueprint as SmorestBlueprint
 from flask_swagger_ui import get_swaggerui_blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .audit.service import events_recorded
 from .bootstrap import build_runtime
 from .config import Settings, load_settings
+from .domains import blueprints
 from .http import Protocol, declared_permissions, entra_principal, problem_json
 from .http.edge import install_edge
 from .http.idempotency import IdempotencyKeyPlugin
@@ -115,56 +117,15 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_edge(app, runtime, protocols=[REST, SCIM], audit_recorded=events_recorded)
     api = FacitoApi(app, spec_kwargs={"extra_plugins": [IdempotencyKeyPlugin()]})
 
-    from .accounts.entitlement_views import blp as entitlements_blp
-    from .accounts.views import blp as accounts_blp
-    from .audit.facito_views import blp as facito_audit_blp
-    from .audit.views import blp as audit_blp
-    from .directory_sync.views import blp as directory_syncs_blp
-    from .jobs.views import blp as jobs_blp
-    from .me.views import blp as me_blp
-    from .ops.views import blp as ops_blp
-    from .organisations.domain_views import blp as domains_blp
-    from .organisations.federation_views import blp as federations_blp
-    from .organisations.federation_views import consent_blp
-    from .organisations.views import blp as organisations_blp
-    from .organisations.views import registry_blp
-    from .policies.contracts.views import blp as contracts_blp
-    from .policies.effective.views import blp as effective_policy_blp
-    from .policies.notices.views import blp as notices_blp
-    from .policies.statements.views import blp as statements_blp
-    from .products.views import blp as products_blp
-    from .scim.token_views import blp as scim_tokens_blp
-    from .scim.views import blp as scim_blp
-    from .webhooks.views import blp as webhooks_blp
-    from .webhooks.views import event_types_blp
-
-    for blueprint in (
-        ops_blp,
-        me_blp,
-        organisations_blp,
-        federations_blp,
-        consent_blp,
-        domains_blp,
-        registry_blp,
-        audit_blp,
-        jobs_blp,
-        accounts_blp,
-        entitlements_blp,
-        products_blp,
-        directory_syncs_blp,
-        contracts_blp,
-        effective_policy_blp,
-        statements_blp,
-        notices_blp,
-        facito_audit_blp,
-        scim_tokens_blp,
-        webhooks_blp,
-        event_types_blp,
-    ):
-        api.register_blueprint(blueprint)
+    # The REST blueprints (flask-smorest) make the document; SCIM has its own contract
+    # (RFC 7644) and a plain Flask blueprint, described only under its own tag.
+    for blueprint in blueprints():
+        if isinstance(blueprint, SmorestBlueprint):
+            api.register_blueprint(blueprint)
+        else:
+            app.register_blueprint(blueprint)
+    # Links need every operation registered first.
     api.finish_document()
-    # SCIM has its own contract (RFC 7644): the document describes it under its own tag.
-    app.register_blueprint(scim_blp)
     api.spec.tag({"name": "scim", "description": SCIM_DESCRIPTION})
 
     app.register_blueprint(get_swaggerui_blueprint("/docs", "/openapi.json", config=_DOCS_CONFIG))

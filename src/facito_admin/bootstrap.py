@@ -7,8 +7,8 @@ from .auth.microsoft import EntraApps
 from .auth.tenants import TenantDirectory
 from .auth.tokens import KeyCache, TokenValidator, fetch_json
 from .config import Settings
-from .db.models_registry import load_all
 from .db.session import Database
+from .domains import load_jobs, load_models
 from .jobs.queue import build_queue
 from .jobs.tasks import install_tasks
 from .outbound import GraphAccess, WebhookConfig
@@ -18,7 +18,7 @@ from .tenants.lookups import find_tenant_organisation, organisation_exists
 
 def build_runtime(settings: Settings) -> Runtime:
     """The runtime of ``settings``: database, identity, job queue (with its tasks), outbound."""
-    load_all()
+    load_models()
     database = Database(settings.resolved_database_url)
     verify: str | bool = settings.ca_bundle or True
     remote = KeyCache(
@@ -55,6 +55,8 @@ def build_runtime(settings: Settings) -> Runtime:
         webhooks=WebhookConfig.from_settings(settings),
         dev_key=dev_key,
     )
-    # Sessions of this runtime enqueue jobs into its queue after commit (jobs/queue.py).
+    # Sessions of this runtime enqueue jobs into its queue after commit (jobs/queue.py); the
+    # queue checks a job's kind against the handlers and schedules the periodic jobs.
+    load_jobs()
     install_tasks(queue, runtime)
     return runtime

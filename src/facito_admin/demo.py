@@ -6,12 +6,12 @@ import uuid
 
 from sqlalchemy import select
 
-from .audit.actions import AuditAction
 from .audit.service import record_event
 from .auth.context import SYSTEM_PRINCIPAL, RequestContext
 from .db.base import utcnow
 from .db.session import unit_of_work
 from .organisations import service as organisations
+from .organisations.actions import OrganisationAction
 from .runtime import Runtime
 from .tenants.models import Federation, FederationStatus, Organisation
 
@@ -47,7 +47,7 @@ def ensure_demo_organisation(runtime: Runtime) -> Organisation:
         record_event(
             session,
             ctx,
-            action=AuditAction.FederationActivate,
+            action=OrganisationAction.FederationActivate,
             target_type="federation",
             target_id=federation.id,
             details={"tenant_id": DEMO_TENANT_ID, "development_seed": True},

@@ -13,13 +13,13 @@ from sqlalchemy import Engine, create_engine, inspect
 
 from facito_admin.db.base import Base
 from facito_admin.db.migrations import alembic_config, upgrade
-from facito_admin.db.models_registry import load_all
+from facito_admin.domains import load_models
 from facito_admin.runtime import Runtime
 
 
 def _differences(engine: Engine) -> list[Any]:
     """What `alembic revision --autogenerate` would write: nothing, when the two agree."""
-    load_all()
+    load_models()
     with engine.connect() as connection:
         context = MigrationContext.configure(
             connection, opts={"compare_type": True, "compare_server_default": True}

@@ -6,8 +6,10 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import tomllib
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import flask
 import flask_smorest
@@ -16,11 +18,11 @@ from flask import Flask
 import facito_admin
 from facito_admin.auth.permissions import ROLE_PERMISSIONS, SCIM_TOKEN_PERMISSIONS, Permission
 from facito_admin.db.base import Base
-from facito_admin.db.models_registry import MODEL_MODULES
+from facito_admin.domains import DOMAINS, ROOT, job_modules, model_modules
 from facito_admin.http.access import REQUIRED_ATTR
 from facito_admin.http.protocols import PROTOCOLS_EXTENSION
 from facito_admin.jobs import registry
-from facito_admin.jobs.registry import JOB_MODULES, periodic_jobs
+from facito_admin.jobs.registry import periodic_jobs
 from facito_admin.scim import protocol as scim_protocol
 
 # Periodic work and why it must run; a feature whose periodic job nobody schedules is dead.
@@ -42,7 +44,29 @@ def _all_modules() -> list[ModuleType]:
     return found
 
 
-def test_every_module_that_defines_a_model_is_loaded_by_the_registry():
+def _domains_contract() -> dict[str, Any]:
+    pyproject = Path(__file__).parents[2] / "pyproject.toml"
+    contracts = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["importlinter"]
+    [contract] = [c for c in contracts["contracts"] if c["id"] == "domains"]
+    return contract
+
+
+def test_every_top_level_module_is_kernel_composition_root_or_a_listed_domain():
+    contract = _domains_contract()
+    kernel, root = set(contract["kernel"]), set(contract["composition_root"])
+    listed = [f"{ROOT}.{domain.package}" for domain in DOMAINS]
+    top_level = {info.name for info in pkgutil.iter_modules(facito_admin.__path__, f"{ROOT}.")}
+    assert len(listed) == len(set(listed)), "domains.py: a domain listed twice"
+    assert not kernel & root
+    # import-linter takes every other top-level module for a domain; the app imports only
+    # what domains.py lists.
+    assert top_level - kernel - root == set(listed), (
+        "list the domain in domains.py, or the module in the kernel or composition root of "
+        "pyproject.toml's domains contract"
+    )
+
+
+def test_every_module_that_defines_a_model_is_loaded_before_the_tables_are_read():
     defining = {
         module.__name__
         for module in _all_modules()
@@ -53,7 +77,7 @@ def test_every_module_that_defines_a_model_is_loaded_by_the_registry():
         and value.__module__ == module.__name__
     }
     assert defining
-    assert defining == set(MODEL_MODULES), "db/models_registry.py: MODEL_MODULES"
+    assert defining == set(model_modules()), "domains.py: the domain's models"
 
 
 def _source(module: ModuleType) -> str:
@@ -66,7 +90,7 @@ def test_every_module_that_registers_jobs_is_loaded_by_every_worker():
     registered += [job.function.__module__ for job in periodic_jobs()]
     # Tests register kinds of their own; those are not the app's.
     registering = {module for module in registered if module.startswith("facito_admin.")}
-    assert registering == set(JOB_MODULES), "jobs/registry.py: JOB_MODULES"
+    assert registering == set(job_modules()), "domains.py: the domain's jobs"
 
 
 def test_the_periodic_jobs_are_exactly_the_expected_ones():
@@ -81,7 +105,7 @@ def test_every_blueprint_is_registered_on_the_app(app: Flask):
         if isinstance(value, flask.Blueprint | flask_smorest.Blueprint)
     }
     assert defined
-    assert defined <= set(app.blueprints), "app.py: register the blueprint"
+    assert defined <= set(app.blueprints), "domains.py: the domain's views"
 
 
 def test_every_protocol_is_served(app: Flask):

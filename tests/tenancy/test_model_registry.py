@@ -6,12 +6,12 @@ from sqlalchemy import Index, Table, UniqueConstraint
 from sqlalchemy.orm import Mapper
 
 from facito_admin.db.base import Base
-from facito_admin.db.models_registry import load_all
 from facito_admin.db.tenancy import GLOBAL_MODELS, ORGANISATION_KEY, TenantScoped
+from facito_admin.domains import load_models
 
 
 def _mappers() -> list[Mapper]:
-    load_all()
+    load_models()
     return sorted(Base.registry.mappers, key=lambda m: m.class_.__name__)
 
 

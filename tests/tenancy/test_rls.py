@@ -14,9 +14,9 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from facito_admin.db.base import Base
-from facito_admin.db.models_registry import load_all
 from facito_admin.db.rls import POLICY
 from facito_admin.db.tenancy import TenantScoped
+from facito_admin.domains import load_models
 from facito_admin.runtime import Runtime
 from tests.conftest import PG_APP_ROLE, Org
 
@@ -31,7 +31,7 @@ INSERT_EVENT = text(
 
 
 def _tenant_tables() -> list[str]:
-    load_all()
+    load_models()
     return sorted(
         m.local_table.name for m in Base.registry.mappers if issubclass(m.class_, TenantScoped)
     )

@@ -16,7 +16,6 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..auth.context import RequestContext
 from ..common.pagination import Page, paginate
@@ -30,6 +29,7 @@ from ..products.models import (
     Entitlement,
     Product,
 )
+from .actions import AccountAction
 from .models import Account, AccountStatus
 from .rules import AccountNotActive
 from .service import get_account
@@ -100,7 +100,7 @@ def grant_entitlement(
     record_event(
         session,
         ctx,
-        action=AuditAction.EntitlementGrant,
+        action=AccountAction.EntitlementGrant,
         target_type="account",
         target_id=account_id,
         details={"product_code": product_code, "entitlement_id": str(entitlement.id)},
@@ -119,7 +119,7 @@ def revoke_entitlement(
     record_event(
         session,
         ctx,
-        action=AuditAction.EntitlementRevoke,
+        action=AccountAction.EntitlementRevoke,
         target_type="account",
         target_id=account_id,
         details={"product_code": product_code, "entitlement_id": str(entitlement.id)},

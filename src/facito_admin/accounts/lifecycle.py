@@ -14,7 +14,6 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..auth.context import SYSTEM_PRINCIPAL, RequestContext
 from ..common.conditional import ANY, IfMatch
@@ -23,6 +22,7 @@ from ..errors import InvalidState
 from ..policies.effective.defaults import PolicyKey, policy_value
 from ..products.models import EndReason, Entitlement
 from . import rules
+from .actions import AccountAction
 from .entitlements import end_entitlements, reinstate_entitlements
 from .models import Account, AccountStatus
 from .service import check_unique, get_account, require_activation_allowed
@@ -52,7 +52,7 @@ def disable_account(
     record_event(
         session,
         ctx,
-        action=AuditAction.AccountDisable,
+        action=AccountAction.AccountDisable,
         target_type="account",
         target_id=account.id,
         details={"ended_entitlements": ended},
@@ -78,7 +78,7 @@ def enable_account(
     record_event(
         session,
         ctx,
-        action=AuditAction.AccountEnable,
+        action=AccountAction.AccountEnable,
         target_type="account",
         target_id=account.id,
         details={"reinstated_entitlements": reinstated},
@@ -104,7 +104,7 @@ def delete_account(
     record_event(
         session,
         ctx,
-        action=AuditAction.AccountDelete,
+        action=AccountAction.AccountDelete,
         target_type="account",
         target_id=account.id,
         details={
@@ -142,7 +142,7 @@ def restore_account(session: Session, ctx: RequestContext, *, account_id: uuid.U
     record_event(
         session,
         ctx,
-        action=AuditAction.AccountRestore,
+        action=AccountAction.AccountRestore,
         target_type="account",
         target_id=account.id,
         details={"status": target.value, "reinstated_entitlements": reinstated},
@@ -191,7 +191,7 @@ def purge_due_accounts(
         record_event(
             session,
             ctx,
-            action=AuditAction.AccountPurge,
+            action=AccountAction.AccountPurge,
             target_type="account",
             target_id=row.id,
             details={

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import Select, bindparam, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
-from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..auth.context import RequestContext
 from ..common.conditional import IfMatch
@@ -24,6 +23,7 @@ from ..db.tenancy import REUSED_STATEMENT, require_organisation
 from ..errors import AlreadyExists, InvalidState, NotFound, ValidationFailed
 from ..policies.effective.defaults import PolicyKey, policy_value
 from . import listing, rules
+from .actions import AccountAction
 from .fields import FIELDS, Access
 from .listing import AccountFilter
 from .models import LIVE, Account, AccountSource, AccountStatus
@@ -207,7 +207,7 @@ def create_account(
     record_event(
         session,
         ctx,
-        action=AuditAction.AccountCreate,
+        action=AccountAction.AccountCreate,
         target_type="account",
         target_id=account.id,
         # The chain is append-only and hashed: personal data written there could never be
@@ -245,7 +245,7 @@ def update_account(
     record_event(
         session,
         ctx,
-        action=AuditAction.AccountUpdate,
+        action=AccountAction.AccountUpdate,
         target_type="account",
         target_id=account.id,
         details={"fields": sorted(changed)},

@@ -11,8 +11,8 @@ from ..common.schemas import InputSchema, Instant, OutputSchema
 from .chain import BreakReason
 from .export import ExportFormat
 
-# Actions are `scope:resource:action` in lowercase (audit/actions.py); a trailing `*` asks
-# for a prefix. Anything else cannot match and is a client mistake.
+# Actions are `scope:resource:action` in lowercase (each domain's actions.py); a trailing `*`
+# asks for a prefix. Anything else cannot match and is a client mistake.
 _ACTION_FILTER = r"^[a-z0-9:._-]*\*?$"
 _ORDER = ma.validate.OneOf(["asc", "desc"])
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 
-from ..db import models_registry
-
 
 def alembic_config(database_url: str | None = None) -> Config:
     """An Alembic config for the packaged migrations (no alembic.ini needed)."""
@@ -19,7 +17,6 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 def upgrade(database_url: str, *, app_role: str | None = None, revision: str = "head") -> None:
     """Migrate to ``revision``; then grant the application role its table rights (PostgreSQL)."""
-    models_registry.load_all()
     config = alembic_config(database_url)
     config.attributes["app_role"] = app_role
     command.upgrade(config, revision)

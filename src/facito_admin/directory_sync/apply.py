@@ -18,10 +18,10 @@ from sqlalchemy import Row as SqlRow
 from sqlalchemy import bindparam, insert, literal_column, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from ..accounts.actions import AccountAction
 from ..accounts.entitlements import end_entitlements_of, reinstate_entitlements_of
 from ..accounts.models import Account, AccountSource, AccountStatus
 from ..accounts.rules import key
-from ..audit.actions import AuditAction
 from ..audit.service import EventSpec, record_events
 from ..auth.context import RequestContext
 from ..db.tenancy import require_organisation
@@ -285,7 +285,7 @@ def _events(
     """
     for c in changes:
 
-        def event(action: AuditAction, **details: Any) -> EventSpec:
+        def event(action: AccountAction, **details: Any) -> EventSpec:
             return EventSpec(
                 action=action,
                 target_type="account",
@@ -296,20 +296,20 @@ def _events(
         before, after = c.status_before, c.status
         if before is None:
             fields = sorted(n for n in CREATE_FIELDS if c.after[n] is not None)
-            yield event(AuditAction.AccountCreate, source="graph", status=after, fields=fields)
+            yield event(AccountAction.AccountCreate, source="graph", status=after, fields=fields)
             continue
         if c.fields:
-            yield event(AuditAction.AccountUpdate, fields=sorted(c.fields))
+            yield event(AccountAction.AccountUpdate, fields=sorted(c.fields))
         if before is after:
             continue
         lost = ended.get(c.account_id, [])
         back = reinstated.get(c.account_id, [])
         if after is DELETED:
             purge = c.after["purge_after"].isoformat()
-            yield event(AuditAction.AccountDelete, purge_after=purge, ended_entitlements=lost)
+            yield event(AccountAction.AccountDelete, purge_after=purge, ended_entitlements=lost)
         elif before is DELETED:
-            yield event(AuditAction.AccountRestore, status=after, reinstated_entitlements=back)
+            yield event(AccountAction.AccountRestore, status=after, reinstated_entitlements=back)
         elif after is AccountStatus.disabled:
-            yield event(AuditAction.AccountDisable, ended_entitlements=lost)
+            yield event(AccountAction.AccountDisable, ended_entitlements=lost)
         else:
-            yield event(AuditAction.AccountEnable, reinstated_entitlements=back)
+            yield event(AccountAction.AccountEnable, reinstated_entitlements=back)

@@ -10,7 +10,6 @@ import structlog
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..auth.context import RequestContext
 from ..common.pagination import Page
@@ -25,6 +24,7 @@ from ..organisations.federations import get_federation
 from ..runtime import Runtime
 from ..tenants.lookups import get_organisation
 from ..tenants.models import Federation, FederationStatus, Organisation, OrganisationStatus
+from .actions import DirectorySyncAction
 from .models import DEFAULT_INTERVAL_MINUTES, SYNC_KIND, DirectorySyncState
 
 log = structlog.get_logger("facito_admin.directory_sync")
@@ -132,7 +132,7 @@ def _start(
     record_event(
         session,
         ctx,
-        action=AuditAction.DirectorySyncStart,
+        action=DirectorySyncAction.DirectorySyncStart,
         target_type="federation",
         target_id=federation.id,
         details={"job_id": str(job.id), "mode": mode, "scheduled": due_by is not None},
@@ -198,7 +198,7 @@ def update_sync_schedule(
     record_event(
         session,
         ctx,
-        action=AuditAction.DirectorySyncSchedule,
+        action=DirectorySyncAction.DirectorySyncSchedule,
         target_type="federation",
         target_id=federation.id,
         details={"enabled": state.schedule_enabled, "interval_minutes": state.interval_minutes},

@@ -23,7 +23,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..db.base import utcnow
 from ..db.session import end_read_snapshot
@@ -32,6 +31,7 @@ from ..jobs import JobContext, JobFailed, job_handler, periodic_job
 from ..policies.effective.defaults import PolicyKey, policy_value
 from ..runtime import Runtime, runtime_of
 from ..tenants.models import Federation, FederationStatus, Organisation, OrganisationStatus
+from .actions import DirectorySyncAction
 from .apply import ConcurrentChange, apply_users, remove_missing
 from .graph import DeltaExpired, GraphClient, GraphError
 from .mapping import DirectoryUser, parse_page
@@ -284,7 +284,7 @@ class _Run:
         record_event(
             self.session,
             self.ctx.request,
-            action=AuditAction.DirectorySyncRun,
+            action=DirectorySyncAction.DirectorySyncRun,
             target_type="federation",
             target_id=self.federation_id,
             details=result | {"job_id": str(self.ctx.job_id)},

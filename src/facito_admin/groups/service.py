@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import Account, AccountStatus
 from ..accounts.rules import key
-from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..auth.context import RequestContext
 from ..common.conditional import IfMatch
 from ..db.base import new_id, utcnow
 from ..db.tenancy import require_organisation
 from ..errors import AlreadyExists, NotFound, ValidationFailed
+from .actions import GroupAction
 from .models import Group, GroupMember
 
 
@@ -136,7 +136,7 @@ def create_group(
     record_event(
         session,
         ctx,
-        action=AuditAction.GroupCreate,
+        action=GroupAction.GroupCreate,
         target_type="group",
         target_id=group.id,
         details={"members_added": sorted(str(m) for m in members)},
@@ -194,7 +194,7 @@ def update_group(
     record_event(
         session,
         ctx,
-        action=AuditAction.GroupUpdate,
+        action=GroupAction.GroupUpdate,
         target_type="group",
         target_id=group.id,
         details={
@@ -215,5 +215,5 @@ def delete_group(
     session.delete(group)
     session.flush()
     record_event(
-        session, ctx, action=AuditAction.GroupDelete, target_type="group", target_id=group_id
+        session, ctx, action=GroupAction.GroupDelete, target_type="group", target_id=group_id
     )

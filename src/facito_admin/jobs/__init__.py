@@ -2,8 +2,8 @@
 
 How a domain runs work in the background
 ----------------------------------------
-1. Register a handler for a job kind, in a module listed in ``jobs.registry.JOB_MODULES`` (so
-   that the web process and every worker import it)::
+1. Register a handler for a job kind, in a module that its domain lists under ``jobs`` in
+   ``facito_admin/domains.py`` (so that the web process and every worker import it)::
 
        from facito_admin.jobs import JobContext, JobFailed, job_handler
 

@@ -1,8 +1,11 @@
-"""Job kinds and periodic tasks registered by the domains (see the package docstring)."""
+"""Job kinds and periodic tasks registered by the domains (see the package docstring).
+
+The registry knows what has been imported: every process that builds a runtime imports the
+modules each domain lists under ``jobs`` in facito_admin/domains.py (bootstrap.py) first.
+"""
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,16 +19,6 @@ if TYPE_CHECKING:
 
 Handler = Callable[[Session, "JobContext"], dict[str, Any]]
 PeriodicFunction = Callable[["Runtime"], None]
-
-# Modules that register job handlers or periodic tasks, imported by every process that runs or
-# enqueues jobs (web, worker). A domain adds its module here, like db/models_registry.py.
-JOB_MODULES: tuple[str, ...] = (
-    "facito_admin.accounts.tasks",
-    "facito_admin.jobs.housekeeping",
-    "facito_admin.directory_sync.tasks",
-    "facito_admin.policies.notices.tasks",
-    "facito_admin.webhooks.tasks",
-)
 
 _KIND = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
 _HANDLERS: dict[str, Handler] = {}
@@ -64,7 +57,6 @@ def unregister_job_handler(kind: str) -> None:
 
 
 def handler_for(kind: str) -> Handler | None:
-    load_job_modules()
     return _HANDLERS.get(kind)
 
 
@@ -82,7 +74,8 @@ def periodic_job(
     The function finds due work across organisations (cross_organisation_session) and acts
     in one session per organisation, usually by enqueueing jobs. Every consumer with periodic
     tasks on runs it, so it must be idempotent. A periodic job registered after the queue
-    was built runs only in queues built later (register it in a module of JOB_MODULES).
+    was built runs only in queues built later (register it in a module its domain lists
+    under ``jobs`` in facito_admin/domains.py).
     """
     schedule = {
         "minute": minute,
@@ -100,10 +93,4 @@ def periodic_job(
 
 
 def periodic_jobs() -> list[PeriodicJob]:
-    load_job_modules()
     return list(_PERIODIC.values())
-
-
-def load_job_modules() -> None:
-    for module in JOB_MODULES:
-        importlib.import_module(module)

@@ -8,7 +8,6 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..auth.context import RequestContext
 from ..common.pagination import Page, paginate
@@ -16,6 +15,7 @@ from ..db.base import utcnow
 from ..db.tenancy import require_organisation
 from ..errors import InvalidState, NotFound
 from ..tenants.lookups import get_organisation
+from .actions import JobAction
 from .models import FINISHED_STATES, Job, JobState
 
 
@@ -68,7 +68,7 @@ def cancel_job(session: Session, ctx: RequestContext, *, job_id: uuid.UUID) -> J
     record_event(
         session,
         ctx,
-        action=AuditAction.JobCancel,
+        action=JobAction.JobCancel,
         target_type="job",
         target_id=job.id,
         details={"kind": job.kind},

@@ -8,9 +8,9 @@ from alembic import context
 from sqlalchemy import create_engine, pool, text
 
 from facito_admin.db.base import Base
-from facito_admin.db.models_registry import load_all
+from facito_admin.domains import load_models
 
-load_all()
+load_models()
 config = context.config
 target_metadata = Base.metadata
 

@@ -21,7 +21,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..auth.context import RequestContext
 from ..common.pagination import Page, paginate
@@ -39,6 +38,7 @@ from ..errors import (
 )
 from ..tenants.lookups import get_organisation
 from ..tenants.models import DomainStatus, EmailDomain, Organisation, OrganisationStatus
+from .actions import OrganisationAction
 
 TXT_LABEL = "_facito-verification"
 TXT_VALUE_PREFIX = "facito-verification="
@@ -186,7 +186,7 @@ def claim_domain(session: Session, ctx: RequestContext, *, domain: str) -> Email
     record_event(
         session,
         ctx,
-        action=AuditAction.DomainClaim,
+        action=OrganisationAction.DomainClaim,
         target_type="email_domain",
         target_id=claim.id,
         details={"domain": name},
@@ -204,7 +204,7 @@ def remove_domain(session: Session, ctx: RequestContext, *, domain_id: uuid.UUID
     record_event(
         session,
         ctx,
-        action=AuditAction.DomainRemove,
+        action=OrganisationAction.DomainRemove,
         target_type="email_domain",
         target_id=domain_id,
         details=details,
@@ -222,7 +222,7 @@ def verify_domain(
         record_event(
             session,
             ctx,
-            action=AuditAction.DomainVerify,
+            action=OrganisationAction.DomainVerify,
             target_type="email_domain",
             target_id=domain.id,
             details={"domain": domain.domain, "already_verified": True},
@@ -270,7 +270,7 @@ def verify_domain(
     record_event(
         session,
         ctx,
-        action=AuditAction.DomainVerify,
+        action=OrganisationAction.DomainVerify,
         target_type="email_domain",
         target_id=domain.id,
         details={"domain": name, "record_name": record_name},

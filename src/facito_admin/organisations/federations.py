@@ -21,7 +21,6 @@ from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..auth.context import Principal, PrincipalKind, RequestContext
 from ..auth.microsoft import EntraApps, TokenAcquisitionFailed, admin_consent_url
@@ -40,6 +39,7 @@ from ..errors import (
 )
 from ..tenants.lookups import get_organisation
 from ..tenants.models import Federation, FederationStatus, Organisation, OrganisationStatus
+from .actions import OrganisationAction
 
 log = structlog.get_logger(__name__)
 
@@ -181,7 +181,7 @@ def attach_federation(
     record_event(
         session,
         ctx,
-        action=AuditAction.FederationAttach,
+        action=OrganisationAction.FederationAttach,
         target_type="federation",
         target_id=federation.id,
         details={"tenant_id": tenant, "display_name": display_name},
@@ -205,7 +205,7 @@ def disable_federation(
     record_event(
         session,
         ctx,
-        action=AuditAction.FederationDisable,
+        action=OrganisationAction.FederationDisable,
         target_type="federation",
         target_id=federation.id,
         details={"tenant_id": federation.tenant_id, "from": previous.value},
@@ -223,7 +223,7 @@ def remove_federation(session: Session, ctx: RequestContext, *, federation_id: u
     record_event(
         session,
         ctx,
-        action=AuditAction.FederationRemove,
+        action=OrganisationAction.FederationRemove,
         target_type="federation",
         target_id=federation_id,
         details=details,
@@ -246,7 +246,7 @@ def start_admin_consent(
     record_event(
         session,
         ctx,
-        action=AuditAction.FederationConsentStart,
+        action=OrganisationAction.FederationConsentStart,
         target_type="federation",
         target_id=federation.id,
         details={"tenant_id": federation.tenant_id, "expires_at": expires_at.isoformat()},
@@ -351,7 +351,7 @@ def complete_admin_consent(
     record_event(
         session,
         ctx,
-        action=AuditAction.FederationActivate,
+        action=OrganisationAction.FederationActivate,
         target_type="federation",
         target_id=federation.id,
         details={"tenant_id": tenant_id, "from": previous.value},
@@ -376,7 +376,7 @@ def record_consent_failure(
     record_event(
         session,
         ctx,
-        action=AuditAction.FederationActivate,
+        action=OrganisationAction.FederationActivate,
         target_type="federation",
         target_id=attempt.federation_id,
         details={"tenant_id": attempt.tenant_id, "reason": attempt.reason, **attempt.details},

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..audit.actions import AuditAction
 from ..audit.service import record_event, start_chain
 from ..auth.context import RequestContext
 from ..common.conditional import IfMatch
@@ -22,6 +21,7 @@ from ..policies.effective.service import residency_state
 from ..policies.regions import region
 from ..tenants.lookups import get_organisation
 from ..tenants.models import Organisation, OrganisationStatus
+from .actions import OrganisationAction
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -118,7 +118,7 @@ def create_organisation(
     record_event(
         session,
         ctx,
-        action=AuditAction.OrganisationCreate,
+        action=OrganisationAction.OrganisationCreate,
         target_type="organisation",
         target_id=organisation.id,
         details={
@@ -165,7 +165,7 @@ def update_organisation(
     record_event(
         session,
         ctx,
-        action=AuditAction.OrganisationUpdate,
+        action=OrganisationAction.OrganisationUpdate,
         target_type="organisation",
         target_id=organisation.id,
         details={"before": before, "after": changes},
@@ -173,10 +173,16 @@ def update_organisation(
     return organisation
 
 
-_TRANSITIONS: dict[AuditAction, tuple[set[OrganisationStatus], OrganisationStatus]] = {
-    AuditAction.OrganisationSuspend: ({OrganisationStatus.active}, OrganisationStatus.suspended),
-    AuditAction.OrganisationReactivate: ({OrganisationStatus.suspended}, OrganisationStatus.active),
-    AuditAction.OrganisationOffboard: (
+_TRANSITIONS: dict[OrganisationAction, tuple[set[OrganisationStatus], OrganisationStatus]] = {
+    OrganisationAction.OrganisationSuspend: (
+        {OrganisationStatus.active},
+        OrganisationStatus.suspended,
+    ),
+    OrganisationAction.OrganisationReactivate: (
+        {OrganisationStatus.suspended},
+        OrganisationStatus.active,
+    ),
+    OrganisationAction.OrganisationOffboard: (
         {OrganisationStatus.active, OrganisationStatus.suspended},
         OrganisationStatus.offboarded,
     ),
@@ -188,7 +194,7 @@ def change_status(
     ctx: RequestContext,
     *,
     organisation_id: uuid.UUID,
-    action: AuditAction,
+    action: OrganisationAction,
     reason: str | None,
 ) -> Organisation:
     """Suspend, reactivate or offboard; a suspended organisation's tokens are refused at once."""

@@ -9,7 +9,6 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..audit.actions import AuditAction
 from ..auth.permissions import Permission
 from ..http import (
     IF_MATCH_DOC,
@@ -24,6 +23,7 @@ from ..policies.regions import REGIONS, SUBPROCESSORS
 from ..tenants.lookups import get_organisation
 from ..tenants.models import Organisation
 from . import service
+from .actions import OrganisationAction
 from .schemas import (
     OrganisationCreateSchema,
     OrganisationPageSchema,
@@ -96,7 +96,7 @@ class OrganisationById(MethodView):
         return _described(organisation)
 
 
-def _status_view(action: AuditAction, summary: str) -> type[MethodView]:
+def _status_view(action: OrganisationAction, summary: str) -> type[MethodView]:
     class StatusChange(MethodView):
         @blp.arguments(StatusChangeSchema)
         @blp.response(200, OrganisationSchema)
@@ -121,20 +121,23 @@ blp.add_url_rule(
     "/<uuid:org_id>/suspend",
     "OrganisationSuspend",
     view_func=_status_view(
-        AuditAction.OrganisationSuspend, "Suspend an organisation: its tokens are refused at once"
+        OrganisationAction.OrganisationSuspend,
+        "Suspend an organisation: its tokens are refused at once",
     ),
 )
 blp.add_url_rule(
     "/<uuid:org_id>/reactivate",
     "OrganisationReactivate",
     view_func=_status_view(
-        AuditAction.OrganisationReactivate, "Reactivate a suspended organisation"
+        OrganisationAction.OrganisationReactivate, "Reactivate a suspended organisation"
     ),
 )
 blp.add_url_rule(
     "/<uuid:org_id>/offboard",
     "OrganisationOffboard",
-    view_func=_status_view(AuditAction.OrganisationOffboard, "Offboard an organisation (final)"),
+    view_func=_status_view(
+        OrganisationAction.OrganisationOffboard, "Offboard an organisation (final)"
+    ),
 )
 
 

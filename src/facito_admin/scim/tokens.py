@@ -18,7 +18,6 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..auth.context import RequestContext
 from ..common.pagination import Page, paginate
@@ -26,6 +25,7 @@ from ..db.base import new_id, utcnow
 from ..db.tenancy import REUSED_STATEMENT
 from ..errors import InvalidState, NotFound, ValidationFailed
 from ..tenants.models import Organisation, OrganisationStatus
+from .actions import ScimAction
 from .models import ScimToken
 
 PREFIX = "fscim"
@@ -88,7 +88,7 @@ def create_token(
     record_event(
         session,
         ctx,
-        action=AuditAction.ScimTokenCreate,
+        action=ScimAction.ScimTokenCreate,
         target_type="scim_token",
         target_id=token.id,
         details={"expires_at": expires_at.isoformat() if expires_at else None},
@@ -120,7 +120,7 @@ def revoke_token(session: Session, ctx: RequestContext, *, token_id: uuid.UUID) 
     record_event(
         session,
         ctx,
-        action=AuditAction.ScimTokenRevoke,
+        action=ScimAction.ScimTokenRevoke,
         target_type="scim_token",
         target_id=token.id,
     )

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..auth.context import RequestContext
 from ..common.conditional import IfMatch
@@ -20,6 +19,7 @@ from ..db.tenancy import require_organisation
 from ..errors import InvalidState, NotFound, ValidationFailed
 from ..outbound import WebhookConfig
 from ..tenants.lookups import get_organisation
+from .actions import WebhookAction
 from .crypto import encrypt_secret, generate_secret
 from .events import WebhookEventType
 from .models import DeliveryStatus, DisabledReason, WebhookDelivery, WebhookEndpoint
@@ -107,7 +107,7 @@ def create_endpoint(
     record_event(
         session,
         ctx,
-        action=AuditAction.WebhookEndpointCreate,
+        action=WebhookAction.WebhookEndpointCreate,
         target_type="webhook_endpoint",
         target_id=endpoint.id,
         details={"url": endpoint.url, "event_types": types, "enabled": enabled},
@@ -145,7 +145,7 @@ def update_endpoint(
     record_event(
         session,
         ctx,
-        action=AuditAction.WebhookEndpointUpdate,
+        action=WebhookAction.WebhookEndpointUpdate,
         target_type="webhook_endpoint",
         target_id=endpoint.id,
         details={"changed": changed},
@@ -167,7 +167,7 @@ def delete_endpoint(
     record_event(
         session,
         ctx,
-        action=AuditAction.WebhookEndpointDelete,
+        action=WebhookAction.WebhookEndpointDelete,
         target_type="webhook_endpoint",
         target_id=endpoint_id,
         details={"url": url},
@@ -186,7 +186,7 @@ def rotate_secret(
     record_event(
         session,
         ctx,
-        action=AuditAction.WebhookEndpointRotateSecret,
+        action=WebhookAction.WebhookEndpointRotateSecret,
         target_type="webhook_endpoint",
         target_id=endpoint.id,
     )
@@ -243,7 +243,7 @@ def redeliver(
     record_event(
         session,
         ctx,
-        action=AuditAction.WebhookDeliveryRedeliver,
+        action=WebhookAction.WebhookDeliveryRedeliver,
         target_type="webhook_delivery",
         target_id=delivery.id,
         details={"endpoint_id": str(endpoint.id), "previous_status": previous.value},

@@ -17,13 +17,13 @@ import structlog
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from ..audit.actions import AuditAction
 from ..audit.service import record_event
 from ..db.base import utcnow
 from ..db.session import cross_organisation_session, end_read_snapshot, unit_of_work
 from ..jobs import JobContext, job_handler, periodic_job
 from ..jobs.models import ACTIVE_STATES, Job
 from ..runtime import Runtime, runtime_of
+from .actions import WebhookAction
 from .crypto import SecretUnreadable, decrypt_secret
 from .delivery import AttemptOutcome, attempt_delivery, body_of, signed_headers
 from .models import DeliveryStatus, DisabledReason, WebhookDelivery, WebhookEndpoint
@@ -140,7 +140,7 @@ def _disable_gone_endpoint(session: Session, ctx: JobContext, delivery: WebhookD
     record_event(
         session,
         ctx.request,
-        action=AuditAction.WebhookEndpointDisable,
+        action=WebhookAction.WebhookEndpointDisable,
         target_type="webhook_endpoint",
         target_id=endpoint.id,
         details={"reason": DisabledReason.gone.value, "delivery_id": str(delivery.id)},

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from facito_admin.audit.actions import AuditAction
+from facito_admin.accounts.actions import AccountAction
 from facito_admin.db.base import utcnow
 from tests.api.accounts.helpers import (
     account_url,
@@ -65,8 +65,8 @@ def test_disabling_ends_product_access_and_enabling_gives_it_back(
         "website-hosting": [(False, "account_disabled"), (True, None)],
     }
     assert new_actions(runtime, org_a, before) == [
-        AuditAction.AccountDisable,
-        AuditAction.AccountEnable,
+        AccountAction.AccountDisable,
+        AccountAction.AccountEnable,
     ]
     other = auth(org_b, ADMIN)
     assert client.post(account_url(org_b, account.id, "/disable"), headers=other).status_code == 404
@@ -138,7 +138,7 @@ def test_deleting_needs_if_match_and_ends_product_access(client, runtime, org_a:
     assert _products(client, org_a, account.id, admin) == {
         "sql-server": [(False, "account_deleted")]
     }
-    assert new_actions(runtime, org_a, before) == [AuditAction.AccountDelete]
+    assert new_actions(runtime, org_a, before) == [AccountAction.AccountDelete]
     again = client.delete(url, headers=admin | {"If-Match": response.headers["ETag"]})
     assert again.status_code == 409
     patch = client.patch(
@@ -167,7 +167,7 @@ def test_restoring_inside_the_grace_period_brings_back_status_and_products(
         assert _products(client, org_a, account.id, admin) == {
             "visual-studio": [(False, "account_deleted"), (True, None)]
         }
-        assert new_actions(runtime, org_a, before) == [AuditAction.AccountRestore]
+        assert new_actions(runtime, org_a, before) == [AccountAction.AccountRestore]
 
 
 def test_a_disabled_account_is_restored_disabled_and_enable_brings_its_products_back(

@@ -7,7 +7,8 @@ import uuid
 import pytest
 
 from facito_admin.accounts import service as account_service
-from facito_admin.audit.actions import AuditAction
+from facito_admin.accounts.actions import AccountAction
+from facito_admin.organisations.actions import OrganisationAction
 from tests.api.accounts.helpers import account_url, accounts_url, create, etag, new_actions
 from tests.api.organisations.helpers import actions, audit_trail
 from tests.conftest import Org
@@ -43,7 +44,7 @@ def test_creating_an_account_returns_it_with_location_and_etag(
     assert read.get_json() == account
     assert read.headers["ETag"] == response.headers["ETag"]
     trail = audit_trail(runtime, org_a.id)
-    assert trail[-1]["action"] == AuditAction.AccountCreate
+    assert trail[-1]["action"] == AccountAction.AccountCreate
     assert trail[-1]["target_id"] == account["id"]
     # No personal data in the append-only log: field names only.
     assert "Ann" not in str(trail[-1]["details"])
@@ -283,7 +284,7 @@ def test_patch_changes_only_the_fields_sent_and_null_clears_them(client, runtime
     assert body["employee_number"] is None
     assert body["email"] == "ann@example.org"
     assert body["given_name"] == "Ann"
-    assert new_actions(runtime, org_a, before) == [AuditAction.AccountUpdate]
+    assert new_actions(runtime, org_a, before) == [AccountAction.AccountUpdate]
     assert audit_trail(runtime, org_a.id)[-1]["details"] == {
         "fields": ["display_name", "email", "employee_number"]
     }
@@ -345,7 +346,7 @@ def test_every_account_route_of_another_organisation_answers_404(
     assert client.get(accounts_url(org_a), headers=other).status_code == 404
     assert client.post(accounts_url(org_a), json=ANN, headers=other).status_code == 404
     assert client.get(accounts_url(org_b), headers=other).get_json()["items"] == []
-    assert actions(runtime, org_b.id) == [AuditAction.OrganisationCreate]
+    assert actions(runtime, org_b.id) == [OrganisationAction.OrganisationCreate]
 
 
 def test_an_unknown_account_is_404(client, org_a: Org, auth):

@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from facito_admin.audit.actions import AuditAction
+from facito_admin.accounts.actions import AccountAction
+from facito_admin.organisations.actions import OrganisationAction
 from tests.api.accounts.helpers import account_url, list_all, new_actions, products_url
 from tests.api.organisations.helpers import actions, audit_trail
 from tests.conftest import Org
@@ -33,7 +34,7 @@ def test_granting_a_product_returns_201_with_location(
     assert entitlement["end_reason"] is None
     assert response.headers["Location"].endswith(products_url(org_a, account.id, "microsoft-365"))
     assert client.get(response.headers["Location"], headers=admin).get_json() == entitlement
-    assert new_actions(runtime, org_a, before) == [AuditAction.EntitlementGrant]
+    assert new_actions(runtime, org_a, before) == [AccountAction.EntitlementGrant]
     event = audit_trail(runtime, org_a.id)[-1]
     assert event["target_id"] == str(account.id)
     assert event["details"]["product_code"] == "microsoft-365"
@@ -54,7 +55,7 @@ def test_granting_a_product_returns_201_with_location(
             client.delete(products_url(org, account.id, "microsoft-365"), headers=other).status_code
             == 404
         )
-    assert actions(runtime, org_b.id) == [AuditAction.OrganisationCreate]
+    assert actions(runtime, org_b.id) == [OrganisationAction.OrganisationCreate]
 
 
 def test_a_product_is_granted_once_while_active(client, runtime, org_a: Org, auth):
@@ -108,7 +109,7 @@ def test_revoking_ends_the_period_and_keeps_it_as_history(client, runtime, org_a
     assert client.delete(url, headers=admin).status_code == 204
     assert client.delete(url, headers=admin).status_code == 404
     assert client.get(url, headers=admin).status_code == 404
-    assert new_actions(runtime, org_a, before) == [AuditAction.EntitlementRevoke]
+    assert new_actions(runtime, org_a, before) == [AccountAction.EntitlementRevoke]
     items = list_all(client, products_url(org_a, account.id), admin)
     assert [(i["product_code"], i["active"], i["end_reason"]) for i in items] == [
         ("data-science", False, "revoked"),

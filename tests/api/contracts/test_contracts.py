@@ -11,10 +11,10 @@ from datetime import timedelta
 
 import pytest
 
-from facito_admin.audit.actions import AuditAction
 from facito_admin.db.base import utcnow
 from facito_admin.db.session import unit_of_work
 from facito_admin.errors import DomainError
+from facito_admin.policies.actions import PolicyAction
 from facito_admin.policies.contracts import service as contracts
 from facito_admin.runtime import Runtime
 from tests.api.accounts.helpers import list_all
@@ -61,7 +61,7 @@ def test_an_operator_records_a_contract_and_the_organisation_reads_it(
         assert read.get_json() == contract
         assert read.headers["ETag"] == response.headers["ETag"]
     trail = audit_trail(runtime, org_a.id)
-    assert trail[-1]["action"] == AuditAction.ContractCreate
+    assert trail[-1]["action"] == PolicyAction.ContractCreate
     assert trail[-1]["target_id"] == contract["id"]
     assert trail[-1]["details"]["contract"]["overrides"] == {"dsr.response_days": 14}
 
@@ -232,7 +232,7 @@ def test_a_scheduled_contract_changes_freely_and_can_be_deleted(client, runtime,
     deleted = client.delete(url, headers=operator | {"If-Match": response.headers["ETag"]})
     assert deleted.status_code == 204
     assert client.get(url, headers=operator).status_code == 404
-    assert actions(runtime, org_a.id)[-1] == AuditAction.ContractDelete
+    assert actions(runtime, org_a.id)[-1] == PolicyAction.ContractDelete
 
 
 def test_a_scheduled_contract_cannot_be_moved_to_start_in_the_past(
@@ -299,7 +299,7 @@ def test_a_contract_in_force_keeps_its_terms_and_is_ended_by_termination(
     assert body["termination_reason"] == "replaced by FAC-2026-002"
     assert body["status"] == "in_force"
     trail = audit_trail(runtime, org_a.id)
-    assert trail[-1]["action"] == AuditAction.ContractTerminate
+    assert trail[-1]["action"] == PolicyAction.ContractTerminate
     assert trail[-1]["details"]["reason"] == "replaced by FAC-2026-002"
     # Terminating ends earlier only: not after the end it has now.
     later = client.post(

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from facito_admin.audit.actions import AuditAction
 from facito_admin.db.base import utcnow
+from facito_admin.policies.actions import PolicyAction
 from tests.api.contracts.helpers import ADMIN, OPERATOR, create_contract, field_errors
 from tests.api.organisations.helpers import audit_trail
 from tests.conftest import Org
@@ -64,8 +64,8 @@ def test_a_contract_that_makes_the_current_residency_invalid_is_recorded_and_rep
 
     trail = audit_trail(runtime, org_a.id)
     assert [e["action"] for e in trail[-2:]] == [
-        AuditAction.ContractCreate,
-        AuditAction.ResidencyInvalid,
+        PolicyAction.ContractCreate,
+        PolicyAction.ResidencyInvalid,
     ]
     assert trail[-1]["details"]["status"] == "invalid"
     assert trail[-1]["details"]["problems"][0]["region"] == "azure-us"

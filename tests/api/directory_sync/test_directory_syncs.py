@@ -7,9 +7,9 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from facito_admin.audit.actions import AuditAction
 from facito_admin.db.base import utcnow
 from facito_admin.db.session import unit_of_work
+from facito_admin.directory_sync.actions import DirectorySyncAction
 from facito_admin.runtime import Runtime
 from facito_admin.tenants.models import Federation, FederationStatus
 from tests.api.organisations.helpers import audit_trail
@@ -103,9 +103,11 @@ def test_a_second_sync_of_the_same_federation_waits_for_the_first(
     b_runs = client.get(_url(org_b), headers=b_admin).get_json()["items"]
     assert first.get_json()["id"] not in [run["id"] for run in b_runs]
     actions = [e["action"] for e in audit_trail(runtime, org_a.id)]
-    assert actions.count(AuditAction.DirectorySyncStart) == 1
+    assert actions.count(DirectorySyncAction.DirectorySyncStart) == 1
     start = next(
-        e for e in audit_trail(runtime, org_a.id) if e["action"] == AuditAction.DirectorySyncStart
+        e
+        for e in audit_trail(runtime, org_a.id)
+        if e["action"] == DirectorySyncAction.DirectorySyncStart
     )
     assert start["details"] == {
         "job_id": first.get_json()["id"],
@@ -175,7 +177,7 @@ def test_the_schedule_of_a_federation_is_read_and_set(
     events = [
         e
         for e in audit_trail(runtime, org_a.id)
-        if e["action"] == AuditAction.DirectorySyncSchedule
+        if e["action"] == DirectorySyncAction.DirectorySyncSchedule
     ]
     assert [e["details"] for e in events] == [
         {"enabled": True, "interval_minutes": 120},

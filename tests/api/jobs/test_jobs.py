@@ -11,9 +11,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
-from facito_admin.audit.actions import AuditAction
 from facito_admin.db.session import unit_of_work
 from facito_admin.jobs import enqueue_job
+from facito_admin.jobs.actions import JobAction
 from facito_admin.jobs.models import Job, JobState
 from facito_admin.jobs.queue import queue_of
 from facito_admin.jobs.worker import EmbeddedConsumer
@@ -143,7 +143,7 @@ def test_cancelling_a_queued_job_ends_it_and_is_audited(
     assert (job["state"], job["cancel_requested"]) == ("cancelled", True)
     assert job["finished_at"] is not None
     event = audit_trail(runtime, org_a.id)[-1]
-    assert event["action"] == AuditAction.JobCancel
+    assert event["action"] == JobAction.JobCancel
     assert event["target_id"] == job_id
     assert event["details"] == {"kind": "test.steps"}
     assert "org:job:cancel" not in [e["action"] for e in audit_trail(runtime, org_b.id)]
@@ -163,7 +163,7 @@ def test_cancelling_a_running_job_asks_its_worker_to_stop(
     assert response.status_code == 200
     job = response.get_json()
     assert (job["state"], job["cancel_requested"], job["finished_at"]) == ("running", True, None)
-    assert audit_trail(runtime, org_a.id)[-1]["action"] == AuditAction.JobCancel
+    assert audit_trail(runtime, org_a.id)[-1]["action"] == JobAction.JobCancel
 
 
 def test_readers_see_jobs_but_cannot_cancel_them(

@@ -19,9 +19,9 @@ from flask.testing import FlaskClient
 from joserfc.jwk import RSAKey
 
 from facito_admin.app import create_app
-from facito_admin.audit.actions import AuditAction
 from facito_admin.auth.dev_issuer import mint_token
 from facito_admin.config import Settings, load_settings
+from facito_admin.organisations.actions import OrganisationAction
 from facito_admin.runtime import Runtime
 from tests.api.organisations.helpers import audit_trail
 from tests.conftest import CLIENT_ID, FACITO_TENANT, Org, make_organisation
@@ -166,10 +166,10 @@ def test_consent_proven_by_a_token_activates_the_federation_and_lets_the_tenant_
 
     trail = audit_trail(runtime, contoso.id)
     assert [e["action"] for e in trail] == [
-        AuditAction.OrganisationCreate,
-        AuditAction.FederationAttach,
-        AuditAction.FederationConsentStart,
-        AuditAction.FederationActivate,
+        OrganisationAction.OrganisationCreate,
+        OrganisationAction.FederationAttach,
+        OrganisationAction.FederationConsentStart,
+        OrganisationAction.FederationActivate,
     ]
     activated = trail[-1]
     assert activated["outcome"] == "success"
@@ -199,7 +199,7 @@ def test_a_refused_token_leaves_the_federation_pending_with_502_and_a_reload_can
     assert _status(web, contoso, federation_id, operator_headers) == "pending_consent"
     assert web.get("/v1/me", headers=headers(TENANT, "Organisation.Admin")).status_code == 401
     failure = audit_trail(runtime, contoso.id)[-1]
-    assert failure["action"] == AuditAction.FederationActivate
+    assert failure["action"] == OrganisationAction.FederationActivate
     assert failure["outcome"] == "failure"
     assert failure["details"] == {
         "tenant_id": TENANT,

@@ -10,8 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from facito_admin.app import create_app
-from facito_admin.audit.actions import AuditAction
 from facito_admin.config import Settings, load_settings
+from facito_admin.organisations.actions import OrganisationAction
 from facito_admin.runtime import Runtime
 from tests.api.organisations.helpers import actions, audit_trail
 from tests.conftest import Org
@@ -73,7 +73,7 @@ def test_claiming_a_domain_returns_the_txt_record_to_create(
         "value": f"facito-verification={claim['verification_token']}",
     }
     assert web.get(response.headers["Location"], headers=admin).get_json() == claim
-    assert audit_trail(runtime, org_a.id)[-1]["action"] == AuditAction.DomainClaim
+    assert audit_trail(runtime, org_a.id)[-1]["action"] == OrganisationAction.DomainClaim
     assert audit_trail(runtime, org_a.id)[-1]["details"] == {"domain": "example.com"}
     listed = web.get(_url(org_b), headers=auth(org_b, "Organisation.Admin")).get_json()
     assert listed["items"] == []
@@ -130,7 +130,7 @@ def test_a_domain_is_verified_when_its_txt_record_carries_the_token(
     assert verified["verified_at"] is not None
     assert fake_dns.queries == [RECORD]
     trail = audit_trail(runtime, org_a.id)
-    assert trail[-1]["action"] == AuditAction.DomainVerify
+    assert trail[-1]["action"] == OrganisationAction.DomainVerify
     assert trail[-1]["target_id"] == claim["id"]
 
     # Verifying again changes nothing but leaves its audit event, without asking DNS again.
@@ -230,7 +230,7 @@ def test_removing_a_domain_is_audited_and_frees_it(
     assert web.get(_url(org_a, f"/{claim_a['id']}"), headers=admin_a).status_code == 404
     trail = audit_trail(runtime, org_a.id)
     assert len(trail) == before + 1
-    assert trail[-1]["action"] == AuditAction.DomainRemove
+    assert trail[-1]["action"] == OrganisationAction.DomainRemove
     assert trail[-1]["details"] == {"domain": "example.com", "status": "verified"}
 
     claim_b = _claim(web, org_b, admin_b)

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from facito_admin.audit.actions import AuditAction
+from facito_admin.organisations.actions import OrganisationAction
 from tests.api.organisations.helpers import actions, audit_trail
 from tests.conftest import FACITO_TENANT, TENANT_A, TENANT_B, Org, make_organisation
 
@@ -39,7 +39,7 @@ def test_operator_attaches_a_tenant_pending_its_administrators_consent(
     assert body["organisation_id"] == str(org_a.id)
     assert "consent_nonce" not in body
     assert client.get(response.headers["Location"], headers=operator).get_json() == body
-    assert actions(runtime, org_a.id)[-1] == AuditAction.FederationAttach
+    assert actions(runtime, org_a.id)[-1] == OrganisationAction.FederationAttach
     assert audit_trail(runtime, org_a.id)[-1]["details"]["tenant_id"] == NEW_TENANT
     assert client.get(_url(org_b), headers=operator).get_json()["items"][0]["tenant_id"] == (
         TENANT_B
@@ -155,7 +155,7 @@ def test_disabling_a_federation_refuses_its_tokens_at_once(
     assert client.get("/v1/me", headers=auth(org_b, "Organisation.Admin")).status_code == 200
     event = audit_trail(runtime, org_a.id)[-1]
     assert (event["action"], event["actor_kind"], event["target_id"]) == (
-        AuditAction.FederationDisable,
+        OrganisationAction.FederationDisable,
         "facito_staff",
         federation_id,
     )
@@ -178,7 +178,7 @@ def test_removing_a_federation_refuses_its_tokens_at_once(
     assert client.get(_url(org_a, f"/{federation_id}"), headers=operator).status_code == 404
     trail = audit_trail(runtime, org_a.id)
     assert len(trail) == before + 1
-    assert trail[-1]["action"] == AuditAction.FederationRemove
+    assert trail[-1]["action"] == OrganisationAction.FederationRemove
     assert trail[-1]["target_id"] == federation_id
     # The tenant is free again, for this or another organisation.
     again = client.post(_url(org_b), json={"tenant_id": TENANT_A}, headers=operator)

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from facito_admin.audit.actions import AuditAction
 from facito_admin.audit.models import AuditEvent
 from facito_admin.db.session import unit_of_work
+from facito_admin.policies.actions import PolicyAction
 from facito_admin.policies.models import PrivacyStatementVersion
 from facito_admin.policies.notices.service import notify_organisation_of_statement
 from facito_admin.runtime import Runtime
@@ -56,7 +56,7 @@ def test_an_organisation_lists_its_notice_of_a_publication(now, client, runtime,
         assert notice["material"] is True
         assert notice["effective_from"].startswith((now + timedelta(days=30)).date().isoformat())
         assert notice["acknowledged_at"] is None
-    assert _actions(runtime, org_a).count(AuditAction.NoticeCreate) == 1
+    assert _actions(runtime, org_a).count(PolicyAction.NoticeCreate) == 1
 
 
 def test_acknowledging_records_who_and_when_once(now, client, runtime, org_a: Org, auth):
@@ -74,7 +74,7 @@ def test_acknowledging_records_who_and_when_once(now, client, runtime, org_a: Or
     again = client.post(url, headers=auth(org_a, "Privacy.Officer"))
     assert again.status_code == 409
     assert again.get_json()["code"] == "notice-already-acknowledged"
-    assert _actions(runtime, org_a)[-1] == AuditAction.NoticeAcknowledge
+    assert _actions(runtime, org_a)[-1] == PolicyAction.NoticeAcknowledge
     open_ones = client.get(_notices(org_a, "?acknowledged=false"), headers=admin)
     assert open_ones.get_json()["items"] == []
 

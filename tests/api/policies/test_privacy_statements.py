@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from facito_admin.audit.actions import AuditAction
 from facito_admin.audit.facito_log import verify_facito_chain
+from facito_admin.policies.actions import PolicyAction
 from facito_admin.policies.statements.service import SEED_STATEMENT_ID
 from tests.api.policies.helpers import (
     DPO,
@@ -48,7 +48,7 @@ def test_the_dpo_drafts_a_version_with_location_etag_and_an_audit_event(now, cli
     assert draft["bodies"] == {}
     assert response.headers["Location"].endswith(f"{URL}/{draft['id']}")
     assert response.headers["ETag"]
-    assert facito_actions(runtime) == [AuditAction.StatementCreate]
+    assert facito_actions(runtime) == [PolicyAction.StatementCreate]
     with runtime.session() as session:
         assert verify_facito_chain(session).valid
 
@@ -125,7 +125,7 @@ def test_a_draft_changes_with_if_match_only(now, client, runtime, auth):
         url, json={"last_updated": "2026-05-02"}, headers=dpo | {"If-Match": first}
     )
     assert stale.status_code == 412
-    assert facito_actions(runtime) == [AuditAction.StatementCreate, AuditAction.StatementUpdate]
+    assert facito_actions(runtime) == [PolicyAction.StatementCreate, PolicyAction.StatementUpdate]
 
 
 def test_a_draft_can_be_deleted_but_a_published_version_cannot(now, client, runtime, auth):
@@ -142,7 +142,7 @@ def test_a_draft_can_be_deleted_but_a_published_version_cannot(now, client, runt
     refused = client.delete(seeded, headers=dpo | {"If-Match": tag})
     assert refused.status_code == 409
     assert refused.get_json()["code"] == "statement-published"
-    assert facito_actions(runtime) == [AuditAction.StatementCreate, AuditAction.StatementDelete]
+    assert facito_actions(runtime) == [PolicyAction.StatementCreate, PolicyAction.StatementDelete]
 
 
 def test_a_published_version_is_immutable(now, client, auth):
@@ -169,7 +169,7 @@ def test_publishing_sets_published_at_and_is_audited(now, client, runtime, auth)
     published = response.get_json()
     assert published["status"] == "published"
     assert published["published_at"] == rfc3339_micro(now)
-    assert facito_actions(runtime)[-1] == AuditAction.StatementPublish
+    assert facito_actions(runtime)[-1] == PolicyAction.StatementPublish
     with runtime.session() as session:
         assert verify_facito_chain(session).valid
 

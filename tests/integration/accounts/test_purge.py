@@ -9,8 +9,8 @@ import time_machine
 from sqlalchemy import func, select
 
 from facito_admin.accounts import lifecycle
+from facito_admin.accounts.actions import AccountAction
 from facito_admin.accounts.models import Account
-from facito_admin.audit.actions import AuditAction
 from facito_admin.audit.models import AuditEvent
 from facito_admin.common.conditional import IfMatch, etag_of
 from facito_admin.db.base import utcnow
@@ -46,7 +46,7 @@ def _purge_events(runtime: Runtime, org: Org) -> list[str]:
         return list(
             session.scalars(
                 select(AuditEvent.target_id)
-                .where(AuditEvent.action == AuditAction.AccountPurge)
+                .where(AuditEvent.action == AccountAction.AccountPurge)
                 .order_by(AuditEvent.seq)
             )
         )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from facito_admin.accounts.actions import AccountAction
 from facito_admin.accounts.models import AccountStatus
-from facito_admin.audit.actions import AuditAction
 from facito_admin.jobs.models import JobState
 from tests.conftest import Org
 from tests.factories.accounts import grant, make_account
@@ -62,17 +62,17 @@ def test_a_delta_sync_applies_changes_and_removals(
 
     disable = next(
         e
-        for e in syncs.events(org_a, AuditAction.AccountDisable)
+        for e in syncs.events(org_a, AccountAction.AccountDisable)
         if e.target_id == str(after[object_id(2)].id)
     )
     assert disable.details == {"ended_entitlements": ["microsoft-365"], "cause": "directory"}
     soft = next(
         e
-        for e in syncs.events(org_a, AuditAction.AccountDisable)
+        for e in syncs.events(org_a, AccountAction.AccountDisable)
         if e.target_id == str(after[object_id(3)].id)
     )
     assert soft.details["cause"] == "directory-soft-deleted"
-    (update,) = syncs.events(org_a, AuditAction.AccountUpdate)
+    (update,) = syncs.events(org_a, AccountAction.AccountUpdate)
     assert update.details == {"fields": ["department", "family_name"], "cause": "directory"}
     assert syncs.accounts(org_b) == []
 
@@ -81,7 +81,7 @@ def test_a_delta_sync_applies_changes_and_removals(
     job = syncs.run(org_a, "delta")
     assert job.result is not None
     assert job.result["enabled"] == 1
-    (enable,) = syncs.events(org_a, AuditAction.AccountEnable)
+    (enable,) = syncs.events(org_a, AccountAction.AccountEnable)
     assert enable.details["reinstated_entitlements"] == ["microsoft-365"]
     state = syncs.state(org_a)
     assert state is not None and state.last_delta_sync_at is not None

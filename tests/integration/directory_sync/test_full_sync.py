@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from facito_admin.accounts.actions import AccountAction
 from facito_admin.accounts.models import AccountSource, AccountStatus
-from facito_admin.audit.actions import AuditAction
 from facito_admin.db.base import utcnow
+from facito_admin.directory_sync.actions import DirectorySyncAction
 from facito_admin.jobs.models import JobState
 from tests.conftest import Org
 from tests.factories.accounts import birth_date_for_age, make_account
@@ -55,7 +56,7 @@ def test_a_full_sync_creates_an_account_per_directory_user(
     assert syncs.accounts(org_b) == []
 
     # Audit: one event per account and one for the run, by the job, with no personal values.
-    creates = syncs.events(org_a, AuditAction.AccountCreate)
+    creates = syncs.events(org_a, AccountAction.AccountCreate)
     assert len(creates) == 250
     assert {e.target_id for e in creates} == {str(a.id) for a in accounts.values()}
     assert creates[0].actor_display == "facito-admin job directory-sync"
@@ -76,7 +77,7 @@ def test_a_full_sync_creates_an_account_per_directory_user(
         ],
     }
     assert "contoso" not in str([e.details for e in syncs.events(org_a)])
-    (run,) = syncs.events(org_a, AuditAction.DirectorySyncRun)
+    (run,) = syncs.events(org_a, DirectorySyncAction.DirectorySyncRun)
     assert run.details == job.result | {"job_id": str(job.id)}
     assert syncs.events(org_b, "org:account") == []
 
@@ -101,8 +102,8 @@ def test_a_second_full_sync_changes_nothing(syncs: SyncHarness, graph: FakeGraph
     assert {a.id: (a.version, a.updated_at) for a in syncs.accounts(org_a)} == before
     # Only the start and the run were recorded.
     assert [e.action for e in syncs.events(org_a)[events:]] == [
-        AuditAction.DirectorySyncStart,
-        AuditAction.DirectorySyncRun,
+        DirectorySyncAction.DirectorySyncStart,
+        DirectorySyncAction.DirectorySyncRun,
     ]
 
 
@@ -128,7 +129,7 @@ def test_an_account_created_by_hand_is_adopted_by_upn_not_duplicated(
     assert adopted.source is AccountSource.graph  # the directory governs it from now on
     assert (adopted.user_principal_name, adopted.department) == ("user7@contoso.example", "Sales")
     assert adopted.version == manual.version + 1
-    (update,) = syncs.events(org_a, AuditAction.AccountUpdate)
+    (update,) = syncs.events(org_a, AccountAction.AccountUpdate)
     assert update.target_id == str(manual.id)
     assert update.details["fields"] == [
         "department",
@@ -166,7 +167,7 @@ def test_a_full_sync_soft_deletes_the_accounts_no_longer_in_the_directory(
     }
     # Accounts made by hand are not the directory's to remove.
     assert {a.id: a.status for a in syncs.accounts(org_a)}[manual.id] is AccountStatus.active
-    deletes = syncs.events(org_a, AuditAction.AccountDelete)
+    deletes = syncs.events(org_a, AccountAction.AccountDelete)
     assert len(deletes) == 2
     assert deletes[0].details["cause"] == "directory-missing"
 

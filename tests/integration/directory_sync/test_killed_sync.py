@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from facito_admin.audit.actions import AuditAction
+from facito_admin.accounts.actions import AccountAction
+from facito_admin.directory_sync.actions import DirectorySyncAction
 from facito_admin.jobs.models import JobState
 from tests.conftest import Org
 from tests.factories.directory_sync import SyncHarness
@@ -76,7 +77,7 @@ def test_a_sync_killed_halfway_resumes_and_ends_with_exactly_the_directory(
     assert sorted(a.entra_oid for a in accounts) == sorted(directory)
     assert len({a.upn_key for a in accounts}) == USERS
     # Every account was created once, by one of the two attempts: no page ran twice.
-    creates = Counter(e.target_id for e in syncs.events(org_a, AuditAction.AccountCreate))
+    creates = Counter(e.target_id for e in syncs.events(org_a, AccountAction.AccountCreate))
     assert len(creates) == USERS and set(creates.values()) == {1}
-    assert len(syncs.events(org_a, AuditAction.DirectorySyncRun)) == 1
+    assert len(syncs.events(org_a, DirectorySyncAction.DirectorySyncRun)) == 1
     assert syncs.accounts(org_b) == []

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from facito_admin.audit.actions import AuditAction
 from facito_admin.db.base import utcnow
 from facito_admin.db.session import unit_of_work
+from facito_admin.directory_sync.actions import DirectorySyncAction
 from facito_admin.directory_sync.service import enqueue_due_syncs, update_sync_schedule
 from facito_admin.jobs.models import Job, JobState
 from facito_admin.jobs.registry import periodic_jobs
@@ -52,9 +52,9 @@ def test_due_federations_get_one_delta_sync_each_and_no_more(
     job = syncs.jobs.job(org_a.id, started[0])
     assert (job.kind, job.params["mode"], job.state) == ("directory-sync", "delta", "queued")
     assert job.created_by == "facito-admin job directory-sync-schedule"
-    start = syncs.events(org_a, AuditAction.DirectorySyncStart)[-1]
+    start = syncs.events(org_a, DirectorySyncAction.DirectorySyncStart)[-1]
     assert start.details == {"job_id": str(job.id), "mode": "delta", "scheduled": True}
-    assert syncs.events(org_b, AuditAction.DirectorySyncStart) == []
+    assert syncs.events(org_b, DirectorySyncAction.DirectorySyncStart) == []
 
     # Not due again before its interval, and never while its sync is queued or running.
     assert enqueue_due_syncs(syncs.runtime) == []

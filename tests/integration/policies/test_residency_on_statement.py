@@ -7,13 +7,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from facito_admin.audit.actions import AuditAction
 from facito_admin.auth.context import SYSTEM_PRINCIPAL, RequestContext
 from facito_admin.common.conditional import ANY
 from facito_admin.db.base import utcnow
 from facito_admin.db.session import unit_of_work
 from facito_admin.jobs.models import Job, JobState
 from facito_admin.organisations import service as organisations
+from facito_admin.policies.actions import PolicyAction
 from facito_admin.policies.notices.tasks import NOTICE_JOB_KIND, enqueue_statement_notices
 from facito_admin.policies.parameters import STATEMENT_2019_VALUES
 from facito_admin.policies.statements.drafts import create_draft, publish_statement
@@ -61,11 +61,11 @@ def test_an_eea_only_statement_reports_the_organisation_storing_outside_the_eea(
         assert jobs.wait_finished(org.id, job.id).state is JobState.succeeded
 
     reported = [
-        e for e in audit_trail(runtime, org_a.id) if e["action"] == AuditAction.ResidencyInvalid
+        e for e in audit_trail(runtime, org_a.id) if e["action"] == PolicyAction.ResidencyInvalid
     ]
     assert len(reported) == 1
     assert reported[0]["details"]["status"] == "becomes_invalid"
     assert reported[0]["details"]["cause"] == "privacy statement 2026-eea"
     assert reported[0]["details"]["problems"][0]["region"] == "azure-us"
     actions_b = [e["action"] for e in audit_trail(runtime, org_b.id)]
-    assert AuditAction.ResidencyInvalid not in actions_b
+    assert PolicyAction.ResidencyInvalid not in actions_b

@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ...audit.actions import AuditAction
 from ...audit.service import record_event
 from ...auth.context import RequestContext
 from ...webhooks.events import WebhookEventType, publish_event
+from ..actions import PolicyAction
 from ..models import Contract
 
 
@@ -33,7 +33,7 @@ def announce_contract_change(
     ctx: RequestContext,
     *,
     contract: Contract,
-    action: AuditAction,
+    action: PolicyAction,
     details: dict[str, Any] | None = None,
 ) -> None:
     """Record a contract change (create, update, terminate, delete) for the organisation."""

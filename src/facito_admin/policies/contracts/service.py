@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ...audit.actions import AuditAction
 from ...auth.context import RequestContext
 from ...common.conditional import IfMatch
 from ...common.pagination import Page, paginate
@@ -25,6 +24,7 @@ from ...db.tenancy import require_organisation
 from ...errors import AlreadyExists, Conflict, InvalidState, NotFound, ValidationFailed
 from ...products.models import Product
 from ...tenants.models import Organisation
+from ..actions import PolicyAction
 from ..effective.events import recheck_residency
 from ..models import Contract, FacitoRole
 from ..parameters import PolicyValuesInvalid, validate_policy_values
@@ -164,7 +164,7 @@ def _after_change(
     *,
     organisation: Organisation,
     contract: Contract,
-    action: AuditAction,
+    action: PolicyAction,
     details: dict[str, Any] | None = None,
 ) -> None:
     announce_contract_change(session, ctx, contract=contract, action=action, details=details)
@@ -214,7 +214,7 @@ def create_contract(
         ctx,
         organisation=organisation,
         contract=contract,
-        action=AuditAction.ContractCreate,
+        action=PolicyAction.ContractCreate,
     )
     return contract
 
@@ -274,7 +274,7 @@ def update_contract(
         ctx,
         organisation=organisation,
         contract=contract,
-        action=AuditAction.ContractUpdate,
+        action=PolicyAction.ContractUpdate,
         details={"before": before, "after": {k: _plain(v) for k, v in changed.items()}},
     )
     return contract
@@ -337,7 +337,7 @@ def terminate_contract(
         ctx,
         organisation=organisation,
         contract=contract,
-        action=AuditAction.ContractTerminate,
+        action=PolicyAction.ContractTerminate,
         details={"reason": reason, "before": {"effective_to": before}},
     )
     return contract
@@ -362,5 +362,5 @@ def delete_contract(
         ctx,
         organisation=organisation,
         contract=contract,
-        action=AuditAction.ContractDelete,
+        action=PolicyAction.ContractDelete,
     )

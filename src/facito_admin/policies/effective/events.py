@@ -10,11 +10,11 @@ from __future__ import annotations
 import structlog
 from sqlalchemy.orm import Session
 
-from ...audit.actions import AuditAction
 from ...audit.service import record_event
 from ...auth.context import RequestContext
 from ...tenants.models import Organisation
 from ...webhooks.events import WebhookEventType, publish_event
+from ..actions import PolicyAction
 from .service import ResidencyState, residency_state
 
 log = structlog.get_logger("facito_admin.policies")
@@ -44,7 +44,7 @@ def report_residency_invalid(
     record_event(
         session,
         ctx,
-        action=AuditAction.ResidencyInvalid,
+        action=PolicyAction.ResidencyInvalid,
         target_type="organisation",
         target_id=organisation.id,
         details={

@@ -17,7 +17,6 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...audit.actions import AuditAction
 from ...audit.service import record_event
 from ...auth.context import RequestContext
 from ...common.pagination import Page, paginate
@@ -26,6 +25,7 @@ from ...db.tenancy import TenancyViolation, require_organisation
 from ...errors import InvalidState, NotFound
 from ...jobs import system_context
 from ...webhooks.events import WebhookEventType, publish_event
+from ..actions import PolicyAction
 from ..models import NoticeKind, OrganisationNotice, PrivacyStatementVersion, StatementStatus
 
 
@@ -65,7 +65,7 @@ def notify_organisation_of_statement(
     record_event(
         session,
         ctx or system_context("statement-notices"),
-        action=AuditAction.NoticeCreate,
+        action=PolicyAction.NoticeCreate,
         target_type="notice",
         target_id=notice.id,
         details={
@@ -134,7 +134,7 @@ def acknowledge_notice(
     record_event(
         session,
         ctx,
-        action=AuditAction.NoticeAcknowledge,
+        action=PolicyAction.NoticeAcknowledge,
         target_type="notice",
         target_id=notice.id,
         details={"kind": notice.kind.value, "statement_id": notice.statement_id},

@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...audit.actions import AuditAction
 from ...audit.facito_log import lock_facito_chain, record_facito_event
 from ...auth.context import RequestContext
 from ...common.conditional import IfMatch
 from ...db.base import utcnow
 from ...errors import AlreadyExists, Conflict, ValidationFailed
+from ..actions import PolicyAction
 from ..models import PrivacyStatementChange, PrivacyStatementVersion, StatementStatus
 from ..parameters import PolicyValuesInvalid, validate_policy_values
 from .service import get_statement, latest_published, statement_in_force
@@ -124,7 +124,7 @@ def create_draft(
     record_facito_event(
         session,
         ctx,
-        action=AuditAction.StatementCreate,
+        action=PolicyAction.StatementCreate,
         target_type="privacy_statement",
         target_id=statement.id,
         details=_summary(statement),
@@ -165,7 +165,7 @@ def update_draft(
     record_facito_event(
         session,
         ctx,
-        action=AuditAction.StatementUpdate,
+        action=PolicyAction.StatementUpdate,
         target_type="privacy_statement",
         target_id=statement.id,
         details={"fields": sorted(updates), **_summary(statement)},
@@ -185,7 +185,7 @@ def delete_draft(
     record_facito_event(
         session,
         ctx,
-        action=AuditAction.StatementDelete,
+        action=PolicyAction.StatementDelete,
         target_type="privacy_statement",
         target_id=statement_id,
         details=details,
@@ -248,7 +248,7 @@ def publish_statement(
     record_facito_event(
         session,
         ctx,
-        action=AuditAction.StatementPublish,
+        action=PolicyAction.StatementPublish,
         target_type="privacy_statement",
         target_id=statement.id,
         details={**_summary(statement), "published_at": now},
