@@ -24,11 +24,12 @@ MAX_BODY_BYTES = 5 * 1024 * 1024
 
 
 def _without_body(response: Response) -> Response:
-    """204 and 304 carry no body, so no Content-Type either (RFC 9110 §15.3.5, §15.4.5)."""
+    """204 and 304 carry no body, nor Content-Type or Content-Length (RFC 9110 §8.6, §15.3.5)."""
     if response.status_code in (204, 304):
+        # set_data writes a Content-Length: the headers go after it (a 204 has none at all).
+        response.set_data(b"")
         response.headers.remove("Content-Type")
         response.headers.remove("Content-Length")
-        response.set_data(b"")
     return response
 
 
