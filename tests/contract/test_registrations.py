@@ -16,7 +16,12 @@ import flask_smorest
 from flask import Flask
 
 import facito_admin
-from facito_admin.auth.permissions import ROLE_PERMISSIONS, SCIM_TOKEN_PERMISSIONS, Permission
+from facito_admin.auth.permissions import (
+    ROLE_PERMISSIONS,
+    SCIM_TOKEN_PERMISSIONS,
+    SELF_PERMISSIONS,
+    Permission,
+)
 from facito_admin.db.base import Base
 from facito_admin.domains import DOMAINS, ROOT, job_modules, model_modules
 from facito_admin.http.access import REQUIRED_ATTR
@@ -130,7 +135,7 @@ def _required_by_routes(app: Flask) -> set[Permission]:
 
 
 def test_every_permission_is_granted_to_someone_and_checked_somewhere(app: Flask):
-    granted = set(SCIM_TOKEN_PERMISSIONS).union(*ROLE_PERMISSIONS.values())
+    granted = set(SCIM_TOKEN_PERMISSIONS | SELF_PERMISSIONS).union(*ROLE_PERMISSIONS.values())
     # Checked by a route's @require, by the SCIM protocol, or by a view in its code.
     sources = "".join(
         _source(module) for module in _all_modules() if module.__name__ != Permission.__module__

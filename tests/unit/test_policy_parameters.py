@@ -59,10 +59,16 @@ def test_an_empty_region_list_is_refused():
         validate_policy_values({"residency.allowed_regions": []})
 
 
-def test_retention_per_data_category_takes_a_slug():
-    assert parameter_for("retention.days.communications") is not None
+def test_retention_per_data_category_takes_only_catalogue_keys():
+    assert parameter_for("retention.days.content.communications") is not None
+    assert parameter_for("retention.days.communications") is None
     assert parameter_for("retention.days.Not A Slug") is None
-    assert validate_policy_values({"retention.days.files": 90}) == {"retention.days.files": 90}
+    assert validate_policy_values({"retention.days.content.files": 90}) == {
+        "retention.days.content.files": 90
+    }
+    with pytest.raises(PolicyValuesInvalid) as caught:
+        validate_policy_values({"retention.days.holiday_photos": 90})
+    assert "retention.days.holiday_photos" in caught.value.errors
 
 
 def test_a_statement_must_set_every_fixed_key():

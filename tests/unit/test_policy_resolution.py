@@ -18,7 +18,12 @@ from facito_admin.policies.resolution import (
 )
 
 EPOCH = datetime(2019, 1, 1, tzinfo=UTC)
-KEYS = ["dsr.response_days", "children.consent_age", "retention.days.files", "audit.retention_days"]
+KEYS = [
+    "dsr.response_days",
+    "children.consent_age",
+    "retention.days.content.files",
+    "audit.retention_days",
+]
 
 
 def instants() -> st.SearchStrategy[datetime]:
@@ -142,9 +147,9 @@ def test_a_contract_shortens_the_response_days_from_its_start_until_its_end():
 
 
 def test_a_per_category_retention_key_of_a_contract_appears_beside_the_statements_keys():
-    contract = _contract(STATEMENT.effective_from, None, **{"retention.days.files": 90})
+    contract = _contract(STATEMENT.effective_from, None, **{"retention.days.content.files": 90})
     policy = resolve([STATEMENT], [contract], at=datetime(2026, 1, 1, tzinfo=UTC))
-    assert policy.value("retention.days.files") == 90
+    assert policy.value("retention.days.content.files") == 90
     assert set(STATEMENT_2019_VALUES) < set(policy.values)
 
 

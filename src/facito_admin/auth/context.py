@@ -10,6 +10,7 @@ from typing import Any
 
 from .permissions import (
     ORGANISATION_ROLES,
+    SELF_PERMISSIONS,
     STAFF_ROLES,
     AppRole,
     Permission,
@@ -127,19 +128,20 @@ def resolve_principal(
     if not found.active:
         raise InvalidToken("organisation is not active")
     roles = _roles(claims, ORGANISATION_ROLES)
+    permissions = permissions_for(roles)
     if app_only:
         kind = PrincipalKind.organisation_app
-    elif roles:
-        kind = PrincipalKind.organisation_user
     else:
-        kind = PrincipalKind.employee
+        # A person: an employee, whatever admin roles they also hold, with their own data.
+        kind = PrincipalKind.organisation_user if roles else PrincipalKind.employee
+        permissions |= SELF_PERMISSIONS
     return Principal(
         kind,
         tenant_id,
         object_id,
         display,
         roles,
-        permissions_for(roles),
+        permissions,
         found.organisation_id,
         client_id,
     )

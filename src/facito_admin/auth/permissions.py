@@ -32,6 +32,25 @@ class Permission(StrEnum):
     GroupsWrite = "org:groups:write"
     WebhooksRead = "org:webhooks:read"
     WebhooksWrite = "org:webhooks:write"
+    # Data linked to accounts (user_data/): its metadata, ingestion, and the content itself,
+    # whose every read is audited.
+    DataRecordsRead = "org:data-records:read"
+    DataRecordsWrite = "org:data-records:write"
+    DataContentRead = "org:data-content:read"
+    PreferencesRead = "org:preferences:read"
+    PreferencesWrite = "org:preferences:write"
+    GuardianConsentsRead = "org:guardian-consents:read"
+    GuardianConsentsWrite = "org:guardian-consents:write"
+    LegalHoldsRead = "org:legal-holds:read"
+    LegalHoldsWrite = "org:legal-holds:write"
+    # Retention preview, deletion certificates (read) and starting a retention run (write).
+    RetentionRead = "org:retention:read"
+    RetentionWrite = "org:retention:write"
+    # A person signed in with a delegated token: their own account, and nobody else's.
+    SelfProfileRead = "self:profile:read"
+    SelfPreferencesRead = "self:preferences:read"
+    SelfPreferencesWrite = "self:preferences:write"
+    SelfDataRead = "self:data:read"
     # Facito staff only: act on the organisations themselves.
     OrganisationsManage = "facito:organisations:manage"
     OrganisationsList = "facito:organisations:list"
@@ -79,6 +98,24 @@ _NOTICES_WRITE = _NOTICES_READ | {_P.NoticesWrite}
 _SCIM_TOKENS_WRITE = frozenset({_P.ScimTokensRead, _P.ScimTokensWrite})
 _WEBHOOKS_READ = frozenset({_P.WebhooksRead})
 _WEBHOOKS_WRITE = _WEBHOOKS_READ | {_P.WebhooksWrite}
+_DATA_READ = frozenset(
+    {
+        _P.DataRecordsRead,
+        _P.PreferencesRead,
+        _P.GuardianConsentsRead,
+        _P.LegalHoldsRead,
+        _P.RetentionRead,
+    }
+)
+# Those who answer for the organisation's data: its administrators and privacy officers.
+_DATA_CONTROL = _DATA_READ | {
+    _P.DataContentRead,
+    _P.DataRecordsWrite,
+    _P.PreferencesWrite,
+    _P.GuardianConsentsWrite,
+    _P.LegalHoldsWrite,
+    _P.RetentionWrite,
+}
 
 ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
     AppRole.OrganisationAdmin: frozenset(
@@ -91,6 +128,7 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         # Only administrators hand out provisioning credentials (a SCIM token writes accounts).
         | _SCIM_TOKENS_WRITE
         | _WEBHOOKS_WRITE
+        | _DATA_CONTROL
     ),
     AppRole.OrganisationReader: frozenset(
         {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead}
@@ -100,17 +138,33 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         | _POLICY_READ
         | _NOTICES_READ
         | _WEBHOOKS_READ
+        # Readers see what data is linked to accounts, never its content.
+        | _DATA_READ
     ),
-    # The organisation's privacy officer acknowledges Facito's statement changes too.
+    # The organisation's privacy officer acknowledges Facito's statement changes too, and
+    # answers for the data linked to the accounts (holds, guardians, preferences, content).
     AppRole.PrivacyOfficer: frozenset(
-        {_P.OrganisationRead, _P.AuditRead} | _NOTICES_WRITE | _POLICY_READ
+        {_P.OrganisationRead, _P.AuditRead}
+        | _NOTICES_WRITE
+        | _POLICY_READ
+        | _ACCOUNTS_READ
+        | _DATA_CONTROL
     ),
     # Customer systems provision accounts and their products, and follow their jobs; they
     # may read the effective policy (e.g. the response days of the requests they file), the
     # contracts themselves are for people; they receive webhooks, so they may follow
     # deliveries (registering endpoints is the admin's).
+    # They push the data their systems link to accounts and the consents their own banners
+    # and forms collect; reading content back is for people (and audited).
     AppRole.IntegrationReadWrite: frozenset(
-        {_P.OrganisationRead, _P.PolicyRead}
+        {
+            _P.OrganisationRead,
+            _P.PolicyRead,
+            _P.DataRecordsRead,
+            _P.DataRecordsWrite,
+            _P.PreferencesRead,
+            _P.PreferencesWrite,
+        }
         | _ACCOUNTS_WRITE
         | _JOBS_WRITE
         | _SYNC_WRITE
@@ -160,6 +214,14 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
     # Support engineers reach an organisation only through an approved access grant.
     AppRole.SupportEngineer: frozenset(),
 }
+
+
+# What every person signed in with a delegated token of an organisation may do, whatever their
+# roles: see their own profile, products, preferences and data, and set their preferences
+# (routes under /v1/me find the account by the token's object id).
+SELF_PERMISSIONS = frozenset(
+    {_P.SelfProfileRead, _P.SelfPreferencesRead, _P.SelfPreferencesWrite, _P.SelfDataRead}
+)
 
 
 # What a SCIM bearer token may do (scim/auth.py): provision the organisation's accounts and

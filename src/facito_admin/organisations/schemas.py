@@ -101,6 +101,33 @@ class RegionSchema(OutputSchema):
     eea = ma.fields.Boolean(required=True)
 
 
+class DataCategorySchema(OutputSchema):
+    key = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "Names the category in data records, legal holds and the "
+            "`retention.days.<key>` policy parameter"
+        },
+    )
+    name = ma.fields.String(required=True)
+    description = ma.fields.String(required=True)
+    sensitive = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "Kept no longer than `retention.sensitive_max_days`"},
+    )
+    purposes = ma.fields.List(ma.fields.String(), required=True)
+    advertising_allowed = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "Whether the data may ever select advertisements"},
+    )
+    default_retention_days = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "Days kept where no statement or contract sets `retention.days.<key>`"
+        },
+    )
+
+
 class SubprocessorSchema(OutputSchema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)

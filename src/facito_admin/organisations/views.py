@@ -19,12 +19,14 @@ from ..http import (
     page_response,
     require,
 )
+from ..policies.categories import CATEGORIES
 from ..policies.regions import REGIONS, SUBPROCESSORS
 from ..tenants.lookups import get_organisation
 from ..tenants.models import Organisation
 from . import service
 from .actions import OrganisationAction
 from .schemas import (
+    DataCategorySchema,
     OrganisationCreateSchema,
     OrganisationPageSchema,
     OrganisationQueryArgsSchema,
@@ -42,7 +44,10 @@ blp = Blueprint(
     description="Customer organisations (tenants)",
 )
 registry_blp = Blueprint(
-    "registry", __name__, url_prefix="/v1", description="Where data may be stored"
+    "registry",
+    __name__,
+    url_prefix="/v1",
+    description="What data Facito holds and where it may be stored",
 )
 
 
@@ -157,3 +162,12 @@ class Subprocessors(MethodView):
     def get(self) -> Any:
         """Subprocessors that store data for Facito"""
         return list(SUBPROCESSORS.values())
+
+
+@registry_blp.route("/data-categories")
+class DataCategories(MethodView):
+    @registry_blp.response(200, DataCategorySchema(many=True))
+    @require()
+    def get(self) -> Any:
+        """Data categories: sensitivity, purposes and default retention of each"""
+        return list(CATEGORIES.values())

@@ -12,12 +12,12 @@ API documents, validates and resolves it from there.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from .categories import CATEGORIES
 from .regions import REGIONS, SUBPROCESSORS
 
 PolicyValue = int | bool | list[str]
@@ -35,10 +35,8 @@ class ValueKind(StrEnum):
 
 MARKETING_CHANNELS = ("email", "sms", "phone", "post")
 
-# `retention.days.<data-category>`: the data-category catalogue arrives with the linked user
-# data; until then a category is any slug, and that catalogue will narrow this check.
+# `retention.days.<data-category>`: one key per category of the catalogue (categories.py).
 RETENTION_BY_CATEGORY_PREFIX = "retention.days."
-_CATEGORY_SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -173,7 +171,8 @@ PARAMETERS: dict[str, PolicyParameter] = {
 RETENTION_BY_CATEGORY = PolicyParameter(
     RETENTION_BY_CATEGORY_PREFIX + "<data-category>",
     ValueKind.Days,
-    "Days data of one category is kept (a key per category, set by a statement or contract).",
+    "Days data of one category is kept (a key per category of GET /v1/data-categories; "
+    "without one, the category's default retention applies).",
     1,
     36500,
     statement_figure=False,
@@ -217,7 +216,7 @@ def parameter_for(key: str) -> PolicyParameter | None:
         return PARAMETERS[key]
     if key.startswith(RETENTION_BY_CATEGORY_PREFIX):
         category = key.removeprefix(RETENTION_BY_CATEGORY_PREFIX)
-        return RETENTION_BY_CATEGORY if _CATEGORY_SLUG.match(category) else None
+        return RETENTION_BY_CATEGORY if category in CATEGORIES else None
     return None
 
 

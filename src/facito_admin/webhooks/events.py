@@ -26,6 +26,17 @@ class WebhookEventType(StrEnum):
     PolicyStatementPublished = "policy.statement_published"
     PolicyContractChanged = "policy.contract_changed"
     OrganisationResidencyInvalid = "organisation.residency_invalid"
+    AccountCreated = "account.created"
+    AccountUpdated = "account.updated"
+    AccountDisabled = "account.disabled"
+    AccountEnabled = "account.enabled"
+    AccountDeleted = "account.deleted"
+    AccountRestored = "account.restored"
+    AccountPurged = "account.purged"
+    DataRecordsIngested = "data_records.ingested"
+    LegalHoldPlaced = "legal_hold.placed"
+    LegalHoldReleased = "legal_hold.released"
+    RetentionPurged = "retention.purged"
 
 
 EVENT_DESCRIPTIONS: dict[WebhookEventType, str] = {
@@ -34,6 +45,19 @@ EVENT_DESCRIPTIONS: dict[WebhookEventType, str] = {
     "changed",
     WebhookEventType.OrganisationResidencyInvalid: "The organisation's regions no longer "
     "satisfy its effective policy",
+    WebhookEventType.AccountCreated: "An account was created (by hand, sync or SCIM)",
+    WebhookEventType.AccountUpdated: "An account's attributes changed",
+    WebhookEventType.AccountDisabled: "An account was disabled; its product access ended",
+    WebhookEventType.AccountEnabled: "A disabled account was enabled again",
+    WebhookEventType.AccountDeleted: "An account was deleted; it can be restored until its "
+    "purge time",
+    WebhookEventType.AccountRestored: "A deleted account was restored",
+    WebhookEventType.AccountPurged: "A deleted account was removed for good",
+    WebhookEventType.DataRecordsIngested: "A batch of linked data records was ingested",
+    WebhookEventType.LegalHoldPlaced: "A legal hold was placed",
+    WebhookEventType.LegalHoldReleased: "A legal hold was released",
+    WebhookEventType.RetentionPurged: "A retention run removed data for good; its deletion "
+    "certificate is ready",
 }
 
 

@@ -72,11 +72,11 @@ def test_a_contract_in_force_is_named_and_its_category_retention_keys_appear(
     client, org_a: Org, auth
 ):
     contract, _ = create_contract(
-        client, org_a, auth(None, OPERATOR), overrides={"retention.days.files": 90}
+        client, org_a, auth(None, OPERATOR), overrides={"retention.days.content.files": 90}
     )
     body = client.get(policy_url(org_a), headers=auth(org_a, "Privacy.Officer")).get_json()
     assert body["contract"]["reference"] == contract["reference"]
-    assert body["values"]["retention.days.files"]["value"] == 90
+    assert body["values"]["retention.days.content.files"]["value"] == 90
     assert body["values"]["dsr.response_days"]["source"] == "statement"
 
 
