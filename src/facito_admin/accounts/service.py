@@ -15,7 +15,7 @@ from sqlalchemy import Select, bindparam, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from ..audit.service import record_event
-from ..auth.context import RequestContext
+from ..auth.context import Principal, PrincipalKind, RequestContext
 from ..common.conditional import IfMatch
 from ..common.pagination import Page
 from ..db.base import new_id, utcnow
@@ -28,6 +28,9 @@ from .fields import FIELDS, Access
 from .listing import AccountFilter
 from .models import LIVE, Account, AccountSource, AccountStatus
 from .rules import GuardianConsentRequired
+
+# Principals that are people of the organisation, whose token's object id names their account.
+PERSON_KINDS = frozenset({PrincipalKind.employee, PrincipalKind.organisation_user})
 
 # Fields an administrator or integration sets (fields.py); lifecycle fields change by actions.
 EDITABLE = tuple(
@@ -56,6 +59,19 @@ def get_account(session: Session, *, account_id: uuid.UUID) -> Account:
     account = session.get(Account, (require_organisation(session), account_id))
     if account is None:
         raise NotFound("no such account")
+    return account
+
+
+def account_of_principal(session: Session, principal: Principal) -> Account:
+    """The signed-in person's own account: the one with their token's object id (routes under
+    /v1/me). A deleted account, an app or a principal without an account gets NotFound."""
+    if principal.kind not in PERSON_KINDS or principal.organisation_id is None:
+        raise NotFound("no account of yours in this organisation")
+    account = session.scalar(
+        select(Account).where(Account.entra_oid == principal.object_id.lower(), LIVE)
+    )
+    if account is None:
+        raise NotFound("no account of yours in this organisation")
     return account
 
 
