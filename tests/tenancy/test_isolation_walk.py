@@ -110,6 +110,8 @@ def outsiders(org_b: Org, auth: Callable[..., dict[str, str]]) -> dict[str, dict
     return {
         "org B user with every role": auth(org_b, *sorted(ORGANISATION_ROLES)),
         "org B integration app": auth(org_b, "Integration.ReadWrite", app=True),
+        # A person without an admin role: only their own data (self permissions), nowhere else.
+        "org B employee": auth(org_b),
         "support engineer without grant": auth(None, "Support.Engineer"),
     }
 
