@@ -47,14 +47,14 @@ def change_preferences(
 
 
 def make_guardian_consent(
-    runtime: Runtime, organisation_id: uuid.UUID, account_id: uuid.UUID
+    runtime: Runtime, organisation_id: uuid.UUID, account_id: uuid.UUID | str
 ) -> GuardianConsent:
     """A guardian consent recorded by the service for a minor's account, committed."""
     with unit_of_work(runtime, organisation_id=organisation_id) as session:
         return guardians.record_guardian_consent(
             session,
             admin_ctx(organisation_id),
-            account_id=account_id,
+            account_id=uuid.UUID(str(account_id)),
             guardian_name="Petra de Vries",
             guardian_contact="+31 6 1234 5678",
             relationship=guardians.Relationship.parent,
@@ -65,7 +65,7 @@ def make_guardian_consent(
 
 
 def make_data_record(
-    runtime: Runtime, organisation_id: uuid.UUID, account_id: uuid.UUID, n: int = 1
+    runtime: Runtime, organisation_id: uuid.UUID, account_id: uuid.UUID | str, n: int = 1
 ) -> uuid.UUID:
     """A linked data record of the account (stand-in for user_data's ingestion)."""
     record_id = new_id()
@@ -74,7 +74,7 @@ def make_data_record(
             DataRecord(
                 id=record_id,
                 organisation_id=organisation_id,
-                account_id=account_id,
+                account_id=uuid.UUID(str(account_id)),
                 product="website-hosting",
                 category="identity.age_guardian",
                 source_system="school-admin",
