@@ -8,6 +8,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from ..accounts.fields import FIELDS, Access, Kind
 from ..common.schemas import OutputSchema
 from ..http import authenticate, require
 from . import service
@@ -16,16 +17,25 @@ from .own import own_session
 blp = Blueprint("me", __name__, url_prefix="/v1/me", description="The calling principal")
 
 
+# The profile attributes an administrator or integration sets with no rule of their own (job
+# title, department, …): taken from the field table, so a new one shows here by itself.
+_PROFILE = {
+    field.name: ma.fields.String(required=True, allow_none=True)
+    for field in FIELDS.values()
+    if field.kind is Kind.text
+    and field.access is Access.editable
+    and not (field.check or field.unique or field.key)
+}
+
+
 class OwnAccountSchema(OutputSchema):
+    class Meta(OutputSchema.Meta):
+        include = _PROFILE
+
     id = ma.fields.UUID(required=True)
     user_principal_name = ma.fields.String(required=True)
     email = ma.fields.String(required=True, allow_none=True)
     display_name = ma.fields.String(required=True)
-    given_name = ma.fields.String(required=True, allow_none=True)
-    family_name = ma.fields.String(required=True, allow_none=True)
-    department = ma.fields.String(required=True, allow_none=True)
-    job_title = ma.fields.String(required=True, allow_none=True)
-    preferred_language = ma.fields.String(required=True, allow_none=True)
     status = ma.fields.String(required=True, metadata={"description": "`active` or `disabled`"})
     is_minor = ma.fields.Boolean(required=True, attribute="minor_now")
     created_at = ma.fields.DateTime(required=True)
