@@ -6,7 +6,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 
 from facito_admin.accounts import entitlements
 from facito_admin.accounts import service as account_service
@@ -17,6 +17,7 @@ from facito_admin.db.session import unit_of_work
 from facito_admin.products.models import Entitlement, Product, ProductKind
 from facito_admin.runtime import Runtime
 from tests.factories.audit import admin_ctx
+from tests.factories.consents import make_guardian_consent
 
 
 def account_fields(n: int | str, **overrides: Any) -> dict[str, Any]:
@@ -100,13 +101,8 @@ def grant(runtime: Runtime, organisation_id: uuid.UUID, account_id: uuid.UUID, *
 def record_guardian_consent(
     runtime: Runtime, organisation_id: uuid.UUID, account_id: uuid.UUID | str
 ) -> None:
-    """Stand-in for the guardian-consent feature of a later issue."""
-    with unit_of_work(runtime, organisation_id=organisation_id) as session:
-        session.execute(
-            update(Account)
-            .where(Account.id == uuid.UUID(str(account_id)))
-            .values(guardian_consent_at=utcnow(), version=Account.version + 1)
-        )
+    """A guardian consent recorded by the consents service (it sets guardian_consent_at)."""
+    make_guardian_consent(runtime, organisation_id, account_id)
 
 
 def read_account(runtime: Runtime, organisation_id: uuid.UUID, account_id: uuid.UUID):

@@ -147,14 +147,13 @@ def test_restoring_a_minors_active_account_needs_guardian_consent(
     client.post(account_url(org_a, kid["id"], "/enable"), headers=admin)
     tag = etag(client, org_a, kid["id"], admin)
     client.delete(account_url(org_a, kid["id"]), headers=admin | {"If-Match": tag})
-    # The consent is withdrawn meanwhile (a later issue): the stand-in clears it directly.
-    from sqlalchemy import update
-
-    from facito_admin.accounts.models import Account
-    from facito_admin.db.session import unit_of_work
-
-    with unit_of_work(runtime, organisation_id=org_a.id) as session:
-        session.execute(update(Account).values(guardian_consent_at=None))
+    # The guardian withdraws the consent meanwhile.
+    revoked = client.post(
+        f"/v1/organisations/{org_a.id}/accounts/{kid['id']}/guardian-consent/revoke",
+        json={"reason": "withdrawn"},
+        headers=admin,
+    )
+    assert revoked.status_code == 200
     response = client.post(account_url(org_a, kid["id"], "/restore"), headers=admin)
     assert response.status_code == 409
     assert response.get_json()["code"] == "guardian-consent-required"
