@@ -129,6 +129,7 @@ def publish_event(
     be JSON (TypeError otherwise) and is shown to the organisation's receivers: never put
     secrets or another organisation's facts in it.
     """
+    event_type = WebhookEventType(event_type)
     publish_events(session, organisation_id=organisation_id, events=[(event_type, data)])
 
 
