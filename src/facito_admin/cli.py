@@ -142,7 +142,7 @@ def audit_verify(org_slug: str) -> None:
     """Recompute an organisation's audit hash chain; exit 1 when it is broken."""
     import json
 
-    from .audit.service import verify_organisation_chain
+    from .audit.verification import verify_organisation_chain
     from .db.session import Database
     from .tenants.models import Organisation
 
@@ -158,7 +158,7 @@ def audit_verify(org_slug: str) -> None:
             report = verify_organisation_chain(session)
     finally:
         database.dispose()
-    broken = report.first_broken
+    broken, pruned = report.first_broken, report.pruned
     click.echo(
         json.dumps(
             {
@@ -168,6 +168,13 @@ def audit_verify(org_slug: str) -> None:
                 "first_broken": None
                 if broken is None
                 else {"seq": broken.seq, "event_id": broken.event_id, "reason": broken.reason},
+                "pruned": None
+                if pruned is None
+                else {
+                    "through_seq": pruned.seq,
+                    "count": pruned.count,
+                    "at": pruned.at.isoformat(),
+                },
             },
             indent=2,
         )

@@ -33,6 +33,7 @@ from facito_admin.scim import protocol as scim_protocol
 # Periodic work and why it must run; a feature whose periodic job nobody schedules is dead.
 PERIODIC_JOBS = {
     "account-purge-scan": "deleted accounts are purged after their grace period",
+    "audit-prune-scan": "audit events are pruned past the organisation's audit.retention_days",
     "directory-sync-schedule": "federations sync on their schedule",
     "idempotency-purge": "Idempotency-Key answers are kept 24 hours, not for ever",
     "statement-notice-scan": "every organisation hears of a new statement version",

@@ -208,3 +208,36 @@ def test_a_tampered_lone_surrogate_gives_a_wrong_hash_not_an_error():
     report = verify_chain(ORG, events)
     assert report.first_broken is not None
     assert report.first_broken.reason is BreakReason.content_altered
+
+
+def test_a_pruned_chain_verifies_from_the_checkpoint_of_its_last_pruned_event():
+    events = _chain(6)
+    start = ChainHead(seq=2, hash=events[1]["hash"])
+    report = verify_chain(ORG, events[2:], head=_head(events), start=start)
+    assert report.valid
+    assert report.checked == 4
+
+
+def test_a_pruned_chain_with_a_wrong_checkpoint_hash_breaks_at_its_first_remaining_event():
+    events = _chain(6)
+    report = verify_chain(ORG, events[2:], head=_head(events), start=ChainHead(2, "0" * 64))
+    assert report.first_broken is not None
+    assert (report.first_broken.seq, report.first_broken.reason) == (
+        3,
+        BreakReason.prev_hash_mismatch,
+    )
+
+
+def test_an_event_missing_right_after_the_checkpoint_is_reported_at_its_seq():
+    events = _chain(6)
+    start = ChainHead(seq=2, hash=events[1]["hash"])
+    report = verify_chain(ORG, events[3:], head=_head(events), start=start)
+    assert report.first_broken is not None
+    assert (report.first_broken.seq, report.first_broken.event_id) == (3, None)
+    assert report.first_broken.reason is BreakReason.missing_event
+
+
+def test_a_chain_pruned_up_to_its_head_is_valid_when_the_head_is_the_checkpoint():
+    events = _chain(3)
+    start = ChainHead(seq=3, hash=events[-1]["hash"])
+    assert verify_chain(ORG, [], head=_head(events), start=start).valid

@@ -24,6 +24,7 @@ from ..products.models import EndReason, Entitlement
 from . import rules
 from .actions import AccountAction
 from .entitlements import end_entitlements, reinstate_entitlements
+from .events import publish_account_change
 from .models import Account, AccountStatus
 from .service import check_unique, get_account, require_activation_allowed
 
@@ -57,6 +58,7 @@ def disable_account(
         target_id=account.id,
         details={"ended_entitlements": ended},
     )
+    publish_account_change(session, account, AccountAction.AccountDisable)
     return account
 
 
@@ -83,6 +85,7 @@ def enable_account(
         target_id=account.id,
         details={"reinstated_entitlements": reinstated},
     )
+    publish_account_change(session, account, AccountAction.AccountEnable)
     return account
 
 
@@ -112,6 +115,7 @@ def delete_account(
             "ended_entitlements": ended,
         },
     )
+    publish_account_change(session, account, AccountAction.AccountDelete)
     return account
 
 
@@ -147,6 +151,7 @@ def restore_account(session: Session, ctx: RequestContext, *, account_id: uuid.U
         target_id=account.id,
         details={"status": target.value, "reinstated_entitlements": reinstated},
     )
+    publish_account_change(session, account, AccountAction.AccountRestore)
     return account
 
 

@@ -24,6 +24,7 @@ from ..errors import AlreadyExists, InvalidState, NotFound, ValidationFailed
 from ..policies.effective.defaults import PolicyKey, policy_value
 from . import listing, rules
 from .actions import AccountAction
+from .events import publish_account_change
 from .fields import FIELDS, Access
 from .listing import AccountFilter
 from .models import LIVE, Account, AccountSource, AccountStatus
@@ -230,6 +231,7 @@ def create_account(
         # erased (GDPR art. 17), so events name accounts by id and list field names only.
         details={"source": source.value, "status": status.value, "fields": sorted(values)},
     )
+    publish_account_change(session, account, AccountAction.AccountCreate)
     return account
 
 
@@ -266,4 +268,7 @@ def update_account(
         target_id=account.id,
         details={"fields": sorted(changed)},
     )
+    if changed:
+        # An update that changed nothing is audited (someone asked) but tells receivers nothing.
+        publish_account_change(session, account, AccountAction.AccountUpdate, fields=changed)
     return account

@@ -54,6 +54,8 @@ class BreakReason(StrEnum):
     content_altered = "content-altered"
     # The last event is not the one the chain head points to.
     head_mismatch = "head-mismatch"
+    # The prune checkpoint disagrees with the chain's own record of the last pruning.
+    checkpoint_mismatch = "checkpoint-mismatch"
 
 
 def genesis_hash(organisation_id: str) -> str:
@@ -162,34 +164,43 @@ class ChainReport:
 
 
 def verify_chain(
-    organisation_id: str, events: Iterable[Mapping[str, Any]], *, head: ChainHead | None = None
+    organisation_id: str,
+    events: Iterable[Mapping[str, Any]],
+    *,
+    head: ChainHead | None = None,
+    start: ChainHead | None = None,
 ) -> ChainReport:
     """Recompute the chain in `seq` order and report the first link that does not hold.
 
     With ``head``, ``events`` are the events up to ``head.seq`` and must end exactly there:
-    a chain whose last events were deleted (or rewritten) is caught by the head.
+    a chain whose last events were deleted (or rewritten) is caught by the head. With
+    ``start`` (the checkpoint of pruned events), the chain resumes after ``start.seq`` and its
+    first event must link to ``start.hash``; without it, it begins at the genesis.
     """
-    expected_prev = genesis_hash(organisation_id)
+    offset = start.seq if start is not None else 0
+    expected_prev = start.hash if start is not None else genesis_hash(organisation_id)
     checked = 0
     last_id: str | None = None
     for event in events:
         checked += 1
+        seq = offset + checked
         event_id = str(event["id"])
         broken: BrokenLink | None = None
-        if event["seq"] != checked:
-            broken = BrokenLink(checked, None, BreakReason.missing_event)
+        if event["seq"] != seq:
+            broken = BrokenLink(seq, None, BreakReason.missing_event)
         elif event["prev_hash"] != expected_prev:
-            broken = BrokenLink(checked, event_id, BreakReason.prev_hash_mismatch)
+            broken = BrokenLink(seq, event_id, BreakReason.prev_hash_mismatch)
         elif event_hash(event, event["prev_hash"]) != event["hash"]:
-            broken = BrokenLink(checked, event_id, BreakReason.content_altered)
+            broken = BrokenLink(seq, event_id, BreakReason.content_altered)
         if broken is not None:
             return ChainReport(checked, broken, expected_prev)
         expected_prev = event["hash"]
         last_id = event_id
-    if head is not None and head.seq > checked:
-        broken = BrokenLink(checked + 1, None, BreakReason.missing_event)
+    last_seq = offset + checked
+    if head is not None and head.seq > last_seq:
+        broken = BrokenLink(last_seq + 1, None, BreakReason.missing_event)
         return ChainReport(checked, broken, expected_prev)
-    if head is not None and (head.seq != checked or head.hash != expected_prev):
-        broken = BrokenLink(checked, last_id, BreakReason.head_mismatch)
+    if head is not None and (head.seq != last_seq or head.hash != expected_prev):
+        broken = BrokenLink(last_seq, last_id, BreakReason.head_mismatch)
         return ChainReport(checked, broken, expected_prev)
     return ChainReport(checked, None, expected_prev)

@@ -54,6 +54,24 @@ class AuditChainHead(TenantScoped, Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditPruneCheckpoint(TenantScoped, Base):
+    """The last event pruned from an organisation's chain: where verification resumes.
+
+    Pruning (audit/pruning.py) deletes a prefix of the chain and moves this row forward in
+    the same transaction; the chain's remaining first event links to ``hash``. One row per
+    organisation, written only by pruning; no row means nothing was ever pruned.
+    """
+
+    __tablename__ = "audit_prune_checkpoints"
+
+    # The last pruned event's position and hash.
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    # Events pruned in total, over every run, and when the last run pruned.
+    pruned_count: Mapped[int] = mapped_column(BigInteger)
+    pruned_at: Mapped[datetime]
+
+
 class FacitoAuditEvent(ChainedEvent, Base):
     """An event of Facito's own chain: staff actions on nothing of one organisation.
 

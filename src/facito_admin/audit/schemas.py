@@ -112,6 +112,30 @@ class ChainReportSchema(OutputSchema):
     first_broken = ma.fields.Nested(BrokenLinkSchema, required=True, allow_none=True)
 
 
+class PrunedEventsSchema(OutputSchema):
+    """What pruning past the retention removed: the chain resumes after ``through_seq``."""
+
+    through_seq = ma.fields.Integer(
+        required=True, attribute="seq", metadata={"description": "The last pruned event's seq"}
+    )
+    through_hash = ma.fields.String(
+        required=True,
+        attribute="hash",
+        metadata={"description": "Its hash: the first remaining event's prev_hash"},
+    )
+    count = ma.fields.Integer(required=True, metadata={"description": "Events pruned in all"})
+    at = ma.fields.DateTime(required=True, metadata={"description": "When pruning last ran"})
+
+
+class OrganisationChainReportSchema(ChainReportSchema):
+    pruned = ma.fields.Nested(
+        PrunedEventsSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "Events pruned past the retention; null when none were"},
+    )
+
+
 class FacitoAuditEventSchema(AuditEventSchema):
     """An event of Facito's own chain (hashed with the organisation id "facito")."""
 

@@ -1,4 +1,7 @@
-"""Recording audit events in the caller's transaction, and querying and verifying the chain."""
+"""Recording audit events in the caller's transaction, and querying and exporting the log.
+
+Verification of the chain is in verification.py, pruning in pruning.py.
+"""
 
 from __future__ import annotations
 
@@ -19,16 +22,7 @@ from ..db.session import SessionSource
 from ..db.tenancy import REUSED_STATEMENT, require_organisation
 from ..errors import NotFound, ValidationFailed
 from . import export
-from .chain import (
-    HASHED_FIELDS,
-    ChainHead,
-    ChainReport,
-    canonical_details,
-    clean_text,
-    event_hash,
-    genesis_hash,
-    verify_chain,
-)
+from .chain import canonical_details, clean_text, event_hash, genesis_hash
 from .models import AuditChainHead, AuditEvent
 
 # Counted per session: the edge refuses to commit a mutating request that recorded no event.
@@ -68,7 +62,8 @@ def start_chain(session: Session) -> None:
     session.flush()
 
 
-def _organisation_exists(session: Session) -> uuid.UUID:
+def require_audit_chain(session: Session) -> uuid.UUID:
+    """The session's organisation, or NotFound when it has no audit chain (no organisation)."""
     # Staff may reach any organisation id: one that does not exist is a 404, not an empty log.
     # Every organisation's chain starts when it is created (start_chain).
     organisation_id = require_organisation(session)
@@ -253,7 +248,7 @@ def list_events(
     descending: bool = True,
 ) -> Page[AuditEvent]:
     """One keyset page of the organisation's events, newest first unless asked otherwise."""
-    _organisation_exists(session)
+    require_audit_chain(session)
     return paginate(
         session,
         events_query(event_filter),
@@ -322,7 +317,7 @@ def stream_events(
     while True:
         with database.session(organisation_id=organisation_id) as session:
             if after is None:
-                _organisation_exists(session)
+                require_audit_chain(session)
                 last = session.scalar(select(AuditChainHead.seq)) or 0
                 query = query.where(AuditEvent.seq <= last)
                 after = last + 1 if descending else 0
@@ -353,28 +348,3 @@ def export_events(
     # still gets a proper error answer instead of a 200 with a broken body.
     first = next(body, b"")
     return itertools.chain((first,), body)
-
-
-def _chain_rows(session: Session, last_seq: int | None) -> Iterator[dict[str, Any]]:
-    query = select(AuditEvent)
-    if last_seq is not None:
-        query = query.where(AuditEvent.seq <= last_seq)
-    for event in iter_events(session, query):
-        row = {name: getattr(event, name) for name in HASHED_FIELDS}
-        yield {**row, "prev_hash": event.prev_hash, "hash": event.hash}
-
-
-def verify_organisation_chain(session: Session) -> ChainReport:
-    """Recompute the whole chain of the session's organisation, up to its head."""
-    organisation_id = _organisation_exists(session)
-    # The head first: events appended while we read lie beyond it and are not judged, so a
-    # busy organisation's chain is not reported broken by its own new events.
-    head = session.execute(select(AuditChainHead)).scalar_one_or_none()
-    if head is None:
-        # No head (never started, or deleted): any event at all is then a broken chain.
-        snapshot = ChainHead(seq=0, hash=genesis_hash(str(organisation_id)))
-        rows = _chain_rows(session, None)
-    else:
-        snapshot = ChainHead(seq=head.seq, hash=head.hash)
-        rows = _chain_rows(session, head.seq)
-    return verify_chain(str(organisation_id), rows, head=snapshot)

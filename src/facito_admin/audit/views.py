@@ -12,13 +12,13 @@ from flask_smorest import Blueprint
 from ..auth.permissions import Permission
 from ..db.base import utcnow
 from ..http import db_session, page_response, require, runtime
-from . import service
+from . import service, verification
 from .export import CONTENT_TYPES, ExportFormat
 from .schemas import (
     AuditEventPageSchema,
     AuditEventQueryArgsSchema,
     AuditExportArgsSchema,
-    ChainReportSchema,
+    OrganisationChainReportSchema,
 )
 from .service import EventFilter
 
@@ -99,8 +99,13 @@ class AuditEventExport(MethodView):
 @blp.route("/verify")
 class AuditChainVerification(MethodView):
     @blp.doc(operationId="verifyAuditChain")
-    @blp.response(200, ChainReportSchema)
+    @blp.response(200, OrganisationChainReportSchema)
     @require(Permission.AuditRead)
     def get(self, org_id: UUID) -> Any:
-        """Recompute the organisation's hash chain and report the first broken link"""
-        return service.verify_organisation_chain(db_session())
+        """Recompute the organisation's hash chain and report the first broken link
+        ---
+        Events past the organisation's `audit.retention_days` are pruned; the chain is then
+        verified from the checkpoint of the last pruned event (`pruned`): the first remaining
+        event must link to `pruned.through_hash`.
+        """
+        return verification.verify_organisation_chain(db_session())

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.actions import AccountAction
 from ..accounts.entitlements import end_entitlements_of, reinstate_entitlements_of
+from ..accounts.events import AccountEvent, account_event, publish_account_events
 from ..accounts.models import Account, AccountSource, AccountStatus
 from ..accounts.rules import key
 from ..audit.service import EventSpec, record_events
@@ -235,7 +236,11 @@ def write_plan(
         if c.status is AccountStatus.active and c.status_before is not AccountStatus.active
     ]
     reinstated = reinstate_entitlements_of(session, activated, at=facts.now)
-    record_events(session, request, list(_events(plan.changes, ended, reinstated)))
+    specs = list(_events(plan.changes, ended, reinstated))
+    record_events(session, request, specs)
+    if specs:
+        # One endpoint lookup per page's transaction; the events are built only for subscribers.
+        publish_account_events(session, _webhook_events(plan.changes, specs))
 
 
 def _swaps(updates: list[Change]) -> bool:
@@ -313,3 +318,19 @@ def _events(
             yield event(AccountAction.AccountDisable, ended_entitlements=lost)
         else:
             yield event(AccountAction.AccountEnable, reinstated_entitlements=back)
+
+
+def _webhook_events(changes: list[Change], specs: list[EventSpec]) -> Iterator[AccountEvent]:
+    """The webhook event of each audited change, as the REST and SCIM paths publish it."""
+    by_id = {c.account_id: c for c in changes}
+    for spec in specs:
+        c = by_id[uuid.UUID(str(spec.target_id))]
+        action = AccountAction(spec.action)
+        yield account_event(
+            action,
+            account_id=c.account_id,
+            status=c.status,
+            source=c.after["source"],
+            fields=c.fields,
+            purge_after=c.after["purge_after"] if action is AccountAction.AccountDelete else None,
+        )

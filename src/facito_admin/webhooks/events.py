@@ -7,8 +7,10 @@ EVENT_DESCRIPTIONS, then call publish_event where it happens. Endpoints subscrib
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -66,6 +68,51 @@ def new_event_id() -> str:
     return f"msg_{new_id().hex}"
 
 
+@dataclass(frozen=True)
+class _Subscriber:
+    endpoint_id: uuid.UUID
+    event_types: frozenset[str]
+
+
+# session.info key: (transaction, organisation id, its enabled endpoints) of the last lookup.
+_SUBSCRIBERS_KEY = "webhook_subscribers"
+
+
+def _subscribers(session: Session, organisation_id: uuid.UUID) -> tuple[_Subscriber, ...]:
+    """The organisation's enabled endpoints, read once per transaction.
+
+    A directory sync publishes an event per changed account: without this, each would read
+    the endpoints again. The set is kept for the transaction that read it (a later one, such
+    as a job's next step, reads again); endpoint changes in the same transaction call
+    forget_subscribers (service.py).
+    """
+    transaction = session.get_transaction()
+    cached = session.info.get(_SUBSCRIBERS_KEY)
+    if (
+        cached is not None
+        and transaction is not None
+        and cached[0] is transaction
+        and cached[1] == organisation_id
+    ):
+        return cast(tuple[_Subscriber, ...], cached[2])
+    rows = session.execute(
+        select(WebhookEndpoint.id, WebhookEndpoint.event_types)
+        .where(
+            WebhookEndpoint.organisation_id == organisation_id,
+            WebhookEndpoint.enabled.is_(True),
+        )
+        .order_by(WebhookEndpoint.id)
+    ).all()
+    found = tuple(_Subscriber(row.id, frozenset(row.event_types)) for row in rows)
+    session.info[_SUBSCRIBERS_KEY] = (session.get_transaction(), organisation_id, found)
+    return found
+
+
+def forget_subscribers(session: Session) -> None:
+    """Drop the session's endpoint set: an endpoint was added, changed or removed."""
+    session.info.pop(_SUBSCRIBERS_KEY, None)
+
+
 def publish_event(
     session: Session,
     *,
@@ -83,37 +130,52 @@ def publish_event(
     secrets or another organisation's facts in it.
     """
     event_type = WebhookEventType(event_type)
+    publish_events(session, organisation_id=organisation_id, events=[(event_type, data)])
+
+
+def publish_events(
+    session: Session,
+    *,
+    organisation_id: uuid.UUID,
+    events: Iterable[tuple[WebhookEventType, dict[str, Any]]],
+) -> int:
+    """:func:`publish_event` for many events with one endpoint lookup; deliveries made.
+
+    Costs one indexed read per transaction when no endpoint subscribes to the events.
+    """
     bound = session_organisation(session)
     if bound is not None and bound != organisation_id:
         raise TenancyViolation("this session serves another organisation")
-    endpoints = session.scalars(
-        select(WebhookEndpoint)
-        .where(
-            WebhookEndpoint.organisation_id == organisation_id,
-            WebhookEndpoint.enabled.is_(True),
-        )
-        .order_by(WebhookEndpoint.id)
-    ).all()
-    subscribed = [e for e in endpoints if event_type.value in e.event_types]
-    if not subscribed:
-        return
-    now = utcnow()
-    payload = {
-        "type": event_type.value,
-        "timestamp": now.isoformat().replace("+00:00", "Z"),
-        "data": json_value(data, "an event's data"),
-    }
-    event_id = new_event_id()
-    for endpoint in subscribed:
-        delivery = WebhookDelivery(
-            id=new_id(),
-            organisation_id=organisation_id,
-            endpoint_id=endpoint.id,
-            event_id=event_id,
-            event_type=event_type.value,
-            payload=payload,
-            status=DeliveryStatus.pending,
-            attempts=0,
-        )
-        session.add(delivery)
-        schedule_attempt(session, delivery)
+    subscribers = _subscribers(session, organisation_id)
+    if not subscribers:
+        return 0
+    subscribed = frozenset().union(*(s.event_types for s in subscribers))
+    made = 0
+    for given, data in events:
+        event_type = WebhookEventType(given)
+        if event_type.value not in subscribed:
+            continue
+        now = utcnow()
+        payload = {
+            "type": event_type.value,
+            "timestamp": now.isoformat().replace("+00:00", "Z"),
+            "data": json_value(data, "an event's data"),
+        }
+        event_id = new_event_id()
+        for subscriber in subscribers:
+            if event_type.value not in subscriber.event_types:
+                continue
+            delivery = WebhookDelivery(
+                id=new_id(),
+                organisation_id=organisation_id,
+                endpoint_id=subscriber.endpoint_id,
+                event_id=event_id,
+                event_type=event_type.value,
+                payload=payload,
+                status=DeliveryStatus.pending,
+                attempts=0,
+            )
+            session.add(delivery)
+            schedule_attempt(session, delivery)
+            made += 1
+    return made

@@ -21,7 +21,7 @@ from ..outbound import WebhookConfig
 from ..tenants.lookups import get_organisation
 from .actions import WebhookAction
 from .crypto import encrypt_secret, generate_secret
-from .events import WebhookEventType
+from .events import WebhookEventType, forget_subscribers
 from .models import DeliveryStatus, DisabledReason, WebhookDelivery, WebhookEndpoint
 from .scheduling import schedule_attempt
 from .targets import check_target
@@ -104,6 +104,7 @@ def create_endpoint(
     )
     session.add(endpoint)
     session.flush()
+    forget_subscribers(session)
     record_event(
         session,
         ctx,
@@ -142,6 +143,7 @@ def update_endpoint(
         endpoint.disabled_reason = None if endpoint.enabled else DisabledReason.manual
         endpoint.disabled_at = None if endpoint.enabled else utcnow()
     session.flush()
+    forget_subscribers(session)
     record_event(
         session,
         ctx,
@@ -164,6 +166,7 @@ def delete_endpoint(
     # Rows before the audit chain head, as an attempt recording its outcome locks them.
     session.delete(endpoint)
     session.flush()
+    forget_subscribers(session)
     record_event(
         session,
         ctx,

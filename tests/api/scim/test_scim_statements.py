@@ -48,6 +48,9 @@ def test_a_scim_create_reads_the_token_probes_uniqueness_and_writes_account_and_
         ["SELECT", "audit_chain_heads.organisation_id,"],  # the chain head, locked
         ["UPDATE", "audit_chain_heads"],
         ["INSERT", "INTO"],  # the audit event
+        # The organisation's webhook endpoints (none subscribe: no delivery is written), read
+        # once per transaction (webhooks/events.py).
+        ["SELECT", "webhook_endpoints.id,"],
     ], "\n".join(seen)
 
 

@@ -225,7 +225,7 @@ def test_unknown_event_types_and_fields_are_refused(
 ):
     headers = auth(org_a, ADMIN)
     for body in (
-        {"url": f"https://{PUBLIC}/", "event_types": ["account.created"]},
+        {"url": f"https://{PUBLIC}/", "event_types": ["account.exploded"]},
         {"url": f"https://{PUBLIC}/", "event_types": []},
         {"url": f"https://{PUBLIC}/", "event_types": ["policy.contract_changed"], "secret": "x"},
         {"event_types": ["policy.contract_changed"]},
@@ -295,6 +295,17 @@ def test_the_event_type_registry_is_listed(client: FlaskClient, org_a: Org, auth
         "policy.statement_published",
         "policy.contract_changed",
         "organisation.residency_invalid",
+        "account.created",
+        "account.updated",
+        "account.disabled",
+        "account.enabled",
+        "account.deleted",
+        "account.restored",
+        "account.purged",
+        "data_records.ingested",
+        "legal_hold.placed",
+        "legal_hold.released",
+        "retention.purged",
     ]
 
 

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from facito_admin.audit.models import AuditEvent
-from facito_admin.audit.service import record_event, verify_organisation_chain
+from facito_admin.audit.service import record_event
+from facito_admin.audit.verification import verify_organisation_chain
 from facito_admin.runtime import Runtime
 from tests.conftest import Org
 from tests.factories.audit import admin_ctx
@@ -85,7 +86,12 @@ def _assert_gapless_and_valid(runtime: Runtime, org: Org, expected: int, client,
         f"/v1/organisations/{org.id}/audit-events/verify",
         headers=auth(org, "Organisation.Admin"),
     )
-    assert response.get_json() == {"valid": True, "checked": expected + 1, "first_broken": None}
+    assert response.get_json() == {
+        "valid": True,
+        "checked": expected + 1,
+        "first_broken": None,
+        "pruned": None,
+    }
 
 
 @pytest.mark.slow

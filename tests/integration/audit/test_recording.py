@@ -17,8 +17,8 @@ from facito_admin.audit.service import (
     events_query,
     iter_events,
     record_event,
-    verify_organisation_chain,
 )
+from facito_admin.audit.verification import verify_organisation_chain
 from facito_admin.db.session import unit_of_work
 from facito_admin.tenants.models import Organisation
 from tests.factories.audit import admin_ctx, record_events

@@ -99,6 +99,7 @@ def test_a_deleted_event_in_the_middle_is_reported_missing(client, auth, runtime
         "valid": False,
         "checked": 3,
         "first_broken": {"seq": 3, "event_id": None, "reason": "missing-event"},
+        "pruned": None,
     }
 
 
@@ -143,6 +144,7 @@ def test_the_cli_prints_the_report_and_fails_on_a_broken_chain(runtime, org_a, o
         "valid": True,
         "checked": 4,
         "first_broken": None,
+        "pruned": None,
     }
 
     _sql(

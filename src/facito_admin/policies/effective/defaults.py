@@ -18,6 +18,7 @@ from .service import effective_policy
 class PolicyKey(StrEnum):
     RetentionDeletedItemsDays = "retention.deleted_items_days"
     ChildrenConsentAge = "children.consent_age"
+    AuditRetentionDays = "audit.retention_days"
 
 
 class PolicyValueMissing(LookupError):
