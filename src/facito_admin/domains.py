@@ -43,7 +43,7 @@ DOMAINS: tuple[Domain, ...] = (
     Domain("organisations", views=("views", "federation_views", "domain_views")),
     Domain("audit", models=("models",), views=("views", "facito_views")),
     Domain("jobs", models=("models",), jobs=("housekeeping",), views=("views",)),
-    Domain("accounts", models=("models",), jobs=("tasks",), views=("views", "entitlement_views")),
+    Domain("accounts", models=("models",), views=("views", "entitlement_views")),
     Domain("products", models=("models",), views=("views",)),
     Domain("directory_sync", models=("models",), jobs=("tasks",), views=("views",)),
     Domain(
@@ -54,7 +54,7 @@ DOMAINS: tuple[Domain, ...] = (
     ),
     Domain("user_data", models=("models",)),
     Domain("consents", models=("models",)),
-    Domain("retention", models=("models",)),
+    Domain("retention", models=("models",), jobs=("runs", "account_purge"), views=("views",)),
     Domain("groups", models=("models",)),
     Domain("scim", models=("models",), views=("token_views", "views")),
     Domain("webhooks", models=("models",), jobs=("tasks",), views=("views",)),
