@@ -18,7 +18,7 @@ from facito_admin.jobs.models import Job
 from facito_admin.jobs.queue import queue_of
 from facito_admin.jobs.runner import run_job
 from facito_admin.retention import holds
-from facito_admin.retention.models import DeletionCertificate, LegalHold
+from facito_admin.retention.models import DeletionCertificate, DeletionKind, LegalHold
 from facito_admin.retention.runs import RUN_KIND
 from facito_admin.runtime import Runtime
 from facito_admin.user_data.models import DataRecord
@@ -138,3 +138,19 @@ def certificates(runtime: Runtime, organisation_id: uuid.UUID) -> list[DeletionC
 def holds_of(runtime: Runtime, organisation_id: uuid.UUID) -> list[LegalHold]:
     with runtime.session(organisation_id=organisation_id) as session:
         return list(session.scalars(select(LegalHold)))
+
+
+def seed_retention_rows(runtime: Runtime, organisation_id: uuid.UUID) -> None:
+    """A legal hold and a deletion certificate of the organisation (for the isolation walk)."""
+    hold_id = place_hold(runtime, organisation_id)
+    with unit_of_work(runtime, organisation_id=organisation_id) as session:
+        session.add(
+            DeletionCertificate(
+                kind=DeletionKind.retention,
+                started_at=utcnow(),
+                removed={"data_records": {"usage.device": 1}},
+                removed_total=1,
+                kept_by_holds={"total": 0, "categories": {}, "holds": {str(hold_id): 0}},
+                basis={},
+            )
+        )

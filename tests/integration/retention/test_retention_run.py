@@ -60,6 +60,7 @@ def test_a_held_record_survives_the_run_that_purges_its_twin_and_goes_once_relea
     first = run_now(runtime, org_a.id)
     assert first.state is JobState.succeeded, first.error
     assert record_ids(runtime, org_a.id) == {held, young}
+    assert twin not in record_ids(runtime, org_a.id)
     assert record_ids(runtime, org_b.id) == {other}
     assert first.result["removed"] == {ERRORS: 1}
     assert first.result["kept_by_holds"] == 1
