@@ -117,7 +117,11 @@ class RetentionPreview(MethodView):
     @retention_blp.response(200, RetentionPreviewSchema)
     @require(Permission.RetentionRead)
     def get(self, args: dict[str, Any], org_id: UUID) -> Any:
-        """Preview what a retention run at `until` would purge, and what holds would keep"""
+        """Preview what a retention run at `until` would purge, and what holds would keep
+        ---
+        Counted with the run's own selection, by the effective policy in force at `until`
+        (a contract that starts before then counts) and the legal holds active now.
+        """
         return runs.preview_retention(db_session(), until=args["until"] or utcnow())
 
 
