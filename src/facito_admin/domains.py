@@ -45,7 +45,7 @@ DOMAINS: tuple[Domain, ...] = (
     # The pruning job: audit cannot import jobs or policies (both import audit).
     Domain("audit_retention", jobs=("tasks",)),
     Domain("jobs", models=("models",), jobs=("housekeeping",), views=("views",)),
-    Domain("accounts", models=("models",), jobs=("tasks",), views=("views", "entitlement_views")),
+    Domain("accounts", models=("models",), views=("views", "entitlement_views")),
     Domain("products", models=("models",), views=("views",)),
     Domain("directory_sync", models=("models",), jobs=("tasks",), views=("views",)),
     Domain(
@@ -56,7 +56,7 @@ DOMAINS: tuple[Domain, ...] = (
     ),
     Domain("user_data", models=("models",)),
     Domain("consents", models=("models",), views=("views",)),
-    Domain("retention", models=("models",)),
+    Domain("retention", models=("models",), jobs=("runs", "account_purge"), views=("views",)),
     Domain("groups", models=("models",)),
     Domain("scim", models=("models",), views=("token_views", "views")),
     Domain("webhooks", models=("models",), jobs=("tasks",), views=("views",)),

@@ -20,6 +20,7 @@ from facito_admin.db.session import cross_organisation_session
 from facito_admin.db.tenancy import ORGANISATION_KEY
 from facito_admin.runtime import Runtime
 from tests.conftest import Org
+from tests.factories.retention import seed_retention_rows
 
 ORG_PARAM = "org_id"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -119,6 +120,7 @@ def outsiders(org_b: Org, auth: Callable[..., dict[str, str]]) -> dict[str, dict
 def test_other_organisations_callers_get_404_on_every_route_of_organisation_a(
     app: Flask, client, runtime: Runtime, org_a: Org, outsiders: dict[str, dict[str, str]]
 ):
+    seed_retention_rows(runtime, org_a.id)
     candidates = _real_ids(runtime, org_a)
     assert len(candidates) >= 2, "org A should own rows (audit events) to aim at"
     for who, headers in outsiders.items():

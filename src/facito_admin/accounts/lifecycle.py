@@ -9,6 +9,7 @@ user keeps its licence assignments and unblocking or restoring it gives the same
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -161,20 +162,22 @@ def purge_due_accounts(
     *,
     now: datetime,
     limit: int = PURGE_BATCH,
+    account_ids: Sequence[uuid.UUID] | None = None,
 ) -> int:
     """Remove for good up to ``limit`` accounts whose grace period has passed; how many.
 
-    A job calls it once per organisation until it returns less than ``limit``. Each purged
-    account gets one audit event; its entitlements go with it and its reports lose their
-    manager. (Legal holds, a later issue, must keep held accounts out of this selection.)
+    Each purged account gets one audit event; its entitlements go with it and its reports
+    lose their manager. ``account_ids`` narrows the choice to those accounts (still only the
+    due ones): the account purge job (retention/account_purge.py) picks the accounts no legal
+    hold keeps and removes their linked data first, which this package must not know about.
     """
     ctx = ctx or RequestContext(principal=SYSTEM_PRINCIPAL)
-    due = session.execute(
-        select(Account.id, Account.deleted_at, Account.purge_after)
-        .where(Account.status == AccountStatus.deleted, Account.purge_after <= now)
-        .order_by(Account.purge_after, Account.id)
-        .limit(limit)
-    ).all()
+    query = select(Account.id, Account.deleted_at, Account.purge_after).where(
+        Account.status == AccountStatus.deleted, Account.purge_after <= now
+    )
+    if account_ids is not None:
+        query = query.where(Account.id.in_(account_ids))
+    due = session.execute(query.order_by(Account.purge_after, Account.id).limit(limit)).all()
     if not due:
         return 0
     ids = [row.id for row in due]

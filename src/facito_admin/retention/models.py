@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKeyConstraint, Index, String
+from sqlalchemy import JSON, CheckConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db.base import Base, new_id, string_enum, utcnow
@@ -25,13 +25,15 @@ class LegalHold(TenantScoped, Base):
 
     While unreleased, nothing it covers is purged or erased: the whole organisation, one
     account, or one account's data of one category.
+
+    ``account_id`` has no foreign key to accounts, on purpose: an active hold keeps its account
+    from the purge (retention/account_purge.py), but a released one must not, and its history
+    (who held what, why, until when) is worth keeping after the account is gone. The service
+    checks that the account exists when the hold is placed; migration 0009 matches.
     """
 
     __tablename__ = "legal_holds"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["organisation_id", "account_id"], ["accounts.organisation_id", "accounts.id"]
-        ),
         Index("ix_legal_holds_org_account", "organisation_id", "account_id"),
         Index("ix_legal_holds_org_released", "organisation_id", "released_at", "id"),
         CheckConstraint(

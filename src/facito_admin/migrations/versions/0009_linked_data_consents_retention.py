@@ -211,11 +211,8 @@ def upgrade() -> None:
             "(scope = 'organisation' AND account_id IS NULL AND category IS NULL) OR (scope = 'account' AND account_id IS NOT NULL AND category IS NULL) OR (scope = 'account_category' AND account_id IS NOT NULL AND category IS NOT NULL)",
             name=op.f("ck_legal_holds_scope_matches_target"),
         ),
-        sa.ForeignKeyConstraint(
-            ["organisation_id", "account_id"],
-            ["accounts.organisation_id", "accounts.id"],
-            name=op.f("fk_legal_holds_organisation_id_account_id_accounts"),
-        ),
+        # No foreign key to accounts: a released hold outlives the account it named (its
+        # history is the record of the hold; retention/models.py:LegalHold says why).
         sa.ForeignKeyConstraint(
             ["organisation_id"],
             ["organisations.id"],

@@ -1,0 +1,272 @@
+"""Retention run: 1,000,000 linked data records in one organisation, 10 % of them expired.
+
+What it does, for one database (SQLite in a temporary folder by default, PostgreSQL with
+--database-url, recreated with the roles of .ci/run as bench/list_accounts.py does):
+1. loads one organisation with 1,000 accounts and ``--records`` data records spread over the
+   catalogue's categories, every tenth one past any category's retention (COPY on PostgreSQL,
+   executemany on SQLite; as the owner, no audit events), then ANALYZE on PostgreSQL;
+2. baseline: the bare purge, one `DELETE … WHERE category = … AND occurred_at <= cutoff` per
+   category over the same rows, in a transaction rolled back (so the data stays for the run);
+3. the real thing: a `retention-run` job enqueued by the service and run by the job runner in
+   this process, as a worker runs it (claim, heartbeat, batches committed with checkpoints,
+   holds checked, certificate); its time, and this process's RSS growth while it runs
+   (sampled every 20 ms from /proc/self/status, or psutil).
+
+Prints both times and the ratio run / baseline. Goals (issue 10): ≤ 60 s on PostgreSQL,
+RSS growth ≤ 150 MB. Not a test; never gates CI.
+
+Run:
+    .venv/bin/python bench/retention.py [--records 1000000]
+    .venv/bin/python bench/retention.py --database-url \\
+        postgresql+psycopg://facito_app@127.0.0.1:5432/facito_bench_retention
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, delete, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+from bench.list_accounts import Target, _account_rows, _batches, prepare_postgresql  # noqa: E402
+
+from facito_admin.accounts.models import Account  # noqa: E402
+from facito_admin.audit.service import start_chain  # noqa: E402
+from facito_admin.auth.context import SYSTEM_PRINCIPAL, RequestContext  # noqa: E402
+from facito_admin.bootstrap import build_runtime  # noqa: E402
+from facito_admin.config import load_settings  # noqa: E402
+from facito_admin.db.base import new_id, utcnow  # noqa: E402
+from facito_admin.db.migrations import upgrade  # noqa: E402
+from facito_admin.db.session import unit_of_work  # noqa: E402
+from facito_admin.jobs.models import Job  # noqa: E402
+from facito_admin.jobs.queue import queue_of  # noqa: E402
+from facito_admin.jobs.runner import run_job  # noqa: E402
+from facito_admin.policies.categories import CATEGORIES  # noqa: E402
+from facito_admin.retention.runs import start_retention_run  # noqa: E402
+from facito_admin.tenants.models import Organisation, OrganisationStatus  # noqa: E402
+from facito_admin.user_data.models import DataRecord  # noqa: E402
+
+ACCOUNTS = 1_000
+# Past every category's default retention (the longest is 2,555 days).
+EXPIRED_DAYS = 3_000
+COLUMNS = (
+    *("organisation_id", "id", "account_id", "product", "category", "source_system"),
+    *("external_key", "subprocessor", "region", "sensitive", "occurred_at"),
+    *("created_at", "updated_at"),
+)
+
+
+def rss_mb() -> float:
+    try:
+        import psutil
+
+        return float(psutil.Process().memory_info().rss) / 2**20
+    except ImportError:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+        [line] = [line for line in status.splitlines() if line.startswith("VmRSS:")]
+        return int(line.split()[1]) / 1024
+
+
+class RssSampler(threading.Thread):
+    """The highest RSS seen while running."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak = rss_mb()
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(0.02):
+            self.peak = max(self.peak, rss_mb())
+
+    def stop(self) -> float:
+        self._stop_event.set()
+        self.join()
+        return max(self.peak, rss_mb())
+
+
+def _record_rows(
+    organisation_id: uuid.UUID, accounts: list[uuid.UUID], count: int
+) -> Iterator[tuple[Any, ...]]:
+    now = utcnow()
+    categories = sorted(CATEGORIES)
+    for i in range(count):
+        expired = i % 10 == 0
+        occurred = now - timedelta(days=EXPIRED_DAYS if expired else 1, seconds=i % 86_400)
+        yield (
+            organisation_id,
+            new_id(),
+            accounts[i % len(accounts)],
+            "microsoft-365",
+            categories[(i // 10) % len(categories)],
+            "bench",
+            f"r{i}",
+            "transip",
+            "transip-nl-amsterdam",
+            False,
+            occurred,
+            now,
+            now,
+        )
+
+
+def load(target: Target, records: int) -> uuid.UUID:
+    """One organisation, its accounts and records, as the owner; the organisation's id."""
+    engine = create_engine(target.owner_url)
+    organisation_id, now = new_id(), utcnow()
+    with engine.begin() as connection:
+        if target.is_postgresql:
+            connection.execute(text("SELECT set_config('app.cross_organisation', 'on', true)"))
+        connection.execute(
+            Organisation.__table__.insert(),
+            {
+                "id": organisation_id,
+                "slug": "bench-retention",
+                "name": "Bench Retention B.V.",
+                "status": OrganisationStatus.active,
+                "primary_region": "transip-nl-amsterdam",
+                "backup_region": "azure-de",
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            },
+        )
+        accounts: list[uuid.UUID] = []
+        for batch in _batches(_account_rows(organisation_id, ACCOUNTS, "bench-retention")):
+            connection.execute(Account.__table__.insert(), batch)
+            accounts += [row["id"] for row in batch]
+        rows = _record_rows(organisation_id, accounts, records)
+        if target.is_postgresql:
+            # COPY refuses tables under forced row-level security: the owner lifts it for the
+            # load only, in this transaction.
+            connection.execute(text("ALTER TABLE data_records NO FORCE ROW LEVEL SECURITY"))
+            raw: Any = connection.connection.driver_connection
+            with (
+                raw.cursor() as cursor,
+                cursor.copy(f"COPY data_records ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+            connection.execute(text("ALTER TABLE data_records FORCE ROW LEVEL SECURITY"))
+        else:
+            table = DataRecord.__table__
+            for batch in _chunks(rows, 10_000):
+                connection.execute(
+                    table.insert(), [dict(zip(COLUMNS, row, strict=True)) for row in batch]
+                )
+    if target.is_postgresql:
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    engine.dispose()
+    return organisation_id
+
+
+def _chunks(rows: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
+    chunk: list[tuple[Any, ...]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def baseline(target: Target, organisation_id: uuid.UUID) -> tuple[float, int]:
+    """The bare purge over the same rows, rolled back: seconds and rows deleted."""
+    engine = create_engine(target.owner_url)
+    cutoff = utcnow() - timedelta(days=EXPIRED_DAYS - 10)
+    table = DataRecord.__table__
+    deleted = 0
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        if target.is_postgresql:
+            connection.execute(text("SELECT set_config('app.cross_organisation', 'on', true)"))
+        started = time.perf_counter()
+        for category in sorted(CATEGORIES):
+            deleted += connection.execute(
+                delete(table).where(
+                    table.c.organisation_id == organisation_id,
+                    table.c.category == category,
+                    table.c.occurred_at <= cutoff,
+                )
+            ).rowcount
+        seconds = time.perf_counter() - started
+        transaction.rollback()
+    engine.dispose()
+    return seconds, deleted
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--database-url", default=os.environ.get("FACITO_BENCH_DATABASE_URL"))
+    parser.add_argument("--owner-role", default="facito_owner")
+    parser.add_argument("--admin-user", default="postgres")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.database_url:
+            target = prepare_postgresql(args.database_url, args.owner_role, args.admin_user)
+        else:
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            target = Target(url, url, None, "SQLite (WAL)")
+        started = time.perf_counter()
+        upgrade(target.owner_url, app_role=target.app_role)
+        organisation_id = load(target, args.records)
+        print(
+            f"== {target.label}: {args.records:,} records, 10 % expired, loaded in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        base_seconds, base_rows = baseline(target, organisation_id)
+        print(
+            f"baseline: bare DELETE per category (rolled back): {base_seconds:6.2f} s "
+            f"({base_rows:,} rows)"
+        )
+
+        settings = load_settings({"database_url": target.app_url, "instance_path": Path(tmp)})
+        runtime = build_runtime(settings)
+        ctx = RequestContext(principal=SYSTEM_PRINCIPAL, request_id="bench-retention")
+        with unit_of_work(runtime, organisation_id=organisation_id) as session:
+            start_chain(session)
+        with unit_of_work(runtime, organisation_id=organisation_id) as session:
+            job_id = start_retention_run(session, ctx).id
+        before = rss_mb()
+        sampler = RssSampler()
+        sampler.start()
+        started = time.perf_counter()
+        run_job(queue_of(runtime), organisation_id, job_id)
+        seconds = time.perf_counter() - started
+        peak = sampler.stop()
+        with runtime.session(organisation_id=organisation_id) as session:
+            job = session.get(Job, (organisation_id, job_id))
+            assert job is not None
+            state, result = job.state.value, job.result or {}
+        runtime.dispose()
+        print(
+            f"retention run (job {state}): {seconds:6.2f} s, removed "
+            f"{result.get('removed_total', 0):,}; RSS {before:.0f} MB -> peak {peak:.0f} MB "
+            f"(growth {peak - before:.1f} MB)"
+        )
+        if result.get("removed_total") != base_rows:
+            print(f"!! the run removed {result.get('removed_total')}, the baseline {base_rows}")
+        print(
+            f"ratio run / baseline: {seconds / max(base_seconds, 1e-9):.2f} "
+            "(goals: run <= 60 s on PostgreSQL, RSS growth <= 150 MB)"
+        )
+
+
+if __name__ == "__main__":
+    main()
