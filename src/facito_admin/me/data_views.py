@@ -13,7 +13,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
-from ..http import current_ctx, db_session, page_response, require
+from ..http import audited_read, current_ctx, db_session, page_response, require
 from ..user_data import service
 from ..user_data.schemas import (
     DataRecordContentSchema,
@@ -65,10 +65,8 @@ class MyDataRecordContent(MethodView):
     @blp.doc(operationId="readMyDataRecordContent")
     @blp.response(200, DataRecordContentSchema)
     @require(Permission.SelfDataRead)
+    @audited_read(reason="who read their own content")
     def get(self, record_id: UUID) -> Any:
         """Read the content of one of your records; the read is recorded in the audit log"""
-        # A read that writes its audit event: a writing session (SQLite's lock at BEGIN).
-        record = service.read_own_content(
-            db_session(write=True), current_ctx(), record_id=record_id
-        )
+        record = service.read_own_content(db_session(), current_ctx(), record_id=record_id)
         return content_view(record), 200, _NO_STORE

@@ -1,4 +1,4 @@
-"""The linked data's audit actions: ingestion, deletion and reads of content (`scope:resource:action`)."""
+"""Audit actions of linked data: ingestion, deletion, reads of content (`scope:resource:action`)."""
 
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ def _database_errors(session: Session, records: Sequence[NewRecord]) -> list[Ite
     account_ids = {r.account_id for r in records}
     # Tenant-scoped: an account of another organisation is simply not found, like a made-up id.
     found = session.execute(select(Account.id, Account.status).where(Account.id.in_(account_ids)))
-    statuses = {account_id: status for account_id, status in found}
+    statuses = dict(found.all())
     refused = _policy_refusals(session, {r.region for r in records})
     errors: list[ItemError] = []
     for r in records:

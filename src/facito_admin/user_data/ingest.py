@@ -188,17 +188,17 @@ def _check_item(item: _Item, *, now: datetime) -> NewRecord | None:
 
 def _uuid(item: _Item, name: str) -> uuid.UUID | None:
     value = item.raw.get(name)
-    try:
-        if not isinstance(value, str):
-            raise ValueError
-        parsed = uuid.UUID(value)
-        # The hyphenated form only (uuid.UUID also takes braces, urn: and bare hex).
-        if str(parsed) != value.lower():
-            raise ValueError
-        return parsed
-    except ValueError:
+    parsed = None
+    if isinstance(value, str):
+        try:
+            parsed = uuid.UUID(value)
+        except ValueError:
+            parsed = None
+    # The hyphenated form only (uuid.UUID also takes braces, urn: and bare hex).
+    if parsed is None or str(parsed) != str(value).lower():
         item.error(name, "invalid", "Not a valid UUID.")
         return None
+    return parsed
 
 
 def _storage(item: _Item) -> tuple[str, str]:
@@ -251,14 +251,8 @@ def _occurred_at(item: _Item, now: datetime) -> datetime:
     value = item.raw.get("occurred_at")
     if value is None and "occurred_at" not in item.raw:
         return now
-    try:
-        if not isinstance(value, str):
-            raise ValueError
-        instant = datetime.fromisoformat(value)
-        if instant.tzinfo is None:
-            raise ValueError
-        instant = instant.astimezone(UTC)
-    except (ValueError, OverflowError):
+    instant = _instant(value)
+    if instant is None:
         item.error("occurred_at", "invalid", "Not an RFC 3339 instant with a timezone.")
         return now
     if instant > now + CLOCK_SKEW:
@@ -266,6 +260,16 @@ def _occurred_at(item: _Item, now: datetime) -> datetime:
     elif instant < EARLIEST:
         item.error("occurred_at", "too-early", f"Must not be before {EARLIEST:%Y-%m-%d}.")
     return instant
+
+
+def _instant(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+        return instant.astimezone(UTC) if instant.tzinfo is not None else None
+    except (ValueError, OverflowError):
+        return None
 
 
 def _purposes(item: _Item, category: Any) -> list[str]:

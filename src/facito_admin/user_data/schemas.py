@@ -98,7 +98,7 @@ class DataRecordInSchema(StrictSchema):
     )
 
 
-class _BatchItems(ma.fields.List):
+class _BatchItems(ma.fields.List[Any]):
     """Documented as a list of DataRecordInSchema; loaded as raw objects, which ingest.py checks
     all together (so that an error in one item does not hide those of the others)."""
 

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
-from ..http import current_ctx, db_session, page_response, require
+from ..http import audited_read, current_ctx, db_session, page_response, require
 from . import service
 from .schemas import (
     DataRecordBatchSchema,
@@ -98,11 +98,11 @@ class AccountDataRecordContent(MethodView):
     @blp.doc(operationId="readAccountDataRecordContent")
     @blp.response(200, DataRecordContentSchema)
     @require(Permission.DataContentRead)
+    @audited_read(reason="who read whose content")
     def get(self, org_id: UUID, account_id: UUID, record_id: UUID) -> Any:
         """Read a data record's content; the read is recorded in the audit log"""
-        # A read that writes its audit event: a writing session (SQLite's lock at BEGIN).
         record = service.read_content(
-            db_session(write=True), current_ctx(), account_id=account_id, record_id=record_id
+            db_session(), current_ctx(), account_id=account_id, record_id=record_id
         )
         return content_view(record), 200, _NO_STORE
 
