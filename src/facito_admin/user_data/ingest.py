@@ -230,17 +230,25 @@ def _content(item: _Item) -> tuple[Any, str | None]:
         item.error("content_ref", "content-and-reference", "Send content or content_ref, not both.")
     if content is not None:
         try:
-            size = len(json.dumps(content, separators=(",", ":"), allow_nan=False).encode())
+            text = json.dumps(content, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError):
-            size = MAX_CONTENT_BYTES + 1
-        if size > MAX_CONTENT_BYTES:
+            text = ""
+            item.error("content", "invalid", "Not JSON.")
+        # NUL, escaped in the JSON text (keys too): PostgreSQL stores no NUL in text.
+        if "\\u0000" in text:
+            item.error("content", "invalid", "Must not contain NUL characters.")
+        if len(text.encode()) > MAX_CONTENT_BYTES:
             item.error(
                 "content",
                 "content-too-large",
                 f"More than {MAX_CONTENT_BYTES} bytes of JSON: hold it elsewhere (content_ref).",
             )
     if content_ref is not None:
-        if not isinstance(content_ref, str) or not _URI.fullmatch(content_ref):
+        if (
+            not isinstance(content_ref, str)
+            or not _URI.fullmatch(content_ref)
+            or UNSTORABLE.search(content_ref)
+        ):
             item.error("content_ref", "invalid", "Not a URI.")
         elif len(content_ref) > CONTENT_REF_LENGTH:
             item.error("content_ref", "too-long", f"Longer than {CONTENT_REF_LENGTH} characters.")

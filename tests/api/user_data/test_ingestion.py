@@ -231,3 +231,22 @@ def test_a_batch_holds_one_to_a_thousand_items(
     assert too_many.status_code == 422
     result = ingest(client, org_a, admin, full[:1000])
     assert result["created"] == 1000
+
+
+def test_nul_characters_are_refused_in_text_and_in_content(
+    client: FlaskClient, runtime: Runtime, org_a: Org, auth: Auth
+):
+    account = make_account(runtime, org_a.id)
+    items = [
+        item(account.id, 0, source_system="crm\x00"),
+        item(account.id, 1, content={"note": "a\x00b"}),
+        item(account.id, 2, content={"k\x00": 1}),
+        item(account.id, 3, content=None, content_ref="https://files.example/\x00"),
+    ]
+    response = client.post(batch_url(org_a), json={"records": items}, headers=auth(org_a, ADMIN))
+    assert _errors(response) == [
+        (0, "records.0.source_system", "invalid"),
+        (1, "records.1.content", "invalid"),
+        (2, "records.2.content", "invalid"),
+        (3, "records.3.content_ref", "invalid"),
+    ]

@@ -3,6 +3,7 @@ what an upsert does to a soft-deleted record."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -62,11 +63,11 @@ def test_pushing_a_soft_deleted_record_again_makes_it_live_and_counts_as_an_upda
     [created] = _ingest(runtime, org_a, [item(account.id)]).records
     with unit_of_work(runtime, organisation_id=org_a.id) as session:
         service.delete_record(
-            session, admin_ctx(org_a.id), account_id=account.id, record_id=created.id
+            session, admin_ctx(org_a.id), account_id=account.id, record_id=uuid.UUID(created["id"])
         )
     again = _ingest(runtime, org_a, [item(account.id, content={"v": 2})])
     assert (again.created, again.updated) == (0, 1)
-    assert again.records[0].id == created.id
+    assert again.records[0]["id"] == created["id"]
     with runtime.session(organisation_id=org_a.id) as session:
         record = session.scalars(select(DataRecord)).one()
         assert record.deleted_at is None
