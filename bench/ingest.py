@@ -10,7 +10,8 @@ What it does, for one database (SQLite by default, PostgreSQL with --database-ur
 3. the baseline: a bare SQLAlchemy Core ``insert(data_records)`` with executemany of the same
    rows (already typed: ids, instants) into the second organisation, one transaction per batch,
    on an engine configured as the app's, as the app role (on PostgreSQL with
-   app.organisation_id set, so row-level security applies);
+   app.organisation_id set, so row-level security applies); on PostgreSQL, ANALYZE before
+   each side, as autovacuum would have by then;
 4. ours: the app (`wsgi:app` under gunicorn, one sync worker, production-like settings) takes
    the same batches as JSON bodies on POST /v1/organisations/{org}/data-records/batch, one after
    the other from a client in this process (bodies encoded before the clock starts), with a
@@ -268,6 +269,16 @@ def run_ours(base: str, organisation_id: uuid.UUID, token: str, bodies: list[byt
     return times
 
 
+def analyse(target: Target) -> None:
+    """ANALYZE on PostgreSQL (SQLite picks the unique index without statistics)."""
+    if not target.is_postgresql:
+        return
+    engine = create_engine(target.owner_url)
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    engine.dispose()
+
+
 def count_records(target: Target, organisation_id: uuid.UUID) -> int:
     engine = create_engine(target.owner_url)
     with _owner_connection(engine, target) as connection:
@@ -321,7 +332,12 @@ def main() -> None:
         rows = [bare_rows(chunk, orgs.bare, orgs.bare_accounts) for chunk in chunks]
         print(f"{args.records} records in {len(chunks)} batches of {args.batch}")
 
+        analyse(target)
         bare_seconds = run_bare(target, orgs.bare, rows)
+        # Statistics of the table the bare load filled, as autovacuum would gather them: a
+        # planner that believes data_records empty scans the organisation's records for the
+        # upsert's lookup instead of using the unique index.
+        analyse(target)
         instance = workdir / "instance"
         token = mint_token(
             load_or_create_key(instance),
