@@ -136,7 +136,13 @@ EXEMPT_CHECKS = [
         # Deleting an account is a soft delete (DESIGN: grace period): it stays readable, with
         # status `deleted` and `purge_after`, its product history with it, and can be restored
         # until then.
-        "include-operation-id": ["getAccount", "listEntitlements"],
+        # So do the data linked to it, until the account and its records are purged.
+        "include-operation-id": [
+            "getAccount",
+            "listEntitlements",
+            "listAccountDataRecords",
+            "getAccountDataSummary",
+        ],
         "checks": {"use_after_free": {"enabled": False}},
     }
 ]

@@ -8,7 +8,13 @@ from typing import Any
 import marshmallow as ma
 
 from ..common.pagination import Page, PageArgsSchema, page_schema
-from ..common.schemas import Instant, OutputSchema, QueryBoolean, StrictSchema
+from ..common.schemas import (
+    Instant,
+    OutputSchema,
+    QueryBoolean,
+    StrictBoolean,
+    StrictSchema,
+)
 from ..policies.categories import CATEGORIES, Purpose
 from ..policies.regions import REGIONS, SUBPROCESSORS
 from .ingest import CLOCK_SKEW, MAX_BATCH, MAX_CONTENT_BYTES
@@ -77,11 +83,11 @@ class DataRecordInSchema(StrictSchema):
         validate=ma.validate.Length(min=1, max=CONTENT_REF_LENGTH),
         metadata={"description": "A URI where the content is held instead", "format": "uri"},
     )
-    sensitive = ma.fields.Boolean(
+    sensitive = StrictBoolean(
         load_default=False,
         metadata={"description": "The record holds sensitive data (its category may be too)"},
     )
-    occurred_at = ma.fields.AwareDateTime(
+    occurred_at = Instant(
         metadata={
             "description": "When the data came into being at its source (default: now); "
             f"not in the future (up to {int(CLOCK_SKEW.total_seconds() // 60)} minutes of "
