@@ -7,7 +7,7 @@ export FACITO_INSTANCE_PATH ?= $(CURDIR)/instance
 # Absolute URLs (Link, SCIM locations) name the address `make run` serves on.
 export FACITO_PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 
-.PHONY: run test lint format openapi openapi-check bench bench-scim bench-retention bench-smoke clean
+.PHONY: run test lint format openapi openapi-check bench bench-scim bench-ingest bench-retention bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,11 @@ bench: $(VENV)/.installed
 bench-scim: $(VENV)/.installed-dev
 	$(BIN)/python bench/scim.py $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(BENCH_ARGS)
 
+# Ingestion of 100,000 linked data records in batches of 1,000 through the API against a bare
+# SQLAlchemy Core bulk insert of the same rows, same run (no wrk needed).
+bench-ingest: $(VENV)/.installed
+	$(BIN)/python bench/ingest.py $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(BENCH_ARGS)
+
 # The retention run over 1,000,000 data records, 10 % expired, against a bare DELETE (same run).
 bench-retention: $(VENV)/.installed
 	$(BIN)/python bench/retention.py $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(BENCH_ARGS)
@@ -78,6 +83,7 @@ bench-smoke: $(VENV)/.installed-dev
 	$(BIN)/python bench/foundation.py --iterations 50
 	$(BIN)/python bench/directory_sync.py --users 500 --changes 50
 	$(BIN)/python bench/retention.py --records 2000
+	$(BIN)/python bench/ingest.py --records 1000 --batch 250 --accounts 20
 	@if command -v wrk >/dev/null; then \
 	  $(BIN)/python bench/list_accounts.py --organisations 2 --per-organisation 60 --big 300 \
 	    --seconds 1 --rounds 1 && \

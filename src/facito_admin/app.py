@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from importlib.metadata import version
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_swagger_ui import get_swaggerui_blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .audit.service import events_recorded
+from .auth.context import Principal
 from .bootstrap import build_runtime
 from .config import Settings, load_settings
 from .domains import blueprints
@@ -82,15 +84,22 @@ def _spec_options() -> dict[str, Any]:
     }
 
 
+def _own_organisation(principal: Principal) -> uuid.UUID | None:
+    """Routes under /v1/me act in the caller's own organisation (their account, their data)."""
+    if request.path == "/v1/me" or request.path.startswith("/v1/me/"):
+        return principal.organisation_id
+    return None
+
+
 # REST: Entra ID tokens, permissions declared on each view with @require, RFC 9457 errors;
-# the organisation of a request is the one in its path.
+# the organisation of a request is the one in its path (under /v1/me: the caller's own).
 REST = Protocol(
     name="rest",
     prefix="/",
     realm="facito-admin",
     authenticate=entra_principal,
     required_permissions=declared_permissions,
-    organisation_of=lambda _principal: None,
+    organisation_of=_own_organisation,
     render_problem=problem_json,
 )
 

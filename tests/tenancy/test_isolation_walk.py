@@ -20,7 +20,9 @@ from facito_admin.db.session import cross_organisation_session
 from facito_admin.db.tenancy import ORGANISATION_KEY
 from facito_admin.runtime import Runtime
 from tests.conftest import Org
+from tests.factories.accounts import make_account
 from tests.factories.retention import seed_retention_rows
+from tests.factories.user_data import insert_records
 
 ORG_PARAM = "org_id"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -117,8 +119,21 @@ def outsiders(org_b: Org, auth: Callable[..., dict[str, str]]) -> dict[str, dict
     }
 
 
+@pytest.fixture
+def org_a_rows(runtime: Runtime, org_a: Org) -> None:
+    """Rows of org A whose ids the walk aims at, beyond its audit events: an account and a
+    linked data record (routes under accounts/{id}/data/{id})."""
+    account = make_account(runtime, org_a.id)
+    insert_records(runtime, org_a.id, account.id)
+
+
 def test_other_organisations_callers_get_404_on_every_route_of_organisation_a(
-    app: Flask, client, runtime: Runtime, org_a: Org, outsiders: dict[str, dict[str, str]]
+    app: Flask,
+    client,
+    runtime: Runtime,
+    org_a: Org,
+    org_a_rows: None,
+    outsiders: dict[str, dict[str, str]],
 ):
     seed_retention_rows(runtime, org_a.id)
     candidates = _real_ids(runtime, org_a)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.lifecycle import disable_account
@@ -27,7 +27,7 @@ from ..db.base import new_id, utcnow
 from ..db.tenancy import require_organisation
 from ..errors import Conflict, InvalidState, ValidationFailed
 from ..products.models import Product
-from ..user_data.models import DataRecord
+from ..user_data.service import soft_delete_account_records
 from .actions import ConsentAction
 from .models import GuardianConsent
 
@@ -180,19 +180,6 @@ def get_guardian_consents(session: Session, *, account_id: uuid.UUID) -> Guardia
     return GuardianConsents(account_id, in_force, history)
 
 
-def _soft_delete_records(session: Session, account_id: uuid.UUID, at: datetime) -> int:
-    # One statement for all the account's live records; their deleted-items clock starts now
-    # (retention purges them after `retention.deleted_items_days`). To merge with
-    # user_data.service.soft_delete_account_records, written in parallel: call that instead.
-    result = session.execute(
-        update(DataRecord)
-        .where(DataRecord.account_id == account_id, DataRecord.deleted_at.is_(None))
-        .values(deleted_at=at, updated_at=at)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
 def revoke_guardian_consent(
     session: Session, ctx: RequestContext, *, account_id: uuid.UUID, reason: str
 ) -> GuardianConsent:
@@ -214,7 +201,9 @@ def revoke_guardian_consent(
     if disabled:
         # Its own audit event (org:account:disable) and the end of its product access.
         disable_account(session, ctx, account_id=account.id)
-    deleted_records = _soft_delete_records(session, account.id, now)
+    # The child's data: its deleted-items clock starts now (retention purges it after
+    # `retention.deleted_items_days`).
+    deleted_records = soft_delete_account_records(session, ctx, account_id=account.id)
     record_event(
         session,
         ctx,

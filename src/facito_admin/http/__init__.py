@@ -33,7 +33,7 @@ from .conditional import (
 from .context import SAFE_METHODS, db_session, request_id, request_writes, runtime
 from .problems import PROBLEM_CONTENT_TYPE, ProblemSchema, problem_json, problem_response
 from .protocols import Problem, Protocol
-from .transactions import audit_exempt, exempt_from_audit
+from .transactions import audit_exempt, audited_read, exempt_from_audit
 from .urls import absolute_url, next_page_link, page_response
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "Protocol",
     "absolute_url",
     "audit_exempt",
+    "audited_read",
     "authenticate",
     "authenticated_or_none",
     "current_access",

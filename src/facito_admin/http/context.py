@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import cast
+from typing import Any, cast
 
 from flask import current_app, g, request
 from sqlalchemy.orm import Session
@@ -14,6 +14,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 RUNTIME_EXTENSION = "facito"
 # Where a view that changes nothing keeps why (transactions.audit_exempt).
 AUDIT_EXEMPT_ATTR = "_audit_exempt_reason"
+# Where a GET view that records an audit event keeps why (transactions.audited_read).
+AUDITED_READ_ATTR = "_audited_read_reason"
 
 
 def runtime() -> Runtime:
@@ -21,17 +23,27 @@ def runtime() -> Runtime:
     return cast(Runtime, current_app.extensions[RUNTIME_EXTENSION])
 
 
-def _changes_nothing() -> bool:
-    """Whether the view of this request declared that it changes nothing (a POST search)."""
+def _view_marker(name: str) -> Any:
+    """The marker ``name`` on the view of this request (HEAD falls back to GET, as routing does)."""
     view = current_app.view_functions.get(request.endpoint or "")
     view_class = getattr(view, "view_class", None)
-    handler = getattr(view_class, request.method.lower(), None) if view_class else view
-    return getattr(handler, AUDIT_EXEMPT_ATTR, None) is not None
+    handler = view
+    if view_class is not None:
+        handler = getattr(view_class, request.method.lower(), None)
+        if handler is None and request.method == "HEAD":
+            handler = getattr(view_class, "get", None)
+    return getattr(handler, name, None)
 
 
 def request_writes() -> bool:
-    """Whether this request may change something (its session takes SQLite's write lock)."""
-    return request.method not in SAFE_METHODS and not _changes_nothing()
+    """Whether this request may change something (its session takes SQLite's write lock).
+
+    A change that declared it changes nothing (a POST search) reads; a read that declared it
+    records something (an audited read of content, transactions.audited_read) writes.
+    """
+    if request.method in SAFE_METHODS:
+        return _view_marker(AUDITED_READ_ATTR) is not None
+    return _view_marker(AUDIT_EXEMPT_ATTR) is None
 
 
 def db_session(*, write: bool | None = None) -> Session:

@@ -34,6 +34,11 @@ class FieldErrorSchema(ma.Schema):
     field = ma.fields.String(metadata={"description": "Dotted path of the field"})
     location = ma.fields.String(metadata={"description": "json, query, headers or path"})
     message = ma.fields.String()
+    # Errors of a batch's items (e.g. user_data's ingestion) say which item and why, stably.
+    index = ma.fields.Integer(metadata={"description": "In a batch: the position of the item"})
+    code = ma.fields.String(
+        metadata={"description": "In a batch: kebab-case name of the broken rule"}
+    )
 
 
 class ProblemSchema(ma.Schema):

@@ -17,7 +17,7 @@ from flask import Flask, Response, g, json, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .context import AUDIT_EXEMPT_ATTR, SAFE_METHODS
+from .context import AUDIT_EXEMPT_ATTR, AUDITED_READ_ATTR, SAFE_METHODS
 from .problems import problem_response
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -56,6 +56,20 @@ def audit_exempt(*, reason: str) -> Callable[[F], F]:
 
         setattr(wrapper, AUDIT_EXEMPT_ATTR, reason)
         return cast(F, wrapper)
+
+    return decorator
+
+
+def audited_read(*, reason: str) -> Callable[[F], F]:
+    """Mark a GET view that records an audit event (a read of personal content is itself a
+    fact to keep): its session writes from the start (context.request_writes), so that SQLite
+    takes its write lock at BEGIN rather than failing to upgrade a read lock later."""
+    if not reason.strip():
+        raise ValueError("say what this read records")
+
+    def decorator(func: F) -> F:
+        setattr(func, AUDITED_READ_ATTR, reason)
+        return func
 
     return decorator
 

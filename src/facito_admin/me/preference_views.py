@@ -15,8 +15,7 @@ from ..consents.schemas import (
     PreferencesSchema,
     PreferencesUpdateSchema,
 )
-from ..http import current_ctx, exempt_from_audit, page_response, require
-from .own import own_session
+from ..http import current_ctx, db_session, exempt_from_audit, page_response, require
 
 blp = Blueprint(
     "me_preferences",
@@ -40,7 +39,7 @@ class OwnPreferences(MethodView):
     @require(Permission.SelfPreferencesRead)
     def get(self) -> Any:
         """Read your own preferences: each setting's value, where it comes from, since when"""
-        return service.get_own_preferences(own_session(), current_ctx())
+        return service.get_own_preferences(db_session(), current_ctx())
 
     @blp.doc(operationId="updateOwnPreferences")
     @blp.arguments(PreferencesUpdateSchema)
@@ -48,7 +47,7 @@ class OwnPreferences(MethodView):
     @require(Permission.SelfPreferencesWrite)
     def patch(self, body: dict[str, Any]) -> Any:
         """Change some of your own preferences; each change is kept in your history"""
-        update = service.change_own_preferences(own_session(), current_ctx(), document=body)
+        update = service.change_own_preferences(db_session(), current_ctx(), document=body)
         return _answer(update)
 
 
@@ -61,6 +60,6 @@ class OwnPreferenceHistory(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """List your own preference changes, newest first"""
         page = service.list_own_preference_changes(
-            own_session(), current_ctx(), limit=args["limit"], cursor=args["cursor"]
+            db_session(), current_ctx(), limit=args["limit"], cursor=args["cursor"]
         )
         return page_response(page, args)

@@ -10,9 +10,8 @@ from flask_smorest import Blueprint
 
 from ..accounts.fields import FIELDS, Access, Kind
 from ..common.schemas import OutputSchema
-from ..http import authenticate, require
+from ..http import authenticate, db_session, require
 from . import service
-from .own import own_session
 
 blp = Blueprint("me", __name__, url_prefix="/v1/me", description="The calling principal")
 
@@ -83,7 +82,7 @@ class Me(MethodView):
         principal = authenticate()
         # Only a person's token carries self:profile:read (auth/context.py: SELF_PERMISSIONS).
         profile = (
-            service.own_profile(own_session(), principal)
+            service.own_profile(db_session(), principal)
             if service.may_have_profile(principal)
             else None
         )

@@ -77,10 +77,15 @@ class DataRecord(TenantScoped, Timestamped, Base):
     # the organisation's effective policy when the record was written.
     subprocessor: Mapped[str] = mapped_column(String(32))
     region: Mapped[str] = mapped_column(String(32))
-    content: Mapped[Any | None] = mapped_column(JSON)
+    # None is SQL NULL (no content), never JSON `null`: the check constraint and has_content
+    # read it so, and bulk inserts pass None for rows without content.
+    content: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))
     content_ref: Mapped[str | None] = mapped_column(String(CONTENT_REF_LENGTH))
     # The record holds special or otherwise sensitive data (its category may be sensitive too).
     sensitive: Mapped[bool] = mapped_column(default=False)
+    # What the data is used for (policies/categories.py:Purpose values), each checked against
+    # the category when written (check_purpose): content and files never serve advertising.
+    purposes: Mapped[list[str]] = mapped_column(JSON, default=list)
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Soft-deleted: purged once the effective `retention.deleted_items_days` have passed.
     deleted_at: Mapped[datetime | None]

@@ -78,6 +78,7 @@ def upgrade() -> None:
         sa.Column("content", sa.JSON(), nullable=True),
         sa.Column("content_ref", sa.String(length=2048), nullable=True),
         sa.Column("sensitive", sa.Boolean(), nullable=False),
+        sa.Column("purposes", sa.JSON(), nullable=False),
         sa.Column("occurred_at", facito_admin.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", facito_admin.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", facito_admin.db.base.UTCDateTime(timezone=True), nullable=False),
