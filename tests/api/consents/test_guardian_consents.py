@@ -65,6 +65,7 @@ def test_a_minor_is_activated_through_the_api_once_a_guardian_consented_and_disa
     assert revoked.get_json()["revocation_reason"] == "The parent withdrew consent by letter"
     assert new_actions(runtime, org_a, before) == [
         "org:account:disable",
+        "org:data-records:delete-account",
         "org:guardian-consent:revoke",
     ]
     account = client.get(account_url(org_a, kid["id"]), headers=admin).get_json()
