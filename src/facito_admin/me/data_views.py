@@ -33,8 +33,8 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 
 @blp.route("")
-class MyData(MethodView):
-    @blp.doc(operationId="getMyData")
+class OwnData(MethodView):
+    @blp.doc(operationId="getOwnData")
     @blp.response(200, DataSummarySchema)
     @require(Permission.SelfDataRead)
     def get(self) -> Any:
@@ -43,8 +43,8 @@ class MyData(MethodView):
 
 
 @blp.route("/records")
-class MyDataRecords(MethodView):
-    @blp.doc(operationId="listMyDataRecords")
+class OwnDataRecords(MethodView):
+    @blp.doc(operationId="listOwnDataRecords")
     @blp.arguments(DataRecordQueryArgsSchema, location="query")
     @blp.response(200, DataRecordPageSchema)
     @require(Permission.SelfDataRead)
@@ -61,8 +61,8 @@ class MyDataRecords(MethodView):
 
 
 @blp.route("/records/<uuid:record_id>/content")
-class MyDataRecordContent(MethodView):
-    @blp.doc(operationId="readMyDataRecordContent")
+class OwnDataRecordContent(MethodView):
+    @blp.doc(operationId="readOwnDataRecordContent")
     @blp.response(200, DataRecordContentSchema)
     @require(Permission.SelfDataRead)
     @audited_read(reason="who read their own content")
