@@ -13,7 +13,6 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit.pruning import (
@@ -26,8 +25,15 @@ from ..audit.pruning import (
 )
 from ..db.base import utcnow
 from ..db.session import cross_organisation_session, unit_of_work
-from ..jobs import JobContext, JobFailed, enqueue_job, job_handler, periodic_job, system_context
-from ..jobs.models import Job, JobState
+from ..jobs import (
+    JobContext,
+    JobFailed,
+    enqueue_job,
+    job_handler,
+    job_under_way,
+    periodic_job,
+    system_context,
+)
 from ..policies.effective.defaults import PolicyKey, policy_value
 from ..runtime import Runtime
 
@@ -89,12 +95,7 @@ def enqueue_due_prunes(runtime: Runtime) -> int:
         with unit_of_work(runtime, organisation_id=organisation_id) as session:
             if not has_events_before(session, retention_cutoff(session, now)):
                 continue
-            under_way = session.scalar(
-                select(Job.id)
-                .where(Job.kind == PRUNE_KIND, Job.state.in_([JobState.queued, JobState.running]))
-                .limit(1)
-            )
-            if under_way is not None:
+            if job_under_way(session, PRUNE_KIND) is not None:
                 continue
             enqueue_job(session, system_context(SCAN_NAME), kind=PRUNE_KIND)
             enqueued += 1

@@ -44,12 +44,19 @@ def check_host() -> Response | None:
     )
 
 
+def _query_value(value: Any) -> Any:
+    """A parsed argument as the query string spells it (QueryBoolean reads `true`/`false`)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
 def next_page_link(args: Mapping[str, Any], next_cursor: str | None) -> dict[str, str]:
     """`Link: <…>; rel="next"` to this list's next page, keeping the caller's other arguments."""
     if not next_cursor:
         return {}
     query = {
-        key: value.isoformat() if hasattr(value, "isoformat") else value
+        key: _query_value(value)
         for key, value in args.items()
         if value is not None and key != "cursor"
     }

@@ -70,11 +70,22 @@ idempotent per step: redoing the uncommitted step must be harmless.
 
 from __future__ import annotations
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from ..auth.context import RequestContext
 from .context import JobCancelled, JobContext, JobFailed, LeaseLost, job_principal
-from .models import Job, JobState
+from .models import ACTIVE_STATES, Job, JobState
 from .queue import JobQueue, enqueue_job
 from .registry import job_handler, periodic_job
+
+
+def job_under_way(session: Session, kind: str) -> Job | None:
+    """The organisation's queued or running job of ``kind``, if any (periodic scans enqueue
+    one at a time per organisation)."""
+    return session.scalar(
+        select(Job).where(Job.kind == kind, Job.state.in_(ACTIVE_STATES)).limit(1)
+    )
 
 
 def system_context(name: str) -> RequestContext:
@@ -92,6 +103,7 @@ __all__ = [
     "LeaseLost",
     "enqueue_job",
     "job_handler",
+    "job_under_way",
     "periodic_job",
     "system_context",
 ]

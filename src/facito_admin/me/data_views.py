@@ -21,7 +21,6 @@ from ..user_data.schemas import (
     DataRecordQueryArgsSchema,
     DataSummarySchema,
     content_view,
-    link_args,
     record_filter,
     records_page,
 )
@@ -57,7 +56,7 @@ class OwnDataRecords(MethodView):
             limit=args["limit"],
             cursor=args["cursor"],
         )
-        return page_response(records_page(page), link_args(args))
+        return page_response(records_page(page), args)
 
 
 @blp.route("/records/<uuid:record_id>/content")

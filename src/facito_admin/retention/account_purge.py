@@ -25,8 +25,7 @@ from ..accounts.models import Account, AccountStatus
 from ..consents.models import GuardianConsent, PreferenceChange
 from ..db.base import utcnow
 from ..db.session import cross_organisation_session, unit_of_work
-from ..jobs import JobContext, enqueue_job, job_handler, periodic_job, system_context
-from ..jobs.models import Job, JobState
+from ..jobs import JobContext, enqueue_job, job_handler, job_under_way, periodic_job, system_context
 from ..runtime import Runtime
 from ..user_data.models import DataRecord
 from ..webhooks.events import WebhookEventType, publish_event
@@ -194,12 +193,7 @@ def enqueue_due_purges(runtime: Runtime) -> int:
     enqueued = 0
     for organisation_id in organisations_with_accounts_due(runtime):
         with unit_of_work(runtime, organisation_id=organisation_id) as session:
-            under_way = session.scalar(
-                select(Job.id)
-                .where(Job.kind == PURGE_KIND, Job.state.in_([JobState.queued, JobState.running]))
-                .limit(1)
-            )
-            if under_way is not None:
+            if job_under_way(session, PURGE_KIND) is not None:
                 continue
             enqueue_job(session, system_context(SCAN_NAME), kind=PURGE_KIND)
             enqueued += 1

@@ -20,8 +20,15 @@ from ..auth.context import RequestContext
 from ..db.base import utcnow
 from ..db.session import cross_organisation_session, unit_of_work
 from ..errors import Conflict
-from ..jobs import JobContext, enqueue_job, job_handler, periodic_job, system_context
-from ..jobs.models import ACTIVE_STATES, Job
+from ..jobs import (
+    JobContext,
+    enqueue_job,
+    job_handler,
+    job_under_way,
+    periodic_job,
+    system_context,
+)
+from ..jobs.models import Job
 from ..runtime import Runtime
 from ..user_data.models import DataRecord
 from ..webhooks.events import WebhookEventType, publish_event
@@ -41,15 +48,9 @@ class RetentionRunInProgress(Conflict):
     code, title = "retention-run-in-progress", "A retention run is queued or running"
 
 
-def _active_run(session: Session) -> Job | None:
-    return session.scalars(
-        select(Job).where(Job.kind == RUN_KIND, Job.state.in_(ACTIVE_STATES)).limit(1)
-    ).first()
-
-
 def start_retention_run(session: Session, ctx: RequestContext) -> Job:
     """Enqueue a retention run of the organisation now; 409 while one is queued or running."""
-    running = _active_run(session)
+    running = job_under_way(session, RUN_KIND)
     if running is not None:
         raise RetentionRunInProgress(
             "a retention run is queued or running; follow it", extra={"job_id": str(running.id)}
@@ -160,7 +161,7 @@ def enqueue_due_runs(runtime: Runtime) -> int:
     enqueued = 0
     for organisation_id in organisations_with_data(runtime):
         with unit_of_work(runtime, organisation_id=organisation_id) as session:
-            if _active_run(session) is not None:
+            if job_under_way(session, RUN_KIND) is not None:
                 continue
             enqueue_job(session, system_context(SCAN_NAME), kind=RUN_KIND)
             enqueued += 1

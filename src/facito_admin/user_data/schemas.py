@@ -246,11 +246,6 @@ def record_filter(args: dict[str, Any]) -> RecordFilter:
     )
 
 
-def link_args(args: dict[str, Any]) -> dict[str, Any]:
-    """The arguments the next page's Link keeps: booleans as the query string spells them."""
-    return {**args, "include_deleted": "true" if args["include_deleted"] else None}
-
-
 class DataRecordQueryArgsSchema(PageArgsSchema):
     product = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=64))
     category = ma.fields.String(load_default=None, validate=_CATEGORY)

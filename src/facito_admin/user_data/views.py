@@ -21,7 +21,6 @@ from .schemas import (
     DataSummarySchema,
     IngestResultSchema,
     content_view,
-    link_args,
     record_filter,
     record_view,
     records_page,
@@ -69,7 +68,7 @@ class AccountDataRecords(MethodView):
             limit=args["limit"],
             cursor=args["cursor"],
         )
-        return page_response(records_page(page), link_args(args))
+        return page_response(records_page(page), args)
 
 
 @blp.route("/accounts/<uuid:account_id>/data/<uuid:record_id>")

@@ -241,3 +241,22 @@ def test_another_organisation_gets_404_on_every_data_route_of_organisation_a(
     ):
         assert client.get(url, headers=outsider).status_code == 404, url
     assert events(runtime, org_b, DataRecordAction.DataContentRead) == []
+
+
+def test_the_next_page_link_keeps_a_boolean_filter_as_the_query_spells_it(
+    client: FlaskClient, runtime: Runtime, org_a: Org, auth: Auth
+):
+    account = make_account(runtime, org_a.id)
+    ids = insert_records(runtime, org_a.id, account.id, 3)
+    reader = auth(org_a, READER)
+    first = client.get(
+        data_url(org_a, account.id),
+        query_string={"limit": 2, "include_deleted": "true"},
+        headers=reader,
+    )
+    link = first.headers["Link"]
+    assert "include_deleted=true" in link
+    following = link.split("<", 1)[1].split(">", 1)[0].removeprefix("http://localhost")
+    rest = client.get(following, headers=reader)
+    assert rest.status_code == 200, rest.get_json()
+    assert [r["id"] for r in rest.get_json()["items"]] == [str(ids[2])]
