@@ -110,3 +110,63 @@ def test_the_preview_refuses_an_instant_without_a_timezone(
         headers=auth(org_a, READER),
     )
     assert response.status_code == 422
+
+
+def _run(client: FlaskClient, runtime: Runtime, org: Org, admin: dict[str, str]) -> dict:
+    started = client.post(url(org, "/retention/runs"), json={}, headers=admin)
+    assert started.status_code == 202, started.get_json()
+    run_job(queue_of(runtime), org.id, uuid.UUID(started.get_json()["id"]))
+    finished = client.get(url(org, f"/jobs/{started.get_json()['id']}"), headers=admin)
+    assert finished.get_json()["state"] == "succeeded", finished.get_json()
+    return finished.get_json()
+
+
+def test_a_held_record_outlives_its_twin_and_goes_with_the_next_run_once_released(
+    client: FlaskClient, runtime: Runtime, org_a: Org, auth: Auth
+):
+    """Issue 10's story, every step over the API: ingest twins, hold one, run, release, run."""
+    admin = auth(org_a, ADMIN)
+    held_account = make_account(runtime, org_a.id, "held").id
+    free_account = make_account(runtime, org_a.id, "free").id
+    old = rfc3339(utcnow() - timedelta(days=400))  # error reports are kept 90 days
+    twins = [
+        {
+            "account_id": str(account),
+            "product": "website-hosting",
+            "category": ERRORS,
+            "source_system": "crash-reporter",
+            "external_key": f"report-{name}",
+            "storage": {"subprocessor": "transip", "region": "transip-nl-amsterdam"},
+            "occurred_at": old,
+            "content": {"stack": "…"},
+        }
+        for name, account in (("held", held_account), ("free", free_account))
+    ]
+    ingested = client.post(
+        url(org_a, "/data-records/batch"), json={"records": twins}, headers=admin
+    )
+    assert ingested.status_code == 200, ingested.get_json()
+    held_id = ingested.get_json()["records"][0]["id"]
+    hold = client.post(
+        url(org_a, "/legal-holds"),
+        json={"reason": "Litigation", "account_id": str(held_account), "category": ERRORS},
+        headers=admin,
+    ).get_json()
+
+    first = _run(client, runtime, org_a, admin)
+    assert record_ids(runtime, org_a.id) == {uuid.UUID(held_id)}
+    released = client.post(
+        url(org_a, f"/legal-holds/{hold['id']}/release"),
+        json={"reason": "Settled"},
+        headers=admin,
+    )
+    assert released.status_code == 200, released.get_json()
+    second = _run(client, runtime, org_a, admin)
+    assert record_ids(runtime, org_a.id) == set()
+
+    certificates = client.get(url(org_a, "/deletion-certificates"), headers=admin).get_json()
+    by_id = {c["id"]: c for c in certificates["items"]}
+    one = by_id[first["result"]["deletion_certificate_id"]]
+    two = by_id[second["result"]["deletion_certificate_id"]]
+    assert (one["removed_total"], one["kept_by_holds"]["holds"]) == (1, {hold["id"]: 1})
+    assert (two["removed_total"], two["kept_by_holds"]["holds"]) == (1, {})
