@@ -7,12 +7,12 @@ from uuid import UUID
 
 from flask import Response, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
 from ..http import (
     ETAG_DOC,
     IF_MATCH_DOC,
+    Blueprint,
     current_ctx,
     db_session,
     if_match,

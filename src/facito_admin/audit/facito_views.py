@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
-from ..http import db_session, page_response, require
+from ..http import Blueprint, db_session, page_response, require
 from . import facito_log
 from .schemas import ChainReportSchema, FacitoAuditEventPageSchema, FacitoAuditEventQueryArgsSchema
 

@@ -7,11 +7,10 @@ from uuid import UUID
 
 from flask import Response, stream_with_context
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
 from ..db.base import utcnow
-from ..http import db_session, page_response, require, runtime
+from ..http import Blueprint, db_session, page_response, require, runtime
 from . import service, verification
 from .export import CONTENT_TYPES, ExportFormat
 from .schemas import (

@@ -7,11 +7,10 @@ from uuid import UUID
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
 from ..common.pagination import PageArgsSchema
-from ..http import current_ctx, db_session, exempt_from_audit, page_response, require
+from ..http import Blueprint, current_ctx, db_session, exempt_from_audit, page_response, require
 from . import guardians, service
 from .schemas import (
     GuardianConsentCreateSchema,

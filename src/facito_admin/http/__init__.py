@@ -21,6 +21,7 @@ from .access import (
     entra_principal,
     require,
 )
+from .arguments import Blueprint, json_body
 from .conditional import (
     ETAG_DOC,
     IF_MATCH_DOC,
@@ -42,6 +43,7 @@ __all__ = [
     "IF_MATCH_OPTIONAL_DOC",
     "PROBLEM_CONTENT_TYPE",
     "SAFE_METHODS",
+    "Blueprint",
     "Problem",
     "ProblemSchema",
     "Protocol",
@@ -58,6 +60,7 @@ __all__ = [
     "etag_header",
     "exempt_from_audit",
     "if_match",
+    "json_body",
     "next_page_link",
     "optional_if_match",
     "page_response",

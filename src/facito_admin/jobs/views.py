@@ -6,10 +6,9 @@ from typing import Any
 from uuid import UUID
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
-from ..http import current_ctx, db_session, page_response, require
+from ..http import Blueprint, current_ctx, db_session, page_response, require
 from . import service
 from .schemas import JobPageSchema, JobQueryArgsSchema, JobSchema
 

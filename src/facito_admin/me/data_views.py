@@ -10,10 +10,9 @@ from typing import Any
 from uuid import UUID
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
-from ..http import audited_read, current_ctx, db_session, page_response, require
+from ..http import Blueprint, audited_read, current_ctx, db_session, page_response, require
 from ..user_data import service
 from ..user_data.schemas import (
     DataRecordContentSchema,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
 from ..common.pagination import PageArgsSchema
@@ -15,7 +14,7 @@ from ..consents.schemas import (
     PreferencesSchema,
     PreferencesUpdateSchema,
 )
-from ..http import current_ctx, db_session, exempt_from_audit, page_response, require
+from ..http import Blueprint, current_ctx, db_session, exempt_from_audit, page_response, require
 
 blp = Blueprint(
     "me_preferences",

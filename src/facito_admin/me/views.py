@@ -6,11 +6,10 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..accounts.fields import FIELDS, Access, Kind
 from ..common.schemas import OutputSchema
-from ..http import authenticate, db_session, require
+from ..http import Blueprint, authenticate, db_session, require
 from . import service
 
 blp = Blueprint("me", __name__, url_prefix="/v1/me", description="The calling principal")

@@ -8,11 +8,10 @@ import marshmallow as ma
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import text
 
 from ..db.migrations import alembic_config
-from ..http import PROBLEM_CONTENT_TYPE, ProblemSchema, problem_response, runtime
+from ..http import PROBLEM_CONTENT_TYPE, Blueprint, ProblemSchema, problem_response, runtime
 
 blp = Blueprint("ops", __name__, description="Service health")
 

@@ -7,12 +7,11 @@ from uuid import UUID
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.context import RequestContext
 from ..auth.permissions import Permission
 from ..db.session import unit_of_work
-from ..http import current_ctx, db_session, page_response, request_id, require, runtime
+from ..http import Blueprint, current_ctx, db_session, page_response, request_id, require, runtime
 from . import federations
 from .federation_schemas import (
     AdminConsentCallbackArgsSchema,

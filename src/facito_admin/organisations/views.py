@@ -7,11 +7,11 @@ from uuid import UUID
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
 from ..http import (
     IF_MATCH_DOC,
+    Blueprint,
     current_ctx,
     db_session,
     etag_header,

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from ..http import db_session, require
+from ..http import Blueprint, db_session, require
 from . import service
 from .schemas import ProductQueryArgsSchema, ProductSchema
 

@@ -7,11 +7,10 @@ from uuid import UUID
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
 from ..db.base import utcnow
-from ..http import current_ctx, db_session, page_response, require
+from ..http import Blueprint, current_ctx, db_session, page_response, require
 from ..jobs.schemas import JobSchema
 from . import certificates, holds, runs
 from .schemas import (

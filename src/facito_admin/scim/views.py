@@ -21,6 +21,7 @@ from ..http import (
     current_ctx,
     db_session,
     exempt_from_audit,
+    json_body,
     optional_if_match,
     problem_response,
 )
@@ -127,7 +128,7 @@ def _list_args(source: dict[str, Any], *, from_body: bool) -> dict[str, Any]:
 
 
 def _search_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    body = json_body()
     if not isinstance(body, dict):
         raise ScimProblem("send a SearchRequest JSON object", scim_type="invalidSyntax")
     schemas = body.get("schemas")
@@ -191,7 +192,7 @@ def _list_groups(args: dict[str, Any]) -> Response:
 
 
 def _body() -> Any:
-    return request.get_json(silent=True)
+    return json_body()
 
 
 @blp.post("/.search")

@@ -7,10 +7,9 @@ from typing import Any
 from uuid import UUID
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.permissions import Permission
-from ..http import audited_read, current_ctx, db_session, page_response, require
+from ..http import Blueprint, audited_read, current_ctx, db_session, page_response, require
 from . import service
 from .schemas import (
     DataRecordBatchSchema,

@@ -6,10 +6,9 @@ from typing import Any
 from uuid import UUID
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ...auth.permissions import Permission
-from ...http import db_session, require
+from ...http import Blueprint, db_session, require
 from .schemas import EffectivePolicyArgsSchema, EffectivePolicySchema
 from .service import effective_policy
 

@@ -7,7 +7,6 @@ from uuid import UUID
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ...auth.permissions import Permission
 from ...db.base import utcnow
@@ -15,6 +14,7 @@ from ...errors import NotFound
 from ...http import (
     IF_MATCH_DOC,
     IF_MATCH_OPTIONAL_DOC,
+    Blueprint,
     authenticate,
     current_ctx,
     db_session,
