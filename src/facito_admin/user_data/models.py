@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -59,7 +60,16 @@ class DataRecord(TenantScoped, Timestamped, Base):
         Index(
             "ix_data_records_org_category_occurred", "organisation_id", "category", "occurred_at"
         ),
-        Index("ix_data_records_org_deleted", "organisation_id", "deleted_at"),
+        # Soft-deleted records only (the retention run's deleted-items clock): a full index
+        # would be the narrowest with organisation_id first, and the planner took it to scan an
+        # organisation whose statistics were still small.
+        Index(
+            "ix_data_records_org_deleted",
+            "organisation_id",
+            "deleted_at",
+            sqlite_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NOT NULL"),
+        ),
         CheckConstraint(
             "NOT (content IS NOT NULL AND content_ref IS NOT NULL)", name="content_or_reference"
         ),

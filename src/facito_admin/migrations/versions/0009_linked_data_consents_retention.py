@@ -131,7 +131,11 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(
-            "ix_data_records_org_deleted", ["organisation_id", "deleted_at"], unique=False
+            "ix_data_records_org_deleted",
+            ["organisation_id", "deleted_at"],
+            unique=False,
+            sqlite_where=sa.text("deleted_at IS NOT NULL"),
+            postgresql_where=sa.text("deleted_at IS NOT NULL"),
         )
 
     op.create_table(
@@ -291,7 +295,11 @@ def downgrade() -> None:
     disable_tenant_rls("guardian_consents")
     op.drop_table("guardian_consents")
     with op.batch_alter_table("data_records", schema=None) as batch_op:
-        batch_op.drop_index("ix_data_records_org_deleted")
+        batch_op.drop_index(
+            "ix_data_records_org_deleted",
+            sqlite_where=sa.text("deleted_at IS NOT NULL"),
+            postgresql_where=sa.text("deleted_at IS NOT NULL"),
+        )
         batch_op.drop_index("ix_data_records_org_category_occurred")
         batch_op.drop_index("ix_data_records_org_account_product")
         batch_op.drop_index("ix_data_records_org_account_category")
