@@ -63,7 +63,7 @@ ACCOUNTS = 1_000
 EXPIRED_DAYS = 3_000
 COLUMNS = (
     *("organisation_id", "id", "account_id", "product", "category", "source_system"),
-    *("external_key", "subprocessor", "region", "sensitive", "occurred_at"),
+    *("external_key", "subprocessor", "region", "sensitive", "purposes", "occurred_at"),
     *("created_at", "updated_at"),
 )
 
@@ -102,6 +102,8 @@ def _record_rows(
 ) -> Iterator[tuple[Any, ...]]:
     now = utcnow()
     categories = sorted(CATEGORIES)
+    # JSON text, as COPY takes it (the Core insert on SQLite passes the list itself).
+    purposes = "[]"
     for i in range(count):
         expired = i % 10 == 0
         occurred = now - timedelta(days=EXPIRED_DAYS if expired else 1, seconds=i % 86_400)
@@ -116,6 +118,7 @@ def _record_rows(
             "transip",
             "transip-nl-amsterdam",
             False,
+            purposes,
             occurred,
             now,
             now,
@@ -164,7 +167,8 @@ def load(target: Target, records: int) -> uuid.UUID:
             table = DataRecord.__table__
             for batch in _chunks(rows, 10_000):
                 connection.execute(
-                    table.insert(), [dict(zip(COLUMNS, row, strict=True)) for row in batch]
+                    table.insert(),
+                    [dict(zip(COLUMNS, row, strict=True)) | {"purposes": []} for row in batch],
                 )
     if target.is_postgresql:
         with engine.connect() as connection:
