@@ -24,15 +24,13 @@ from ..audit.pruning import (
     prune_events,
 )
 from ..db.base import utcnow
-from ..db.session import cross_organisation_session, unit_of_work
+from ..db.session import cross_organisation_session
 from ..jobs import (
     JobContext,
     JobFailed,
-    enqueue_job,
+    enqueue_once_per_organisation,
     job_handler,
-    job_under_way,
     periodic_job,
-    system_context,
 )
 from ..policies.effective.defaults import PolicyKey, policy_value
 from ..runtime import Runtime
@@ -90,16 +88,14 @@ def organisations_due(runtime: Runtime, now: datetime) -> list[uuid.UUID]:
 def enqueue_due_prunes(runtime: Runtime) -> int:
     """One prune job per organisation with events past its retention and none under way."""
     now = utcnow()
-    enqueued = 0
-    for organisation_id in organisations_due(runtime, now):
-        with unit_of_work(runtime, organisation_id=organisation_id) as session:
-            if not has_events_before(session, retention_cutoff(session, now)):
-                continue
-            if job_under_way(session, PRUNE_KIND) is not None:
-                continue
-            enqueue_job(session, system_context(SCAN_NAME), kind=PRUNE_KIND)
-            enqueued += 1
-    return enqueued
+    return enqueue_once_per_organisation(
+        runtime,
+        organisations_due(runtime, now),
+        kind=PRUNE_KIND,
+        scan=SCAN_NAME,
+        # The candidates are past the shortest retention; each has its own (its contract's).
+        still_due=lambda session: has_events_before(session, retention_cutoff(session, now)),
+    )
 
 
 @periodic_job(SCAN_NAME, minute="17", hour="3")

@@ -70,10 +70,15 @@ idempotent per step: redoing the uncommitted step must be harmless.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable, Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..auth.context import RequestContext
+from ..db.session import unit_of_work
+from ..runtime import Runtime
 from .context import JobCancelled, JobContext, JobFailed, LeaseLost, job_principal
 from .models import ACTIVE_STATES, Job, JobState
 from .queue import JobQueue, enqueue_job
@@ -86,6 +91,28 @@ def job_under_way(session: Session, kind: str) -> Job | None:
     return session.scalar(
         select(Job).where(Job.kind == kind, Job.state.in_(ACTIVE_STATES)).limit(1)
     )
+
+
+def enqueue_once_per_organisation(
+    runtime: Runtime,
+    organisation_ids: Iterable[uuid.UUID],
+    *,
+    kind: str,
+    scan: str,
+    still_due: Callable[[Session], bool] | None = None,
+) -> int:
+    """A periodic scan's enqueue: one ``kind`` job for each organisation that has none queued
+    or running (and for which ``still_due`` holds, checked in its own session); how many."""
+    enqueued = 0
+    for organisation_id in organisation_ids:
+        with unit_of_work(runtime, organisation_id=organisation_id) as session:
+            if still_due is not None and not still_due(session):
+                continue
+            if job_under_way(session, kind) is not None:
+                continue
+            enqueue_job(session, system_context(scan), kind=kind)
+            enqueued += 1
+    return enqueued
 
 
 def system_context(name: str) -> RequestContext:
@@ -102,6 +129,7 @@ __all__ = [
     "JobState",
     "LeaseLost",
     "enqueue_job",
+    "enqueue_once_per_organisation",
     "job_handler",
     "job_under_way",
     "periodic_job",

@@ -24,8 +24,13 @@ from ..accounts.lifecycle import PURGE_BATCH, purge_due_accounts
 from ..accounts.models import Account, AccountStatus
 from ..consents.models import GuardianConsent, PreferenceChange
 from ..db.base import utcnow
-from ..db.session import cross_organisation_session, unit_of_work
-from ..jobs import JobContext, enqueue_job, job_handler, job_under_way, periodic_job, system_context
+from ..db.session import cross_organisation_session
+from ..jobs import (
+    JobContext,
+    enqueue_once_per_organisation,
+    job_handler,
+    periodic_job,
+)
 from ..runtime import Runtime
 from ..user_data.models import DataRecord
 from ..webhooks.events import WebhookEventType, publish_event
@@ -190,14 +195,9 @@ def organisations_with_accounts_due(runtime: Runtime) -> list[Any]:
 
 def enqueue_due_purges(runtime: Runtime) -> int:
     """One purge job per organisation with accounts due and no purge already under way."""
-    enqueued = 0
-    for organisation_id in organisations_with_accounts_due(runtime):
-        with unit_of_work(runtime, organisation_id=organisation_id) as session:
-            if job_under_way(session, PURGE_KIND) is not None:
-                continue
-            enqueue_job(session, system_context(SCAN_NAME), kind=PURGE_KIND)
-            enqueued += 1
-    return enqueued
+    return enqueue_once_per_organisation(
+        runtime, organisations_with_accounts_due(runtime), kind=PURGE_KIND, scan=SCAN_NAME
+    )
 
 
 @periodic_job(SCAN_NAME, minute="*/15")

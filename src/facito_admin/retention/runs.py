@@ -18,15 +18,15 @@ from sqlalchemy.orm import Session
 from ..audit.service import record_event
 from ..auth.context import RequestContext
 from ..db.base import utcnow
-from ..db.session import cross_organisation_session, unit_of_work
+from ..db.session import cross_organisation_session
 from ..errors import Conflict
 from ..jobs import (
     JobContext,
     enqueue_job,
+    enqueue_once_per_organisation,
     job_handler,
     job_under_way,
     periodic_job,
-    system_context,
 )
 from ..jobs.models import Job
 from ..runtime import Runtime
@@ -158,14 +158,9 @@ def organisations_with_data(runtime: Runtime) -> list[Any]:
 
 def enqueue_due_runs(runtime: Runtime) -> int:
     """One retention run per organisation with data and no run already queued or running."""
-    enqueued = 0
-    for organisation_id in organisations_with_data(runtime):
-        with unit_of_work(runtime, organisation_id=organisation_id) as session:
-            if job_under_way(session, RUN_KIND) is not None:
-                continue
-            enqueue_job(session, system_context(SCAN_NAME), kind=RUN_KIND)
-            enqueued += 1
-    return enqueued
+    return enqueue_once_per_organisation(
+        runtime, organisations_with_data(runtime), kind=RUN_KIND, scan=SCAN_NAME
+    )
 
 
 @periodic_job(SCAN_NAME, minute="7")
