@@ -27,7 +27,7 @@ from ..audit.service import record_event
 from ..auth.context import RequestContext
 from ..db.base import new_id, utcnow
 from ..db.tenancy import TenancyViolation, require_organisation
-from ..errors import ValidationFailed
+from ..errors import Conflict, ValidationFailed
 from ..policies.effective.service import effective_policy
 from ..policies.regions import REGIONS
 from ..products.models import Product
@@ -49,6 +49,12 @@ class BatchInvalid(ValidationFailed):
         super().__init__(f"{len(errors)} errors in {len(items)} items; nothing was written")
         # The house problem's `errors`, each with the item's index and a code to switch on.
         self.extra = {"errors": [e.as_dict() for e in errors]}
+
+
+class BatchRaced(Conflict):
+    """The database refused the batch for a change made since it was checked: nothing written."""
+
+    code, title = "batch-conflict", "The batch conflicts with a concurrent change"
 
 
 @dataclass(frozen=True)
@@ -206,7 +212,15 @@ def _upsert_postgresql(session: Session, rows: list[dict[str, Any]], now: dateti
     dbapi = session.connection().connection.dbapi_connection
     stored: Stored = {}
     with cast(psycopg.Connection[Any], dbapi).cursor() as cursor:
-        cursor.executemany(_upsert_sql(), rows, returning=True)
+        try:
+            cursor.executemany(_upsert_sql(), rows, returning=True)
+        except psycopg.IntegrityError as error:
+            # psycopg's own error, not SQLAlchemy's, so the edge's IntegrityError answer does
+            # not see it: an account purged since the checks above, say. The request's
+            # transaction rolls back whole.
+            raise BatchRaced(
+                "the batch raced another change of the organisation's accounts; send it again"
+            ) from error
         while True:
             for record_id, source_system, external_key, inserted in cursor.fetchall():
                 stored[(source_system, external_key)] = (record_id, inserted)

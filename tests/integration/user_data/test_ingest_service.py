@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select
 
 from facito_admin.db.session import unit_of_work
 from facito_admin.runtime import Runtime
-from facito_admin.user_data import service
+from facito_admin.user_data import batch, service
 from facito_admin.user_data.models import DataRecord
 from tests.api.user_data.helpers import item
 from tests.conftest import Org
@@ -73,3 +74,18 @@ def test_pushing_a_soft_deleted_record_again_makes_it_live_and_counts_as_an_upda
         assert record.deleted_at is None
         assert record.content == {"v": 2}
         assert record.created_at < record.updated_at
+
+
+@pytest.mark.postgres_only
+def test_a_batch_the_database_refuses_after_its_checks_is_a_conflict_and_writes_nothing(
+    runtime: Runtime, org_a: Org, monkeypatch: pytest.MonkeyPatch
+):
+    """An account purged between the checks and the write: the foreign key refuses the row."""
+    account = make_account(runtime, org_a.id)
+    gone = uuid.uuid4()
+    # The checks ran before the account went: they found nothing to say.
+    monkeypatch.setattr(batch, "_database_errors", lambda session, records: [])
+    with pytest.raises(batch.BatchRaced):
+        _ingest(runtime, org_a, [item(account.id, "kept"), item(gone, "orphan")])
+    with unit_of_work(runtime, organisation_id=org_a.id) as session:
+        assert session.scalars(select(DataRecord.id)).all() == []
