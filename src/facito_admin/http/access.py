@@ -14,14 +14,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import current_app, g, request
+from flask import g, request
 
 from ..auth.context import Access, Principal, PrincipalKind, RequestContext, resolve_principal
 from ..auth.permissions import Permission
 from ..auth.tokens import InvalidToken
 from ..db.session import bind_organisation
 from ..errors import Forbidden, NotFound, Unauthenticated
-from .context import db_session, request_id, runtime
+from .context import db_session, request_id, runtime, view_marker
 from .protocols import current_protocol
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -141,16 +141,8 @@ def _authorise(
 
 def declared_permissions() -> tuple[Permission, ...] | None:
     """What ``require`` declares on the view this request will run (None: not guarded)."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    view_class = getattr(view, "view_class", None)
-    handler = view
-    if view_class is not None:
-        # MethodView's own dispatch rule: HEAD falls back to get.
-        handler = getattr(view_class, request.method.lower(), None)
-        if handler is None and request.method == "HEAD":
-            handler = getattr(view_class, "get", None)
     # functools.wraps copies the marker through flask-smorest's outer decorators.
-    return cast("tuple[Permission, ...] | None", getattr(handler, REQUIRED_ATTR, None))
+    return cast("tuple[Permission, ...] | None", view_marker(REQUIRED_ATTR))
 
 
 def authorise_request() -> None:

@@ -23,7 +23,7 @@ def runtime() -> Runtime:
     return cast(Runtime, current_app.extensions[RUNTIME_EXTENSION])
 
 
-def _view_marker(name: str) -> Any:
+def view_marker(name: str) -> Any:
     """The marker ``name`` on the view of this request (HEAD falls back to GET, as routing does)."""
     view = current_app.view_functions.get(request.endpoint or "")
     view_class = getattr(view, "view_class", None)
@@ -42,8 +42,8 @@ def request_writes() -> bool:
     records something (an audited read of content, transactions.audited_read) writes.
     """
     if request.method in SAFE_METHODS:
-        return _view_marker(AUDITED_READ_ATTR) is not None
-    return _view_marker(AUDIT_EXEMPT_ATTR) is None
+        return view_marker(AUDITED_READ_ATTR) is not None
+    return view_marker(AUDIT_EXEMPT_ATTR) is None
 
 
 def db_session(*, write: bool | None = None) -> Session:
