@@ -38,7 +38,7 @@ class Domain:
 # In the order of the OpenAPI document; the order matters for nothing else.
 DOMAINS: tuple[Domain, ...] = (
     Domain("ops", views=("views",)),
-    Domain("me", views=("views", "preference_views", "data_views")),
+    Domain("me", views=("views", "preference_views", "data_views", "request_views")),
     Domain("tenants", models=("models",)),
     Domain("organisations", views=("views", "federation_views", "domain_views")),
     Domain("audit", models=("models",), views=("views", "facito_views")),
@@ -57,6 +57,7 @@ DOMAINS: tuple[Domain, ...] = (
     Domain("user_data", models=("models",), views=("views",)),
     Domain("consents", models=("models",), views=("views",)),
     Domain("retention", models=("models",), jobs=("runs", "account_purge"), views=("views",)),
+    Domain("subject_requests", models=("models",), views=("views",)),
     Domain("groups", models=("models",)),
     Domain("scim", models=("models",), views=("token_views", "views")),
     Domain("webhooks", models=("models",), jobs=("tasks",), views=("views",)),

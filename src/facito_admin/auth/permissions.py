@@ -46,11 +46,18 @@ class Permission(StrEnum):
     # Retention preview, deletion certificates (read) and starting a retention run (write).
     RetentionRead = "org:retention:read"
     RetentionWrite = "org:retention:write"
+    # Data-subject requests in the organisation's queue: read them, file one for an account,
+    # and handle them (verify, assign, extend, fulfil, decide; download an access export).
+    SubjectRequestsRead = "org:data-subject-requests:read"
+    SubjectRequestsFile = "org:data-subject-requests:file"
+    SubjectRequestsHandle = "org:data-subject-requests:handle"
     # A person signed in with a delegated token: their own account, and nobody else's.
     SelfProfileRead = "self:profile:read"
     SelfPreferencesRead = "self:preferences:read"
     SelfPreferencesWrite = "self:preferences:write"
     SelfDataRead = "self:data:read"
+    SelfRequestsRead = "self:data-subject-requests:read"
+    SelfRequestsFile = "self:data-subject-requests:file"
     # Facito staff only: act on the organisations themselves.
     OrganisationsManage = "facito:organisations:manage"
     OrganisationsList = "facito:organisations:list"
@@ -59,6 +66,10 @@ class Permission(StrEnum):
     StatementsWrite = "facito:statements:write"
     # Facito's own audit chain (audit/facito_log.py).
     FacitoAuditRead = "facito:audit:read"
+    # Facito's DPO queue of data-subject requests (personal accounts, Facito-controlled data).
+    FacitoRequestsRead = "facito:data-subject-requests:read"
+    FacitoRequestsFile = "facito:data-subject-requests:file"
+    FacitoRequestsHandle = "facito:data-subject-requests:handle"
 
 
 class AppRole(StrEnum):
@@ -115,6 +126,9 @@ _DATA_CONTROL = _DATA_READ | {
     _P.GuardianConsentsWrite,
     _P.LegalHoldsWrite,
     _P.RetentionWrite,
+    _P.SubjectRequestsRead,
+    _P.SubjectRequestsFile,
+    _P.SubjectRequestsHandle,
 }
 
 ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
@@ -164,6 +178,9 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
             _P.DataRecordsWrite,
             _P.PreferencesRead,
             _P.PreferencesWrite,
+            # A customer's own intake files requests and follows them; handling is people's.
+            _P.SubjectRequestsRead,
+            _P.SubjectRequestsFile,
         }
         | _ACCOUNTS_WRITE
         | _JOBS_WRITE
@@ -208,11 +225,16 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
             _P.StatementsWrite,
             _P.NoticesRead,
             _P.FacitoAuditRead,
+            # It answers the requests of personal accounts and about Facito-controlled data.
+            _P.FacitoRequestsRead,
+            _P.FacitoRequestsFile,
+            _P.FacitoRequestsHandle,
         }
         | _POLICY_READ
     ),
-    # Support engineers reach an organisation only through an approved access grant.
-    AppRole.SupportEngineer: frozenset(),
+    # Support engineers reach an organisation only through an approved access grant; a
+    # request a subject makes to them by e-mail or phone they record in the DPO's queue.
+    AppRole.SupportEngineer: frozenset({_P.FacitoRequestsFile}),
 }
 
 
@@ -220,7 +242,14 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
 # roles: see their own profile, products, preferences and data, and set their preferences
 # (routes under /v1/me find the account by the token's object id).
 SELF_PERMISSIONS = frozenset(
-    {_P.SelfProfileRead, _P.SelfPreferencesRead, _P.SelfPreferencesWrite, _P.SelfDataRead}
+    {
+        _P.SelfProfileRead,
+        _P.SelfPreferencesRead,
+        _P.SelfPreferencesWrite,
+        _P.SelfDataRead,
+        _P.SelfRequestsRead,
+        _P.SelfRequestsFile,
+    }
 )
 
 

@@ -176,6 +176,14 @@ CATEGORIES: dict[str, DataCategory] = {
 }
 
 
+# Data Facito controls itself whoever manages the account (the statement: its own sales
+# contacts, marketing and advertising, payments, support diagnostics). A subject's rights over
+# it are answered by Facito's DPO, not by the organisation (subject_requests/routing.py).
+FACITO_CONTROLLED: frozenset[str] = frozenset(
+    {"sales.contact", "advertising.profile", "commerce.payment", "support.interactions"}
+)
+
+
 class PurposeNotAllowed(ValueError):
     """A purpose named for data whose category never serves it; ``errors`` maps category → why."""
 

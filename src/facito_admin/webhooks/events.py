@@ -39,6 +39,16 @@ class WebhookEventType(StrEnum):
     LegalHoldPlaced = "legal_hold.placed"
     LegalHoldReleased = "legal_hold.released"
     RetentionPurged = "retention.purged"
+    DsrReceived = "dsr.received"
+    DsrExtended = "dsr.extended"
+    DsrDueSoon = "dsr.due_soon"
+    DsrOverdue = "dsr.overdue"
+    DsrCompleted = "dsr.completed"
+    DsrRejected = "dsr.rejected"
+    DsrCancelled = "dsr.cancelled"
+    DsrRectified = "dsr.rectified"
+    DsrErased = "dsr.erased"
+    DsrRestricted = "dsr.restricted"
 
 
 EVENT_DESCRIPTIONS: dict[WebhookEventType, str] = {
@@ -60,6 +70,19 @@ EVENT_DESCRIPTIONS: dict[WebhookEventType, str] = {
     WebhookEventType.LegalHoldReleased: "A legal hold was released",
     WebhookEventType.RetentionPurged: "A retention run removed data for good; its deletion "
     "certificate is ready",
+    WebhookEventType.DsrReceived: "A data-subject request reached the organisation's queue",
+    WebhookEventType.DsrExtended: "A data-subject request's response time was extended; the "
+    "subject is to be told why",
+    WebhookEventType.DsrDueSoon: "A data-subject request is due within the configured days",
+    WebhookEventType.DsrOverdue: "A data-subject request passed its due time unanswered",
+    WebhookEventType.DsrCompleted: "A data-subject request was completed",
+    WebhookEventType.DsrRejected: "A data-subject request was rejected, with reasons",
+    WebhookEventType.DsrCancelled: "A data-subject request was cancelled",
+    WebhookEventType.DsrRectified: "A subject's data was rectified: update your copies "
+    "(GDPR art. 19)",
+    WebhookEventType.DsrErased: "A subject's data was erased: erase your copies (GDPR art. 19)",
+    WebhookEventType.DsrRestricted: "A subject's data was restricted: stop using your copies "
+    "beyond storing them (GDPR art. 19)",
 }
 
 

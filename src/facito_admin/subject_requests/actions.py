@@ -1,0 +1,34 @@
+"""Audit actions of data-subject requests (`scope:resource:action`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RequestAction(StrEnum):
+    File = "org:data-subject-request:file"
+    # The same request filed again while one is open: linked to it, not doubled.
+    Link = "org:data-subject-request:link"
+    Verify = "org:data-subject-request:verify"
+    Assign = "org:data-subject-request:assign"
+    Extend = "org:data-subject-request:extend"
+    AwaitSubject = "org:data-subject-request:await-subject"
+    Resume = "org:data-subject-request:resume"
+    Fulfil = "org:data-subject-request:fulfil"
+    Complete = "org:data-subject-request:complete"
+    Reject = "org:data-subject-request:reject"
+    Cancel = "org:data-subject-request:cancel"
+    DownloadExport = "org:data-subject-request:download-export"
+
+
+class FacitoRequestAction(StrEnum):
+    File = "facito:data-subject-request:file"
+    Link = "facito:data-subject-request:link"
+    Verify = "facito:data-subject-request:verify"
+    Assign = "facito:data-subject-request:assign"
+    Extend = "facito:data-subject-request:extend"
+    AwaitSubject = "facito:data-subject-request:await-subject"
+    Resume = "facito:data-subject-request:resume"
+    Complete = "facito:data-subject-request:complete"
+    Reject = "facito:data-subject-request:reject"
+    Cancel = "facito:data-subject-request:cancel"

@@ -1,0 +1,704 @@
+"""The organisation's queue of data-subject requests: intake, routing, handling, decisions.
+
+Every change locks the request row, applies handling.py (status, clock, timeline), records
+one audit event on the organisation's chain and publishes the matching webhook, in the
+request's transaction. The subject reads their own requests through /v1/me.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from ..accounts.models import LIVE, Account
+from ..accounts.service import account_of_principal
+from ..audit.service import record_event
+from ..auth.context import PrincipalKind, RequestContext
+from ..common.pagination import Page, paginate
+from ..consents.models import GuardianConsent
+from ..db.base import utcnow
+from ..db.tenancy import require_organisation
+from ..errors import NotFound, ValidationFailed
+from ..jobs import Job, enqueue_job
+from ..jobs.models import ACTIVE_STATES
+from ..jobs.registry import handler_for
+from ..policies.effective.service import contract_in_force, effective_policy
+from ..user_data.models import DataRecord
+from ..webhooks.events import WebhookEventType, publish_event
+from . import deadlines, handling, routing
+from .actions import RequestAction
+from .handling import StatusNotAllowed
+from .models import (
+    OPEN_STATUSES,
+    UNVERIFIED_CHANNELS,
+    Channel,
+    FacitoSubjectRequest,
+    Queue,
+    RequesterKind,
+    RequestKind,
+    RequestStatus,
+    SubjectRequest,
+)
+
+# Request kind → the job that fulfils it (fulfilment/*.py registers each handler).
+FULFILMENT_JOBS: dict[RequestKind, str] = {
+    RequestKind.access: "dsr-export",
+    RequestKind.portability: "dsr-export",
+    RequestKind.erasure: "dsr-erasure",
+    RequestKind.rectification: "dsr-rectification",
+    RequestKind.restriction: "dsr-restriction",
+    RequestKind.objection: "dsr-preferences",
+    RequestKind.consent_withdrawal: "dsr-preferences",
+}
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A filing's outcome: the request, and whether it is new or an open one it joined."""
+
+    request: SubjectRequest
+    created: bool
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    status: Sequence[RequestStatus] = ()
+    kind: RequestKind | None = None
+    account_id: uuid.UUID | None = None
+    assignee_id: str | None = None
+    open: bool | None = None
+    overdue: bool | None = None
+    due_before: datetime | None = None
+
+
+def webhook_data(request: SubjectRequest) -> dict[str, Any]:
+    """What a webhook says of a request: ids, kind, status and dates (no description)."""
+    return {
+        "request_id": str(request.id),
+        "reference": request.reference,
+        "kind": request.kind.value,
+        "status": request.status.value,
+        "account_id": None
+        if request.subject_account_id is None
+        else str(request.subject_account_id),
+        "received_at": request.received_at.isoformat(),
+        "due_at": request.due_at.isoformat(),
+    }
+
+
+def _publish(session: Session, request: SubjectRequest, event: WebhookEventType) -> None:
+    publish_event(
+        session,
+        organisation_id=request.organisation_id,
+        event_type=event,
+        data=webhook_data(request),
+    )
+
+
+def _record(
+    session: Session,
+    ctx: RequestContext,
+    request: SubjectRequest,
+    action: RequestAction,
+    **details: Any,
+) -> None:
+    record_event(
+        session,
+        ctx,
+        action=action,
+        target_type="data_subject_request",
+        target_id=request.id,
+        details={"reference": request.reference, "kind": request.kind.value, **details},
+    )
+
+
+# --- intake ---------------------------------------------------------------------------
+
+
+def _identity(account: Account) -> dict[str, Any]:
+    return {
+        "display_name": account.display_name,
+        "user_principal_name": account.user_principal_name,
+        "email": account.email,
+    }
+
+
+def _subject_for_routing(session: Session, account: Account, at: datetime) -> routing.Subject:
+    contract = contract_in_force(session, at=at)
+    data = session.execute(
+        select(DataRecord.product, DataRecord.category)
+        .where(DataRecord.account_id == account.id, DataRecord.deleted_at.is_(None))
+        .distinct()
+    ).all()
+    return routing.Subject(
+        organisation_managed=True,
+        product_roles=dict(contract.products) if contract else {},
+        data=frozenset((product, category) for product, category in data),
+        contract_reference=contract.reference if contract else None,
+    )
+
+
+def _days(value: object, *, default: int) -> int:
+    # Day parameters are integers (policies/parameters.py); a statement without one: default.
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _open_duplicate(
+    session: Session, *, account_id: uuid.UUID, kind: RequestKind
+) -> SubjectRequest | None:
+    return session.scalars(
+        select(SubjectRequest)
+        .where(
+            SubjectRequest.subject_account_id == account_id,
+            SubjectRequest.kind == kind,
+            SubjectRequest.status.in_(OPEN_STATUSES),
+        )
+        .order_by(SubjectRequest.id)
+        .limit(1)
+        .with_for_update()
+    ).first()
+
+
+def _check_guardian(
+    session: Session, account: Account, guardian_consent_id: uuid.UUID | None
+) -> None:
+    if guardian_consent_id is None:
+        raise ValidationFailed(
+            "a guardian's request rests on the guardian's recorded consent",
+            errors={"guardian_consent_id": ["Required when the requester is a guardian."]},
+        )
+    consent = session.get(GuardianConsent, (account.organisation_id, guardian_consent_id))
+    if consent is None or consent.account_id != account.id or consent.revoked_at is not None:
+        raise ValidationFailed(
+            "no guardian consent in force for this account with that id",
+            errors={"guardian_consent_id": ["No guardian consent in force for the account."]},
+        )
+    if not account.minor_now:
+        raise ValidationFailed(
+            "the account is not a minor's: the subject files their own requests",
+            errors={"requester": ["A guardian files only for a minor."]},
+        )
+
+
+def _file(
+    session: Session,
+    ctx: RequestContext,
+    *,
+    account: Account,
+    kind: RequestKind,
+    description: str,
+    scope: dict[str, Any],
+    channel: Channel,
+    requester_kind: RequesterKind,
+    guardian_consent_id: uuid.UUID | None,
+    verified: bool,
+) -> Filed:
+    existing = _open_duplicate(session, account_id=account.id, kind=kind)
+    if existing is not None:
+        handling.note(
+            existing,
+            ctx,
+            "filed_again",
+            requester_kind=requester_kind.value,
+            channel=channel.value,
+            description=description,
+        )
+        session.flush()
+        _record(session, ctx, existing, RequestAction.Link, channel=channel.value)
+        return Filed(existing, created=False)
+
+    now = utcnow()
+    policy = effective_policy(session, at=now)
+    clock = deadlines.start_clock(
+        received_at=now,
+        response_days=_days(policy.value("dsr.response_days"), default=30),
+        max_extension_days=_days(policy.value("dsr.max_extension_days"), default=0),
+    )
+    parts = routing.route(kind, _subject_for_routing(session, account, now))
+    mine = parts[0]
+    request = SubjectRequest(
+        reference=handling.new_reference(),
+        kind=kind,
+        status=RequestStatus.received,
+        subject_account_id=account.id,
+        subject_identity=_identity(account),
+        requester_kind=requester_kind,
+        requester_id=ctx.principal.client_key[:200],
+        requester_display=ctx.principal.display_name[:200],
+        guardian_consent_id=guardian_consent_id,
+        channel=channel,
+        description=description,
+        scope=scope,
+        received_at=now,
+        routing=mine.as_record() | {"parts": [p.queue.value for p in parts]},
+        job_ids=[],
+        results={},
+        timeline=[],
+    )
+    handling.set_clock(request, clock)
+    handling.note(
+        request,
+        ctx,
+        "received",
+        requester_kind=requester_kind.value,
+        channel=channel.value,
+        due_at=clock.due_at.isoformat(),
+        response_days=clock.response_days,
+    )
+    session.add(request)
+    session.flush()
+    if len(parts) > 1:
+        twin = _split(session, ctx, request, parts[1])
+        request.linked_request_id = twin.id
+        handling.note(request, ctx, "split", linked_request_id=str(twin.id), reason=parts[1].reason)
+    if verified:
+        handling.move(request, RequestStatus.routed, ctx, "routed", reason=mine.reason)
+        request.verified_at = now
+    else:
+        handling.move(
+            request,
+            RequestStatus.verification_pending,
+            ctx,
+            "verification_pending",
+            reason=f"received by {channel.value}: the subject's identity is to be verified",
+        )
+    session.flush()
+    _record(
+        session,
+        ctx,
+        request,
+        RequestAction.File,
+        account_id=str(account.id),
+        channel=channel.value,
+        requester_kind=requester_kind.value,
+        routing=mine.rule,
+        linked_request_id=None
+        if request.linked_request_id is None
+        else str(request.linked_request_id),
+        due_at=request.due_at.isoformat(),
+    )
+    if request.status is RequestStatus.routed:
+        _publish(session, request, WebhookEventType.DsrReceived)
+    return Filed(request, created=True)
+
+
+def _split(
+    session: Session, ctx: RequestContext, request: SubjectRequest, part: routing.RoutedPart
+) -> FacitoSubjectRequest:
+    """The part of ``request`` that Facito's DPO answers, in the DPO's queue."""
+    twin = FacitoSubjectRequest(
+        reference=handling.new_reference(),
+        kind=request.kind,
+        status=RequestStatus.received,
+        subject_organisation_id=request.organisation_id,
+        subject_account_id=request.subject_account_id,
+        subject_identity=request.subject_identity,
+        requester_kind=request.requester_kind,
+        requester_id=request.requester_id,
+        requester_display=request.requester_display,
+        guardian_consent_id=request.guardian_consent_id,
+        channel=request.channel,
+        description=request.description,
+        scope=request.scope,
+        received_at=request.received_at,
+        routing=part.as_record(),
+        linked_request_id=request.id,
+        job_ids=[],
+        results={},
+        timeline=[],
+    )
+    handling.set_clock(twin, handling.clock_of(request))
+    handling.note(twin, ctx, "received", linked_request_id=str(request.id), reason=part.reason)
+    handling.move(twin, RequestStatus.routed, ctx, "routed", reason=part.reason)
+    if request.verified_at is None and request.channel in UNVERIFIED_CHANNELS:
+        twin.status = RequestStatus.verification_pending
+    session.add(twin)
+    session.flush()
+    return twin
+
+
+def check_scope(kind: RequestKind, scope: dict[str, Any]) -> dict[str, Any]:
+    """The scope a kind takes, or 422 (the schema checked the shapes)."""
+    if kind is RequestKind.rectification and not scope.get("changes"):
+        raise ValidationFailed(
+            "a rectification names the changes it asks for",
+            errors={"scope.changes": ["Required for a rectification."]},
+        )
+    if kind is not RequestKind.rectification and scope.get("changes"):
+        raise ValidationFailed(
+            "only a rectification names changes",
+            errors={"scope.changes": ["Only for a rectification."]},
+        )
+    return {k: v for k, v in scope.items() if v}
+
+
+def file_request(
+    session: Session,
+    ctx: RequestContext,
+    *,
+    account_id: uuid.UUID,
+    kind: RequestKind,
+    description: str,
+    scope: dict[str, Any],
+    channel: Channel,
+    on_behalf_of: RequesterKind | None,
+    guardian_consent_id: uuid.UUID | None,
+) -> Filed:
+    """File a request for an account of the organisation (an administrator, a privacy
+    officer or an integration, from what reached them by ``channel``)."""
+    account = session.scalar(
+        select(Account).where(Account.id == account_id, LIVE).with_for_update()
+    )
+    if account is None:
+        # Another organisation's account answers like a made-up one (tenant-scoped read).
+        raise ValidationFailed("no such account", errors={"account_id": ["No such account."]})
+    if ctx.principal.kind is PrincipalKind.organisation_app:
+        requester = RequesterKind.integration
+    else:
+        requester = on_behalf_of or RequesterKind.administrator
+    if requester not in (
+        RequesterKind.administrator,
+        RequesterKind.guardian,
+        RequesterKind.integration,
+    ) or (requester is RequesterKind.integration) != (
+        ctx.principal.kind is PrincipalKind.organisation_app
+    ):
+        raise ValidationFailed(
+            "the organisation files as its administrator, for a guardian, or as an integration",
+            errors={"on_behalf_of": ["Must be administrator or guardian."]},
+        )
+    if requester is RequesterKind.guardian:
+        _check_guardian(session, account, guardian_consent_id)
+    elif guardian_consent_id is not None:
+        raise ValidationFailed(
+            "a guardian consent is named only for a guardian's request",
+            errors={"guardian_consent_id": ["Only with on_behalf_of guardian."]},
+        )
+    return _file(
+        session,
+        ctx,
+        account=account,
+        kind=kind,
+        description=description,
+        scope=check_scope(kind, scope),
+        channel=channel,
+        requester_kind=requester,
+        guardian_consent_id=guardian_consent_id,
+        verified=channel not in UNVERIFIED_CHANNELS,
+    )
+
+
+def file_own_request(
+    session: Session,
+    ctx: RequestContext,
+    *,
+    kind: RequestKind,
+    description: str,
+    scope: dict[str, Any],
+) -> Filed:
+    """File a request about yourself (your token proves who you are)."""
+    account = account_of_principal(session, ctx.principal)
+    return _file(
+        session,
+        ctx,
+        account=account,
+        kind=kind,
+        description=description,
+        scope=check_scope(kind, scope),
+        channel=Channel.api,
+        requester_kind=RequesterKind.subject,
+        guardian_consent_id=None,
+        verified=True,
+    )
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def _filtered(query: Select[Any], where: RequestFilter) -> Select[Any]:
+    now = utcnow()
+    if where.status:
+        query = query.where(SubjectRequest.status.in_(list(where.status)))
+    if where.kind is not None:
+        query = query.where(SubjectRequest.kind == where.kind)
+    if where.account_id is not None:
+        query = query.where(SubjectRequest.subject_account_id == where.account_id)
+    if where.assignee_id is not None:
+        query = query.where(SubjectRequest.assignee_id == where.assignee_id)
+    if where.open is not None:
+        is_open = SubjectRequest.status.in_(OPEN_STATUSES)
+        query = query.where(is_open if where.open else ~is_open)
+    if where.overdue is not None:
+        # A paused clock (awaiting the subject) is never overdue (deadlines.is_overdue).
+        running = [s for s in OPEN_STATUSES if s is not RequestStatus.awaiting_subject]
+        overdue = SubjectRequest.status.in_(running) & (SubjectRequest.due_at <= now)
+        query = query.where(overdue if where.overdue else ~overdue)
+    if where.due_before is not None:
+        query = query.where(SubjectRequest.due_at < where.due_before)
+    return query
+
+
+def list_requests(
+    session: Session, *, where: RequestFilter, limit: int, cursor: str | None
+) -> Page[SubjectRequest]:
+    """The organisation's queue, newest first, filtered."""
+    return paginate(
+        session,
+        _filtered(select(SubjectRequest), where),
+        keys=[SubjectRequest.id],
+        limit=limit,
+        cursor=cursor,
+        descending=True,
+    )
+
+
+def get_request(session: Session, *, request_id: uuid.UUID) -> SubjectRequest:
+    """One request of the organisation's queue, or 404."""
+    found = session.get(SubjectRequest, (require_organisation(session), request_id))
+    if found is None:
+        raise NotFound("no such data-subject request")
+    return found
+
+
+def lock_request(session: Session, *, request_id: uuid.UUID) -> SubjectRequest:
+    """One request, locked for a change (fresh from the database), or 404."""
+    found = session.scalars(
+        select(SubjectRequest)
+        .where(SubjectRequest.id == request_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if found is None:
+        raise NotFound("no such data-subject request")
+    return found
+
+
+def _own_account_id(session: Session, ctx: RequestContext) -> uuid.UUID:
+    return account_of_principal(session, ctx.principal).id
+
+
+def list_own_requests(
+    session: Session, ctx: RequestContext, *, limit: int, cursor: str | None
+) -> Page[SubjectRequest]:
+    """The caller's own requests, newest first."""
+    where = RequestFilter(account_id=_own_account_id(session, ctx))
+    return list_requests(session, where=where, limit=limit, cursor=cursor)
+
+
+def _own(
+    session: Session, ctx: RequestContext, request_id: uuid.UUID, *, lock: bool
+) -> SubjectRequest:
+    account_id = _own_account_id(session, ctx)
+    request = (
+        lock_request(session, request_id=request_id)
+        if lock
+        else get_request(session, request_id=request_id)
+    )
+    # Somebody else's request answers exactly like one that does not exist.
+    if request.subject_account_id != account_id:
+        raise NotFound("no such data-subject request")
+    return request
+
+
+def get_own_request(
+    session: Session, ctx: RequestContext, *, request_id: uuid.UUID
+) -> SubjectRequest:
+    """One of the caller's own requests, or 404."""
+    return _own(session, ctx, request_id, lock=False)
+
+
+# --- handling ------------------------------------------------------------------------
+
+
+def verify_request(
+    session: Session,
+    ctx: RequestContext,
+    *,
+    request_id: uuid.UUID,
+    method: str,
+    note: str | None,
+) -> SubjectRequest:
+    """Record that the subject's identity was verified: the request is routed."""
+    request = lock_request(session, request_id=request_id)
+    handling.verify(request, ctx, method=method, note_text=note)
+    session.flush()
+    _record(session, ctx, request, RequestAction.Verify, method=method)
+    _publish(session, request, WebhookEventType.DsrReceived)
+    return request
+
+
+def assign_request(
+    session: Session,
+    ctx: RequestContext,
+    *,
+    request_id: uuid.UUID,
+    assignee_object_id: str | None,
+    assignee_name: str | None,
+) -> SubjectRequest:
+    """Give the request to a handler of the organisation (the caller when none is named)."""
+    request = lock_request(session, request_id=request_id)
+    principal = ctx.principal
+    if assignee_object_id is None:
+        assignee_id, display = principal.client_key, principal.display_name
+    else:
+        # A person of the organisation's own tenant, by their Entra object id.
+        assignee_id = f"{principal.tenant_id}:{assignee_object_id.lower()}"
+        display = assignee_name or assignee_object_id
+    handling.assign(request, ctx, assignee_id=assignee_id, display=display)
+    session.flush()
+    _record(session, ctx, request, RequestAction.Assign, assignee=request.assignee_display)
+    return request
+
+
+def extend_request(
+    session: Session, ctx: RequestContext, *, request_id: uuid.UUID, days: int, reason: str
+) -> SubjectRequest:
+    """Extend the response time (once or more, within the policy's maximum, before due)."""
+    request = lock_request(session, request_id=request_id)
+    handling.extend(request, ctx, days=days, reason=reason)
+    session.flush()
+    _record(
+        session, ctx, request, RequestAction.Extend, days=days, due_at=request.due_at.isoformat()
+    )
+    publish_event(
+        session,
+        organisation_id=request.organisation_id,
+        event_type=WebhookEventType.DsrExtended,
+        data=webhook_data(request) | {"extension_days": days, "reason": reason},
+    )
+    return request
+
+
+def await_subject(
+    session: Session, ctx: RequestContext, *, request_id: uuid.UUID, message: str
+) -> SubjectRequest:
+    """Ask the subject for something; the clock stops until they answer."""
+    request = lock_request(session, request_id=request_id)
+    handling.await_subject(request, ctx, message=message)
+    session.flush()
+    _record(session, ctx, request, RequestAction.AwaitSubject)
+    return request
+
+
+def resume_request(
+    session: Session, ctx: RequestContext, *, request_id: uuid.UUID, message: str | None
+) -> SubjectRequest:
+    """Go on with a request that awaited the subject; the clock runs again."""
+    request = lock_request(session, request_id=request_id)
+    handling.resume(request, ctx, message=message)
+    session.flush()
+    _record(session, ctx, request, RequestAction.Resume, due_at=request.due_at.isoformat())
+    return request
+
+
+def answer_own_request(
+    session: Session, ctx: RequestContext, *, request_id: uuid.UUID, message: str
+) -> SubjectRequest:
+    """The subject answers what their request awaited; the clock runs again."""
+    request = _own(session, ctx, request_id, lock=True)
+    handling.resume(request, ctx, message=message)
+    session.flush()
+    _record(session, ctx, request, RequestAction.Resume, due_at=request.due_at.isoformat())
+    return request
+
+
+def _fulfilment_under_way(session: Session, request: SubjectRequest) -> Job | None:
+    if not request.job_ids:
+        return None
+    return session.scalar(
+        select(Job).where(
+            Job.id.in_([uuid.UUID(j) for j in request.job_ids]),
+            Job.state.in_(ACTIVE_STATES),
+        )
+    )
+
+
+def start_fulfilment(
+    session: Session, ctx: RequestContext, *, request_id: uuid.UUID
+) -> tuple[SubjectRequest, Job]:
+    """Start the job that carries the request out (export, erasure, …); follow the job."""
+    request = lock_request(session, request_id=request_id)
+    kind = FULFILMENT_JOBS.get(request.kind)
+    if kind is None or handler_for(kind) is None:
+        raise StatusNotAllowed(
+            f"a {request.kind.value} is answered, not fulfilled: complete it with a summary"
+        )
+    if request.status not in (RequestStatus.routed, RequestStatus.in_progress):
+        raise StatusNotAllowed(
+            f"a request that is {request.status.value} cannot be fulfilled",
+            extra={"status": request.status.value},
+        )
+    if _fulfilment_under_way(session, request) is not None:
+        raise StatusNotAllowed("the request's fulfilment is already queued or running")
+    job = enqueue_job(session, ctx, kind=kind, params={"request_id": str(request.id)})
+    request.job_ids = [*request.job_ids, str(job.id)]
+    handling.start(request, ctx, "fulfilment_started", job_id=str(job.id), job_kind=kind)
+    session.flush()
+    _record(session, ctx, request, RequestAction.Fulfil, job_id=str(job.id))
+    return request, job
+
+
+def complete_request(
+    session: Session, ctx: RequestContext, *, request_id: uuid.UUID, summary: str
+) -> SubjectRequest:
+    """Answer the request as done, with a summary the subject reads."""
+    request = lock_request(session, request_id=request_id)
+    if _fulfilment_under_way(session, request) is not None:
+        raise StatusNotAllowed("the request's fulfilment is still queued or running")
+    handling.complete(request, ctx, summary=summary)
+    session.flush()
+    _record(session, ctx, request, RequestAction.Complete)
+    _publish(session, request, WebhookEventType.DsrCompleted)
+    return request
+
+
+def reject_request(
+    session: Session, ctx: RequestContext, *, request_id: uuid.UUID, reasons: list[str]
+) -> SubjectRequest:
+    """Refuse the request with reasons; the answer names the right to complain."""
+    request = lock_request(session, request_id=request_id)
+    if _fulfilment_under_way(session, request) is not None:
+        raise StatusNotAllowed("the request's fulfilment is still queued or running")
+    handling.reject(request, ctx, reasons=reasons)
+    session.flush()
+    _record(
+        session, ctx, request, RequestAction.Reject, reasons=len(request.rejection_reasons or [])
+    )
+    _publish(session, request, WebhookEventType.DsrRejected)
+    return request
+
+
+def cancel_request(
+    session: Session, ctx: RequestContext, *, request_id: uuid.UUID, reason: str | None
+) -> SubjectRequest:
+    """Cancel a request filed by mistake or withdrawn by the subject through someone."""
+    request = lock_request(session, request_id=request_id)
+    return _cancel(session, ctx, request, reason)
+
+
+def cancel_own_request(
+    session: Session, ctx: RequestContext, *, request_id: uuid.UUID, reason: str | None
+) -> SubjectRequest:
+    """Withdraw one of your own requests."""
+    return _cancel(session, ctx, _own(session, ctx, request_id, lock=True), reason)
+
+
+def _cancel(
+    session: Session, ctx: RequestContext, request: SubjectRequest, reason: str | None
+) -> SubjectRequest:
+    if _fulfilment_under_way(session, request) is not None:
+        raise StatusNotAllowed("the request's fulfilment is queued or running: cancel its job")
+    handling.cancel(request, ctx, reason=reason)
+    session.flush()
+    _record(session, ctx, request, RequestAction.Cancel)
+    _publish(session, request, WebhookEventType.DsrCancelled)
+    return request
+
+
+QUEUE = Queue.organisation

@@ -1,0 +1,58 @@
+"""URLs, people and bodies shared by the data-subject request API tests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from facito_admin.runtime import Runtime
+from tests.conftest import Org
+from tests.factories.accounts import make_account
+
+Auth = Callable[..., dict[str, str]]
+ADMIN = "Organisation.Admin"
+READER = "Organisation.Reader"
+OFFICER = "Privacy.Officer"
+INTEGRATION = "Integration.ReadWrite"
+OWN = "/v1/me/data-subject-requests"
+
+
+def queue_url(org: Org, suffix: str = "") -> str:
+    return f"/v1/organisations/{org.id}/data-subject-requests{suffix}"
+
+
+def employee(
+    runtime: Runtime, org: Org, auth: Auth, n: int = 1
+) -> tuple[uuid.UUID, dict[str, str]]:
+    """An account of ``org`` and the headers of its person's own delegated token."""
+    oid = str(uuid.uuid4())
+    account = make_account(runtime, org.id, n, entra_oid=oid)
+    return account.id, auth(org, oid=oid)
+
+
+def file_own(
+    client: FlaskClient, headers: dict[str, str], kind: str = "access", **body: Any
+) -> dict[str, Any]:
+    response = client.post(
+        OWN, json={"kind": kind, "description": "all my data, please"} | body, headers=headers
+    )
+    assert response.status_code == 201, response.get_json()
+    return dict(response.get_json())
+
+
+def file_for(
+    client: FlaskClient,
+    org: Org,
+    headers: dict[str, str],
+    account_id: uuid.UUID | str,
+    kind: str = "access",
+    **body: Any,
+) -> Any:
+    return client.post(
+        queue_url(org),
+        json={"account_id": str(account_id), "kind": kind, "description": "by phone"} | body,
+        headers=headers,
+    )
