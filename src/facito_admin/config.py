@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     job_retry_backoff_seconds: float = Field(default=10.0, ge=0)
     job_retry_backoff_max_seconds: float = Field(default=600.0, ge=0)
 
+    # Data-subject requests (subject_requests/deadline_scan.py): how many days before a
+    # request's due time its handlers are told it is due soon (dsr.due_soon).
+    dsr_due_soon_days: int = Field(default=7, ge=1, le=90)
+
     # Outbound webhooks (webhooks/): short timeouts, a receiver is not worth a stuck worker.
     webhook_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
     webhook_read_timeout_seconds: float = Field(default=10.0, gt=0, le=60)

@@ -35,6 +35,7 @@ PERIODIC_JOBS = {
     "account-purge-scan": "deleted accounts are purged after their grace period",
     "audit-prune-scan": "audit events are pruned past the organisation's audit.retention_days",
     "directory-sync-schedule": "federations sync on their schedule",
+    "dsr-deadline-scan": "data-subject requests' handlers hear before and when they fall due",
     "idempotency-purge": "Idempotency-Key answers are kept 24 hours, not for ever",
     "retention-scan": "linked data is purged when its retention ends (unless held)",
     "statement-notice-scan": "every organisation hears of a new statement version",

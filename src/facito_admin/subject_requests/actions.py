@@ -19,6 +19,9 @@ class RequestAction(StrEnum):
     Reject = "org:data-subject-request:reject"
     Cancel = "org:data-subject-request:cancel"
     DownloadExport = "org:data-subject-request:download-export"
+    # The deadline scan told the organisation's systems (dsr.due_soon, dsr.overdue).
+    DueSoon = "org:data-subject-request:due-soon"
+    Overdue = "org:data-subject-request:overdue"
 
 
 class FacitoRequestAction(StrEnum):
@@ -32,3 +35,6 @@ class FacitoRequestAction(StrEnum):
     Complete = "facito:data-subject-request:complete"
     Reject = "facito:data-subject-request:reject"
     Cancel = "facito:data-subject-request:cancel"
+    # The deadline scan's notices: the DPO queue has no webhooks, the chain is their record.
+    DueSoon = "facito:data-subject-request:due-soon"
+    Overdue = "facito:data-subject-request:overdue"

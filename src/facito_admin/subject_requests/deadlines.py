@@ -103,3 +103,27 @@ def is_due_soon(clock: Clock, *, now: datetime, days_before: int) -> bool:
     if clock.awaiting_since is not None or is_overdue(clock, now=now):
         return False
     return clock.due_at - now <= timedelta(days=days_before)
+
+
+def overdue_notice_due(clock: Clock, *, now: datetime, notified_at: datetime | None) -> bool:
+    """Whether the handlers are owed the overdue notice: overdue and never told so.
+
+    Once only: being late is a fact that a later pause or answer does not undo.
+    """
+    return notified_at is None and is_overdue(clock, now=now)
+
+
+def due_soon_notice_due(
+    clock: Clock, *, now: datetime, days_before: int, notified_at: datetime | None
+) -> bool:
+    """Whether the handlers are owed the due-soon notice: due within ``days_before`` days and
+    not yet warned about this due time.
+
+    A warning given before the current due time's window opened was about an earlier due
+    time, one an extension or a pause has since moved on: the handlers are warned again
+    before the new one (otherwise the next thing they heard would be the overdue notice).
+    Moves that keep the due time inside the window already warned about earn no second one.
+    """
+    if not is_due_soon(clock, now=now, days_before=days_before):
+        return False
+    return notified_at is None or notified_at < clock.due_at - timedelta(days=days_before)

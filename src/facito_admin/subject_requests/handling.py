@@ -2,20 +2,29 @@
 
 Each function changes one locked row (the caller fetched it FOR UPDATE) and appends the
 matching timeline entry; the caller records the audit event and publishes the webhook, which
-differ by queue (the organisation's chain, or Facito's own).
+differ by queue (the organisation's chain and webhooks, or Facito's own chain):
+service.py and facito_service.py, one function per operation, each in that order.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
-from ..auth.context import RequestContext
+from ..auth.context import Principal, RequestContext
 from ..db.base import utcnow
 from ..errors import InvalidState, ValidationFailed
 from . import deadlines, lifecycle
-from .models import RequestColumns, RequestStatus
+from .models import Channel, RequestColumns, RequesterKind, RequestKind, RequestStatus
+
+R = TypeVar("R", bound=RequestColumns)
+
+# Both queues' audit events name the request thus (the organisation's chain, Facito's own).
+TARGET_TYPE = "data_subject_request"
 
 # The supervisory authority a rejected subject may complain to (GDPR art. 77; the statement
 # names it), returned with every rejection.
@@ -30,12 +39,28 @@ SUPERVISORY_AUTHORITY = {
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
+class DeadlineNotice(StrEnum):
+    """What the deadline scan tells a request's handlers (each once per request, see
+    deadlines.due_soon_notice_due for when a moved due time earns a second warning)."""
+
+    due_soon = "due_soon"
+    overdue = "overdue"
+
+
 class StatusNotAllowed(InvalidState):
     code, title = "dsr-status-conflict", "The request's status does not allow this"
 
 
 class ExtensionNotAllowed(InvalidState):
     code, title = "dsr-extension-refused", "The extension is not allowed"
+
+
+@dataclass(frozen=True)
+class Filed(Generic[R]):
+    """A filing's outcome: the request, and whether it is new or an open one it joined."""
+
+    request: R
+    created: bool
 
 
 def new_reference() -> str:
@@ -47,6 +72,12 @@ def actor(ctx: RequestContext) -> dict[str, str]:
     """Who acted, as a timeline entry names them."""
     principal = ctx.principal
     return {"kind": principal.kind.value, "display": principal.display_name[:200]}
+
+
+def audit_details(request: RequestColumns, **details: Any) -> dict[str, Any]:
+    """What an audit event says of a request: its reference and kind, then ``details`` (ids,
+    counts and dates only: never the description, a message or a reason)."""
+    return {"reference": request.reference, "kind": request.kind.value, **details}
 
 
 def note(
@@ -110,6 +141,79 @@ def is_overdue(request: RequestColumns, *, now: datetime | None = None) -> bool:
     return lifecycle.is_open(request.status) and deadlines.is_overdue(
         clock_of(request), now=now or utcnow()
     )
+
+
+def check_scope(kind: RequestKind, scope: dict[str, Any]) -> dict[str, Any]:
+    """The scope a kind takes, or 422 (the schema checked the shapes)."""
+    if kind is RequestKind.rectification and not scope.get("changes"):
+        raise ValidationFailed(
+            "a rectification names the changes it asks for",
+            errors={"scope.changes": ["Required for a rectification."]},
+        )
+    if kind is not RequestKind.rectification and scope.get("changes"):
+        raise ValidationFailed(
+            "only a rectification names changes",
+            errors={"scope.changes": ["Only for a rectification."]},
+        )
+    return {k: v for k, v in scope.items() if v}
+
+
+def start_clock(policy_value: Callable[[str], object], *, received_at: datetime) -> deadlines.Clock:
+    """The clock of a request received at ``received_at`` under the policy then in force
+    (``policy_value`` reads a key: the effective policy's, or the statement's alone)."""
+    return deadlines.start_clock(
+        received_at=received_at,
+        response_days=_days(policy_value("dsr.response_days"), default=30),
+        max_extension_days=_days(policy_value("dsr.max_extension_days"), default=0),
+    )
+
+
+def _days(value: object, *, default: int) -> int:
+    # Day parameters are integers (policies/parameters.py); a statement without one: default.
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def admit(request: RequestColumns, ctx: RequestContext, *, verified: bool, reason: str) -> None:
+    """A new request enters its queue: routed, or verification_pending when it reached
+    whoever filed it by a channel that does not prove who the subject is."""
+    if verified:
+        move(request, RequestStatus.routed, ctx, "routed", reason=reason)
+        request.verified_at = request.received_at
+    else:
+        move(
+            request,
+            RequestStatus.verification_pending,
+            ctx,
+            "verification_pending",
+            reason=f"received by {request.channel.value}: the subject's identity is to be verified",
+        )
+
+
+def filed_again(
+    request: RequestColumns,
+    ctx: RequestContext,
+    *,
+    requester_kind: RequesterKind,
+    channel: Channel,
+    description: str,
+) -> None:
+    """The same request filed while this one is open: noted on it, not doubled."""
+    note(
+        request,
+        ctx,
+        "filed_again",
+        requester_kind=requester_kind.value,
+        channel=channel.value,
+        description=description,
+    )
+
+
+def assignee_of(principal: Principal, object_id: str | None, name: str | None) -> tuple[str, str]:
+    """(id, display) of a handler: the caller when none is named, else a person of the
+    caller's own tenant by their Entra object id."""
+    if object_id is None:
+        return principal.client_key, principal.display_name
+    return f"{principal.tenant_id}:{object_id.lower()}", name or object_id
 
 
 def verify(
@@ -204,9 +308,11 @@ def reject(request: RequestColumns, ctx: RequestContext, *, reasons: list[str]) 
     _decide(request, ctx, summary=None, reasons=reasons)
 
 
-def cancel(request: RequestColumns, ctx: RequestContext, *, reason: str | None) -> None:
+def cancel(
+    request: RequestColumns, ctx: RequestContext, *, reason: str | None, **details: Any
+) -> None:
     """Withdraw the request (the subject, or a handler for a request filed by mistake)."""
-    move(request, RequestStatus.cancelled, ctx, "cancelled", reason=reason)
+    move(request, RequestStatus.cancelled, ctx, "cancelled", reason=reason, **details)
     request.decided_at = utcnow()
     request.decided_by_display = actor(ctx)["display"]
 
@@ -221,3 +327,27 @@ def _decide(
     # A decision ends a pause: the answer is given.
     if request.awaiting_since is not None:
         set_clock(request, clock_of(request).resume(request.decided_at))
+
+
+def deadline_notice(
+    request: RequestColumns, *, now: datetime, days_before: int
+) -> DeadlineNotice | None:
+    """The deadline notice the request is owed now, if any (overdue before due soon)."""
+    clock = clock_of(request)
+    if deadlines.overdue_notice_due(clock, now=now, notified_at=request.overdue_notified_at):
+        return DeadlineNotice.overdue
+    if deadlines.due_soon_notice_due(
+        clock, now=now, days_before=days_before, notified_at=request.due_soon_notified_at
+    ):
+        return DeadlineNotice.due_soon
+    return None
+
+
+def record_notice(request: RequestColumns, ctx: RequestContext, notice: DeadlineNotice) -> None:
+    """Note on the request that its handlers were told it is due soon or overdue."""
+    now = utcnow()
+    if notice is DeadlineNotice.overdue:
+        request.overdue_notified_at = now
+    else:
+        request.due_soon_notified_at = now
+    note(request, ctx, notice.value, due_at=request.due_at.isoformat())

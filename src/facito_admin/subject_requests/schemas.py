@@ -9,6 +9,7 @@ import marshmallow as ma
 from ..accounts.schemas import AccountUpdateSchema
 from ..common.pagination import PageArgsSchema, page_schema
 from ..common.schemas import (
+    UNSTORABLE,
     Instant,
     OutputSchema,
     QueryBoolean,
@@ -111,6 +112,42 @@ class SubjectRequestCreateSchema(_RequestInSchema):
     )
 
 
+class SubjectIdentitySchema(StrictSchema):
+    """Who the subject is, as they gave it: the DPO answers them at this address."""
+
+    display_name = Text(required=True, validate=ma.validate.Length(max=200))
+    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
+
+    @ma.validates("email")
+    def _email_text(self, value: str, **_kwargs: Any) -> None:
+        if UNSTORABLE.search(value):
+            raise ma.ValidationError("must not contain control characters")
+
+
+# How a personal subject's request reaches Facito's DPO or support (never `api`: a personal
+# subject has no token of an organisation).
+FACITO_CHANNELS = (Channel.email, Channel.phone, Channel.post, Channel.web_form, Channel.in_person)
+
+
+class FacitoSubjectRequestCreateSchema(_RequestInSchema):
+    """A personal subject's request, recorded by Facito's DPO or support."""
+
+    subject = ma.fields.Nested(SubjectIdentitySchema, required=True)
+    # A string of the allowed values (an Enum field would document `api` too).
+    channel = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf([channel.value for channel in FACITO_CHANNELS]),
+        metadata={
+            "description": "How the request reached you; `email`, `phone` and `post` start "
+            "`verification_pending` until the DPO verifies the subject"
+        },
+    )
+
+    @ma.post_load
+    def _channel(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        return data | {"channel": Channel(data["channel"])}
+
+
 class SubjectVerificationSchema(StrictSchema):
     method = Text(
         required=True,
@@ -190,6 +227,12 @@ class SubjectRequestQueryArgsSchema(PageArgsSchema):
     )
     due_before = Instant(load_default=None)
     assigned_to_me = QueryBoolean(load_default=None)
+
+
+class FacitoSubjectRequestQueryArgsSchema(SubjectRequestQueryArgsSchema):
+    class Meta(SubjectRequestQueryArgsSchema.Meta):
+        # Accounts belong to organisations; the DPO queue is searched by its own filters.
+        exclude = ("account_id",)
 
 
 # --- output --------------------------------------------------------------------------------
@@ -288,3 +331,27 @@ class OwnSubjectRequestSchema(SubjectRequestSchema):
 
 
 OwnSubjectRequestPageSchema = page_schema(OwnSubjectRequestSchema, "OwnSubjectRequestPageSchema")
+
+
+class FacitoSubjectRequestSchema(SubjectRequestSchema):
+    """A request in Facito's DPO queue: a personal subject's, or the part of an organisation
+    user's request about data Facito controls itself."""
+
+    class Meta(SubjectRequestSchema.Meta):
+        # The DPO answers by hand: fulfilment jobs run in an organisation.
+        exclude = ("organisation_id", "job_ids", "results")
+
+    queue = ma.fields.String(required=True, metadata={"description": "`facito_dpo`"})
+    subject_organisation_id = ma.fields.UUID(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The organisation managing the subject's account, when this is the "
+            "part of its request split off to the DPO; null for a personal subject"
+        },
+    )
+
+
+FacitoSubjectRequestPageSchema = page_schema(
+    FacitoSubjectRequestSchema, "FacitoSubjectRequestPageSchema"
+)

@@ -8,12 +8,10 @@ request's transaction. The subject reads their own requests through /v1/me.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import LIVE, Account
@@ -31,20 +29,22 @@ from ..jobs.registry import handler_for
 from ..policies.effective.service import contract_in_force, effective_policy
 from ..user_data.models import DataRecord
 from ..webhooks.events import WebhookEventType, publish_event
-from . import deadlines, handling, routing
+from . import facito_service, handling, routing
 from .actions import RequestAction
-from .handling import StatusNotAllowed
+from .filters import RequestFilter, filtered, notice_candidates
+from .handling import DeadlineNotice, Filed, StatusNotAllowed
 from .models import (
     OPEN_STATUSES,
     UNVERIFIED_CHANNELS,
     Channel,
-    FacitoSubjectRequest,
     Queue,
     RequesterKind,
     RequestKind,
     RequestStatus,
     SubjectRequest,
 )
+
+__all__ = ["FULFILMENT_JOBS", "Filed", "RequestFilter"]
 
 # Request kind → the job that fulfils it (fulfilment/*.py registers each handler).
 FULFILMENT_JOBS: dict[RequestKind, str] = {
@@ -56,25 +56,6 @@ FULFILMENT_JOBS: dict[RequestKind, str] = {
     RequestKind.objection: "dsr-preferences",
     RequestKind.consent_withdrawal: "dsr-preferences",
 }
-
-
-@dataclass(frozen=True)
-class Filed:
-    """A filing's outcome: the request, and whether it is new or an open one it joined."""
-
-    request: SubjectRequest
-    created: bool
-
-
-@dataclass(frozen=True)
-class RequestFilter:
-    status: Sequence[RequestStatus] = ()
-    kind: RequestKind | None = None
-    account_id: uuid.UUID | None = None
-    assignee_id: str | None = None
-    open: bool | None = None
-    overdue: bool | None = None
-    due_before: datetime | None = None
 
 
 def webhook_data(request: SubjectRequest) -> dict[str, Any]:
@@ -112,9 +93,9 @@ def _record(
         session,
         ctx,
         action=action,
-        target_type="data_subject_request",
+        target_type=handling.TARGET_TYPE,
         target_id=request.id,
-        details={"reference": request.reference, "kind": request.kind.value, **details},
+        details=handling.audit_details(request, **details),
     )
 
 
@@ -142,11 +123,6 @@ def _subject_for_routing(session: Session, account: Account, at: datetime) -> ro
         data=frozenset((product, category) for product, category in data),
         contract_reference=contract.reference if contract else None,
     )
-
-
-def _days(value: object, *, default: int) -> int:
-    # Day parameters are integers (policies/parameters.py); a statement without one: default.
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
 def _open_duplicate(
@@ -198,28 +174,19 @@ def _file(
     requester_kind: RequesterKind,
     guardian_consent_id: uuid.UUID | None,
     verified: bool,
-) -> Filed:
+) -> Filed[SubjectRequest]:
     existing = _open_duplicate(session, account_id=account.id, kind=kind)
     if existing is not None:
-        handling.note(
-            existing,
-            ctx,
-            "filed_again",
-            requester_kind=requester_kind.value,
-            channel=channel.value,
-            description=description,
+        handling.filed_again(
+            existing, ctx, requester_kind=requester_kind, channel=channel, description=description
         )
         session.flush()
         _record(session, ctx, existing, RequestAction.Link, channel=channel.value)
         return Filed(existing, created=False)
 
     now = utcnow()
-    policy = effective_policy(session, at=now)
-    clock = deadlines.start_clock(
-        received_at=now,
-        response_days=_days(policy.value("dsr.response_days"), default=30),
-        max_extension_days=_days(policy.value("dsr.max_extension_days"), default=0),
-    )
+    # The organisation's effective policy: a contract may shorten the statement's days.
+    clock = handling.start_clock(effective_policy(session, at=now).value, received_at=now)
     parts = routing.route(kind, _subject_for_routing(session, account, now))
     mine = parts[0]
     request = SubjectRequest(
@@ -254,20 +221,11 @@ def _file(
     session.add(request)
     session.flush()
     if len(parts) > 1:
-        twin = _split(session, ctx, request, parts[1])
+        # Facito's chain (the DPO part's filing) before the organisation's: one lock order.
+        twin = facito_service.file_linked_part(session, ctx, request, parts[1], verified=verified)
         request.linked_request_id = twin.id
         handling.note(request, ctx, "split", linked_request_id=str(twin.id), reason=parts[1].reason)
-    if verified:
-        handling.move(request, RequestStatus.routed, ctx, "routed", reason=mine.reason)
-        request.verified_at = now
-    else:
-        handling.move(
-            request,
-            RequestStatus.verification_pending,
-            ctx,
-            "verification_pending",
-            reason=f"received by {channel.value}: the subject's identity is to be verified",
-        )
+    handling.admit(request, ctx, verified=verified, reason=mine.reason)
     session.flush()
     _record(
         session,
@@ -288,56 +246,6 @@ def _file(
     return Filed(request, created=True)
 
 
-def _split(
-    session: Session, ctx: RequestContext, request: SubjectRequest, part: routing.RoutedPart
-) -> FacitoSubjectRequest:
-    """The part of ``request`` that Facito's DPO answers, in the DPO's queue."""
-    twin = FacitoSubjectRequest(
-        reference=handling.new_reference(),
-        kind=request.kind,
-        status=RequestStatus.received,
-        subject_organisation_id=request.organisation_id,
-        subject_account_id=request.subject_account_id,
-        subject_identity=request.subject_identity,
-        requester_kind=request.requester_kind,
-        requester_id=request.requester_id,
-        requester_display=request.requester_display,
-        guardian_consent_id=request.guardian_consent_id,
-        channel=request.channel,
-        description=request.description,
-        scope=request.scope,
-        received_at=request.received_at,
-        routing=part.as_record(),
-        linked_request_id=request.id,
-        job_ids=[],
-        results={},
-        timeline=[],
-    )
-    handling.set_clock(twin, handling.clock_of(request))
-    handling.note(twin, ctx, "received", linked_request_id=str(request.id), reason=part.reason)
-    handling.move(twin, RequestStatus.routed, ctx, "routed", reason=part.reason)
-    if request.verified_at is None and request.channel in UNVERIFIED_CHANNELS:
-        twin.status = RequestStatus.verification_pending
-    session.add(twin)
-    session.flush()
-    return twin
-
-
-def check_scope(kind: RequestKind, scope: dict[str, Any]) -> dict[str, Any]:
-    """The scope a kind takes, or 422 (the schema checked the shapes)."""
-    if kind is RequestKind.rectification and not scope.get("changes"):
-        raise ValidationFailed(
-            "a rectification names the changes it asks for",
-            errors={"scope.changes": ["Required for a rectification."]},
-        )
-    if kind is not RequestKind.rectification and scope.get("changes"):
-        raise ValidationFailed(
-            "only a rectification names changes",
-            errors={"scope.changes": ["Only for a rectification."]},
-        )
-    return {k: v for k, v in scope.items() if v}
-
-
 def file_request(
     session: Session,
     ctx: RequestContext,
@@ -349,7 +257,7 @@ def file_request(
     channel: Channel,
     on_behalf_of: RequesterKind | None,
     guardian_consent_id: uuid.UUID | None,
-) -> Filed:
+) -> Filed[SubjectRequest]:
     """File a request for an account of the organisation (an administrator, a privacy
     officer or an integration, from what reached them by ``channel``)."""
     account = session.scalar(
@@ -386,7 +294,7 @@ def file_request(
         account=account,
         kind=kind,
         description=description,
-        scope=check_scope(kind, scope),
+        scope=handling.check_scope(kind, scope),
         channel=channel,
         requester_kind=requester,
         guardian_consent_id=guardian_consent_id,
@@ -401,7 +309,7 @@ def file_own_request(
     kind: RequestKind,
     description: str,
     scope: dict[str, Any],
-) -> Filed:
+) -> Filed[SubjectRequest]:
     """File a request about yourself (your token proves who you are)."""
     account = account_of_principal(session, ctx.principal)
     return _file(
@@ -410,7 +318,7 @@ def file_own_request(
         account=account,
         kind=kind,
         description=description,
-        scope=check_scope(kind, scope),
+        scope=handling.check_scope(kind, scope),
         channel=Channel.api,
         requester_kind=RequesterKind.subject,
         guardian_consent_id=None,
@@ -421,36 +329,13 @@ def file_own_request(
 # --- reading ---------------------------------------------------------------------------
 
 
-def _filtered(query: Select[Any], where: RequestFilter) -> Select[Any]:
-    now = utcnow()
-    if where.status:
-        query = query.where(SubjectRequest.status.in_(list(where.status)))
-    if where.kind is not None:
-        query = query.where(SubjectRequest.kind == where.kind)
-    if where.account_id is not None:
-        query = query.where(SubjectRequest.subject_account_id == where.account_id)
-    if where.assignee_id is not None:
-        query = query.where(SubjectRequest.assignee_id == where.assignee_id)
-    if where.open is not None:
-        is_open = SubjectRequest.status.in_(OPEN_STATUSES)
-        query = query.where(is_open if where.open else ~is_open)
-    if where.overdue is not None:
-        # A paused clock (awaiting the subject) is never overdue (deadlines.is_overdue).
-        running = [s for s in OPEN_STATUSES if s is not RequestStatus.awaiting_subject]
-        overdue = SubjectRequest.status.in_(running) & (SubjectRequest.due_at <= now)
-        query = query.where(overdue if where.overdue else ~overdue)
-    if where.due_before is not None:
-        query = query.where(SubjectRequest.due_at < where.due_before)
-    return query
-
-
 def list_requests(
     session: Session, *, where: RequestFilter, limit: int, cursor: str | None
 ) -> Page[SubjectRequest]:
     """The organisation's queue, newest first, filtered."""
     return paginate(
         session,
-        _filtered(select(SubjectRequest), where),
+        filtered(select(SubjectRequest), SubjectRequest, where, now=utcnow()),
         keys=[SubjectRequest.id],
         limit=limit,
         cursor=cursor,
@@ -543,13 +428,8 @@ def assign_request(
 ) -> SubjectRequest:
     """Give the request to a handler of the organisation (the caller when none is named)."""
     request = lock_request(session, request_id=request_id)
-    principal = ctx.principal
-    if assignee_object_id is None:
-        assignee_id, display = principal.client_key, principal.display_name
-    else:
-        # A person of the organisation's own tenant, by their Entra object id.
-        assignee_id = f"{principal.tenant_id}:{assignee_object_id.lower()}"
-        display = assignee_name or assignee_object_id
+    # A person of the organisation's own tenant, by their Entra object id.
+    assignee_id, display = handling.assignee_of(ctx.principal, assignee_object_id, assignee_name)
     handling.assign(request, ctx, assignee_id=assignee_id, display=display)
     session.flush()
     _record(session, ctx, request, RequestAction.Assign, assignee=request.assignee_display)
@@ -694,11 +574,49 @@ def _cancel(
 ) -> SubjectRequest:
     if _fulfilment_under_way(session, request) is not None:
         raise StatusNotAllowed("the request's fulfilment is queued or running: cancel its job")
-    handling.cancel(request, ctx, reason=reason)
+    linked = request.linked_request_id
+    handling.cancel(
+        request, ctx, reason=reason, linked_request_id=None if linked is None else str(linked)
+    )
+    if linked is not None:
+        # The subject filed one request: withdrawn, it is withdrawn from both controllers.
+        # Facito's chain before the organisation's (one lock order).
+        facito_service.cancel_linked_part(session, ctx, request, reason=reason)
     session.flush()
     _record(session, ctx, request, RequestAction.Cancel)
     _publish(session, request, WebhookEventType.DsrCancelled)
     return request
+
+
+# --- deadlines -----------------------------------------------------------------------
+
+
+def warn_of_deadlines(
+    session: Session, ctx: RequestContext, *, now: datetime, days_before: int
+) -> int:
+    """Tell the organisation's systems of its requests due soon and overdue (`dsr.due_soon`,
+    `dsr.overdue`), each once per request; how many notices."""
+    told = 0
+    query = notice_candidates(SubjectRequest, now=now, days_before=days_before)
+    for request in session.scalars(query):
+        notice = handling.deadline_notice(request, now=now, days_before=days_before)
+        if notice is None:
+            continue
+        handling.record_notice(request, ctx, notice)
+        session.flush()
+        action = (
+            RequestAction.Overdue if notice is DeadlineNotice.overdue else RequestAction.DueSoon
+        )
+        _record(session, ctx, request, action, due_at=request.due_at.isoformat())
+        _publish(session, request, _NOTICE_EVENTS[notice])
+        told += 1
+    return told
+
+
+_NOTICE_EVENTS = {
+    DeadlineNotice.due_soon: WebhookEventType.DsrDueSoon,
+    DeadlineNotice.overdue: WebhookEventType.DsrOverdue,
+}
 
 
 QUEUE = Queue.organisation

@@ -12,6 +12,7 @@ from ..auth.permissions import Permission
 from ..http import Blueprint, current_ctx, db_session, page_response, require
 from ..jobs.schemas import JobSchema
 from . import service
+from .filters import RequestFilter
 from .schemas import (
     SubjectRequestAssignSchema,
     SubjectRequestCancelSchema,
@@ -53,15 +54,7 @@ class DataSubjectRequests(MethodView):
     @require(Permission.SubjectRequestsRead)
     def get(self, args: dict[str, Any], org_id: UUID) -> Any:
         """List the organisation's data-subject requests, newest first"""
-        where = service.RequestFilter(
-            status=args["status"],
-            kind=args["kind"],
-            account_id=args["account_id"],
-            assignee_id=current_ctx().principal.client_key if args["assigned_to_me"] else None,
-            open=args["open"],
-            overdue=args["overdue"],
-            due_before=args["due_before"],
-        )
+        where = RequestFilter.from_query(args, caller=current_ctx().principal.client_key)
         page = service.list_requests(
             db_session(), where=where, limit=args["limit"], cursor=args["cursor"]
         )

@@ -18,6 +18,9 @@ READER = "Organisation.Reader"
 OFFICER = "Privacy.Officer"
 INTEGRATION = "Integration.ReadWrite"
 OWN = "/v1/me/data-subject-requests"
+DPO = "Facito.PrivacyOfficer"
+SUPPORT = "Support.Engineer"
+DPO_QUEUE = "/v1/data-subject-requests"
 
 
 def queue_url(org: Org, suffix: str = "") -> str:
@@ -54,5 +57,32 @@ def file_for(
     return client.post(
         queue_url(org),
         json={"account_id": str(account_id), "kind": kind, "description": "by phone"} | body,
+        headers=headers,
+    )
+
+
+def dpo_url(suffix: str = "") -> str:
+    return f"{DPO_QUEUE}{suffix}"
+
+
+def record_personal(
+    client: FlaskClient,
+    headers: dict[str, str],
+    kind: str = "access",
+    *,
+    email: str = "jan@example.nl",
+    channel: str = "phone",
+    **body: Any,
+) -> Any:
+    """A personal subject's request recorded in the DPO queue (by the DPO or support)."""
+    return client.post(
+        DPO_QUEUE,
+        json={
+            "subject": {"display_name": "Jan de Vries", "email": email},
+            "kind": kind,
+            "description": "he asked on the phone for all his data",
+            "channel": channel,
+        }
+        | body,
         headers=headers,
     )
