@@ -106,7 +106,10 @@ class OwnDataSubjectRequestCancel(MethodView):
     @blp.alt_response(409, description="The request is already answered")
     @require(Permission.SelfRequestsFile)
     def post(self, body: dict[str, Any], request_id: UUID) -> Any:
-        """Withdraw one of your requests"""
+        """Withdraw one of your requests
+        ---
+        Its part answered by Facito's DPO, if any, is withdrawn too (unless already answered).
+        """
         return service.cancel_own_request(
             db_session(), current_ctx(), request_id=request_id, reason=body["reason"]
         )

@@ -5,6 +5,8 @@ contract may shorten the statement's 30). The controller may extend it once or m
 most ``max_extension_days`` in all, with a reason, and only before the original due time; the
 subject is told (the service records when). While the controller awaits the subject (an
 identity document, a clarification) the clock stops: both due times move on by the pause.
+The handlers are told once when a request is due soon and once when it is overdue
+(deadline_scan.py); the rules for when are here too.
 """
 
 from __future__ import annotations

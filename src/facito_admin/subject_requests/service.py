@@ -44,6 +44,8 @@ from .models import (
     SubjectRequest,
 )
 
+# Filed and RequestFilter moved to handling.py and filters.py (both queues use them); still
+# importable from here, where callers first found them.
 __all__ = ["FULFILMENT_JOBS", "Filed", "RequestFilter"]
 
 # Request kind → the job that fulfils it (fulfilment/*.py registers each handler).
@@ -557,7 +559,8 @@ def reject_request(
 def cancel_request(
     session: Session, ctx: RequestContext, *, request_id: uuid.UUID, reason: str | None
 ) -> SubjectRequest:
-    """Cancel a request filed by mistake or withdrawn by the subject through someone."""
+    """Cancel a request filed by mistake or withdrawn by the subject through someone (with
+    its part in the DPO queue, if split and still open)."""
     request = lock_request(session, request_id=request_id)
     return _cancel(session, ctx, request, reason)
 

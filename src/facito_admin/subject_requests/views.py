@@ -237,7 +237,11 @@ class DataSubjectRequestCancel(MethodView):
     @blp.alt_response(409, description=_CONFLICT)
     @require(Permission.SubjectRequestsHandle)
     def post(self, body: dict[str, Any], org_id: UUID, request_id: UUID) -> Any:
-        """Cancel a request filed by mistake or withdrawn by the subject"""
+        """Cancel a request filed by mistake or withdrawn by the subject
+        ---
+        A request split with Facito's DPO is withdrawn from the DPO's queue too, unless the
+        DPO has answered its part.
+        """
         return service.cancel_request(
             db_session(), current_ctx(), request_id=request_id, reason=body["reason"]
         )
