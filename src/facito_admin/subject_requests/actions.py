@@ -19,6 +19,17 @@ class RequestAction(StrEnum):
     Reject = "org:data-subject-request:reject"
     Cancel = "org:data-subject-request:cancel"
     DownloadExport = "org:data-subject-request:download-export"
+    # What a fulfilment job did (fulfilment/): one event each, naming fields and categories,
+    # never their values (the chain is append-only: personal data there is never erased).
+    Erase = "org:data-subject-request:erase"
+    Rectify = "org:data-subject-request:rectify"
+    Restrict = "org:data-subject-request:restrict"
+    OptOut = "org:data-subject-request:opt-out"
+
+
+class RestrictionAction(StrEnum):
+    # A restriction of processing (art. 18) ends: the subject was told before (art. 18(3)).
+    Lift = "org:processing-restriction:lift"
 
 
 class FacitoRequestAction(StrEnum):
