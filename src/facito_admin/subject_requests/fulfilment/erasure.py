@@ -93,11 +93,12 @@ def _holds(session: Session, account_id: uuid.UUID) -> list[LegalHold]:
     )
 
 
-def _statutory(policy: PolicyBasis, now: datetime) -> ColumnElement[bool]:
-    """Records of a statutory category whose retention has not ended (schedule.is_due)."""
+def _statutory(policy: PolicyBasis) -> ColumnElement[bool]:
+    """Records of a statutory category whose retention has not ended at the policy's instant
+    (not schedule.is_due)."""
     terms = [
         and_(DataRecord.category == cutoff.category, ~due_clause(cutoff))
-        for cutoff in policy.schedule.cutoffs(now)
+        for cutoff in policy.schedule.cutoffs(policy.at)
         if cutoff.category in STATUTORY_CATEGORIES
     ]
     return or_(*terms) if terms else false()
@@ -110,7 +111,9 @@ def _count(session: Session, where: list[ColumnElement[bool]]) -> dict[str, int]
     return {category: int(count) for category, count in sorted(rows)}
 
 
-def _hold_entry(session: Session, hold: LegalHold, scope: list[ColumnElement[bool]]) -> Any:
+def _hold_entry(
+    session: Session, hold: LegalHold, scope: list[ColumnElement[bool]]
+) -> dict[str, Any]:
     where = list(scope)
     if hold.scope is LegalHoldScope.account_category:
         where.append(DataRecord.category == hold.category)
@@ -141,24 +144,24 @@ def _statutory_entries(
         .where(*where)
         .group_by(DataRecord.category, DataRecord.sensitive)
     ).all()
-    found: dict[str, dict[str, Any]] = {}
+    records: dict[str, int] = {}
+    until: dict[str, datetime] = {}
     for category, sensitive, count, newest in rows:
-        until = policy.schedule.expiry(category=category, occurred_at=newest, sensitive=sensitive)
-        entry = found.setdefault(
-            category,
-            {
-                "ground": "statutory_retention",
-                "legal_basis": STATUTORY_GROUND,
-                "purpose": Purpose.LegalObligation.value,
-                "category": category,
-                "records": 0,
-                "until": None,
-            },
-        )
-        entry["records"] += int(count)
-        if until is not None and (entry["until"] is None or until.isoformat() > entry["until"]):
-            entry["until"] = until.isoformat()
-    return [found[category] for category in sorted(found)]
+        records[category] = records.get(category, 0) + int(count)
+        expiry = policy.schedule.expiry(category=category, occurred_at=newest, sensitive=sensitive)
+        if expiry is not None and (category not in until or expiry > until[category]):
+            until[category] = expiry
+    return [
+        {
+            "ground": "statutory_retention",
+            "legal_basis": STATUTORY_GROUND,
+            "purpose": Purpose.LegalObligation.value,
+            "category": category,
+            "records": records[category],
+            "until": until[category].isoformat() if category in until else None,
+        }
+        for category in sorted(records)
+    ]
 
 
 def erase_records(
@@ -171,7 +174,7 @@ def erase_records(
     holds = _holds(session, account_id)
     organisation_held = any(h.scope is LegalHoldScope.organisation for h in holds)
     held = true() if organisation_held else held_clause()
-    by_law = _statutory(policy, policy.at)
+    by_law = _statutory(policy)
     kept_by_holds = _count(session, [*scope, held])
     kept_by_law = _count(session, [*scope, ~held, by_law])
     kept = [_hold_entry(session, hold, scope) for hold in holds]
