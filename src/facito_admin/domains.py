@@ -60,8 +60,14 @@ DOMAINS: tuple[Domain, ...] = (
     Domain(
         "subject_requests",
         models=("models",),
-        jobs=("deadline_scan",),
-        views=("views", "facito_views"),
+        jobs=(
+            "deadline_scan",
+            "fulfilment.erasure",
+            "fulfilment.rectification",
+            "fulfilment.restriction",
+            "fulfilment.preferences",
+        ),
+        views=("views", "facito_views", "restriction_views"),
     ),
     Domain("groups", models=("models",)),
     Domain("scim", models=("models",), views=("token_views", "views")),

@@ -110,3 +110,14 @@ def test_flatten_and_nest_are_inverse():
     document = {"channels": {"email": True}, "partner_sharing": False}
     assert flatten(document) == {"channels.email": True, "partner_sharing": False}
     assert nest(flatten(document)) == document
+
+
+def test_a_restricted_account_has_advertising_and_sharing_off_whatever_it_chose():
+    history = [Change(T0, {"partner_sharing": True, "channels.email": True})]
+    state = fold(STATEMENT, history, restricted=True)
+    for setting in ("interest_based_advertising", "partner_sharing"):
+        assert (state[setting].value, state[setting].source) == (False, SettingSource.restriction)
+    # What was chosen comes back when the restriction is lifted; channels are not advertising.
+    assert state["partner_sharing"].recorded is True
+    assert state["channels.email"].value is True
+    assert fold(STATEMENT, history)["partner_sharing"].value is True

@@ -157,3 +157,41 @@ class Account(TenantScoped, Versioned, Timestamped, Base):
 # written out, not bound, so that it still matches those indexes once PostgreSQL switches a
 # prepared statement to a generic plan (a bound status would make every probe scan).
 LIVE = Account.status != literal_column("'deleted'")
+
+
+# At most one restriction in force per account; migration 0011 repeats the predicate.
+RESTRICTION_IN_FORCE = "lifted_at IS NULL"
+
+
+class ProcessingRestriction(TenantScoped, Base):
+    """An account whose data may be stored but not otherwise used (GDPR art. 18): left out of
+    what integrations read (user_data/service.py) and of advertising (consents/service.py),
+    until lifted. Placed by a data-subject request (subject_requests/fulfilment/restriction.py).
+
+    Here, not with the requests, because the linked data and the preferences honour it and
+    neither may import subject_requests (it imports them). ``account_id`` has no foreign key:
+    the row is the record of what was restricted and lifted, and outlives a purged account.
+    """
+
+    __tablename__ = "processing_restrictions"
+    __table_args__ = (
+        Index("ix_processing_restrictions_org_account", "organisation_id", "account_id"),
+        Index(
+            "uq_processing_restrictions_in_force",
+            "organisation_id",
+            "account_id",
+            unique=True,
+            sqlite_where=text(RESTRICTION_IN_FORCE),
+            postgresql_where=text(RESTRICTION_IN_FORCE),
+            info={"field": "account_id"},
+        ),
+        {"info": {"resource": "processing restriction"}},
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID]
+    request_id: Mapped[uuid.UUID | None]
+    reason: Mapped[str] = mapped_column(String(2000))
+    restricted_at: Mapped[datetime]
+    lifted_at: Mapped[datetime | None]
+    lift_reason: Mapped[str | None] = mapped_column(String(2000))

@@ -27,7 +27,7 @@ from .actions import AccountAction
 from .events import publish_account_change
 from .fields import FIELDS, Access
 from .listing import AccountFilter
-from .models import LIVE, Account, AccountSource, AccountStatus
+from .models import LIVE, Account, AccountSource, AccountStatus, ProcessingRestriction
 from .rules import GuardianConsentRequired
 
 # Principals that are people of the organisation, whose token's object id names their account.
@@ -74,6 +74,18 @@ def account_of_principal(session: Session, principal: Principal) -> Account:
     if account is None:
         raise NotFound("no account of yours in this organisation")
     return account
+
+
+def restriction_in_force(
+    session: Session, *, account_id: uuid.UUID
+) -> ProcessingRestriction | None:
+    """The account's processing restriction in force (GDPR art. 18), if any."""
+    return session.scalar(
+        select(ProcessingRestriction).where(
+            ProcessingRestriction.account_id == account_id,
+            ProcessingRestriction.lifted_at.is_(None),
+        )
+    )
 
 
 def list_accounts(

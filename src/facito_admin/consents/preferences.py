@@ -38,6 +38,17 @@ POLICY_INTEREST_BASED = "advertising.interest_based"
 POLICY_PARTNER_SHARING = "advertising.partner_sharing"
 # Setting → the policy key that must be true for it to be on.
 GATED_BY_POLICY = {INTEREST_BASED: POLICY_INTEREST_BASED, PARTNER_SHARING: POLICY_PARTNER_SHARING}
+# Off while the account's processing is restricted (GDPR art. 18): its data serves no
+# advertising and goes to no partner (accounts.models.ProcessingRestriction).
+OFF_WHILE_RESTRICTED = frozenset({INTEREST_BASED, PARTNER_SHARING})
+# Direct marketing and advertising: what an objection to direct marketing turns off, all at
+# once (art. 21(3)), and what a consent withdrawal that names nothing withdraws.
+MARKETING: tuple[str, ...] = (
+    *(f"channels.{channel}" for channel in CHANNELS),
+    INTEREST_BASED,
+    PARTNER_SHARING,
+    "cookies.advertising",
+)
 
 
 class SettingSource(StrEnum):
@@ -46,6 +57,7 @@ class SettingSource(StrEnum):
     default = "default"  # nobody chose yet: the policy's default
     choice = "choice"  # the last change in the history
     policy = "policy"  # the policy forbids it now, whatever was chosen
+    restriction = "restriction"  # the account's processing is restricted (art. 18): off
 
 
 class ActorKind(StrEnum):
@@ -59,6 +71,9 @@ class ChangeSource(StrEnum):
     self_service = "self_service"
     admin_api = "admin_api"
     integration = "integration"
+    # Fulfilling the subject's data-subject request (an objection, a consent withdrawal):
+    # the history row names the request by its id (actor_id) and reference (actor_display).
+    data_subject_request = "data_subject_request"
 
 
 @dataclass(frozen=True)
@@ -121,8 +136,15 @@ class SettingState:
     recorded: bool
 
 
-def fold(terms: PolicyTerms, history: Iterable[Change]) -> dict[str, SettingState]:
-    """The current state: ``history`` (oldest first) over the defaults, narrowed by the policy."""
+def fold(
+    terms: PolicyTerms, history: Iterable[Change], *, restricted: bool = False
+) -> dict[str, SettingState]:
+    """The current state: ``history`` (oldest first) over the defaults, narrowed by the policy
+    and, for an account whose processing is ``restricted``, by the restriction.
+
+    A choice made while restricted is recorded and shown as ``recorded``: it takes effect
+    when the restriction is lifted.
+    """
     recorded = defaults(terms)
     changed_at: dict[str, datetime] = {}
     for change in history:
@@ -139,6 +161,8 @@ def fold(terms: PolicyTerms, history: Iterable[Change]) -> dict[str, SettingStat
         source = SettingSource.choice if when is not None else SettingSource.default
         if value and not terms.allows(setting):
             state[setting] = SettingState(False, SettingSource.policy, when, value)
+        elif value and restricted and setting in OFF_WHILE_RESTRICTED:
+            state[setting] = SettingState(False, SettingSource.restriction, when, value)
         else:
             state[setting] = SettingState(value, source, when, value)
     return state

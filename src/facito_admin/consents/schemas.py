@@ -116,7 +116,9 @@ class SettingStateSchema(OutputSchema):
         required=True,
         metadata={
             "description": "`default` (nobody chose: the policy's default), `choice` (the last "
-            "change), `policy` (the effective policy forbids it now, whatever was chosen)"
+            "change), `policy` (the effective policy forbids it now, whatever was chosen), "
+            "`restriction` (the account's processing is restricted, GDPR art. 18: advertising "
+            "and partner sharing are off until it is lifted)"
         },
     )
     changed_at = ma.fields.DateTime(
@@ -151,7 +153,13 @@ class PreferenceChangeSchema(OutputSchema):
     account_id = ma.fields.UUID(required=True)
     changed_at = ma.fields.DateTime(required=True)
     actor_kind = _stored(ActorKind)
-    actor_id = ma.fields.String(required=True, metadata={"description": "Entra object id"})
+    actor_id = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "Entra object id; with source `data_subject_request`, the request's "
+            "id (its reference is `actor_display`)"
+        },
+    )
     actor_display = ma.fields.String(required=True)
     source = _stored(ChangeSource)
     statement_version_id = ma.fields.UUID(required=True, allow_none=True)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import Account, AccountStatus
-from ..accounts.service import account_of_principal, get_account
+from ..accounts.service import account_of_principal, get_account, restriction_in_force
 from ..audit.service import record_event
 from ..auth.context import PrincipalKind, RequestContext
 from ..common.pagination import Page, paginate
@@ -108,6 +108,10 @@ def _policy(session: Session) -> tuple[PolicyTerms, StatementVersion | None]:
     return PolicyTerms.from_values(policy.value), version
 
 
+def _restricted(session: Session, account_id: uuid.UUID) -> bool:
+    return restriction_in_force(session, account_id=account_id) is not None
+
+
 def _history(session: Session, account_id: uuid.UUID) -> list[Change]:
     rows = session.execute(
         select(PreferenceChange.changed_at, PreferenceChange.changes)
@@ -145,7 +149,8 @@ def get_preferences(session: Session, *, account_id: uuid.UUID) -> PreferenceSta
     """An account's preferences now: choices over the policy's defaults, narrowed by it."""
     get_account(session, account_id=account_id)
     terms, statement = _policy(session)
-    return _state(account_id, fold(terms, _history(session, account_id)), statement)
+    state = fold(terms, _history(session, account_id), restricted=_restricted(session, account_id))
+    return _state(account_id, state, statement)
 
 
 def change_preferences(
@@ -172,6 +177,7 @@ def _change(
         raise InvalidState("a deleted account's preferences do not change; restore it first")
     terms, statement = _policy(session)
     history = _history(session, account.id)
+    restricted = _restricted(session, account.id)
     try:
         changed = changes_to_record(terms, fold(terms, history), flatten(document))
     except ForbiddenByPolicy as refused:
@@ -181,7 +187,8 @@ def _change(
             extra={"setting": refused.setting, "policy_key": refused.policy_key},
         ) from None
     if not changed:
-        return PreferenceUpdate(_state(account.id, fold(terms, history), statement), {})
+        state = fold(terms, history, restricted=restricted)
+        return PreferenceUpdate(_state(account.id, state, statement), {})
     now = utcnow()
     row = PreferenceChange(
         id=new_id(),
@@ -213,7 +220,8 @@ def _change(
         },
     )
     history.append(Change(now, changed))
-    return PreferenceUpdate(_state(account.id, fold(terms, history), statement), changed)
+    state = fold(terms, history, restricted=restricted)
+    return PreferenceUpdate(_state(account.id, state, statement), changed)
 
 
 def list_preference_changes(

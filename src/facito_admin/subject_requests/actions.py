@@ -22,6 +22,17 @@ class RequestAction(StrEnum):
     # The deadline scan told the organisation's systems (dsr.due_soon, dsr.overdue).
     DueSoon = "org:data-subject-request:due-soon"
     Overdue = "org:data-subject-request:overdue"
+    # What a fulfilment job did (fulfilment/): one event each, naming fields and categories,
+    # never their values (the chain is append-only: personal data there is never erased).
+    Erase = "org:data-subject-request:erase"
+    Rectify = "org:data-subject-request:rectify"
+    Restrict = "org:data-subject-request:restrict"
+    OptOut = "org:data-subject-request:opt-out"
+
+
+class RestrictionAction(StrEnum):
+    # A restriction of processing (art. 18) ends: the subject was told before (art. 18(3)).
+    Lift = "org:processing-restriction:lift"
 
 
 class FacitoRequestAction(StrEnum):

@@ -191,20 +191,5 @@ class FacitoSubjectRequest(RequestColumns, Base):
     subject_organisation_id: Mapped[uuid.UUID | None]
 
 
-class ProcessingRestriction(TenantScoped, Base):
-    """An account whose data may be stored but not otherwise used (art. 18): left out of what
-    integrations read and of advertising, until lifted."""
-
-    __tablename__ = "processing_restrictions"
-    __table_args__ = (
-        Index("ix_processing_restrictions_org_account", "organisation_id", "account_id"),
-        {"info": {"resource": "processing restriction"}},
-    )
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    account_id: Mapped[uuid.UUID]
-    request_id: Mapped[uuid.UUID | None]
-    reason: Mapped[str] = mapped_column(String(REASON_LENGTH))
-    restricted_at: Mapped[datetime]
-    lifted_at: Mapped[datetime | None]
-    lift_reason: Mapped[str | None] = mapped_column(String(REASON_LENGTH))
+# A restriction of processing (art. 18) is in accounts/models.py (ProcessingRestriction): the
+# linked data and the preferences honour it, and neither may import this domain.

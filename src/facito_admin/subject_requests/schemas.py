@@ -69,6 +69,14 @@ class RequestedScopeSchema(StrictSchema):
         },
     )
 
+    @ma.post_load
+    def _changes_as_json(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        # The scope is stored as JSON: a birth date or a manager's id in the form the API
+        # takes, loaded again (and checked again) when the rectification is carried out.
+        if data.get("changes"):
+            data["changes"] = AccountUpdateSchema().dump(data["changes"])
+        return data
+
 
 class _RequestInSchema(StrictSchema):
     kind = ma.fields.Enum(RequestKind, required=True, metadata={"description": _KIND_DOC})
@@ -355,3 +363,28 @@ class FacitoSubjectRequestSchema(SubjectRequestSchema):
 FacitoSubjectRequestPageSchema = page_schema(
     FacitoSubjectRequestSchema, "FacitoSubjectRequestPageSchema"
 )
+
+
+# --- processing restrictions (art. 18) ---------------------------------------------------
+
+
+class ProcessingRestrictionLiftSchema(StrictSchema):
+    reason = Text(
+        required=True,
+        validate=ma.validate.Length(max=REASON_LENGTH),
+        metadata={"description": "Why the restriction ends (the subject reads it)"},
+    )
+
+
+class ProcessingRestrictionSchema(OutputSchema):
+    """An account's restriction of processing: its data is kept but not otherwise used."""
+
+    id = ma.fields.UUID(required=True)
+    account_id = ma.fields.UUID(required=True)
+    request_id = ma.fields.UUID(
+        required=True, allow_none=True, metadata={"description": "The request that placed it"}
+    )
+    reason = ma.fields.String(required=True)
+    restricted_at = ma.fields.DateTime(required=True)
+    lifted_at = ma.fields.DateTime(required=True, allow_none=True)
+    lift_reason = ma.fields.String(required=True, allow_none=True)

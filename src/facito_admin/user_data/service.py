@@ -1,24 +1,32 @@
 """Linked data records of an account: list and read their metadata, read content under audit,
 soft-delete; the same functions serve administrators (by account id) and the employee (their
-own account, routes under /v1/me)."""
+own account, routes under /v1/me).
+
+An account whose processing is restricted (GDPR art. 18, accounts.models.ProcessingRestriction)
+keeps its records, but integrations read none of them: a customer system would copy them
+into its own processing. They get 409 `processing-restricted` (not an empty list, which a
+system that mirrors us would take for an erasure); people of the organisation still read.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.orm import Session
 
-from ..accounts.service import account_of_principal, get_account
+from ..accounts.service import account_of_principal, get_account, restriction_in_force
 from ..audit.service import record_event
-from ..auth.context import RequestContext
+from ..auth.context import PrincipalKind, RequestContext
 from ..common.pagination import Page, paginate
 from ..db.base import utcnow
 from ..db.tenancy import require_organisation
-from ..errors import NotFound
+from ..errors import Conflict, NotFound
 from ..policies.categories import CATEGORIES
 from ..policies.regions import REGIONS
 from .actions import DataRecordAction
@@ -29,6 +37,7 @@ __all__ = [
     "BatchInvalid",
     "DataSummary",
     "IngestResult",
+    "ProcessingRestricted",
     "RecordFilter",
     "data_summary",
     "delete_record",
@@ -41,7 +50,12 @@ __all__ = [
     "read_content",
     "read_own_content",
     "soft_delete_account_records",
+    "soft_delete_records",
 ]
+
+
+class ProcessingRestricted(Conflict):
+    code, title = "processing-restricted", "The account's processing is restricted"
 
 
 @dataclass(frozen=True)
@@ -76,21 +90,43 @@ def own_account_id(session: Session, ctx: RequestContext) -> uuid.UUID:
     return account_of_principal(session, ctx.principal).id
 
 
+def _check_readable(session: Session, ctx: RequestContext, account_id: uuid.UUID) -> None:
+    """Integrations read nothing of an account whose processing is restricted (art. 18)."""
+    if ctx.principal.kind is not PrincipalKind.organisation_app:
+        return
+    restriction = restriction_in_force(session, account_id=account_id)
+    if restriction is not None:
+        raise ProcessingRestricted(
+            "the account's processing is restricted (GDPR art. 18): its data is not given to "
+            "other systems until the restriction is lifted",
+            extra={"restricted_at": restriction.restricted_at.isoformat()},
+        )
+
+
 def _account_records(account_id: uuid.UUID, *, include_deleted: bool = False) -> Select[Any]:
     query = select(DataRecord).where(DataRecord.account_id == account_id)
     return query if include_deleted else query.where(DataRecord.deleted_at.is_(None))
 
 
-def get_record(session: Session, *, account_id: uuid.UUID, record_id: uuid.UUID) -> DataRecord:
-    """One live record of one account of the session's organisation (metadata and content)."""
+def _live_record(session: Session, account_id: uuid.UUID, record_id: uuid.UUID) -> DataRecord:
     record = session.get(DataRecord, (require_organisation(session), record_id))
     if record is None or record.account_id != account_id or record.deleted_at is not None:
         raise NotFound("no such data record")
     return record
 
 
+def get_record(
+    session: Session, ctx: RequestContext, *, account_id: uuid.UUID, record_id: uuid.UUID
+) -> DataRecord:
+    """One live record of one account of the session's organisation (metadata and content)."""
+    record = _live_record(session, account_id, record_id)
+    _check_readable(session, ctx, account_id)
+    return record
+
+
 def list_records(
     session: Session,
+    ctx: RequestContext,
     *,
     account_id: uuid.UUID,
     record_filter: RecordFilter,
@@ -99,6 +135,7 @@ def list_records(
 ) -> Page[DataRecord]:
     """The account's records in id (time) order, narrowed by ``record_filter``."""
     get_account(session, account_id=account_id)
+    _check_readable(session, ctx, account_id)
     query = _account_records(account_id, include_deleted=record_filter.include_deleted)
     if record_filter.product is not None:
         query = query.where(DataRecord.product == record_filter.product)
@@ -111,9 +148,10 @@ def list_records(
     return paginate(session, query, keys=[DataRecord.id], limit=limit, cursor=cursor)
 
 
-def data_summary(session: Session, *, account_id: uuid.UUID) -> DataSummary:
+def data_summary(session: Session, ctx: RequestContext, *, account_id: uuid.UUID) -> DataSummary:
     """Totals, counts per product, category and storage location, oldest and newest record."""
     get_account(session, account_id=account_id)
+    _check_readable(session, ctx, account_id)
     r = DataRecord
     groups = session.execute(
         select(
@@ -197,7 +235,7 @@ def read_content(
     own: bool = False,
 ) -> DataRecord:
     """The record with its content; the read is audited (who read whose content) at once."""
-    record = get_record(session, account_id=account_id, record_id=record_id)
+    record = get_record(session, ctx, account_id=account_id, record_id=record_id)
     action = DataRecordAction.OwnDataContentRead if own else DataRecordAction.DataContentRead
     record_event(
         session,
@@ -220,7 +258,7 @@ def delete_record(
     session: Session, ctx: RequestContext, *, account_id: uuid.UUID, record_id: uuid.UUID
 ) -> None:
     """Soft-delete a record: gone from lists, purged after `retention.deleted_items_days`."""
-    record = get_record(session, account_id=account_id, record_id=record_id)
+    record = _live_record(session, account_id, record_id)
     record.deleted_at = utcnow()
     session.flush()
     record_event(
@@ -241,14 +279,28 @@ def soft_delete_account_records(
     For other domains: one UPDATE and one audit event (when anything was deleted), in the
     caller's transaction; the caller records its own event for why.
     """
+    return sum(soft_delete_records(session, ctx, account_id=account_id).values())
+
+
+def soft_delete_records(
+    session: Session,
+    ctx: RequestContext,
+    *,
+    account_id: uuid.UUID,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> dict[str, int]:
+    """Soft-delete the account's live records that ``where`` (over DataRecord) selects; how
+    many per category. As soft_delete_account_records: one UPDATE, one audit event."""
     now = utcnow()
-    deleted = session.execute(
+    rows = session.execute(
         update(DataRecord)
-        .where(DataRecord.account_id == account_id, DataRecord.deleted_at.is_(None))
+        .where(DataRecord.account_id == account_id, DataRecord.deleted_at.is_(None), *where)
         .values(deleted_at=now, updated_at=now)
+        .returning(DataRecord.category)
         .execution_options(synchronize_session=False)
     )
-    count = int(deleted.rowcount or 0)  # type: ignore[attr-defined]
+    categories = Counter(category for (category,) in rows)
+    count = sum(categories.values())
     if count:
         record_event(
             session,
@@ -258,7 +310,7 @@ def soft_delete_account_records(
             target_id=account_id,
             details={"deleted": count},
         )
-    return count
+    return dict(sorted(categories.items()))
 
 
 # --- the employee's own data (routes under /v1/me): the functions above, on their account ----
@@ -266,7 +318,7 @@ def soft_delete_account_records(
 
 def own_data_summary(session: Session, ctx: RequestContext) -> DataSummary:
     """The summary of the caller's own account."""
-    return data_summary(session, account_id=own_account_id(session, ctx))
+    return data_summary(session, ctx, account_id=own_account_id(session, ctx))
 
 
 def list_own_records(
@@ -280,6 +332,7 @@ def list_own_records(
     """The caller's own records, as list_records lists an account's."""
     return list_records(
         session,
+        ctx,
         account_id=own_account_id(session, ctx),
         record_filter=record_filter,
         limit=limit,

@@ -62,6 +62,7 @@ class AccountDataRecords(MethodView):
         """List the account's data records (metadata, never content), oldest first"""
         page = service.list_records(
             db_session(),
+            current_ctx(),
             account_id=account_id,
             record_filter=record_filter(args),
             limit=args["limit"],
@@ -77,7 +78,9 @@ class AccountDataRecordById(MethodView):
     @require(Permission.DataRecordsRead)
     def get(self, org_id: UUID, account_id: UUID, record_id: UUID) -> Any:
         """Read a data record's metadata (never its content)"""
-        record = service.get_record(db_session(), account_id=account_id, record_id=record_id)
+        record = service.get_record(
+            db_session(), current_ctx(), account_id=account_id, record_id=record_id
+        )
         return record_view(record)
 
     @blp.doc(operationId="deleteAccountDataRecord")
@@ -112,4 +115,4 @@ class AccountDataSummary(MethodView):
     @require(Permission.DataRecordsRead)
     def get(self, org_id: UUID, account_id: UUID) -> Any:
         """What data the account has: totals, per product and category, where it is stored"""
-        return service.data_summary(db_session(), account_id=account_id)
+        return service.data_summary(db_session(), current_ctx(), account_id=account_id)

@@ -8,6 +8,8 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from facito_admin.jobs.queue import queue_of
+from facito_admin.jobs.runner import run_job
 from facito_admin.runtime import Runtime
 from tests.conftest import Org
 from tests.factories.accounts import make_account
@@ -86,3 +88,24 @@ def record_personal(
         | body,
         headers=headers,
     )
+
+
+def fulfil(
+    client: FlaskClient, runtime: Runtime, org: Org, headers: dict[str, str], request_id: str
+) -> dict[str, Any]:
+    """Start the request's fulfilment (202, a job) and run the job here, as a worker would;
+    the finished job as the API shows it."""
+    started = client.post(queue_url(org, f"/{request_id}/fulfil"), headers=headers)
+    assert started.status_code == 202, started.get_json()
+    job = started.get_json()
+    run_job(queue_of(runtime), org.id, uuid.UUID(job["id"]))
+    finished = client.get(f"/v1/organisations/{org.id}/jobs/{job['id']}", headers=headers)
+    return dict(finished.get_json())
+
+
+def read_request(
+    client: FlaskClient, org: Org, headers: dict[str, str], request_id: str
+) -> dict[str, Any]:
+    response = client.get(queue_url(org, f"/{request_id}"), headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return dict(response.get_json())

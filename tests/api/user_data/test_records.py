@@ -213,7 +213,7 @@ def test_every_record_of_an_account_is_soft_deleted_at_once_for_other_domains(
     [event] = events(runtime, org_a, DataRecordAction.DataRecordsDeleteAccount)
     assert event.details == {"deleted": 3}
     with runtime.session(organisation_id=org_a.id) as session:
-        assert service.data_summary(session, account_id=other.id).total == 1
+        assert service.data_summary(session, ctx, account_id=other.id).total == 1
 
 
 def test_another_organisation_gets_404_on_every_data_route_of_organisation_a(
