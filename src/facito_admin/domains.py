@@ -57,7 +57,7 @@ DOMAINS: tuple[Domain, ...] = (
     Domain("user_data", models=("models",), views=("views",)),
     Domain("consents", models=("models",), views=("views",)),
     Domain("retention", models=("models",), jobs=("runs", "account_purge"), views=("views",)),
-    Domain("subject_requests", models=("models",), views=("views",)),
+    Domain("subject_requests", models=("models",), jobs=("export",), views=("views",)),
     Domain("groups", models=("models",)),
     Domain("scim", models=("models",), views=("token_views", "views")),
     Domain("webhooks", models=("models",), jobs=("tasks",), views=("views",)),

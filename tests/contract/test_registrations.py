@@ -35,6 +35,7 @@ PERIODIC_JOBS = {
     "account-purge-scan": "deleted accounts are purged after their grace period",
     "audit-prune-scan": "audit events are pruned past the organisation's audit.retention_days",
     "directory-sync-schedule": "federations sync on their schedule",
+    "dsr-export-expiry": "a data-subject request's export is deleted when it expires",
     "idempotency-purge": "Idempotency-Key answers are kept 24 hours, not for ever",
     "retention-scan": "linked data is purged when its retention ends (unless held)",
     "statement-notice-scan": "every organisation hears of a new statement version",

@@ -18,7 +18,10 @@ class RequestAction(StrEnum):
     Complete = "org:data-subject-request:complete"
     Reject = "org:data-subject-request:reject"
     Cancel = "org:data-subject-request:cancel"
+    # An access or portability export was written (export.py), downloaded, deleted on expiry.
+    Export = "org:data-subject-request:export"
     DownloadExport = "org:data-subject-request:download-export"
+    ExpireExport = "org:data-subject-request:expire-export"
 
 
 class FacitoRequestAction(StrEnum):
