@@ -153,7 +153,9 @@ def test_the_assignee_downloads_every_linked_record_of_the_subject_and_nothing_o
     rows = list(csv.DictReader(io.StringIO(members[f"records/{CONTACT}.csv"].decode())))
     # The spreadsheet sees text, never a formula; the JSON holds the value as stored.
     assert rows[0]["external_key"] == f"'{FORMULA}"
-    assert json.loads(members[f"records/{CONTACT}.json"])[0]["external_key"] == FORMULA
+    [record] = json.loads(members[f"records/{CONTACT}.json"])
+    assert (record["external_key"], record["content"]) == (FORMULA, {"n": "10"})
+    assert json.loads(rows[0]["content"]) == {"n": "10"}
     assert {
         row["id"] for row in csv.DictReader(io.StringIO(members[f"records/{FILES}.csv"].decode()))
     } == {str(i) for i in files}
