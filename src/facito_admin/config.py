@@ -102,6 +102,15 @@ class Settings(BaseSettings):
     # Data-subject requests (subject_requests/deadline_scan.py): how many days before a
     # request's due time its handlers are told it is due soon (dsr.due_soon).
     dsr_due_soon_days: int = Field(default=7, ge=1, le=90)
+    # Data-subject request exports (subject_requests/export.py): the ZIP files the fulfilment
+    # of an access or portability request writes. None: `exports/` in the instance folder. Every
+    # worker and API process must see the same folder (a shared volume when they are several).
+    export_path: Path | None = None
+    # How long an export stays downloadable before it is deleted: a week lets the handler fetch
+    # it and pass it on to the subject across a weekend or a holiday, and keeps a full copy of
+    # someone's personal data from lingering (storage limitation, GDPR art. 5(1)(e)); a later
+    # fulfilment writes a fresh one, and the request's own deadline is unaffected.
+    export_days: int = Field(default=7, ge=1, le=90)
 
     # Outbound webhooks (webhooks/): short timeouts, a receiver is not worth a stuck worker.
     webhook_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
@@ -238,6 +247,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.instance_path / 'facito.db').resolve()}"
+
+    @property
+    def resolved_export_path(self) -> Path:
+        """The folder of data-subject request exports (created by the first export)."""
+        return (self.export_path or self.instance_path / "exports").resolve()
 
     @property
     def dns_nameserver_addresses(self) -> list[tuple[str, int]]:

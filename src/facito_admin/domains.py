@@ -62,6 +62,7 @@ DOMAINS: tuple[Domain, ...] = (
         models=("models",),
         jobs=(
             "deadline_scan",
+            "export",
             "fulfilment.erasure",
             "fulfilment.rectification",
             "fulfilment.restriction",

@@ -32,7 +32,12 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     config = root / "config.yaml"
     # By default the generator runs ruff over its output: formatting the client is not our
     # concern, and a missing ruff on PATH would be a warning, which fails the generation here.
-    config.write_text("post_hooks: []\n", encoding="utf-8")
+    # The generator reads only JSON, text and octet-stream bodies: a ZIP (a data-subject
+    # request's export) is bytes to it, as its documentation suggests for other binary types.
+    config.write_text(
+        "post_hooks: []\ncontent_type_overrides:\n  application/zip: application/octet-stream\n",
+        encoding="utf-8",
+    )
     generation = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
         [
             sys.executable,

@@ -36,6 +36,7 @@ PERIODIC_JOBS = {
     "audit-prune-scan": "audit events are pruned past the organisation's audit.retention_days",
     "directory-sync-schedule": "federations sync on their schedule",
     "dsr-deadline-scan": "data-subject requests' handlers hear before and when they fall due",
+    "dsr-export-expiry": "a data-subject request's export is deleted when it expires",
     "idempotency-purge": "Idempotency-Key answers are kept 24 hours, not for ever",
     "retention-scan": "linked data is purged when its retention ends (unless held)",
     "statement-notice-scan": "every organisation hears of a new statement version",

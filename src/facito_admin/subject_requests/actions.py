@@ -18,6 +18,8 @@ class RequestAction(StrEnum):
     Complete = "org:data-subject-request:complete"
     Reject = "org:data-subject-request:reject"
     Cancel = "org:data-subject-request:cancel"
+    # An access or portability export was written (export.py), downloaded, deleted on expiry.
+    Export = "org:data-subject-request:export"
     DownloadExport = "org:data-subject-request:download-export"
     # The deadline scan told the organisation's systems (dsr.due_soon, dsr.overdue).
     DueSoon = "org:data-subject-request:due-soon"
@@ -28,6 +30,7 @@ class RequestAction(StrEnum):
     Rectify = "org:data-subject-request:rectify"
     Restrict = "org:data-subject-request:restrict"
     OptOut = "org:data-subject-request:opt-out"
+    ExpireExport = "org:data-subject-request:expire-export"
 
 
 class RestrictionAction(StrEnum):

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import url_for
+from flask import Response, request, url_for
 from flask.views import MethodView
+from werkzeug.wsgi import wrap_file
 
 from ..auth.permissions import Permission
-from ..http import Blueprint, current_ctx, db_session, page_response, require
+from ..http import Blueprint, audited_read, current_ctx, db_session, page_response, require
 from ..jobs.schemas import JobSchema
-from . import service
+from . import export, service
 from .filters import RequestFilter
 from .schemas import (
     SubjectRequestAssignSchema,
@@ -245,3 +246,48 @@ class DataSubjectRequestCancel(MethodView):
         return service.cancel_request(
             db_session(), current_ctx(), request_id=request_id, reason=body["reason"]
         )
+
+
+@blp.route("/<uuid:request_id>/export")
+class DataSubjectRequestExport(MethodView):
+    @blp.doc(operationId="downloadDataSubjectRequestExport")
+    @blp.response(
+        200,
+        {"type": "string", "format": "binary"},
+        content_type="application/zip",
+        description="The export: a ZIP with manifest.json, the profile, products, preferences "
+        "and their changes, guardian consents, and records/<category>.json and .csv",
+    )
+    @blp.alt_response(
+        403,
+        description="The caller lacks `org:data-subject-requests:handle` (`forbidden`) or is "
+        "not the request's assignee (`dsr-export-not-assignee`)",
+    )
+    @blp.alt_response(
+        409,
+        description="No export yet: fulfil the request and wait for its job "
+        "(`dsr-export-not-ready`)",
+    )
+    @blp.alt_response(410, description="The export expired and was deleted (`dsr-export-expired`)")
+    @require(Permission.SubjectRequestsHandle)
+    @audited_read(reason="who downloaded whose export")
+    def get(self, org_id: UUID, request_id: UUID) -> Any:
+        """Download the export of an access or portability request (its assignee only)
+        ---
+        The ZIP that the request's fulfilment wrote, until it expires (`FACITO_EXPORT_DAYS`
+        after it was written; the request's `results.export` says when). Each download is
+        recorded in the audit log.
+        """
+        found = export.open_export(db_session(), current_ctx(), request_id=request_id)
+        response = Response(
+            wrap_file(request.environ, found.file),
+            mimetype="application/zip",
+            direct_passthrough=True,
+            headers={
+                "Content-Disposition": f'attachment; filename="{found.name}"',
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+        response.content_length = found.size
+        return response
