@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -342,7 +342,17 @@ def check_scope(kind: RequestKind, scope: dict[str, Any]) -> dict[str, Any]:
             "only a rectification names changes",
             errors={"scope.changes": ["Only for a rectification."]},
         )
-    return {k: v for k, v in scope.items() if v}
+    kept = {k: v for k, v in scope.items() if v}
+    if "changes" in kept:
+        # Stored as JSON: dates and ids as the API writes them (the rectification parses them).
+        kept["changes"] = {k: _json_value(v) for k, v in kept["changes"].items()}
+    return kept
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value) if isinstance(value, uuid.UUID) else value
 
 
 def file_request(
