@@ -29,26 +29,20 @@ class SeededRequest:
         return [str(self.request_id), str(self.dpo_request_id)]
 
 
-def seed_subject_request(
+def file_subject_request(
     runtime: Runtime,
     organisation_id: uuid.UUID,
+    account_id: uuid.UUID,
     *,
-    n: int | str = "dsr",
-    entra_oid: str | None = None,
     kind: RequestKind = RequestKind.access,
-) -> SeededRequest:
-    """An account with data Facito controls itself and a request about it, filed by an
-    administrator: one row in the organisation's queue and its linked twin in the DPO's."""
-    oid = entra_oid or str(uuid.uuid4())
-    account = make_account(runtime, organisation_id, n, entra_oid=oid)
-    add_record(
-        runtime, organisation_id, account.id, category="commerce.payment", occurred_at=utcnow()
-    )
+) -> tuple[uuid.UUID, uuid.UUID | None]:
+    """A request about the account filed by an administrator (joined to an open one of the
+    same kind, as the service does); its id and its DPO twin's."""
     with unit_of_work(runtime, organisation_id=organisation_id) as session:
         filed = service.file_request(
             session,
             admin_ctx(organisation_id),
-            account_id=account.id,
+            account_id=account_id,
             kind=kind,
             description="Seeded request",
             scope={},
@@ -56,6 +50,23 @@ def seed_subject_request(
             on_behalf_of=None,
             guardian_consent_id=None,
         )
-        twin = filed.request.linked_request_id
-        assert twin is not None, "the seed's payment record should split the request"
-        return SeededRequest(account.id, oid.lower(), filed.request.id, twin)
+        return filed.request.id, filed.request.linked_request_id
+
+
+def seed_subject_request(
+    runtime: Runtime,
+    organisation_id: uuid.UUID,
+    *,
+    n: int | str = "dsr",
+    kind: RequestKind = RequestKind.access,
+) -> SeededRequest:
+    """An account with data Facito controls itself and a request about it: one row in the
+    organisation's queue and its linked twin in the DPO's."""
+    oid = str(uuid.uuid4())
+    account = make_account(runtime, organisation_id, n, entra_oid=oid)
+    add_record(
+        runtime, organisation_id, account.id, category="commerce.payment", occurred_at=utcnow()
+    )
+    request_id, twin = file_subject_request(runtime, organisation_id, account.id, kind=kind)
+    assert twin is not None, "the seed's payment record should split the request"
+    return SeededRequest(account.id, oid, request_id, twin)
