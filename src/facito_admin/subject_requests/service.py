@@ -322,9 +322,18 @@ def _split(
     )
     handling.set_clock(twin, handling.clock_of(request))
     handling.note(twin, ctx, "received", linked_request_id=str(request.id), reason=part.reason)
-    handling.move(twin, RequestStatus.routed, ctx, "routed", reason=part.reason)
-    if request.verified_at is None and request.channel in UNVERIFIED_CHANNELS:
-        twin.status = RequestStatus.verification_pending
+    # Like its organisation part: unverified by phone, e-mail or post (its timeline says so).
+    if request.channel in UNVERIFIED_CHANNELS:
+        handling.move(
+            twin,
+            RequestStatus.verification_pending,
+            ctx,
+            "verification_pending",
+            reason=f"received by {request.channel.value}: the subject's identity is to be verified",
+        )
+    else:
+        handling.move(twin, RequestStatus.routed, ctx, "routed", reason=part.reason)
+        twin.verified_at = request.received_at
     session.add(twin)
     session.flush()
     return twin

@@ -19,6 +19,7 @@ from tests.api.subject_requests.helpers import (
     Auth,
     dpo_requests,
     employee,
+    file_for,
     file_own,
     queue_rows,
     queue_url,
@@ -144,3 +145,16 @@ def test_the_queue_lists_the_request_for_the_organisations_admin_and_officer_ali
 
 def _at(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def test_the_dpo_part_of_a_request_taken_by_phone_also_waits_for_verification(
+    client: FlaskClient, runtime: Runtime, org_a: Org, auth: Auth
+):
+    account, _ = employee(runtime, org_a, auth)
+    add_record(runtime, org_a.id, account, category="sales.contact", occurred_at=utcnow())
+    response = file_for(client, org_a, auth(org_a, ADMIN), account, channel="phone")
+    assert response.status_code == 201, response.get_json()
+    (twin,) = dpo_requests(runtime)
+    assert (twin.status.value, twin.verified_at) == ("verification_pending", None)
+    assert [e["event"] for e in twin.timeline] == ["received", "verification_pending"]
+    assert [e["status"] for e in twin.timeline] == ["received", "verification_pending"]
