@@ -38,6 +38,7 @@ from schemathesis.schemas import APIOperation, BaseSchema
 from facito_admin.runtime import Runtime
 from tests.conftest import Org, reset_database
 from tests.contract.conftest import schemathesis_config
+from tests.factories.subject_requests import file_subject_request, seed_subject_request
 
 MAX_EXAMPLES = int(os.environ.get("FACITO_SCHEMATHESIS_EXAMPLES", "25"))
 CASE_SETTINGS = settings(
@@ -60,16 +61,17 @@ def _run(
     operation: APIOperation,
     mode: GenerationMode,
     headers: dict[str, str],
-    organisation: Org,
+    path_parameters: dict[str, Any] | None,
     statuses: Counter[int],
+    prepare: Callable[[Any], None] | None = None,
 ) -> None:
-    strategy = operation.as_strategy(
-        mode, path_parameters=_path_parameters(operation, organisation)
-    )
+    strategy = operation.as_strategy(mode, path_parameters=path_parameters)
 
     @CASE_SETTINGS
     @given(case=strategy)
     def check(case: Any) -> None:
+        if prepare is not None:
+            prepare(case)
         # Given at call time, the token counts as the caller's own credentials: schemathesis
         # then also probes the operation without it and with a forged one (ignored_auth).
         response = case.call_and_validate(headers=headers)
@@ -88,7 +90,7 @@ def _fuzz_every_operation(
         statuses = answered.setdefault(operation.label, Counter())
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             try:
-                _run(operation, mode, headers, organisation, statuses)
+                _run(operation, mode, headers, _path_parameters(operation, organisation), statuses)
             except Unsatisfiable:
                 # Nothing of this operation can be made invalid: no parameters, no body.
                 assert mode is GenerationMode.NEGATIVE, operation.label
@@ -119,6 +121,68 @@ def test_every_operation_conforms_to_the_document_for_an_organisation_admin(
     answered = _fuzz_every_operation(api_schema, auth(org_a, "Organisation.Admin"), org_a)
     # Operator-only operations refuse the admin before reading the request (403, never 422).
     assert set(answered["POST /v1/organisations"]) == {403}
+
+
+# --- data-subject requests, aimed at a real request -----------------------------------------
+
+SUBJECT_REQUESTS = "data-subject-requests"
+DPO_QUEUE = "/v1/data-subject-requests"
+
+
+def test_every_data_subject_request_operation_conforms_on_a_real_request(
+    api_schema: BaseSchema,
+    runtime: Runtime,
+    org_a: Org,
+    org_b: Org,
+    auth: Callable[..., dict[str, str]],
+):
+    """The operations on data-subject requests, aimed at a real open request of a real account
+    (a random id only reaches the 404): the handlers, the subject's own view and every answer
+    they give, as each kind of caller who works with requests.
+
+    Each run starts on an open request (the subject's, refiled when a run answered it); the
+    DPO's own queue is aimed at the request's twin there.
+    """
+    seeded = seed_subject_request(runtime, org_a.id)
+    callers = {
+        "privacy officer": auth(org_a, "Privacy.Officer"),
+        "integration": auth(org_a, "Integration.ReadWrite", app=True),
+        "subject": auth(org_a, oid=seeded.entra_oid),
+        "Facito DPO": auth(None, "Facito.PrivacyOfficer"),
+    }
+
+    def real_account(case: Any) -> None:
+        # A valid filing names a real account of the organisation (a random one is a 422).
+        if isinstance(case.body, dict) and "account_id" in case.body:
+            case.body["account_id"] = str(seeded.account_id)
+
+    operations = [
+        result.ok()
+        for result in api_schema.get_all_operations()
+        if SUBJECT_REQUESTS in result.ok().path
+    ]
+    assert len(operations) >= 16, [o.label for o in operations]
+    failures: list[str] = []
+    answered: Counter[str] = Counter()
+    for operation in operations:
+        for who, headers in callers.items():
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                request_id, twin = file_subject_request(runtime, org_a.id, seeded.account_id)
+                aimed = twin if operation.path.startswith(DPO_QUEUE) else request_id
+                values = {"org_id": str(org_a.id), "request_id": str(aimed)}
+                parameters = {k: v for k, v in values.items() if f"{{{k}}}" in operation.path}
+                statuses: Counter[int] = Counter()
+                prepare = real_account if mode is GenerationMode.POSITIVE else None
+                try:
+                    _run(operation, mode, headers, parameters or None, statuses, prepare)
+                except Unsatisfiable:
+                    assert mode is GenerationMode.NEGATIVE, operation.label
+                except (Exception, FailureGroup) as error:  # noqa: BLE001 - report them all
+                    failures.append(f"{who}: {operation.label} ({mode.value}):\n{error}")
+                answered.update(f"{operation.method.upper()} {s}" for s in statuses if s < 300)
+    assert not failures, "\n\n".join(failures)
+    # The runs reached real requests: reads, filings and changes succeeded somewhere.
+    assert answered["GET 200"] and answered["POST 201"] and answered["POST 200"], answered
 
 
 # --- the stateful phase: sequences of calls that follow the document's links ------------------

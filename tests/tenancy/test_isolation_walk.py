@@ -22,6 +22,7 @@ from facito_admin.runtime import Runtime
 from tests.conftest import Org
 from tests.factories.accounts import make_account
 from tests.factories.retention import seed_retention_rows
+from tests.factories.subject_requests import seed_subject_request
 from tests.factories.user_data import insert_records
 
 ORG_PARAM = "org_id"
@@ -136,8 +137,11 @@ def test_other_organisations_callers_get_404_on_every_route_of_organisation_a(
     outsiders: dict[str, dict[str, str]],
 ):
     seed_retention_rows(runtime, org_a.id)
+    seeded = seed_subject_request(runtime, org_a.id)
     candidates = _real_ids(runtime, org_a)
     assert len(candidates) >= 2, "org A should own rows (audit events) to aim at"
+    # Every route with a {request_id} is aimed at org A's real data-subject request.
+    assert str(seeded.request_id) in candidates
     for who, headers in outsiders.items():
         reference = _reference_not_found(client, headers)
         for method, path, body in _requests(app, org_a.id, candidates):

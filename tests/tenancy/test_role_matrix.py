@@ -20,7 +20,9 @@ from facito_admin.auth.permissions import (
     Permission,
 )
 from facito_admin.http.access import REQUIRED_ATTR
+from facito_admin.runtime import Runtime
 from tests.conftest import Org
+from tests.factories.subject_requests import SeededRequest, seed_subject_request
 
 ORG_PARAM = "org_id"
 # Granted, these would suspend or end organisation A for every later caller of the walk; the
@@ -29,7 +31,22 @@ ENDS_THE_ORGANISATION = ("/suspend", "/offboard")
 
 
 @pytest.fixture
-def callers(org_a: Org, auth: Callable[..., dict[str, str]]) -> dict[str, Any]:
+def seeded(runtime: Runtime, org_a: Org) -> SeededRequest:
+    """A data-subject request of org A (and its DPO twin) whose subject is the walk's employee:
+    allowed calls on {request_id} reach the request itself instead of stopping at 404."""
+    return seed_subject_request(runtime, org_a.id)
+
+
+def _seeded_ids(rule: Rule, seeded: SeededRequest) -> dict[str, str]:
+    """Path parameters aimed at seeded rows: the DPO's routes at the twin in its queue."""
+    in_dpo_queue = rule.rule.startswith("/v1/data-subject-requests/")
+    return {"request_id": str(seeded.dpo_request_id if in_dpo_queue else seeded.request_id)}
+
+
+@pytest.fixture
+def callers(
+    org_a: Org, auth: Callable[..., dict[str, str]], seeded: SeededRequest
+) -> dict[str, Any]:
     """Each caller kind: its headers, its permissions, whether it is Facito staff."""
     found: dict[str, Any] = {}
     for role in AppRole:
@@ -40,13 +57,17 @@ def callers(org_a: Org, auth: Callable[..., dict[str, str]]) -> dict[str, Any]:
             granted |= SELF_PERMISSIONS
         headers = auth(None if staff else org_a, role.value, app=app_only)
         found[role.value] = (headers, frozenset(granted), staff)
-    found["employee (no role)"] = (auth(org_a), SELF_PERMISSIONS, False)
+    # The subject of the seeded request: their own requests answer them.
+    found["employee (no role)"] = (auth(org_a, oid=seeded.entra_oid), SELF_PERMISSIONS, False)
     return found
 
 
-def _placeholder(rule: Rule, name: str, org: Org) -> str:
+def _placeholder(rule: Rule, name: str, org: Org, seeded: SeededRequest) -> str:
     if name == ORG_PARAM:
         return str(org.id)
+    real = _seeded_ids(rule, seeded).get(name)
+    if real is not None:
+        return real
     converter = rule._converters[name]
     if isinstance(converter, UUIDConverter):
         return str(uuid.uuid4())
@@ -55,7 +76,9 @@ def _placeholder(rule: Rule, name: str, org: Org) -> str:
     return "placeholder"
 
 
-def _operations(app: Flask, org: Org) -> Iterator[tuple[str, str, tuple[Permission, ...]]]:
+def _operations(
+    app: Flask, org: Org, seeded: SeededRequest
+) -> Iterator[tuple[str, str, tuple[Permission, ...]]]:
     """(method, path, declared permissions) of every guarded REST operation."""
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.rule.startswith("/v1/"):
@@ -64,7 +87,7 @@ def _operations(app: Flask, org: Org) -> Iterator[tuple[str, str, tuple[Permissi
         view_class = getattr(view, "view_class", None)
         path = re.sub(
             r"<(?:[^<>:]+:)?([^<>]+)>",
-            lambda m, rule=rule: _placeholder(rule, m.group(1), org),
+            lambda m, rule=rule: _placeholder(rule, m.group(1), org, seeded),
             rule.rule,
         )
         for method in sorted((rule.methods or set()) - {"OPTIONS", "HEAD"}):
@@ -75,10 +98,10 @@ def _operations(app: Flask, org: Org) -> Iterator[tuple[str, str, tuple[Permissi
 
 
 def test_each_caller_is_refused_exactly_what_its_roles_do_not_grant(
-    app: Flask, client, org_a: Org, callers: dict[str, Any]
+    app: Flask, client, org_a: Org, callers: dict[str, Any], seeded: SeededRequest
 ):
     checked = 0
-    for method, path, declared in _operations(app, org_a):
+    for method, path, declared in _operations(app, org_a, seeded):
         in_organisation = f"/organisations/{org_a.id}" in path
         for who, (headers, granted, staff) in callers.items():
             missing = {str(p) for p in declared if p not in granted}

@@ -42,11 +42,18 @@ class Clock:
         """Due with the extension, as of the last pause that ended."""
         return self.original_due_at + timedelta(days=self.extension_days)
 
+    def _pause_so_far(self, now: datetime) -> timedelta:
+        if self.awaiting_since is None:
+            return timedelta(0)
+        return max(now - self.awaiting_since, timedelta(0))
+
     def due_at_now(self, now: datetime) -> datetime:
         """Due as of ``now``: a pause under way moves it on by its length so far."""
-        if self.awaiting_since is None:
-            return self.due_at
-        return self.due_at + max(now - self.awaiting_since, timedelta(0))
+        return self.due_at + self._pause_so_far(now)
+
+    def original_due_at_now(self, now: datetime) -> datetime:
+        """Due without extension as of ``now`` (a pause under way moves it on too)."""
+        return self.original_due_at + self._pause_so_far(now)
 
     @property
     def extension_days_left(self) -> int:
@@ -58,11 +65,14 @@ class Clock:
             raise ExtensionRefused("extension-reason-required", "an extension needs a reason")
         if days < 1:
             raise ExtensionRefused("extension-days-invalid", "extend by one day or more")
-        if now >= self.original_due_at:
+        # While the clock stands still the original due time moves on with it: a handler
+        # awaiting the subject past the stored due time may still extend.
+        original_due_at = self.original_due_at_now(now)
+        if now >= original_due_at:
             raise ExtensionRefused(
                 "extension-too-late",
                 "a request can be extended only before its original due time "
-                f"({self.original_due_at.isoformat()})",
+                f"({original_due_at.isoformat()})",
             )
         if days > self.extension_days_left:
             raise ExtensionRefused(

@@ -105,9 +105,10 @@ def move(
     """Change the status to ``target`` (or 409 naming what is allowed) and note it."""
     if not lifecycle.can_move(request.status, target):
         allowed = sorted(s.value for s in lifecycle.TRANSITIONS[request.status])
+        # `request_status`: a problem's own `status` is the HTTP one (RFC 9457).
         raise StatusNotAllowed(
             f"a request that is {request.status.value} cannot become {target.value}",
-            extra={"status": request.status.value, "allowed": allowed},
+            extra={"request_status": request.status.value, "allowed": allowed},
         )
     request.status = target
     note(request, ctx, event, **details)
@@ -265,6 +266,13 @@ def await_subject(request: RequestColumns, ctx: RequestContext, *, message: str)
 
 def resume(request: RequestColumns, ctx: RequestContext, *, message: str | None) -> None:
     """The subject answered (or the handler goes on): the clock runs again, due moved on."""
+    # Only a pause ends here: routed may become in_progress too, but by work (start), not by
+    # an "answer" to a question nobody asked.
+    if request.status is not RequestStatus.awaiting_subject:
+        raise StatusNotAllowed(
+            f"a request that is {request.status.value} awaits nobody",
+            extra={"request_status": request.status.value},
+        )
     move(request, RequestStatus.in_progress, ctx, "resumed", message=message)
     clock = clock_of(request).resume(utcnow())
     set_clock(request, clock)
@@ -315,6 +323,9 @@ def cancel(
     move(request, RequestStatus.cancelled, ctx, "cancelled", reason=reason, **details)
     request.decided_at = utcnow()
     request.decided_by_display = actor(ctx)["display"]
+    # Withdrawn while awaiting the subject: the pause ends with the request.
+    if request.awaiting_since is not None:
+        set_clock(request, clock_of(request).resume(request.decided_at))
 
 
 def _decide(

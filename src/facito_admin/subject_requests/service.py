@@ -112,13 +112,20 @@ def _identity(account: Account) -> dict[str, Any]:
     }
 
 
-def _subject_for_routing(session: Session, account: Account, at: datetime) -> routing.Subject:
+def _subject_for_routing(
+    session: Session, account: Account, at: datetime, scope: dict[str, Any]
+) -> routing.Subject:
     contract = contract_in_force(session, at=at)
-    data = session.execute(
-        select(DataRecord.product, DataRecord.category)
-        .where(DataRecord.account_id == account.id, DataRecord.deleted_at.is_(None))
-        .distinct()
-    ).all()
+    query = select(DataRecord.product, DataRecord.category).where(
+        DataRecord.account_id == account.id, DataRecord.deleted_at.is_(None)
+    )
+    # A request limited to some categories or products spans only their data: one about the
+    # organisation's data alone is not split because Facito holds other data of the subject.
+    if scope.get("categories"):
+        query = query.where(DataRecord.category.in_(scope["categories"]))
+    if scope.get("products"):
+        query = query.where(DataRecord.product.in_(scope["products"]))
+    data = session.execute(query.distinct()).all()
     return routing.Subject(
         organisation_managed=True,
         product_roles=dict(contract.products) if contract else {},
@@ -189,7 +196,7 @@ def _file(
     now = utcnow()
     # The organisation's effective policy: a contract may shorten the statement's days.
     clock = handling.start_clock(effective_policy(session, at=now).value, received_at=now)
-    parts = routing.route(kind, _subject_for_routing(session, account, now))
+    parts = routing.route(kind, _subject_for_routing(session, account, now, scope))
     mine = parts[0]
     request = SubjectRequest(
         reference=handling.new_reference(),
@@ -434,7 +441,8 @@ def assign_request(
     assignee_id, display = handling.assignee_of(ctx.principal, assignee_object_id, assignee_name)
     handling.assign(request, ctx, assignee_id=assignee_id, display=display)
     session.flush()
-    _record(session, ctx, request, RequestAction.Assign, assignee=request.assignee_display)
+    # The assignee by id: a name stays out of the hash chain (erasable, GDPR art. 17).
+    _record(session, ctx, request, RequestAction.Assign, assignee_id=request.assignee_id)
     return request
 
 
@@ -514,7 +522,7 @@ def start_fulfilment(
     if request.status not in (RequestStatus.routed, RequestStatus.in_progress):
         raise StatusNotAllowed(
             f"a request that is {request.status.value} cannot be fulfilled",
-            extra={"status": request.status.value},
+            extra={"request_status": request.status.value},
         )
     if _fulfilment_under_way(session, request) is not None:
         raise StatusNotAllowed("the request's fulfilment is already queued or running")

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from facito_admin.jobs.queue import queue_of
 from facito_admin.jobs.runner import run_job
 from facito_admin.runtime import Runtime
+from facito_admin.subject_requests.models import FacitoSubjectRequest, SubjectRequest
 from tests.conftest import Org
 from tests.factories.accounts import make_account
 
@@ -29,13 +31,19 @@ def queue_url(org: Org, suffix: str = "") -> str:
     return f"/v1/organisations/{org.id}/data-subject-requests{suffix}"
 
 
+def person(runtime: Runtime, org: Org, n: int = 1, **fields: Any) -> tuple[uuid.UUID, str]:
+    """An account of ``org`` and its person's Entra object id (mint their token with it)."""
+    oid = str(uuid.uuid4())
+    account = make_account(runtime, org.id, n, entra_oid=oid, **fields)
+    return account.id, oid
+
+
 def employee(
     runtime: Runtime, org: Org, auth: Auth, n: int = 1
 ) -> tuple[uuid.UUID, dict[str, str]]:
     """An account of ``org`` and the headers of its person's own delegated token."""
-    oid = str(uuid.uuid4())
-    account = make_account(runtime, org.id, n, entra_oid=oid)
-    return account.id, auth(org, oid=oid)
+    account_id, oid = person(runtime, org, n)
+    return account_id, auth(org, oid=oid)
 
 
 def file_own(
@@ -108,4 +116,35 @@ def read_request(
 ) -> dict[str, Any]:
     response = client.get(queue_url(org, f"/{request_id}"), headers=headers)
     assert response.status_code == 200, response.get_json()
+    return dict(response.get_json())
+
+
+def dpo_requests(runtime: Runtime) -> list[FacitoSubjectRequest]:
+    """Every row of Facito's DPO queue, read from the table itself (no API reads it yet)."""
+    with runtime.session() as session:
+        return list(session.scalars(select(FacitoSubjectRequest).order_by(FacitoSubjectRequest.id)))
+
+
+def queue_rows(runtime: Runtime, org: Org) -> list[SubjectRequest]:
+    """The organisation's queue, read from the table itself."""
+    with runtime.session(organisation_id=org.id) as session:
+        return list(session.scalars(select(SubjectRequest).order_by(SubjectRequest.id)))
+
+
+def act(
+    client: FlaskClient,
+    org: Org,
+    headers: dict[str, str],
+    request_id: str,
+    action: str,
+    body: dict[str, Any] | None = None,
+) -> Any:
+    """POST one handling action (``verify``, ``extend``, ``reject``…) on a queued request."""
+    return client.post(queue_url(org, f"/{request_id}/{action}"), json=body or {}, headers=headers)
+
+
+def problem(response: Any, status: int) -> dict[str, Any]:
+    """The problem document of a refusal with ``status``."""
+    assert response.status_code == status, (response.status_code, response.get_json())
+    assert response.mimetype == "application/problem+json"
     return dict(response.get_json())

@@ -306,6 +306,16 @@ def test_the_event_type_registry_is_listed(client: FlaskClient, org_a: Org, auth
         "legal_hold.placed",
         "legal_hold.released",
         "retention.purged",
+        "dsr.received",
+        "dsr.extended",
+        "dsr.due_soon",
+        "dsr.overdue",
+        "dsr.completed",
+        "dsr.rejected",
+        "dsr.cancelled",
+        "dsr.rectified",
+        "dsr.erased",
+        "dsr.restricted",
     ]
 
 
