@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..audit.facito_log import lock_facito_chain, record_facito_event
+from ..audit.facito_log import record_facito_event
 from ..auth.context import RequestContext
 from ..auth.permissions import AppRole
 from ..common.pagination import Page, paginate
@@ -165,6 +165,17 @@ def _open_duplicate(
     ).first()
 
 
+def _serialise_filings(session: Session, *, email: str) -> None:
+    # No account row to lock: filings for one e-mail address serialise on a lock of their own,
+    # or two at once would both find no open request and both create one. Taken before any
+    # row, as the chain head comes after rows (jobs/__init__.py): holding Facito's chain while
+    # waiting for the open request deadlocked with a handler holding it, waiting for the chain.
+    # On SQLite the write transaction already holds the database's write lock.
+    if session.get_bind().dialect.name == "postgresql":
+        key = func.hashtextextended(f"dsr-personal:{email.lower()}", 0)
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
 def file_request(
     session: Session,
     ctx: RequestContext,
@@ -180,9 +191,7 @@ def file_request(
     support by ``channel``); an open one of the same kind for the same e-mail is joined."""
     scope = handling.check_scope(kind, scope)
     requester = _requester(ctx)
-    # No account row to lock: Facito's chain serialises the check for a duplicate and the
-    # insert (two calls recorded at once would otherwise both be new).
-    lock_facito_chain(session)
+    _serialise_filings(session, email=email)
     existing = _open_duplicate(session, email=email, kind=kind)
     if existing is not None:
         handling.filed_again(
@@ -309,7 +318,8 @@ def assign_request(
     assignee_id, display = handling.assignee_of(ctx.principal, assignee_object_id, assignee_name)
     handling.assign(request, ctx, assignee_id=assignee_id, display=display)
     session.flush()
-    _record(session, ctx, request, FacitoRequestAction.Assign, assignee=request.assignee_display)
+    # The assignee by id: a name stays out of the hash chain (erasable, GDPR art. 17).
+    _record(session, ctx, request, FacitoRequestAction.Assign, assignee_id=request.assignee_id)
     return request
 
 
