@@ -171,6 +171,17 @@ def _check_guardian(
         )
 
 
+def _lock_live_account(session: Session, account_id: uuid.UUID) -> Account | None:
+    # Every filing locks its subject's account first: two filings of the same kind at once
+    # then see each other's request (_open_duplicate) instead of both creating one.
+    return session.scalar(
+        select(Account)
+        .where(Account.id == account_id, LIVE)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def _file(
     session: Session,
     ctx: RequestContext,
@@ -269,9 +280,7 @@ def file_request(
 ) -> Filed[SubjectRequest]:
     """File a request for an account of the organisation (an administrator, a privacy
     officer or an integration, from what reached them by ``channel``)."""
-    account = session.scalar(
-        select(Account).where(Account.id == account_id, LIVE).with_for_update()
-    )
+    account = _lock_live_account(session, account_id)
     if account is None:
         # Another organisation's account answers like a made-up one (tenant-scoped read).
         raise ValidationFailed("no such account", errors={"account_id": ["No such account."]})
@@ -320,7 +329,9 @@ def file_own_request(
     scope: dict[str, Any],
 ) -> Filed[SubjectRequest]:
     """File a request about yourself (your token proves who you are)."""
-    account = account_of_principal(session, ctx.principal)
+    account = _lock_live_account(session, account_of_principal(session, ctx.principal).id)
+    if account is None:  # deleted since it was read
+        raise NotFound("no account of yours in this organisation")
     return _file(
         session,
         ctx,
@@ -374,7 +385,9 @@ def lock_request(session: Session, *, request_id: uuid.UUID) -> SubjectRequest:
 
 
 def _own_account_id(session: Session, ctx: RequestContext) -> uuid.UUID:
-    return account_of_principal(session, ctx.principal).id
+    # A subject whose account was erased (soft-deleted, not yet purged) still follows their
+    # requests and reads the outcome; filing a new one needs a live account (file_own_request).
+    return account_of_principal(session, ctx.principal, include_deleted=True).id
 
 
 def list_own_requests(
