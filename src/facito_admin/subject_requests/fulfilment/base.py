@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...accounts.models import Account
-from ...audit.service import record_event
 from ...db.base import utcnow
 from ...errors import DomainError
 from ...jobs import JobContext, JobFailed
@@ -76,19 +75,14 @@ def finish(
     request.results = {**request.results, request.kind.value: stored}
     handling.note(request, ctx.request, event, job_id=str(ctx.job_id), **note)
     session.flush()
-    record_event(
+    service.RECORDER.record(
         session,
         ctx.request,
-        action=action,
-        target_type="data_subject_request",
-        target_id=request.id,
-        details={
-            "reference": request.reference,
-            "kind": request.kind.value,
-            "job_id": str(ctx.job_id),
-            "account_id": str(account_of(request)),
-            **audit,
-        },
+        request,
+        action,
+        job_id=str(ctx.job_id),
+        account_id=str(account_of(request)),
+        **audit,
     )
     return stored
 
