@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from bench.list_accounts import Target, _account_rows, prepare_postgresql  # noqa: E402
-from bench.retention import RssSampler, _chunks, rss_mb  # noqa: E402
+from bench.loading import RssSampler, analyse, insert_organisation, insert_records, rss_mb  # noqa: E402
 
 from facito_admin.accounts.models import Account  # noqa: E402
 from facito_admin.audit.service import start_chain  # noqa: E402
@@ -67,7 +67,6 @@ from facito_admin.subject_requests import service as requests  # noqa: E402
 from facito_admin.subject_requests.archive import COMPRESSION_LEVEL  # noqa: E402
 from facito_admin.subject_requests.export import export_folder  # noqa: E402
 from facito_admin.subject_requests.models import Channel, RequestKind  # noqa: E402
-from facito_admin.tenants.models import Organisation, OrganisationStatus  # noqa: E402
 from facito_admin.user_data.models import DataRecord  # noqa: E402
 
 PRODUCT = "web-development"
@@ -113,47 +112,12 @@ def _record_rows(
         )
 
 
-def _insert(connection: Any, target: Target, rows: Iterator[tuple[Any, ...]]) -> None:
-    if target.is_postgresql:
-        raw: Any = connection.connection.driver_connection
-        with (
-            raw.cursor() as cursor,
-            cursor.copy(f"COPY data_records ({', '.join(COLUMNS)}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
-    for batch in _chunks(rows, 10_000):
-        connection.execute(
-            DataRecord.__table__.insert(),
-            [
-                dict(zip(COLUMNS, row, strict=True))
-                | {"purposes": [], "content": json.loads(row[11])}
-                for row in batch
-            ],
-        )
-
-
 def load(target: Target, records: int) -> tuple[uuid.UUID, uuid.UUID]:
     """The organisation, its accounts and records, as the owner; (organisation, subject)."""
     engine = create_engine(target.owner_url)
-    organisation_id, now = new_id(), utcnow()
     with engine.begin() as connection:
-        if target.is_postgresql:
-            connection.execute(text("SELECT set_config('app.cross_organisation', 'on', true)"))
-        connection.execute(
-            Organisation.__table__.insert(),
-            {
-                "id": organisation_id,
-                "slug": "bench-export",
-                "name": "Bench Export B.V.",
-                "status": OrganisationStatus.active,
-                "primary_region": "transip-nl-amsterdam",
-                "backup_region": "azure-de",
-                "created_at": now,
-                "updated_at": now,
-                "version": 1,
-            },
+        organisation_id = insert_organisation(
+            connection, target, slug="bench-export", name="Bench Export B.V."
         )
         accounts = list(_account_rows(organisation_id, 1 + COLLEAGUES, "bench-export"))
         for account in accounts:
@@ -161,20 +125,14 @@ def load(target: Target, records: int) -> tuple[uuid.UUID, uuid.UUID]:
             account["deleted_from_status"] = None
         connection.execute(Account.__table__.insert(), accounts)
         subject = accounts[0]["id"]
-        if target.is_postgresql:
-            # COPY refuses tables under forced row-level security: lifted for the load only.
-            connection.execute(text("ALTER TABLE data_records NO FORCE ROW LEVEL SECURITY"))
-        _insert(connection, target, _record_rows(organisation_id, subject, records, "subject"))
+        rows = _record_rows(organisation_id, subject, records, "subject")
+        insert_records(connection, target, COLUMNS, rows)
         for n, colleague in enumerate(accounts[1:]):
             rows = _record_rows(
                 organisation_id, colleague["id"], records // 10 // COLLEAGUES, f"c{n}"
             )
-            _insert(connection, target, rows)
-        if target.is_postgresql:
-            connection.execute(text("ALTER TABLE data_records FORCE ROW LEVEL SECURITY"))
-    if target.is_postgresql:
-        with engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+            insert_records(connection, target, COLUMNS, rows)
+    analyse(engine, target)
     engine.dispose()
     return organisation_id, subject
 

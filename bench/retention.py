@@ -27,7 +27,6 @@ import argparse
 import os
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from bench.list_accounts import Target, _account_rows, _batches, prepare_postgresql  # noqa: E402
+from bench.loading import RssSampler, analyse, insert_organisation, insert_records, rss_mb  # noqa: E402
 
 from facito_admin.accounts.models import Account  # noqa: E402
 from facito_admin.audit.service import start_chain  # noqa: E402
@@ -55,7 +55,6 @@ from facito_admin.jobs.queue import queue_of  # noqa: E402
 from facito_admin.jobs.runner import run_job  # noqa: E402
 from facito_admin.policies.categories import CATEGORIES  # noqa: E402
 from facito_admin.retention.runs import start_retention_run  # noqa: E402
-from facito_admin.tenants.models import Organisation, OrganisationStatus  # noqa: E402
 from facito_admin.user_data.models import DataRecord  # noqa: E402
 
 ACCOUNTS = 1_000
@@ -66,35 +65,6 @@ COLUMNS = (
     *("external_key", "subprocessor", "region", "sensitive", "purposes", "occurred_at"),
     *("created_at", "updated_at"),
 )
-
-
-def rss_mb() -> float:
-    try:
-        import psutil
-
-        return float(psutil.Process().memory_info().rss) / 2**20
-    except ImportError:
-        status = Path("/proc/self/status").read_text(encoding="ascii")
-        [line] = [line for line in status.splitlines() if line.startswith("VmRSS:")]
-        return int(line.split()[1]) / 1024
-
-
-class RssSampler(threading.Thread):
-    """The highest RSS seen while running."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.peak = rss_mb()
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop_event.wait(0.02):
-            self.peak = max(self.peak, rss_mb())
-
-    def stop(self) -> float:
-        self._stop_event.set()
-        self.join()
-        return max(self.peak, rss_mb())
 
 
 def _record_rows(
@@ -128,64 +98,20 @@ def _record_rows(
 def load(target: Target, records: int) -> uuid.UUID:
     """One organisation, its accounts and records, as the owner; the organisation's id."""
     engine = create_engine(target.owner_url)
-    organisation_id, now = new_id(), utcnow()
     with engine.begin() as connection:
-        if target.is_postgresql:
-            connection.execute(text("SELECT set_config('app.cross_organisation', 'on', true)"))
-        connection.execute(
-            Organisation.__table__.insert(),
-            {
-                "id": organisation_id,
-                "slug": "bench-retention",
-                "name": "Bench Retention B.V.",
-                "status": OrganisationStatus.active,
-                "primary_region": "transip-nl-amsterdam",
-                "backup_region": "azure-de",
-                "created_at": now,
-                "updated_at": now,
-                "version": 1,
-            },
+        organisation_id = insert_organisation(
+            connection, target, slug="bench-retention", name="Bench Retention B.V."
         )
         accounts: list[uuid.UUID] = []
         for batch in _batches(_account_rows(organisation_id, ACCOUNTS, "bench-retention")):
             connection.execute(Account.__table__.insert(), batch)
             accounts += [row["id"] for row in batch]
-        rows = _record_rows(organisation_id, accounts, records)
-        if target.is_postgresql:
-            # COPY refuses tables under forced row-level security: the owner lifts it for the
-            # load only, in this transaction.
-            connection.execute(text("ALTER TABLE data_records NO FORCE ROW LEVEL SECURITY"))
-            raw: Any = connection.connection.driver_connection
-            with (
-                raw.cursor() as cursor,
-                cursor.copy(f"COPY data_records ({', '.join(COLUMNS)}) FROM STDIN") as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row)
-            connection.execute(text("ALTER TABLE data_records FORCE ROW LEVEL SECURITY"))
-        else:
-            table = DataRecord.__table__
-            for batch in _chunks(rows, 10_000):
-                connection.execute(
-                    table.insert(),
-                    [dict(zip(COLUMNS, row, strict=True)) | {"purposes": []} for row in batch],
-                )
-    if target.is_postgresql:
-        with engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+        insert_records(
+            connection, target, COLUMNS, _record_rows(organisation_id, accounts, records)
+        )
+    analyse(engine, target)
     engine.dispose()
     return organisation_id
-
-
-def _chunks(rows: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
-    chunk: list[tuple[Any, ...]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def baseline(target: Target, organisation_id: uuid.UUID) -> tuple[float, int]:

@@ -63,14 +63,16 @@ def get_account(session: Session, *, account_id: uuid.UUID) -> Account:
     return account
 
 
-def account_of_principal(session: Session, principal: Principal) -> Account:
+def account_of_principal(
+    session: Session, principal: Principal, *, include_deleted: bool = False
+) -> Account:
     """The signed-in person's own account: the one with their token's object id (routes under
-    /v1/me). A deleted account, an app or a principal without an account gets NotFound."""
+    /v1/me). A deleted account (unless ``include_deleted``: soft-deleted, not yet purged), an
+    app or a principal without an account gets NotFound."""
     if principal.kind not in PERSON_KINDS or principal.organisation_id is None:
         raise NotFound("no account of yours in this organisation")
-    account = session.scalar(
-        select(Account).where(Account.entra_oid == principal.object_id.lower(), LIVE)
-    )
+    query = select(Account).where(Account.entra_oid == principal.object_id.lower())
+    account = session.scalar(query if include_deleted else query.where(LIVE))
     if account is None:
         raise NotFound("no account of yours in this organisation")
     return account

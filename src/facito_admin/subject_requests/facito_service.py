@@ -17,17 +17,17 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..audit.facito_log import lock_facito_chain, record_facito_event
+from ..audit.facito_log import record_facito_event
 from ..auth.context import RequestContext
 from ..auth.permissions import AppRole
 from ..common.pagination import Page, paginate
 from ..db.base import utcnow
 from ..errors import NotFound
 from ..policies.effective.service import statement_terms
-from . import handling, lifecycle, routing
+from . import handling, lifecycle, queue_handling, routing
 from .actions import FacitoRequestAction
-from .filters import RequestFilter, filtered, notice_candidates
-from .handling import DeadlineNotice, Filed
+from .filters import RequestFilter, filtered
+from .handling import Filed
 from .models import (
     OPEN_STATUSES,
     UNVERIFIED_CHANNELS,
@@ -38,6 +38,10 @@ from .models import (
     RequestStatus,
     SubjectRequest,
 )
+from .queue_handling import Recorder
+
+# Facito's own chain, and nobody to tell (queue_handling.py).
+RECORDER = Recorder(FacitoSubjectRequest, record_facito_event, FacitoRequestAction)
 
 
 def _record(
@@ -47,14 +51,7 @@ def _record(
     action: FacitoRequestAction,
     **details: Any,
 ) -> None:
-    record_facito_event(
-        session,
-        ctx,
-        action=action,
-        target_type=handling.TARGET_TYPE,
-        target_id=request.id,
-        details=handling.audit_details(request, **details),
-    )
+    RECORDER.record(session, ctx, request, action, **details)
 
 
 # --- the part of an organisation's request -------------------------------------------------
@@ -165,6 +162,17 @@ def _open_duplicate(
     ).first()
 
 
+def _serialise_filings(session: Session, *, email: str) -> None:
+    # No account row to lock: filings for one e-mail address serialise on a lock of their own,
+    # or two at once would both find no open request and both create one. Taken before any
+    # row, as the chain head comes after rows (jobs/__init__.py): holding Facito's chain while
+    # waiting for the open request deadlocked with a handler holding it, waiting for the chain.
+    # On SQLite the write transaction already holds the database's write lock.
+    if session.get_bind().dialect.name == "postgresql":
+        key = func.hashtextextended(f"dsr-personal:{email.lower()}", 0)
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
 def file_request(
     session: Session,
     ctx: RequestContext,
@@ -180,9 +188,7 @@ def file_request(
     support by ``channel``); an open one of the same kind for the same e-mail is joined."""
     scope = handling.check_scope(kind, scope)
     requester = _requester(ctx)
-    # No account row to lock: Facito's chain serialises the check for a duplicate and the
-    # insert (two calls recorded at once would otherwise both be new).
-    lock_facito_chain(session)
+    _serialise_filings(session, email=email)
     existing = _open_duplicate(session, email=email, kind=kind)
     if existing is not None:
         handling.filed_again(
@@ -290,10 +296,7 @@ def verify_request(
 ) -> FacitoSubjectRequest:
     """Record that the subject's identity was verified: the request is routed."""
     request = lock_request(session, request_id=request_id)
-    handling.verify(request, ctx, method=method, note_text=note)
-    session.flush()
-    _record(session, ctx, request, FacitoRequestAction.Verify, method=method)
-    return request
+    return queue_handling.verify(RECORDER, session, ctx, request, method=method, note=note)
 
 
 def assign_request(
@@ -306,11 +309,14 @@ def assign_request(
 ) -> FacitoSubjectRequest:
     """Give the request to a handler at Facito (the caller when none is named)."""
     request = lock_request(session, request_id=request_id)
-    assignee_id, display = handling.assignee_of(ctx.principal, assignee_object_id, assignee_name)
-    handling.assign(request, ctx, assignee_id=assignee_id, display=display)
-    session.flush()
-    _record(session, ctx, request, FacitoRequestAction.Assign, assignee=request.assignee_display)
-    return request
+    return queue_handling.assign(
+        RECORDER,
+        session,
+        ctx,
+        request,
+        assignee_object_id=assignee_object_id,
+        assignee_name=assignee_name,
+    )
 
 
 def extend_request(
@@ -318,17 +324,7 @@ def extend_request(
 ) -> FacitoSubjectRequest:
     """Extend the response time (within the statement's maximum, before the original due)."""
     request = lock_request(session, request_id=request_id)
-    handling.extend(request, ctx, days=days, reason=reason)
-    session.flush()
-    _record(
-        session,
-        ctx,
-        request,
-        FacitoRequestAction.Extend,
-        days=days,
-        due_at=request.due_at.isoformat(),
-    )
-    return request
+    return queue_handling.extend(RECORDER, session, ctx, request, days=days, reason=reason)
 
 
 def await_subject(
@@ -336,10 +332,7 @@ def await_subject(
 ) -> FacitoSubjectRequest:
     """Ask the subject for something; the clock stops until they answer."""
     request = lock_request(session, request_id=request_id)
-    handling.await_subject(request, ctx, message=message)
-    session.flush()
-    _record(session, ctx, request, FacitoRequestAction.AwaitSubject)
-    return request
+    return queue_handling.await_subject(RECORDER, session, ctx, request, message=message)
 
 
 def resume_request(
@@ -347,10 +340,7 @@ def resume_request(
 ) -> FacitoSubjectRequest:
     """Go on with a request that awaited the subject; the clock runs again."""
     request = lock_request(session, request_id=request_id)
-    handling.resume(request, ctx, message=message)
-    session.flush()
-    _record(session, ctx, request, FacitoRequestAction.Resume, due_at=request.due_at.isoformat())
-    return request
+    return queue_handling.resume(RECORDER, session, ctx, request, message=message)
 
 
 def complete_request(
@@ -358,10 +348,7 @@ def complete_request(
 ) -> FacitoSubjectRequest:
     """Answer the request as done, with a summary the subject reads."""
     request = lock_request(session, request_id=request_id)
-    handling.complete(request, ctx, summary=summary)
-    session.flush()
-    _record(session, ctx, request, FacitoRequestAction.Complete)
-    return request
+    return queue_handling.complete(RECORDER, session, ctx, request, summary=summary)
 
 
 def reject_request(
@@ -369,16 +356,7 @@ def reject_request(
 ) -> FacitoSubjectRequest:
     """Refuse the request with reasons; the answer names the right to complain."""
     request = lock_request(session, request_id=request_id)
-    handling.reject(request, ctx, reasons=reasons)
-    session.flush()
-    _record(
-        session,
-        ctx,
-        request,
-        FacitoRequestAction.Reject,
-        reasons=len(request.rejection_reasons or []),
-    )
-    return request
+    return queue_handling.reject(RECORDER, session, ctx, request, reasons=reasons)
 
 
 def cancel_request(
@@ -404,19 +382,6 @@ def warn_of_deadlines(
 ) -> int:
     """Record the DPO queue's requests due soon and overdue, each once per request, on the
     request (its timeline) and on Facito's chain; how many notices."""
-    told = 0
-    query = notice_candidates(FacitoSubjectRequest, now=now, days_before=days_before)
-    for request in session.scalars(query):
-        notice = handling.deadline_notice(request, now=now, days_before=days_before)
-        if notice is None:
-            continue
-        handling.record_notice(request, ctx, notice)
-        session.flush()
-        action = (
-            FacitoRequestAction.Overdue
-            if notice is DeadlineNotice.overdue
-            else FacitoRequestAction.DueSoon
-        )
-        _record(session, ctx, request, action, due_at=request.due_at.isoformat())
-        told += 1
-    return told
+    return queue_handling.warn_of_deadlines(
+        RECORDER, session, ctx, now=now, days_before=days_before
+    )

@@ -3,7 +3,7 @@
 Each function changes one locked row (the caller fetched it FOR UPDATE) and appends the
 matching timeline entry; the caller records the audit event and publishes the webhook, which
 differ by queue (the organisation's chain and webhooks, or Facito's own chain):
-service.py and facito_service.py, one function per operation, each in that order.
+queue_handling.py does both for either queue, in that order.
 """
 
 from __future__ import annotations

@@ -24,15 +24,14 @@ from ..db.base import utcnow
 from ..db.tenancy import require_organisation
 from ..errors import NotFound, ValidationFailed
 from ..jobs import Job, enqueue_job
-from ..jobs.models import ACTIVE_STATES
 from ..jobs.registry import handler_for
 from ..policies.effective.service import contract_in_force, effective_policy
 from ..user_data.models import DataRecord
 from ..webhooks.events import WebhookEventType, publish_event
-from . import facito_service, handling, routing
+from . import facito_service, handling, queue_handling, routing
 from .actions import RequestAction
-from .filters import RequestFilter, filtered, notice_candidates
-from .handling import DeadlineNotice, Filed, StatusNotAllowed
+from .filters import RequestFilter, filtered
+from .handling import Filed, StatusNotAllowed
 from .models import (
     OPEN_STATUSES,
     UNVERIFIED_CHANNELS,
@@ -43,6 +42,7 @@ from .models import (
     RequestStatus,
     SubjectRequest,
 )
+from .queue_handling import Recorder, fulfilment_under_way
 
 # Filed and RequestFilter moved to handling.py and filters.py (both queues use them); still
 # importable from here, where callers first found them.
@@ -75,13 +75,19 @@ def webhook_data(request: SubjectRequest) -> dict[str, Any]:
     }
 
 
-def _publish(session: Session, request: SubjectRequest, event: WebhookEventType) -> None:
+def _publish(
+    session: Session, request: SubjectRequest, event: WebhookEventType, extra: dict[str, Any]
+) -> None:
     publish_event(
         session,
         organisation_id=request.organisation_id,
         event_type=event,
-        data=webhook_data(request),
+        data=webhook_data(request) | extra,
     )
+
+
+# The organisation's chain and webhooks (queue_handling.py).
+RECORDER = Recorder(SubjectRequest, record_event, RequestAction, _publish)
 
 
 def _record(
@@ -91,14 +97,7 @@ def _record(
     action: RequestAction,
     **details: Any,
 ) -> None:
-    record_event(
-        session,
-        ctx,
-        action=action,
-        target_type=handling.TARGET_TYPE,
-        target_id=request.id,
-        details=handling.audit_details(request, **details),
-    )
+    RECORDER.record(session, ctx, request, action, **details)
 
 
 # --- intake ---------------------------------------------------------------------------
@@ -169,6 +168,17 @@ def _check_guardian(
             "the account is not a minor's: the subject files their own requests",
             errors={"requester": ["A guardian files only for a minor."]},
         )
+
+
+def _lock_live_account(session: Session, account_id: uuid.UUID) -> Account | None:
+    # Every filing locks its subject's account first: two filings of the same kind at once
+    # then see each other's request (_open_duplicate) instead of both creating one.
+    return session.scalar(
+        select(Account)
+        .where(Account.id == account_id, LIVE)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 def _file(
@@ -251,7 +261,7 @@ def _file(
         due_at=request.due_at.isoformat(),
     )
     if request.status is RequestStatus.routed:
-        _publish(session, request, WebhookEventType.DsrReceived)
+        RECORDER.tell(session, request, WebhookEventType.DsrReceived)
     return Filed(request, created=True)
 
 
@@ -269,9 +279,7 @@ def file_request(
 ) -> Filed[SubjectRequest]:
     """File a request for an account of the organisation (an administrator, a privacy
     officer or an integration, from what reached them by ``channel``)."""
-    account = session.scalar(
-        select(Account).where(Account.id == account_id, LIVE).with_for_update()
-    )
+    account = _lock_live_account(session, account_id)
     if account is None:
         # Another organisation's account answers like a made-up one (tenant-scoped read).
         raise ValidationFailed("no such account", errors={"account_id": ["No such account."]})
@@ -320,7 +328,9 @@ def file_own_request(
     scope: dict[str, Any],
 ) -> Filed[SubjectRequest]:
     """File a request about yourself (your token proves who you are)."""
-    account = account_of_principal(session, ctx.principal)
+    account = _lock_live_account(session, account_of_principal(session, ctx.principal).id)
+    if account is None:  # deleted since it was read
+        raise NotFound("no account of yours in this organisation")
     return _file(
         session,
         ctx,
@@ -374,7 +384,9 @@ def lock_request(session: Session, *, request_id: uuid.UUID) -> SubjectRequest:
 
 
 def _own_account_id(session: Session, ctx: RequestContext) -> uuid.UUID:
-    return account_of_principal(session, ctx.principal).id
+    # A subject whose account was erased (soft-deleted, not yet purged) still follows their
+    # requests and reads the outcome; filing a new one needs a live account (file_own_request).
+    return account_of_principal(session, ctx.principal, include_deleted=True).id
 
 
 def list_own_requests(
@@ -420,11 +432,7 @@ def verify_request(
 ) -> SubjectRequest:
     """Record that the subject's identity was verified: the request is routed."""
     request = lock_request(session, request_id=request_id)
-    handling.verify(request, ctx, method=method, note_text=note)
-    session.flush()
-    _record(session, ctx, request, RequestAction.Verify, method=method)
-    _publish(session, request, WebhookEventType.DsrReceived)
-    return request
+    return queue_handling.verify(RECORDER, session, ctx, request, method=method, note=note)
 
 
 def assign_request(
@@ -437,13 +445,14 @@ def assign_request(
 ) -> SubjectRequest:
     """Give the request to a handler of the organisation (the caller when none is named)."""
     request = lock_request(session, request_id=request_id)
-    # A person of the organisation's own tenant, by their Entra object id.
-    assignee_id, display = handling.assignee_of(ctx.principal, assignee_object_id, assignee_name)
-    handling.assign(request, ctx, assignee_id=assignee_id, display=display)
-    session.flush()
-    # The assignee by id: a name stays out of the hash chain (erasable, GDPR art. 17).
-    _record(session, ctx, request, RequestAction.Assign, assignee_id=request.assignee_id)
-    return request
+    return queue_handling.assign(
+        RECORDER,
+        session,
+        ctx,
+        request,
+        assignee_object_id=assignee_object_id,
+        assignee_name=assignee_name,
+    )
 
 
 def extend_request(
@@ -451,18 +460,7 @@ def extend_request(
 ) -> SubjectRequest:
     """Extend the response time (once or more, within the policy's maximum, before due)."""
     request = lock_request(session, request_id=request_id)
-    handling.extend(request, ctx, days=days, reason=reason)
-    session.flush()
-    _record(
-        session, ctx, request, RequestAction.Extend, days=days, due_at=request.due_at.isoformat()
-    )
-    publish_event(
-        session,
-        organisation_id=request.organisation_id,
-        event_type=WebhookEventType.DsrExtended,
-        data=webhook_data(request) | {"extension_days": days, "reason": reason},
-    )
-    return request
+    return queue_handling.extend(RECORDER, session, ctx, request, days=days, reason=reason)
 
 
 def await_subject(
@@ -470,10 +468,7 @@ def await_subject(
 ) -> SubjectRequest:
     """Ask the subject for something; the clock stops until they answer."""
     request = lock_request(session, request_id=request_id)
-    handling.await_subject(request, ctx, message=message)
-    session.flush()
-    _record(session, ctx, request, RequestAction.AwaitSubject)
-    return request
+    return queue_handling.await_subject(RECORDER, session, ctx, request, message=message)
 
 
 def resume_request(
@@ -481,10 +476,7 @@ def resume_request(
 ) -> SubjectRequest:
     """Go on with a request that awaited the subject; the clock runs again."""
     request = lock_request(session, request_id=request_id)
-    handling.resume(request, ctx, message=message)
-    session.flush()
-    _record(session, ctx, request, RequestAction.Resume, due_at=request.due_at.isoformat())
-    return request
+    return queue_handling.resume(RECORDER, session, ctx, request, message=message)
 
 
 def answer_own_request(
@@ -492,21 +484,7 @@ def answer_own_request(
 ) -> SubjectRequest:
     """The subject answers what their request awaited; the clock runs again."""
     request = _own(session, ctx, request_id, lock=True)
-    handling.resume(request, ctx, message=message)
-    session.flush()
-    _record(session, ctx, request, RequestAction.Resume, due_at=request.due_at.isoformat())
-    return request
-
-
-def _fulfilment_under_way(session: Session, request: SubjectRequest) -> Job | None:
-    if not request.job_ids:
-        return None
-    return session.scalar(
-        select(Job).where(
-            Job.id.in_([uuid.UUID(j) for j in request.job_ids]),
-            Job.state.in_(ACTIVE_STATES),
-        )
-    )
+    return queue_handling.resume(RECORDER, session, ctx, request, message=message)
 
 
 def start_fulfilment(
@@ -524,7 +502,7 @@ def start_fulfilment(
             f"a request that is {request.status.value} cannot be fulfilled",
             extra={"request_status": request.status.value},
         )
-    if _fulfilment_under_way(session, request) is not None:
+    if fulfilment_under_way(session, request) is not None:
         raise StatusNotAllowed("the request's fulfilment is already queued or running")
     job = enqueue_job(session, ctx, kind=kind, params={"request_id": str(request.id)})
     request.job_ids = [*request.job_ids, str(job.id)]
@@ -539,13 +517,7 @@ def complete_request(
 ) -> SubjectRequest:
     """Answer the request as done, with a summary the subject reads."""
     request = lock_request(session, request_id=request_id)
-    if _fulfilment_under_way(session, request) is not None:
-        raise StatusNotAllowed("the request's fulfilment is still queued or running")
-    handling.complete(request, ctx, summary=summary)
-    session.flush()
-    _record(session, ctx, request, RequestAction.Complete)
-    _publish(session, request, WebhookEventType.DsrCompleted)
-    return request
+    return queue_handling.complete(RECORDER, session, ctx, request, summary=summary)
 
 
 def reject_request(
@@ -553,15 +525,7 @@ def reject_request(
 ) -> SubjectRequest:
     """Refuse the request with reasons; the answer names the right to complain."""
     request = lock_request(session, request_id=request_id)
-    if _fulfilment_under_way(session, request) is not None:
-        raise StatusNotAllowed("the request's fulfilment is still queued or running")
-    handling.reject(request, ctx, reasons=reasons)
-    session.flush()
-    _record(
-        session, ctx, request, RequestAction.Reject, reasons=len(request.rejection_reasons or [])
-    )
-    _publish(session, request, WebhookEventType.DsrRejected)
-    return request
+    return queue_handling.reject(RECORDER, session, ctx, request, reasons=reasons)
 
 
 def cancel_request(
@@ -583,7 +547,7 @@ def cancel_own_request(
 def _cancel(
     session: Session, ctx: RequestContext, request: SubjectRequest, reason: str | None
 ) -> SubjectRequest:
-    if _fulfilment_under_way(session, request) is not None:
+    if fulfilment_under_way(session, request) is not None:
         raise StatusNotAllowed("the request's fulfilment is queued or running: cancel its job")
     linked = request.linked_request_id
     handling.cancel(
@@ -595,7 +559,7 @@ def _cancel(
         facito_service.cancel_linked_part(session, ctx, request, reason=reason)
     session.flush()
     _record(session, ctx, request, RequestAction.Cancel)
-    _publish(session, request, WebhookEventType.DsrCancelled)
+    RECORDER.tell(session, request, WebhookEventType.DsrCancelled)
     return request
 
 
@@ -607,27 +571,9 @@ def warn_of_deadlines(
 ) -> int:
     """Tell the organisation's systems of its requests due soon and overdue (`dsr.due_soon`,
     `dsr.overdue`), each once per request; how many notices."""
-    told = 0
-    query = notice_candidates(SubjectRequest, now=now, days_before=days_before)
-    for request in session.scalars(query):
-        notice = handling.deadline_notice(request, now=now, days_before=days_before)
-        if notice is None:
-            continue
-        handling.record_notice(request, ctx, notice)
-        session.flush()
-        action = (
-            RequestAction.Overdue if notice is DeadlineNotice.overdue else RequestAction.DueSoon
-        )
-        _record(session, ctx, request, action, due_at=request.due_at.isoformat())
-        _publish(session, request, _NOTICE_EVENTS[notice])
-        told += 1
-    return told
-
-
-_NOTICE_EVENTS = {
-    DeadlineNotice.due_soon: WebhookEventType.DsrDueSoon,
-    DeadlineNotice.overdue: WebhookEventType.DsrOverdue,
-}
+    return queue_handling.warn_of_deadlines(
+        RECORDER, session, ctx, now=now, days_before=days_before
+    )
 
 
 QUEUE = Queue.organisation

@@ -5,11 +5,14 @@ theirs."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import time_machine
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from facito_admin.audit.models import FacitoAuditEvent
 from facito_admin.db.base import utcnow
 from facito_admin.runtime import Runtime
 from facito_admin.subject_requests.actions import FacitoRequestAction as Action
@@ -202,6 +205,25 @@ def test_the_dpo_assigns_pauses_resumes_and_completes_with_the_queue_filters_fol
     assert done.get_json()["status"] == "completed"
     assert _queue(client, dpo, "?open=true") == [other["id"]]
     assert _events(done.get_json())[-4:] == ["assigned", "awaiting_subject", "resumed", "completed"]
+
+
+def test_the_dpo_assignment_names_the_assignee_by_id_on_facitos_chain_never_by_name(
+    client: FlaskClient, runtime: Runtime, org_a: Org, auth: Auth
+):
+    dpo = auth(None, DPO)
+    request = record_personal(client, dpo).get_json()
+    colleague = "0b1c2d3e-0000-4000-8000-0000000000aa"
+    body = {"assignee_object_id": colleague, "assignee_name": "Petra Jansen"}
+    assigned = client.post(dpo_url(f"/{request['id']}/assign"), json=body, headers=dpo)
+    assert assigned.get_json()["assignee"] == "Petra Jansen"
+    with runtime.session() as session:
+        [details] = session.scalars(
+            select(FacitoAuditEvent.details).where(FacitoAuditEvent.action == Action.Assign)
+        )
+    # The chain is append-only: a name there could never be erased (GDPR art. 17).
+    assert details["assignee_id"].endswith(f":{colleague}")
+    assert "Petra Jansen" not in json.dumps(details)
+    assert Action.Assign not in [e["action"] for e in audit_trail(runtime, org_a.id)]
 
 
 def test_organisations_never_see_the_dpo_queue_and_the_dpo_never_sees_theirs(

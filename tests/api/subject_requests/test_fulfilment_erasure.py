@@ -22,6 +22,7 @@ from facito_admin.subject_requests.actions import RequestAction
 from tests.api.organisations.helpers import audit_trail
 from tests.api.subject_requests.helpers import (
     ADMIN,
+    OWN,
     Auth,
     employee,
     file_for,
@@ -233,3 +234,45 @@ def test_another_organisation_cannot_fulfil_the_request_and_it_stays_untouched(
         assert response.status_code == 404, (path, response.get_json())
     assert record_ids(runtime, org_a.id) == {record}
     assert read_request(client, org_a, auth(org_a, ADMIN), request["id"])["status"] == "routed"
+
+
+def test_the_erased_subject_still_follows_their_requests_and_reads_the_outcome_but_files_no_more(
+    client: FlaskClient, runtime: Runtime, org_a: Org, org_b: Org, auth: Auth
+):
+    _, me = employee(runtime, org_a, auth)
+    _, foreigner = employee(runtime, org_b, auth)
+    admin = auth(org_a, ADMIN)
+    erasure = file_own(client, me, "erasure", description="Erase everything about me")
+    question = file_own(client, me, "question", description="Who else has my data?")
+    paused = client.post(
+        queue_url(org_a, f"/{question['id']}/await-subject"),
+        json={"message": "Which products do you mean?"},
+        headers=admin,
+    )
+    assert paused.status_code == 200, paused.get_json()
+    assert fulfil(client, runtime, org_a, admin, erasure["id"])["state"] == "succeeded"
+    done = client.post(
+        queue_url(org_a, f"/{erasure['id']}/complete"),
+        json={"summary": "Erased; files under a legal hold are kept."},
+        headers=admin,
+    )
+    assert done.status_code == 200, done.get_json()
+
+    # The account is soft-deleted, not purged: its person's token still finds their requests.
+    listed = client.get(OWN, headers=me)
+    assert listed.status_code == 200, listed.get_json()
+    assert {r["id"] for r in listed.get_json()["items"]} == {erasure["id"], question["id"]}
+    outcome = client.get(f"{OWN}/{erasure['id']}", headers=me).get_json()
+    assert outcome["status"] == "completed"
+    assert outcome["decision_summary"] == "Erased; files under a legal hold are kept."
+    answered = client.post(
+        f"{OWN}/{question['id']}/answer", json={"message": "All of them."}, headers=me
+    )
+    assert answered.get_json()["status"] == "in_progress"
+    cancelled = client.post(f"{OWN}/{question['id']}/cancel", json={}, headers=me)
+    assert cancelled.get_json()["status"] == "cancelled"
+    refused = client.post(OWN, json={"kind": "access", "description": "more"}, headers=me)
+    assert refused.status_code == 404
+    # Another organisation's employee sees none of it.
+    assert client.get(OWN, headers=foreigner).get_json()["items"] == []
+    assert client.get(f"{OWN}/{erasure['id']}", headers=foreigner).status_code == 404

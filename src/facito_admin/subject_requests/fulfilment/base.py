@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...audit.service import record_event
+from ...accounts.models import Account
 from ...db.base import utcnow
 from ...errors import DomainError
 from ...jobs import JobContext, JobFailed
@@ -36,6 +37,12 @@ def load_request(session: Session, ctx: JobContext) -> SubjectRequest:
     except (KeyError, ValueError):
         raise JobFailed("the job names no data-subject request", retry=False) from None
     with refusals():
+        subject = service.get_request(session, request_id=request_id).subject_account_id
+        if subject is not None:
+            # The subject's account before its request, the order a filing locks them in
+            # (service._lock_live_account, then _open_duplicate): locking the account later,
+            # as erasure and rectification do, deadlocked with a filing of the same kind.
+            session.execute(select(Account.id).where(Account.id == subject).with_for_update())
         request = service.lock_request(session, request_id=request_id)
     if not lifecycle.is_open(request.status):
         raise JobFailed(f"the request is {request.status.value}: nothing to fulfil", retry=False)
@@ -68,19 +75,14 @@ def finish(
     request.results = {**request.results, request.kind.value: stored}
     handling.note(request, ctx.request, event, job_id=str(ctx.job_id), **note)
     session.flush()
-    record_event(
+    service.RECORDER.record(
         session,
         ctx.request,
-        action=action,
-        target_type="data_subject_request",
-        target_id=request.id,
-        details={
-            "reference": request.reference,
-            "kind": request.kind.value,
-            "job_id": str(ctx.job_id),
-            "account_id": str(account_of(request)),
-            **audit,
-        },
+        request,
+        action,
+        job_id=str(ctx.job_id),
+        account_id=str(account_of(request)),
+        **audit,
     )
     return stored
 
