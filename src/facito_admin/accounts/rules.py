@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from ..errors import Conflict, InvalidState
+from ..errors import Conflict, InvalidState, ValidationFailed
 
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -22,6 +22,15 @@ class GracePeriodOver(Conflict):
 
 class AccountNotActive(InvalidState):
     code, title = "account-not-active", "The account is not active"
+
+
+class DomainOfAnotherOrganisation(ValidationFailed):
+    """A UPN or e-mail address in a domain another organisation verified (and so owns)."""
+
+    code, title = (
+        "domain-of-another-organisation",
+        "The address is in another organisation's domain",
+    )
 
 
 def key(value: str) -> str:

@@ -22,6 +22,7 @@ from ..db.base import new_id, utcnow
 from ..db.tenancy import REUSED_STATEMENT, require_organisation
 from ..errors import AlreadyExists, InvalidState, NotFound, ValidationFailed
 from ..policies.effective.defaults import PolicyKey, policy_value
+from ..tenants.lookups import address_domain, domains_verified_by_others
 from . import listing, rules
 from .actions import AccountAction
 from .events import publish_account_change
@@ -156,6 +157,37 @@ def check_unique(session: Session, values: dict[str, Any], *, exclude: uuid.UUID
             )
 
 
+# The addresses whose domain says whose account it is.
+_ADDRESS_FIELDS = ("user_principal_name", "email")
+
+
+def check_domains(session: Session, values: dict[str, Any]) -> None:
+    """422 when a UPN or e-mail lies in a domain another organisation verified: once verified,
+    a domain (and its subdomains) is that organisation's alone, so nobody else can create
+    `bob@orgb.example` and pass it off as B's. Directory sync does not come here: Entra only
+    lets a tenant's users carry the tenant's own verified domains."""
+    addresses = {
+        field: domain
+        for field in _ADDRESS_FIELDS
+        if isinstance(values.get(field), str)
+        and (domain := address_domain(values[field])) is not None
+    }
+    if not addresses:
+        return
+    owned = domains_verified_by_others(
+        session, organisation_id=require_organisation(session), domains=list(addresses.values())
+    )
+    errors = {
+        field: [f"The domain {owned[domain]} is verified by another organisation."]
+        for field, domain in addresses.items()
+        if domain in owned
+    }
+    if errors:
+        raise rules.DomainOfAnotherOrganisation(
+            "an address is in a domain another organisation verified", errors=errors
+        )
+
+
 def _check_manager(session: Session, manager_id: uuid.UUID | None, account_id: uuid.UUID) -> None:
     if manager_id is None:
         return
@@ -228,6 +260,7 @@ def create_account(
         raise ValueError(f"not account fields: {sorted(unknown)}")
     account = Account(id=new_id(), source=source, status=status, is_minor=False)
     check_unique(session, values, exclude=None)
+    check_domains(session, values)
     _check_manager(session, values.get("manager_id"), account.id)
     _set_fields(account, values)
     apply_minor_rules(session, account, values)
@@ -265,6 +298,7 @@ def update_account(
     values = _normalise(changes)
     changed = {k: v for k, v in values.items() if getattr(account, k) != v}
     check_unique(session, changed, exclude=account.id)
+    check_domains(session, changed)
     if "manager_id" in changed:
         _check_manager(session, changed["manager_id"], account.id)
     _set_fields(account, changed)
