@@ -155,7 +155,7 @@ def export_request(session: Session, ctx: JobContext) -> dict[str, Any]:
         expires_at=export["expires_at"],
     )
     session.flush()
-    service._record(
+    service.RECORDER.record(
         session,
         ctx.request,
         request,
@@ -204,7 +204,7 @@ def open_export(session: Session, ctx: RequestContext, *, request_id: uuid.UUID)
             "the export expired and was deleted; fulfil the request again for a new one",
             extra={"expires_at": export["expires_at"]},
         )
-    service._record(
+    service.RECORDER.record(
         session,
         ctx,
         request,
@@ -259,7 +259,9 @@ def _expire(session: Session, runtime: Runtime, request_id: uuid.UUID, now: date
     }
     handling.note(request, ctx, "export_expired", job_id=export["job_id"])
     session.flush()
-    service._record(session, ctx, request, RequestAction.ExpireExport, job_id=export["job_id"])
+    service.RECORDER.record(
+        session, ctx, request, RequestAction.ExpireExport, job_id=export["job_id"]
+    )
     return True
 
 

@@ -44,16 +44,6 @@ from .queue_handling import Recorder
 RECORDER = Recorder(FacitoSubjectRequest, record_facito_event, FacitoRequestAction)
 
 
-def _record(
-    session: Session,
-    ctx: RequestContext,
-    request: FacitoSubjectRequest,
-    action: FacitoRequestAction,
-    **details: Any,
-) -> None:
-    RECORDER.record(session, ctx, request, action, **details)
-
-
 # --- the part of an organisation's request -------------------------------------------------
 
 
@@ -94,7 +84,7 @@ def file_linked_part(
     handling.admit(twin, ctx, verified=verified, reason=part.reason)
     session.add(twin)
     session.flush()
-    _record(
+    RECORDER.record(
         session,
         ctx,
         twin,
@@ -130,7 +120,9 @@ def cancel_linked_part(
         because="the linked request in the organisation's queue was cancelled",
     )
     session.flush()
-    _record(session, ctx, twin, FacitoRequestAction.Cancel, linked_request_id=str(request.id))
+    RECORDER.record(
+        session, ctx, twin, FacitoRequestAction.Cancel, linked_request_id=str(request.id)
+    )
     return True
 
 
@@ -195,7 +187,7 @@ def file_request(
             existing, ctx, requester_kind=requester, channel=channel, description=description
         )
         session.flush()
-        _record(session, ctx, existing, FacitoRequestAction.Link, channel=channel.value)
+        RECORDER.record(session, ctx, existing, FacitoRequestAction.Link, channel=channel.value)
         return Filed(existing, created=False)
 
     now = utcnow()
@@ -237,7 +229,7 @@ def file_request(
     handling.admit(request, ctx, verified=channel not in UNVERIFIED_CHANNELS, reason=part.reason)
     session.add(request)
     session.flush()
-    _record(
+    RECORDER.record(
         session,
         ctx,
         request,
@@ -370,7 +362,7 @@ def cancel_request(
     request = lock_request(session, request_id=request_id)
     handling.cancel(request, ctx, reason=reason)
     session.flush()
-    _record(session, ctx, request, FacitoRequestAction.Cancel)
+    RECORDER.record(session, ctx, request, FacitoRequestAction.Cancel)
     return request
 
 

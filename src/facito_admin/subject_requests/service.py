@@ -90,16 +90,6 @@ def _publish(
 RECORDER = Recorder(SubjectRequest, record_event, RequestAction, _publish)
 
 
-def _record(
-    session: Session,
-    ctx: RequestContext,
-    request: SubjectRequest,
-    action: RequestAction,
-    **details: Any,
-) -> None:
-    RECORDER.record(session, ctx, request, action, **details)
-
-
 # --- intake ---------------------------------------------------------------------------
 
 
@@ -200,7 +190,7 @@ def _file(
             existing, ctx, requester_kind=requester_kind, channel=channel, description=description
         )
         session.flush()
-        _record(session, ctx, existing, RequestAction.Link, channel=channel.value)
+        RECORDER.record(session, ctx, existing, RequestAction.Link, channel=channel.value)
         return Filed(existing, created=False)
 
     now = utcnow()
@@ -246,7 +236,7 @@ def _file(
         handling.note(request, ctx, "split", linked_request_id=str(twin.id), reason=parts[1].reason)
     handling.admit(request, ctx, verified=verified, reason=mine.reason)
     session.flush()
-    _record(
+    RECORDER.record(
         session,
         ctx,
         request,
@@ -508,7 +498,7 @@ def start_fulfilment(
     request.job_ids = [*request.job_ids, str(job.id)]
     handling.start(request, ctx, "fulfilment_started", job_id=str(job.id), job_kind=kind)
     session.flush()
-    _record(session, ctx, request, RequestAction.Fulfil, job_id=str(job.id))
+    RECORDER.record(session, ctx, request, RequestAction.Fulfil, job_id=str(job.id))
     return request, job
 
 
@@ -558,7 +548,7 @@ def _cancel(
         # Facito's chain before the organisation's (one lock order).
         facito_service.cancel_linked_part(session, ctx, request, reason=reason)
     session.flush()
-    _record(session, ctx, request, RequestAction.Cancel)
+    RECORDER.record(session, ctx, request, RequestAction.Cancel)
     RECORDER.tell(session, request, WebhookEventType.DsrCancelled)
     return request
 
