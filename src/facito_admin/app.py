@@ -25,6 +25,7 @@ from .logs import configure_logging
 from .runtime import Runtime
 from .scim.protocol import DESCRIPTION as SCIM_DESCRIPTION
 from .scim.protocol import SCIM
+from .support_access.lookups import STAFF_ACCESS
 
 # The document's version is the package's (pyproject.toml).
 API_VERSION = version("facito-admin")
@@ -123,7 +124,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
         )
-    install_edge(app, runtime, protocols=[REST, SCIM], audit_recorded=events_recorded)
+    install_edge(
+        app,
+        runtime,
+        protocols=[REST, SCIM],
+        audit_recorded=events_recorded,
+        staff_access=STAFF_ACCESS,
+    )
     api = FacitoApi(app, spec_kwargs={"extra_plugins": [IdempotencyKeyPlugin()]})
 
     # The REST blueprints (flask-smorest) make the document; SCIM has its own contract

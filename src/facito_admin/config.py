@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     # someone's personal data from lingering (storage limitation, GDPR art. 5(1)(e)); a later
     # fulfilment writes a fresh one, and the request's own deadline is unaffected.
     export_days: int = Field(default=7, ge=1, le=90)
+    # Support access (support_access/): hours an organisation has to answer a support engineer's
+    # request before it expires unanswered (the engineer asks again, or escalates by phone).
+    support_request_hours: int = Field(default=12, ge=1, le=168)
 
     # Outbound webhooks (webhooks/): short timeouts, a receiver is not worth a stuck worker.
     webhook_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=30)

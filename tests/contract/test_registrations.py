@@ -40,6 +40,7 @@ PERIODIC_JOBS = {
     "idempotency-purge": "Idempotency-Key answers are kept 24 hours, not for ever",
     "retention-scan": "linked data is purged when its retention ends (unless held)",
     "statement-notice-scan": "every organisation hears of a new statement version",
+    "support-access-expiry": "unanswered support requests expire and grants end, on the record",
     "webhook-delivery-sweep": "a delivery whose attempt job ended unrecorded is tried again",
 }
 

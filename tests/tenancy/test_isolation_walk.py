@@ -14,7 +14,7 @@ from sqlalchemy import select
 from werkzeug.routing import IntegerConverter, Rule, UUIDConverter
 
 from facito_admin.app import create_app
-from facito_admin.auth.permissions import ORGANISATION_ROLES
+from facito_admin.auth.permissions import GRANTABLE_KINDS, ORGANISATION_ROLES, GrantAccess
 from facito_admin.db.base import Base
 from facito_admin.db.session import cross_organisation_session
 from facito_admin.db.tenancy import ORGANISATION_KEY
@@ -23,6 +23,7 @@ from tests.conftest import Org
 from tests.factories.accounts import make_account
 from tests.factories.retention import seed_retention_rows
 from tests.factories.subject_requests import seed_subject_request
+from tests.factories.support_access import grant_access
 from tests.factories.user_data import insert_records
 
 ORG_PARAM = "org_id"
@@ -109,9 +110,18 @@ def _reference_not_found(client, headers: dict[str, str]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def outsiders(org_b: Org, auth: Callable[..., dict[str, str]]) -> dict[str, dict[str, str]]:
-    """Callers of organisation B with every role there is, and a support engineer without grant."""
+def outsiders(
+    runtime: Runtime, org_b: Org, auth: Callable[..., dict[str, str]]
+) -> dict[str, dict[str, str]]:
+    """Callers of organisation B with every role there is, and support engineers without a
+    grant and with a grant for everything in organisation B (only)."""
+    engineer = str(uuid.uuid4())
+    everything = tuple(sorted(GRANTABLE_KINDS))
+    grant_access(
+        runtime, org_b.id, engineer, access=GrantAccess.ReadWrite, resource_kinds=everything
+    )
     return {
+        "support engineer with a grant for org B": auth(None, "Support.Engineer", oid=engineer),
         "org B user with every role": auth(org_b, *sorted(ORGANISATION_ROLES)),
         "org B integration app": auth(org_b, "Integration.ReadWrite", app=True),
         # A person without an admin role: only their own data (self permissions), nowhere else.

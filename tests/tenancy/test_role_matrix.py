@@ -17,12 +17,15 @@ from facito_admin.auth.permissions import (
     ROLE_PERMISSIONS,
     SELF_PERMISSIONS,
     AppRole,
+    GrantAccess,
     Permission,
+    grant_permissions,
 )
 from facito_admin.http.access import REQUIRED_ATTR
 from facito_admin.runtime import Runtime
 from tests.conftest import Org
 from tests.factories.subject_requests import SeededRequest, seed_subject_request
+from tests.factories.support_access import grant_access
 
 ORG_PARAM = "org_id"
 # Granted, these would suspend or end organisation A for every later caller of the walk; the
@@ -45,9 +48,13 @@ def _seeded_ids(rule: Rule, seeded: SeededRequest) -> dict[str, str]:
 
 @pytest.fixture
 def callers(
-    org_a: Org, auth: Callable[..., dict[str, str]], seeded: SeededRequest
+    runtime: Runtime,
+    org_a: Org,
+    auth: Callable[..., dict[str, str]],
+    seeded: SeededRequest,
 ) -> dict[str, Any]:
-    """Each caller kind: its headers, its permissions, whether it is Facito staff."""
+    """Each caller kind: its headers, its permissions, and how it reaches organisation A:
+    `member`, `staff` (by role, no grant) or `granted` (staff through a support grant)."""
     found: dict[str, Any] = {}
     for role in AppRole:
         staff = role.value.startswith(("Facito.", "Support."))
@@ -56,15 +63,32 @@ def callers(
         if not staff and not app_only:
             granted |= SELF_PERMISSIONS
         headers = auth(None if staff else org_a, role.value, app=app_only)
-        found[role.value] = (headers, frozenset(granted), staff)
+        found[role.value] = (headers, frozenset(granted), "staff" if staff else "member")
     # The subject of the seeded request: their own requests answer them.
-    found["employee (no role)"] = (auth(org_a, oid=seeded.entra_oid), SELF_PERMISSIONS, False)
+    found["employee (no role)"] = (auth(org_a, oid=seeded.entra_oid), SELF_PERMISSIONS, "member")
+    # Support engineers through grants org A approved: what the grant's scope gives, no more.
+    for label, access, kinds in (
+        ("read-only grant", GrantAccess.ReadOnly, frozenset[str]()),
+        ("read-write grant on accounts", GrantAccess.ReadWrite, frozenset({"accounts"})),
+    ):
+        oid = str(uuid.uuid4())
+        grant_access(runtime, org_a.id, oid, access=access, resource_kinds=tuple(kinds))
+        granted = ROLE_PERMISSIONS[AppRole.SupportEngineer] | grant_permissions(access, kinds)
+        found[f"Support.Engineer with a {label}"] = (
+            auth(None, AppRole.SupportEngineer.value, oid=oid),
+            granted,
+            "granted",
+        )
     return found
 
 
 # Refusals about the caller's relation to one object, whatever their roles: only the request's
 # assignee downloads its export (the seeded request has none).
 REFUSED_FOR_THE_OBJECT = {"dsr-export-not-assignee"}
+
+
+def reaches_by_role(granted: frozenset[Permission]) -> bool:
+    return Permission.OrganisationRead in granted
 
 
 def _placeholder(rule: Rule, name: str, org: Org, seeded: SeededRequest) -> str:
@@ -108,7 +132,7 @@ def test_each_caller_is_refused_exactly_what_its_roles_do_not_grant(
     checked = 0
     for method, path, declared in _operations(app, org_a, seeded):
         in_organisation = f"/organisations/{org_a.id}" in path
-        for who, (headers, granted, staff) in callers.items():
+        for who, (headers, granted, reach) in callers.items():
             missing = {str(p) for p in declared if p not in granted}
             if not missing and path.endswith(ENDS_THE_ORGANISATION):
                 continue
@@ -116,8 +140,10 @@ def test_each_caller_is_refused_exactly_what_its_roles_do_not_grant(
             label = f"{who}: {method} {path} -> {response.status_code}"
             body = response.get_json(silent=True) or {}
             response.close()  # a streamed export ends here, its context with it
-            if staff and in_organisation and Permission.OrganisationRead not in granted:
-                # Staff who do not reach the organisation: it does not exist for them.
+            if reach == "staff" and in_organisation and (missing or not reaches_by_role(granted)):
+                # Staff without a grant: what their role does not give them inside the
+                # organisation (and the organisation itself, without onboarding rights) does
+                # not exist for them.
                 assert response.status_code == 404, label
             elif missing:
                 assert response.status_code == 403, label

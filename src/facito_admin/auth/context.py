@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -62,13 +63,26 @@ SYSTEM_PRINCIPAL = Principal(
 
 
 @dataclass(frozen=True)
+class StaffGrant:
+    """A support grant in force: the organisation let one staff member in, for a while."""
+
+    id: uuid.UUID
+    permissions: frozenset[Permission]
+    justification: str
+    ticket_reference: str
+    ends_at: datetime
+
+
+@dataclass(frozen=True)
 class Access:
     """What a caller may do inside one organisation, and on what ground (http/access.py)."""
 
     organisation_id: uuid.UUID
     permissions: frozenset[Permission]
-    # `member`: one of the organisation's own callers; `staff-role`: Facito staff by role.
+    # `member`: one of the organisation's own callers; `staff-role`: Facito staff by role
+    # (onboarding); `support-grant`: Facito staff through a grant the organisation approved.
     via: str
+    grant: StaffGrant | None = None
 
 
 @dataclass(frozen=True)

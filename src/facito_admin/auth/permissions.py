@@ -51,6 +51,11 @@ class Permission(StrEnum):
     SubjectRequestsRead = "org:data-subject-requests:read"
     SubjectRequestsFile = "org:data-subject-requests:file"
     SubjectRequestsHandle = "org:data-subject-requests:handle"
+    # Support access: the requests of Facito staff to act inside the organisation (read), the
+    # decision on them (approve, deny, revoke), and the log of every call staff made here.
+    SupportAccessRead = "org:support-access:read"
+    SupportAccessDecide = "org:support-access:decide"
+    AccessLogRead = "org:access-log:read"
     # A person signed in with a delegated token: their own account, and nobody else's.
     SelfProfileRead = "self:profile:read"
     SelfPreferencesRead = "self:preferences:read"
@@ -70,6 +75,8 @@ class Permission(StrEnum):
     FacitoRequestsRead = "facito:data-subject-requests:read"
     FacitoRequestsFile = "facito:data-subject-requests:file"
     FacitoRequestsHandle = "facito:data-subject-requests:handle"
+    # Ask an organisation for access (support engineers, operators), follow and end one's own.
+    SupportAccessRequest = "facito:support-access:request"
 
 
 class AppRole(StrEnum):
@@ -118,6 +125,8 @@ _DATA_READ = frozenset(
         _P.RetentionRead,
     }
 )
+_SUPPORT_ACCESS_READ = frozenset({_P.SupportAccessRead, _P.AccessLogRead})
+_SUPPORT_ACCESS_DECIDE = _SUPPORT_ACCESS_READ | {_P.SupportAccessDecide}
 # Those who answer for the organisation's data: its administrators and privacy officers.
 _DATA_CONTROL = _DATA_READ | {
     _P.DataContentRead,
@@ -134,6 +143,8 @@ _DATA_CONTROL = _DATA_READ | {
 ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
     AppRole.OrganisationAdmin: frozenset(
         {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead, _P.DomainsWrite, _P.AuditRead}
+        # Administrators decide who from Facito gets in, and see what staff did.
+        | _SUPPORT_ACCESS_DECIDE
         | _ACCOUNTS_WRITE
         | _JOBS_WRITE
         | _SYNC_WRITE
@@ -154,11 +165,13 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         | _WEBHOOKS_READ
         # Readers see what data is linked to accounts, never its content.
         | _DATA_READ
+        | _SUPPORT_ACCESS_READ
     ),
     # The organisation's privacy officer acknowledges Facito's statement changes too, and
     # answers for the data linked to the accounts (holds, guardians, preferences, content).
     AppRole.PrivacyOfficer: frozenset(
         {_P.OrganisationRead, _P.AuditRead}
+        | _SUPPORT_ACCESS_READ
         | _NOTICES_WRITE
         | _POLICY_READ
         | _ACCOUNTS_READ
@@ -197,19 +210,17 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
             _P.FederationsWrite,
             _P.DomainsRead,
             _P.DomainsWrite,
-            _P.AuditRead,
-            _P.JobsRead,
-            _P.JobsWrite,
             # Operators record contracts against the statement: they see its drafts coming,
             # and which organisations acknowledged a change; they write neither.
             _P.StatementsReadDrafts,
             _P.NoticesRead,
             _P.FacitoAuditRead,
+            # Anything personal (accounts, linked data, requests, jobs, the audit log) they
+            # reach only through a support grant the organisation approved, like anyone.
+            _P.SupportAccessRequest,
         }
-        # Operators may look at a customer's accounts when onboarding or helping, but the
-        # customer alone changes them; a directory sync only mirrors the customer's own
-        # directory, so operators may start one (after onboarding a federation).
-        | _ACCOUNTS_READ
+        # A directory sync only mirrors the customer's own directory, so operators may start
+        # one after onboarding a federation, and follow it (counts, no personal data).
         | _SYNC_WRITE
         # Operators record the contracts they negotiated.
         | _POLICY_READ
@@ -234,7 +245,10 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
     ),
     # Support engineers reach an organisation only through an approved access grant; a
     # request a subject makes to them by e-mail or phone they record in the DPO's queue.
-    AppRole.SupportEngineer: frozenset({_P.FacitoRequestsFile}),
+    # They find the organisation of a ticket in the list of organisations (names, no data).
+    AppRole.SupportEngineer: frozenset(
+        {_P.FacitoRequestsFile, _P.SupportAccessRequest, _P.OrganisationsList}
+    ),
 }
 
 
@@ -265,4 +279,55 @@ def permissions_for(roles: frozenset[AppRole]) -> frozenset[Permission]:
     granted: set[Permission] = set()
     for role in roles:
         granted |= ROLE_PERMISSIONS[role]
+    return frozenset(granted)
+
+
+# Support grants (support_access/): what an approved grant lets Facito staff do inside one
+# organisation. A read-only grant reads every kind of resource but those below; a read-write
+# grant also changes the kinds it names. The content of linked data is read only where a grant
+# names `data-content`.
+class GrantAccess(StrEnum):
+    ReadOnly = "read-only"
+    ReadWrite = "read-write"
+
+
+# Never granted: who gets in and what staff did (the organisation's own to decide and to
+# watch), and the full export of the organisation (its data leaves in one file).
+NEVER_GRANTED_KINDS = frozenset({"support-access", "access-log", "exports"})
+# The kinds a read-write grant may change. Not among them: credentials and endpoints that would
+# outlive the grant (SCIM tokens, webhooks), and the controller's own decisions (legal holds,
+# retention runs, data-subject requests, guardian consents, statement notices).
+WRITABLE_KINDS = frozenset(
+    {
+        "accounts",
+        "entitlements",
+        "groups",
+        "directory-syncs",
+        "jobs",
+        "data-records",
+        "preferences",
+        "domains",
+    }
+)
+CONTENT_KIND = "data-content"
+GRANTABLE_KINDS = WRITABLE_KINDS | {CONTENT_KIND}
+
+
+def _kind(permission: Permission) -> tuple[str, str, str]:
+    scope, kind, action = permission.value.split(":")
+    return scope, kind, action
+
+
+def grant_permissions(access: GrantAccess, kinds: frozenset[str]) -> frozenset[Permission]:
+    """What a grant of ``access`` naming ``kinds`` lets its holder do in the organisation."""
+    granted: set[Permission] = set()
+    for permission in Permission:
+        scope, kind, action = _kind(permission)
+        if scope != "org" or kind in NEVER_GRANTED_KINDS:
+            continue
+        if kind == CONTENT_KIND:
+            if kind in kinds:
+                granted.add(permission)
+        elif action == "read" or (access is GrantAccess.ReadWrite and kind in kinds):
+            granted.add(permission)
     return frozenset(granted)

@@ -64,6 +64,9 @@ GLOBAL_MODELS: dict[str, str] = {
     "FacitoSubjectRequest": "Facito's DPO queue: requests of personal accounts (no organisation) "
     "and the Facito-controlled part of an organisation user's request; read only by Facito's "
     "DPO and support, never in an organisation's session",
+    "SupportAccessRequest": "staff read their own requests outside any organisation, and the "
+    "edge reads the grant in force before a session serves the organisation; every read in an "
+    "organisation's name filters on organisation_id (support_access/service.py)",
 }
 
 

@@ -35,6 +35,7 @@ from .context import SAFE_METHODS, db_session, request_id, request_writes, runti
 from .problems import PROBLEM_CONTENT_TYPE, ProblemSchema, problem_json, problem_response
 from .protocols import Problem, Protocol
 from .transactions import audit_exempt, audited_read, exempt_from_audit
+from .transparency import StaffAccess, StaffCall
 from .urls import absolute_url, next_page_link, page_response
 
 __all__ = [
@@ -47,6 +48,8 @@ __all__ = [
     "Problem",
     "ProblemSchema",
     "Protocol",
+    "StaffAccess",
+    "StaffCall",
     "absolute_url",
     "audit_exempt",
     "audited_read",

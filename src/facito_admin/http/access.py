@@ -16,13 +16,21 @@ from typing import Any, TypeVar, cast
 
 from flask import g, request
 
-from ..auth.context import Access, Principal, PrincipalKind, RequestContext, resolve_principal
+from ..auth.context import (
+    Access,
+    Principal,
+    PrincipalKind,
+    RequestContext,
+    StaffGrant,
+    resolve_principal,
+)
 from ..auth.permissions import Permission
 from ..auth.tokens import InvalidToken
 from ..db.session import bind_organisation
 from ..errors import Forbidden, NotFound, Unauthenticated
 from .context import db_session, request_id, runtime, view_marker
 from .protocols import current_protocol
+from .transparency import note_staff_visit, staff_access
 
 F = TypeVar("F", bound=Callable[..., Any])
 REQUIRED_ATTR = "_required_permissions"
@@ -97,21 +105,32 @@ def current_ctx() -> RequestContext:
     )
 
 
+def _grant_in_force(principal: Principal, organisation_id: uuid.UUID) -> StaffGrant | None:
+    # Read in a short session of its own, never cached: a revoked grant ends at once.
+    with runtime().session() as session:
+        return staff_access().find_grant(session, principal, organisation_id)
+
+
 def reach(principal: Principal, organisation_id: uuid.UUID) -> Access | None:
     """Whether ``principal`` reaches the organisation, and with which permissions.
 
     The one place that decides who gets into an organisation (None: they do not, and the
     organisation does not exist for them). Its own callers reach it with their roles'
-    permissions; Facito staff reach an existing organisation through their role's (operators
-    onboard and look after organisations). Support grants will be decided here too.
+    permissions. Facito staff reach an existing organisation with what their role needs for
+    onboarding (operators: profile, federations, domains, contracts, directory syncs), plus
+    what a support grant in force gives them; anything personal comes only from a grant.
     """
     if principal.kind is PrincipalKind.facito_staff:
         # The organisation must exist, so that nothing (If-Match, body rules) answers before
         # its 404. The tenant directory reads it in a short session of its own and remembers
         # it for a few seconds.
-        if not principal.can(Permission.OrganisationRead):
-            return None
         if not runtime().tenants.organisation_exists(organisation_id):
+            return None
+        grant = _grant_in_force(principal, organisation_id)
+        if grant is not None:
+            permissions = principal.permissions | grant.permissions
+            return Access(organisation_id, permissions, via="support-grant", grant=grant)
+        if not principal.can(Permission.OrganisationRead):
             return None
         return Access(organisation_id, principal.permissions, via="staff-role")
     if principal.organisation_id == organisation_id:
@@ -123,19 +142,34 @@ def _authorise(
     principal: Principal, permissions: tuple[Permission, ...], organisation_id: uuid.UUID | None
 ) -> None:
     granted = principal.permissions
+    grant: StaffGrant | None = None
+    by_staff_role = False
     if organisation_id is not None:
         access = reach(principal, organisation_id)
+        if principal.kind is PrincipalKind.facito_staff and (
+            access is not None or runtime().tenants.organisation_exists(organisation_id)
+        ):
+            # Allowed or refused, the organisation sees the call (http/transparency.py).
+            note_staff_visit(principal, organisation_id, access.grant if access else None)
         if access is None:
             raise NotFound("no such organisation")
         bind_organisation(db_session(), organisation_id)
         g.access = access
         granted = access.permissions
+        grant = access.grant
+        by_staff_role = access.via == "staff-role"
     missing = [p for p in permissions if p not in granted]
+    if missing and by_staff_role:
+        # Without a grant, an organisation's personal data does not exist for Facito staff:
+        # the answer is the one for an organisation they do not reach.
+        raise NotFound("no such organisation")
     if missing:
-        raise Forbidden(
-            "your roles do not grant this",
-            extra={"missing_permissions": [str(p) for p in missing]},
+        detail = (
+            "your roles do not grant this"
+            if grant is None
+            else "your support grant's scope does not cover this"
         )
+        raise Forbidden(detail, extra={"missing_permissions": [str(p) for p in missing]})
     g.authorised_for = (permissions, organisation_id)
 
 

@@ -17,6 +17,7 @@ from .protocols import Protocol, register_protocol
 from .ratelimits import init_rate_limits
 from .request_ids import init_request_ids
 from .transactions import AuditCheck, init_transactions
+from .transparency import STAFF_ACCESS_EXTENSION, StaffAccess
 from .urls import check_host
 
 # The largest body any route takes (a 1,000-record batch fits well within it).
@@ -39,6 +40,7 @@ def install_edge(
     *,
     protocols: Sequence[Protocol],
     audit_recorded: AuditCheck,
+    staff_access: StaffAccess,
 ) -> None:
     """Give ``app`` the runtime, the protocols it serves and the edge's hooks.
 
@@ -52,6 +54,7 @@ def install_edge(
     If-None-Match, and no Content-Type on 204/304), which therefore run first after the view.
     """
     app.extensions[RUNTIME_EXTENSION] = runtime
+    app.extensions[STAFF_ACCESS_EXTENSION] = staff_access
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     for protocol in protocols:
         register_protocol(app, protocol)

@@ -19,6 +19,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .context import AUDIT_EXEMPT_ATTR, AUDITED_READ_ATTR, SAFE_METHODS
 from .problems import problem_response
+from .transparency import record_apart, record_in_request
 
 F = TypeVar("F", bound=Callable[..., Any])
 # Whether a session recorded at least one audit event (audit/service.py: events_recorded).
@@ -161,6 +162,7 @@ def init_transactions(app: Flask, *, audit_recorded: AuditCheck) -> None:
                 endpoint=request.endpoint,
                 status=response.status_code,
             )
+            record_apart(500)
             return problem_response(
                 500,
                 code="audit-event-missing",
@@ -168,17 +170,23 @@ def init_transactions(app: Flask, *, audit_recorded: AuditCheck) -> None:
                 detail="the change was not recorded in the audit log, so it was undone",
             )
         if session is None:
+            record_apart(response.status_code)
             return response
         try:
             if response.status_code < 400:
+                record_in_request(session, response.status_code)
                 session.commit()
             else:
                 session.rollback()
         except Exception as error:  # noqa: BLE001 - a failed commit must still answer an error
             session.rollback()
             session.close()
-            return app.handle_user_exception(error)  # type: ignore[return-value]
+            failed = app.handle_user_exception(error)
+            record_apart(getattr(failed, "status_code", 500))
+            return failed  # type: ignore[return-value]
         session.close()
+        if response.status_code >= 400:
+            record_apart(response.status_code)
         return response
 
     @app.teardown_request

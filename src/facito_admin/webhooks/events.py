@@ -49,6 +49,13 @@ class WebhookEventType(StrEnum):
     DsrRectified = "dsr.rectified"
     DsrErased = "dsr.erased"
     DsrRestricted = "dsr.restricted"
+    SupportAccessRequested = "support.access_requested"
+    SupportAccessStarted = "support.access_started"
+    SupportAccessDenied = "support.access_denied"
+    SupportAccessRevoked = "support.access_revoked"
+    SupportAccessEnded = "support.access_ended"
+    SupportAccessExpired = "support.access_expired"
+    SupportAccessWithdrawn = "support.access_withdrawn"
 
 
 EVENT_DESCRIPTIONS: dict[WebhookEventType, str] = {
@@ -83,6 +90,16 @@ EVENT_DESCRIPTIONS: dict[WebhookEventType, str] = {
     WebhookEventType.DsrErased: "A subject's data was erased: erase your copies (GDPR art. 19)",
     WebhookEventType.DsrRestricted: "A subject's data was restricted: stop using your copies "
     "beyond storing them (GDPR art. 19)",
+    WebhookEventType.SupportAccessRequested: "A Facito support engineer asks for access to the "
+    "organisation; its administrators approve or deny",
+    WebhookEventType.SupportAccessStarted: "A support grant started (approved, or at once where "
+    "the policy needs no approval)",
+    WebhookEventType.SupportAccessDenied: "A support access request was denied",
+    WebhookEventType.SupportAccessRevoked: "A support grant was revoked before its end",
+    WebhookEventType.SupportAccessEnded: "A support grant reached its end, or its holder gave "
+    "it up",
+    WebhookEventType.SupportAccessExpired: "A support access request expired unanswered",
+    WebhookEventType.SupportAccessWithdrawn: "A support engineer withdrew a pending request",
 }
 
 

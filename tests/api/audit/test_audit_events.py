@@ -11,6 +11,7 @@ import time_machine
 
 from tests.conftest import Org
 from tests.factories.audit import record_events
+from tests.factories.support_access import grant_access
 
 
 def _url(org: Org, suffix: str = "") -> str:
@@ -188,11 +189,16 @@ def test_only_roles_with_audit_read_see_the_log(
     )
 
 
-def test_operators_read_any_organisations_log_but_not_an_unknown_one(
-    client, operator, org_a, org_b
+def test_operators_read_an_organisations_log_only_through_a_grant(
+    client, runtime, auth, org_a, org_b
 ):
+    oid = str(uuid.uuid4())
+    operator = auth(None, "Facito.Operator", oid=oid)
+    assert client.get(_url(org_a), headers=operator).status_code == 404
+    grant_access(runtime, org_a.id, oid)
     response = client.get(_url(org_a), headers=operator)
-    assert [e["organisation_id"] for e in response.get_json()["items"]] == [str(org_a.id)]
+    assert {e["organisation_id"] for e in response.get_json()["items"]} == {str(org_a.id)}
+    assert client.get(_url(org_b), headers=operator).status_code == 404
     unknown = Org(id=uuid.uuid4(), slug="nope", tenant_id="")
     for suffix in ("", "/export", "/verify"):
         assert client.get(_url(unknown, suffix), headers=operator).status_code == 404

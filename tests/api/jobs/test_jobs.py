@@ -11,6 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
+from facito_admin.auth.permissions import GrantAccess
 from facito_admin.db.session import unit_of_work
 from facito_admin.jobs import enqueue_job
 from facito_admin.jobs.actions import JobAction
@@ -21,6 +22,7 @@ from facito_admin.runtime import Runtime
 from tests.api.organisations.helpers import audit_trail
 from tests.conftest import Org
 from tests.factories.audit import admin_ctx
+from tests.factories.support_access import grant_access
 
 
 def _url(org: Org, suffix: str = "") -> str:
@@ -179,13 +181,16 @@ def test_readers_see_jobs_but_cannot_cancel_them(
     assert client.get(_url(org_a), headers=privacy).status_code == 403
 
 
-def test_operators_reach_any_organisations_jobs_but_not_a_missing_one(
-    client: FlaskClient, runtime: Runtime, org_a: Org, org_b: Org, operator
+def test_operators_reach_an_organisations_jobs_only_through_a_grant(
+    client: FlaskClient, runtime: Runtime, org_a: Org, org_b: Org, auth
 ):
     job_id = _enqueue(runtime, org_a, steps=1)
+    oid = str(uuid.uuid4())
+    operator = auth(None, "Facito.Operator", oid=oid)
+    assert client.get(_url(org_a, f"/{job_id}"), headers=operator).status_code == 404
+    grant_access(runtime, org_a.id, oid, access=GrantAccess.ReadWrite, resource_kinds=("jobs",))
     assert client.get(_url(org_a, f"/{job_id}"), headers=operator).status_code == 200
-    listed = client.get(_url(org_b), headers=operator).get_json()
-    assert listed["items"] == []
+    assert client.get(_url(org_b), headers=operator).status_code == 404
     missing = client.get(f"/v1/organisations/{uuid.uuid4()}/jobs", headers=operator)
     assert missing.status_code == 404
     cancelled = client.post(_url(org_a, f"/{job_id}/cancel"), headers=operator)

@@ -9,12 +9,19 @@ from sqlalchemy import select
 
 from facito_admin.audit.models import AuditEvent
 from facito_admin.runtime import Runtime
+from facito_admin.support_access.actions import SupportAccessAction
 
 
-def audit_trail(runtime: Runtime, organisation_id: uuid.UUID) -> list[dict[str, Any]]:
-    """The organisation's audit events, oldest first, as plain dicts."""
+def audit_trail(
+    runtime: Runtime, organisation_id: uuid.UUID, *, staff_calls: bool = False
+) -> list[dict[str, Any]]:
+    """The organisation's audit events, oldest first, as plain dicts; without the access log's
+    record of each staff call unless ``staff_calls``."""
     with runtime.session(organisation_id=organisation_id) as session:
-        events = session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()
+        query = select(AuditEvent).order_by(AuditEvent.seq)
+        if not staff_calls:
+            query = query.where(AuditEvent.action != SupportAccessAction.StaffCall)
+        events = session.execute(query).scalars().all()
         return [
             {
                 "action": event.action,

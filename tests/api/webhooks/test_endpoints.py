@@ -316,6 +316,13 @@ def test_the_event_type_registry_is_listed(client: FlaskClient, org_a: Org, auth
         "dsr.rectified",
         "dsr.erased",
         "dsr.restricted",
+        "support.access_requested",
+        "support.access_started",
+        "support.access_denied",
+        "support.access_revoked",
+        "support.access_ended",
+        "support.access_expired",
+        "support.access_withdrawn",
     ]
 
 
