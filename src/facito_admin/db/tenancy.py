@@ -64,6 +64,12 @@ GLOBAL_MODELS: dict[str, str] = {
     "FacitoSubjectRequest": "Facito's DPO queue: requests of personal accounts (no organisation) "
     "and the Facito-controlled part of an organisation user's request; read only by Facito's "
     "DPO and support, never in an organisation's session",
+    "Incident": "a security incident at Facito, recorded by its DPO or operators; an "
+    "organisation reads one only through its own IncidentNotice (incidents/notices.py)",
+    "IncidentUpdate": "an update of a (global) incident, read by an organisation only through "
+    "its own IncidentNotice",
+    "IncidentOrganisation": "Facito's list of whom an incident affects; an organisation's "
+    "session reads only its own row, by the session's organisation (incidents/notices.py)",
 }
 
 

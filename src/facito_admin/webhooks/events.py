@@ -49,6 +49,9 @@ class WebhookEventType(StrEnum):
     DsrRectified = "dsr.rectified"
     DsrErased = "dsr.erased"
     DsrRestricted = "dsr.restricted"
+    IncidentReported = "incident.reported"
+    IncidentUpdated = "incident.updated"
+    IncidentClosed = "incident.closed"
 
 
 EVENT_DESCRIPTIONS: dict[WebhookEventType, str] = {
@@ -83,6 +86,10 @@ EVENT_DESCRIPTIONS: dict[WebhookEventType, str] = {
     WebhookEventType.DsrErased: "A subject's data was erased: erase your copies (GDPR art. 19)",
     WebhookEventType.DsrRestricted: "A subject's data was restricted: stop using your copies "
     "beyond storing them (GDPR art. 19)",
+    WebhookEventType.IncidentReported: "Facito notified the organisation of a security incident "
+    "that concerns it (GDPR art. 33(2)); its 72 hours to notify its supervisory authority start",
+    WebhookEventType.IncidentUpdated: "Facito updated an incident that concerns the organisation",
+    WebhookEventType.IncidentClosed: "Facito closed an incident that concerns the organisation",
 }
 
 
