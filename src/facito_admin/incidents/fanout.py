@@ -13,6 +13,7 @@ delivers whatever is still owed, and a delivery that runs twice tells nothing tw
 from __future__ import annotations
 
 import uuid
+
 import structlog
 from sqlalchemy import Select, event, or_, select
 from sqlalchemy.orm import Session, SessionTransaction
@@ -70,14 +71,14 @@ def deliver_incident(runtime: Runtime, incident_id: uuid.UUID) -> int:
     """Tell each affected organisation what it is owed of one incident; how many events."""
     # Global tables only: this session needs no organisation.
     with runtime.session() as session:
-        owed = list(session.execute(_owed(incident_id=incident_id)).tuples())
+        owed = [(i, o) for i, o in session.execute(_owed(incident_id=incident_id))]
     return _deliver(runtime, owed)
 
 
 def deliver_owed_notices(runtime: Runtime) -> int:
     """Every incident's owed deliveries (the scan); how many events."""
     with runtime.session() as session:
-        owed = list(session.execute(_owed()).tuples())
+        owed = [(i, o) for i, o in session.execute(_owed())]
     return _deliver(runtime, owed)
 
 

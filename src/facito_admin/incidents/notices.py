@@ -183,7 +183,7 @@ def _views(session: Session, notices: Sequence[IncidentNotice]) -> list[NoticeVi
                 IncidentOrganisation.incident_id.in_(ids),
                 IncidentOrganisation.organisation_id == organisation_id,
             )
-        ).tuples()
+        ).all()
     )
     updates: dict[uuid.UUID, list[IncidentUpdate]] = {i: [] for i in ids}
     for update in session.scalars(
