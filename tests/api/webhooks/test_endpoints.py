@@ -316,6 +316,9 @@ def test_the_event_type_registry_is_listed(client: FlaskClient, org_a: Org, auth
         "dsr.rectified",
         "dsr.erased",
         "dsr.restricted",
+        "incident.reported",
+        "incident.updated",
+        "incident.closed",
     ]
 
 
