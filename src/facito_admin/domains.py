@@ -71,6 +71,12 @@ DOMAINS: tuple[Domain, ...] = (
         views=("views", "facito_views", "restriction_views"),
     ),
     Domain("support_access", models=("models",), jobs=("expiry",), views=("views",)),
+    Domain(
+        "incidents",
+        models=("models",),
+        jobs=("fanout",),
+        views=("views", "notice_views"),
+    ),
     Domain("groups", models=("models",)),
     Domain("scim", models=("models",), views=("token_views", "views")),
     Domain("webhooks", models=("models",), jobs=("tasks",), views=("views",)),

@@ -38,6 +38,8 @@ PERIODIC_JOBS = {
     "dsr-deadline-scan": "data-subject requests' handlers hear before and when they fall due",
     "dsr-export-expiry": "a data-subject request's export is deleted when it expires",
     "idempotency-purge": "Idempotency-Key answers are kept 24 hours, not for ever",
+    "incident-notice-scan": "an affected organisation hears of an incident even if the "
+    "fan-out right after the change was interrupted",
     "retention-scan": "linked data is purged when its retention ends (unless held)",
     "statement-notice-scan": "every organisation hears of a new statement version",
     "support-access-expiry": "unanswered support requests expire and grants end, on the record",

@@ -45,10 +45,12 @@ from facito_admin.auth.permissions import (
     Permission,
     permissions_for,
 )
+from facito_admin.db.base import utcnow
 from facito_admin.http.access import REQUIRED_ATTR
 from facito_admin.runtime import Runtime
 from tests.conftest import Org, reset_database
 from tests.contract.conftest import schemathesis_config
+from tests.factories.incidents import record_incident
 from tests.factories.subject_requests import file_subject_request, seed_subject_request
 from tests.factories.support_access import grant_access
 
@@ -231,6 +233,79 @@ def test_every_data_subject_request_operation_conforms_on_a_real_request(
     # Every operation has a caller here who may call it.
     assert fuzzed == {o.label for o in operations}
     # The runs reached real requests: reads, filings and changes succeeded somewhere.
+    assert answered["GET 200"] and answered["POST 201"] and answered["POST 200"], answered
+
+
+# --- incidents, aimed at a real incident ---------------------------------------------------
+
+
+def test_every_incident_operation_conforms_on_a_real_incident(
+    app: Flask,
+    api_schema: BaseSchema,
+    runtime: Runtime,
+    org_a: Org,
+    org_b: Org,
+    auth: Callable[..., dict[str, str]],
+):
+    """Facito's incident operations and an affected organisation's, aimed at a real open
+    incident that affects org A (a random id only reaches the 404), as each kind of caller
+    who works with incidents; each run starts on an incident of its own."""
+    callers = {
+        "Facito DPO": (
+            auth(None, "Facito.PrivacyOfficer"),
+            permissions_for(frozenset({AppRole.FacitoPrivacyOfficer})),
+        ),
+        "operator": (
+            auth(None, "Facito.Operator"),
+            permissions_for(frozenset({AppRole.FacitoOperator})),
+        ),
+        "privacy officer": (
+            auth(org_a, "Privacy.Officer"),
+            permissions_for(frozenset({AppRole.PrivacyOfficer})),
+        ),
+        "reader": (
+            auth(org_a, "Organisation.Reader"),
+            permissions_for(frozenset({AppRole.OrganisationReader})),
+        ),
+    }
+
+    def real_facts(case: Any) -> None:
+        # A valid incident names organisations that exist and was detected in the past.
+        if isinstance(case.body, dict):
+            if "organisation_ids" in case.body:
+                case.body["organisation_ids"] = [str(org_a.id)]
+            if "detected_at" in case.body:
+                case.body["detected_at"] = utcnow().isoformat()
+                case.body["occurred_at"] = None
+
+    operations = [
+        result.ok() for result in api_schema.get_all_operations() if "incidents" in result.ok().path
+    ]
+    assert len(operations) == 8, [o.label for o in operations]
+    failures: list[str] = []
+    answered: Counter[str] = Counter()
+    fuzzed: set[str] = set()
+    for operation in operations:
+        for who, (headers, granted) in callers.items():
+            if not _declared(app, operation) <= granted:
+                continue
+            fuzzed.add(operation.label)
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                incident = record_incident(runtime, [org_a.id])
+                values = {"org_id": str(org_a.id), "incident_id": str(incident)}
+                parameters = {k: v for k, v in values.items() if f"{{{k}}}" in operation.path}
+                statuses: Counter[int] = Counter()
+                prepare = real_facts if mode is GenerationMode.POSITIVE else None
+                try:
+                    _run(operation, mode, headers, parameters or None, statuses, prepare)
+                except Unsatisfiable:
+                    assert mode is GenerationMode.NEGATIVE, operation.label
+                except (Exception, FailureGroup) as error:  # noqa: BLE001 - report them all
+                    failures.append(f"{who}: {operation.label} ({mode.value}):\n{error}")
+                answered.update(f"{operation.method.upper()} {s}" for s in statuses if s < 300)
+    assert not failures, "\n\n".join(failures)
+    assert fuzzed == {o.label for o in operations}
+    # The runs reached real incidents: reads, records, updates and assessments succeeded.
     assert answered["GET 200"] and answered["POST 201"] and answered["POST 200"], answered
 
 

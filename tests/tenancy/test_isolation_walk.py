@@ -21,6 +21,7 @@ from facito_admin.db.tenancy import ORGANISATION_KEY
 from facito_admin.runtime import Runtime
 from tests.conftest import Org
 from tests.factories.accounts import make_account
+from tests.factories.incidents import record_incident
 from tests.factories.retention import seed_retention_rows
 from tests.factories.subject_requests import seed_subject_request
 from tests.factories.support_access import grant_access
@@ -133,9 +134,11 @@ def outsiders(
 @pytest.fixture
 def org_a_rows(runtime: Runtime, org_a: Org) -> None:
     """Rows of org A whose ids the walk aims at, beyond its audit events: an account and a
-    linked data record (routes under accounts/{id}/data/{id})."""
+    linked data record (routes under accounts/{id}/data/{id}), and the notice of an incident
+    that affects it (its id is the incident's: routes under incidents/{id})."""
     account = make_account(runtime, org_a.id)
     insert_records(runtime, org_a.id, account.id)
+    record_incident(runtime, [org_a.id])
 
 
 def test_other_organisations_callers_get_404_on_every_route_of_organisation_a(

@@ -24,6 +24,7 @@ from facito_admin.auth.permissions import (
 from facito_admin.http.access import REQUIRED_ATTR
 from facito_admin.runtime import Runtime
 from tests.conftest import Org
+from tests.factories.incidents import record_incident
 from tests.factories.subject_requests import SeededRequest, seed_subject_request
 from tests.factories.support_access import grant_access
 
@@ -40,10 +41,20 @@ def seeded(runtime: Runtime, org_a: Org) -> SeededRequest:
     return seed_subject_request(runtime, org_a.id)
 
 
-def _seeded_ids(rule: Rule, seeded: SeededRequest) -> dict[str, str]:
+@pytest.fixture
+def incident(runtime: Runtime, org_a: Org) -> uuid.UUID:
+    """An incident that affects org A: allowed calls on {incident_id} reach it (Facito's
+    record, and org A's notice of it)."""
+    return record_incident(runtime, [org_a.id])
+
+
+def _seeded_ids(rule: Rule, seeded: SeededRequest, incident: uuid.UUID) -> dict[str, str]:
     """Path parameters aimed at seeded rows: the DPO's routes at the twin in its queue."""
     in_dpo_queue = rule.rule.startswith("/v1/data-subject-requests/")
-    return {"request_id": str(seeded.dpo_request_id if in_dpo_queue else seeded.request_id)}
+    return {
+        "request_id": str(seeded.dpo_request_id if in_dpo_queue else seeded.request_id),
+        "incident_id": str(incident),
+    }
 
 
 @pytest.fixture
@@ -91,10 +102,12 @@ def reaches_by_role(granted: frozenset[Permission]) -> bool:
     return Permission.OrganisationRead in granted
 
 
-def _placeholder(rule: Rule, name: str, org: Org, seeded: SeededRequest) -> str:
+def _placeholder(
+    rule: Rule, name: str, org: Org, seeded: SeededRequest, incident: uuid.UUID
+) -> str:
     if name == ORG_PARAM:
         return str(org.id)
-    real = _seeded_ids(rule, seeded).get(name)
+    real = _seeded_ids(rule, seeded, incident).get(name)
     if real is not None:
         return real
     converter = rule._converters[name]
@@ -106,7 +119,7 @@ def _placeholder(rule: Rule, name: str, org: Org, seeded: SeededRequest) -> str:
 
 
 def _operations(
-    app: Flask, org: Org, seeded: SeededRequest
+    app: Flask, org: Org, seeded: SeededRequest, incident: uuid.UUID
 ) -> Iterator[tuple[str, str, tuple[Permission, ...]]]:
     """(method, path, declared permissions) of every guarded REST operation."""
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
@@ -116,7 +129,7 @@ def _operations(
         view_class = getattr(view, "view_class", None)
         path = re.sub(
             r"<(?:[^<>:]+:)?([^<>]+)>",
-            lambda m, rule=rule: _placeholder(rule, m.group(1), org, seeded),
+            lambda m, rule=rule: _placeholder(rule, m.group(1), org, seeded, incident),
             rule.rule,
         )
         for method in sorted((rule.methods or set()) - {"OPTIONS", "HEAD"}):
@@ -127,10 +140,15 @@ def _operations(
 
 
 def test_each_caller_is_refused_exactly_what_its_roles_do_not_grant(
-    app: Flask, client, org_a: Org, callers: dict[str, Any], seeded: SeededRequest
+    app: Flask,
+    client,
+    org_a: Org,
+    callers: dict[str, Any],
+    seeded: SeededRequest,
+    incident: uuid.UUID,
 ):
     checked = 0
-    for method, path, declared in _operations(app, org_a, seeded):
+    for method, path, declared in _operations(app, org_a, seeded, incident):
         in_organisation = f"/organisations/{org_a.id}" in path
         for who, (headers, granted, reach) in callers.items():
             missing = {str(p) for p in declared if p not in granted}

@@ -56,6 +56,10 @@ class Permission(StrEnum):
     SupportAccessRead = "org:support-access:read"
     SupportAccessDecide = "org:support-access:decide"
     AccessLogRead = "org:access-log:read"
+    # Incidents at Facito that concern the organisation (incidents/): read them and their
+    # 72-hour clock; record that the authority was notified, or why not (art. 33(1)).
+    IncidentsRead = "org:incidents:read"
+    IncidentsAssess = "org:incidents:assess"
     # A person signed in with a delegated token: their own account, and nobody else's.
     SelfProfileRead = "self:profile:read"
     SelfPreferencesRead = "self:preferences:read"
@@ -77,6 +81,9 @@ class Permission(StrEnum):
     FacitoRequestsHandle = "facito:data-subject-requests:handle"
     # Ask an organisation for access (support engineers, operators), follow and end one's own.
     SupportAccessRequest = "facito:support-access:request"
+    # Incidents Facito records and notifies to the affected organisations (art. 33(2)).
+    FacitoIncidentsRead = "facito:incidents:read"
+    FacitoIncidentsWrite = "facito:incidents:write"
 
 
 class AppRole(StrEnum):
@@ -116,6 +123,11 @@ _NOTICES_WRITE = _NOTICES_READ | {_P.NoticesWrite}
 _SCIM_TOKENS_WRITE = frozenset({_P.ScimTokensRead, _P.ScimTokensWrite})
 _WEBHOOKS_READ = frozenset({_P.WebhooksRead})
 _WEBHOOKS_WRITE = _WEBHOOKS_READ | {_P.WebhooksWrite}
+_INCIDENTS_READ = frozenset({_P.IncidentsRead})
+# Those who answer to the supervisory authority for the organisation (the controller).
+_INCIDENTS_ASSESS = _INCIDENTS_READ | {_P.IncidentsAssess}
+# Facito's DPO and its operators both record incidents: whoever is on duty when one happens.
+_FACITO_INCIDENTS = frozenset({_P.FacitoIncidentsRead, _P.FacitoIncidentsWrite})
 _DATA_READ = frozenset(
     {
         _P.DataRecordsRead,
@@ -154,6 +166,7 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         | _SCIM_TOKENS_WRITE
         | _WEBHOOKS_WRITE
         | _DATA_CONTROL
+        | _INCIDENTS_ASSESS
     ),
     AppRole.OrganisationReader: frozenset(
         {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead}
@@ -166,6 +179,7 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         # Readers see what data is linked to accounts, never its content.
         | _DATA_READ
         | _SUPPORT_ACCESS_READ
+        | _INCIDENTS_READ
     ),
     # The organisation's privacy officer acknowledges Facito's statement changes too, and
     # answers for the data linked to the accounts (holds, guardians, preferences, content).
@@ -176,6 +190,7 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         | _POLICY_READ
         | _ACCOUNTS_READ
         | _DATA_CONTROL
+        | _INCIDENTS_ASSESS
     ),
     # Customer systems provision accounts and their products, and follow their jobs; they
     # may read the effective policy (e.g. the response days of the requests they file), the
@@ -225,6 +240,7 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
         # Operators record the contracts they negotiated.
         | _POLICY_READ
         | {_P.ContractsWrite}
+        | _FACITO_INCIDENTS
     ),
     # Facito's DPO writes the privacy statement and follows who acknowledged its changes;
     # it reads contracts and effective policies to answer for Facito-controlled data.
@@ -242,6 +258,7 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
             _P.FacitoRequestsHandle,
         }
         | _POLICY_READ
+        | _FACITO_INCIDENTS
     ),
     # Support engineers reach an organisation only through an approved access grant; a
     # request a subject makes to them by e-mail or phone they record in the DPO's queue.

@@ -67,6 +67,12 @@ GLOBAL_MODELS: dict[str, str] = {
     "SupportAccessRequest": "staff read their own requests outside any organisation, and the "
     "edge reads the grant in force before a session serves the organisation; every read in an "
     "organisation's name filters on organisation_id (support_access/service.py)",
+    "Incident": "a security incident at Facito, recorded by its DPO or operators; an "
+    "organisation reads one only through its own IncidentNotice (incidents/notices.py)",
+    "IncidentUpdate": "an update of a (global) incident, read by an organisation only through "
+    "its own IncidentNotice",
+    "IncidentOrganisation": "Facito's list of whom an incident affects; an organisation's "
+    "session reads only its own row, by the session's organisation (incidents/notices.py)",
 }
 
 

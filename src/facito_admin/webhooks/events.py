@@ -56,6 +56,9 @@ class WebhookEventType(StrEnum):
     SupportAccessEnded = "support.access_ended"
     SupportAccessExpired = "support.access_expired"
     SupportAccessWithdrawn = "support.access_withdrawn"
+    IncidentReported = "incident.reported"
+    IncidentUpdated = "incident.updated"
+    IncidentClosed = "incident.closed"
 
 
 EVENT_DESCRIPTIONS: dict[WebhookEventType, str] = {
@@ -100,6 +103,10 @@ EVENT_DESCRIPTIONS: dict[WebhookEventType, str] = {
     "it up",
     WebhookEventType.SupportAccessExpired: "A support access request expired unanswered",
     WebhookEventType.SupportAccessWithdrawn: "A support engineer withdrew a pending request",
+    WebhookEventType.IncidentReported: "Facito notified the organisation of a security incident "
+    "that concerns it (GDPR art. 33(2)); its 72 hours to notify its supervisory authority start",
+    WebhookEventType.IncidentUpdated: "Facito updated an incident that concerns the organisation",
+    WebhookEventType.IncidentClosed: "Facito closed an incident that concerns the organisation",
 }
 
 

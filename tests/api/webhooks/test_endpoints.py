@@ -323,6 +323,9 @@ def test_the_event_type_registry_is_listed(client: FlaskClient, org_a: Org, auth
         "support.access_ended",
         "support.access_expired",
         "support.access_withdrawn",
+        "incident.reported",
+        "incident.updated",
+        "incident.closed",
     ]
 
 

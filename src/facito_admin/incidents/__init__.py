@@ -1,0 +1,1 @@
+"""Incidents: security breaches Facito records and notifies to each affected organisation."""
