@@ -14,7 +14,6 @@ past the expiry, such as what a killed worker left) and marks them expired.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import uuid
 from collections import defaultdict
@@ -27,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..auth.context import RequestContext
+from ..common import archives
 from ..db.base import utcnow
 from ..db.session import cross_organisation_session, unit_of_work
 from ..errors import DomainError, Forbidden, InvalidState, NotFound
@@ -56,17 +56,14 @@ class ExportExpired(DomainError):
 
 def export_folder(runtime: Runtime, organisation_id: uuid.UUID) -> Path:
     """Where the organisation's exports are stored."""
-    return runtime.settings.resolved_export_path / str(organisation_id)
+    return archives.export_folder(runtime.settings.resolved_export_path, organisation_id)
 
 
 def _read_session(runtime: Runtime, organisation_id: uuid.UUID) -> Session:
-    session = runtime.session(organisation_id=organisation_id)
-    if runtime.database.is_postgresql:
-        # One snapshot for every query of the export: counts, JSON and CSV agree.
-        session.connection(
-            execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
-        )
-    return session
+    return archives.read_snapshot(
+        runtime.session(organisation_id=organisation_id),
+        postgresql=runtime.database.is_postgresql,
+    )
 
 
 def _export_request(session: Session, request_id: uuid.UUID) -> ExportRequest:
@@ -85,13 +82,12 @@ def _write(
     runtime: Runtime, ctx: JobContext, request_id: uuid.UUID, now: datetime, target: Path
 ) -> tuple[ExportRequest, ArchiveBuilder, int, str]:
     """Write the archive to ``target``; the request, what was written, its size and SHA-256."""
-    digest, size = hashlib.sha256(), 0
 
     def progress(done: int, total: int) -> None:
         ctx.raise_if_cancelled()
         ctx.progress(done, total)
 
-    with _read_session(runtime, ctx.organisation_id) as read, target.open("wb") as out:
+    with _read_session(runtime, ctx.organisation_id) as read:
         request = _export_request(read, request_id)
         try:
             builder = ArchiveBuilder(
@@ -102,15 +98,10 @@ def _write(
                 spool_dir=target.parent,
                 progress=progress,
             )
-            for chunk in builder.zipped():
-                out.write(chunk)
-                digest.update(chunk)
-                size += len(chunk)
+            size, sha256 = archives.write_archive(builder.zipped(), target)
         except NotFound:
             raise JobFailed("the subject's account no longer exists", retry=False) from None
-        out.flush()
-        os.fsync(out.fileno())
-    return request, builder, size, digest.hexdigest()
+    return request, builder, size, sha256
 
 
 @job_handler(EXPORT_KIND)
