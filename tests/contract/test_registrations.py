@@ -38,6 +38,7 @@ PERIODIC_JOBS = {
     "dsr-deadline-scan": "data-subject requests' handlers hear before and when they fall due",
     "dsr-export-expiry": "a data-subject request's export is deleted when it expires",
     "idempotency-purge": "Idempotency-Key answers are kept 24 hours, not for ever",
+    "offboarding-deletion": "an offboarded organisation's data goes after its return period",
     "retention-scan": "linked data is purged when its retention ends (unless held)",
     "statement-notice-scan": "every organisation hears of a new statement version",
     "webhook-delivery-sweep": "a delivery whose attempt job ended unrecorded is tried again",

@@ -51,6 +51,9 @@ class Permission(StrEnum):
     SubjectRequestsRead = "org:data-subject-requests:read"
     SubjectRequestsFile = "org:data-subject-requests:file"
     SubjectRequestsHandle = "org:data-subject-requests:handle"
+    # The organisation's full export (offboarding/): list and download, start one.
+    ExportsRead = "org:exports:read"
+    ExportsWrite = "org:exports:write"
     # A person signed in with a delegated token: their own account, and nobody else's.
     SelfProfileRead = "self:profile:read"
     SelfPreferencesRead = "self:preferences:read"
@@ -70,6 +73,8 @@ class Permission(StrEnum):
     FacitoRequestsRead = "facito:data-subject-requests:read"
     FacitoRequestsFile = "facito:data-subject-requests:file"
     FacitoRequestsHandle = "facito:data-subject-requests:handle"
+    # Certificates of offboarded organisations' data deleted after the return period.
+    OffboardingCertificatesRead = "facito:offboarding-certificates:read"
 
 
 class AppRole(StrEnum):
@@ -120,6 +125,9 @@ _DATA_READ = frozenset(
 )
 # Those who answer for the organisation's data: its administrators and privacy officers.
 _DATA_CONTROL = _DATA_READ | {
+    # The full export of everything (GDPR art. 28(3)(g): the return of the data).
+    _P.ExportsRead,
+    _P.ExportsWrite,
     _P.DataContentRead,
     _P.DataRecordsWrite,
     _P.PreferencesWrite,
@@ -205,6 +213,7 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
             _P.StatementsReadDrafts,
             _P.NoticesRead,
             _P.FacitoAuditRead,
+            _P.OffboardingCertificatesRead,
         }
         # Operators may look at a customer's accounts when onboarding or helping, but the
         # customer alone changes them; a directory sync only mirrors the customer's own
@@ -229,6 +238,7 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
             _P.FacitoRequestsRead,
             _P.FacitoRequestsFile,
             _P.FacitoRequestsHandle,
+            _P.OffboardingCertificatesRead,
         }
         | _POLICY_READ
     ),
@@ -257,6 +267,14 @@ SELF_PERMISSIONS = frozenset(
 # groups, nothing else.
 SCIM_TOKEN_PERMISSIONS = frozenset(
     {_P.AccountsRead, _P.AccountsWrite, _P.GroupsRead, _P.GroupsWrite}
+)
+
+
+# What an offboarded organisation's callers keep during its return period (GDPR art.
+# 28(3)(g)): reading, and taking their data with them; auth/context.py intersects their roles'
+# permissions with it.
+RETURN_PERIOD_PERMISSIONS = frozenset(
+    {p for p in Permission if p.value.endswith(":read")} | {_P.ExportsWrite}
 )
 
 

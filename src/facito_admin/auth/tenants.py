@@ -24,6 +24,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import event
@@ -49,6 +50,13 @@ class TenantOrganisation:
 
     organisation_id: uuid.UUID
     active: bool
+    # An offboarded organisation's return period ends here (None: it has none, or it is not
+    # offboarded): until then its callers may still read and export (auth/context.py).
+    return_until: datetime | None = None
+
+    def returning(self, now: datetime) -> bool:
+        """Whether the organisation is offboarded and still inside its return period."""
+        return not self.active and self.return_until is not None and now < self.return_until
 
 
 class _TimedCache(Generic[K, V]):
