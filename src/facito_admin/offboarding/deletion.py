@@ -11,8 +11,9 @@ certificate. What legal holds keep (retention/holds.py, retention/selection.py: 
 - an active organisation-wide hold keeps everything, the audit chain included;
 - an active account hold keeps that account and all its linked data records, an
   account+category hold the account and its records of that category; the holds themselves
-  stay. The account's other rows (products, preferences, memberships) go, and a reference
-  to a manager who goes is cleared.
+  stay, and so does the head of the audit chain (the hold's release is recorded there; the
+  events themselves go). The account's other rows (products, preferences, memberships) go,
+  and a reference to a manager who goes is cleared.
 
 Progress lives in the organisation's :class:`OffboardingCertificate` (global): each batch
 commits its deletion with the counts, so a killed run's successor (the next scan) resumes
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import Account
 from ..audit.facito_log import record_facito_event
+from ..audit.models import AuditChainHead
 from ..db.base import Base, utcnow
 from ..db.session import cross_organisation_session, unit_of_work
 from ..db.tenancy import ORGANISATION_KEY
@@ -82,6 +84,10 @@ def held(model: type[Any]) -> ColumnElement[bool] | None:
         return held_clause()
     if model is LegalHold:
         return _active_hold()
+    if model is AuditChainHead:
+        # While a hold keeps data, its release (and later changes) must still be recorded on
+        # the organisation's chain: its head stays, its events go.
+        return exists(select(LegalHold.id).where(_active_hold()))
     return None
 
 

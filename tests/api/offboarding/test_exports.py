@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
 import json
+import uuid
 from datetime import timedelta
 from typing import Any
 

@@ -59,7 +59,9 @@ def test_during_the_return_period_the_admin_reads_and_exports_but_writes_nothing
     listed = client.get(f"/v1/organisations/{org_a.id}/accounts", headers=admin)
     assert listed.status_code == 200
     assert [a["id"] for a in listed.get_json()["items"]] == [str(account.id)]
-    assert client.get(f"/v1/organisations/{org_a.id}/audit-events", headers=admin).status_code == 200
+    assert (
+        client.get(f"/v1/organisations/{org_a.id}/audit-events", headers=admin).status_code == 200
+    )
     me = client.get("/v1/me", headers=admin).get_json()
     assert "org:accounts:write" not in me["permissions"]
     assert {"org:accounts:read", "org:exports:read", "org:exports:write"} <= set(me["permissions"])
