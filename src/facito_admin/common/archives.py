@@ -66,6 +66,16 @@ def json_line(value: Any) -> bytes:
     return json.dumps(value, default=json_default, ensure_ascii=False).encode() + b"\n"
 
 
+@dataclass(frozen=True)
+class ExportDownload:
+    """An opened export file and what its download answer says of it (http/downloads.py)."""
+
+    file: IO[bytes]
+    size: int
+    name: str
+    sha256: str
+
+
 @dataclass
 class Written:
     """One member as it went into the archive."""

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -168,17 +167,9 @@ def write_export(session: Session, ctx: JobContext) -> dict[str, Any]:
     return summary | {"export_id": str(export_id), "counts": counts}
 
 
-@dataclass(frozen=True)
-class ExportDownload:
-    """An open export file and what the answer says of it."""
-
-    file: IO[bytes]
-    size: int
-    name: str
-    sha256: str
-
-
-def open_export(session: Session, ctx: RequestContext, *, export_id: uuid.UUID) -> ExportDownload:
+def open_export(
+    session: Session, ctx: RequestContext, *, export_id: uuid.UUID
+) -> archives.ExportDownload:
     """The export's file, opened; the download is audited."""
     export = get_export(session, export_id=export_id)
     status = status_of(export)
@@ -209,7 +200,7 @@ def open_export(session: Session, ctx: RequestContext, *, export_id: uuid.UUID) 
     except FileNotFoundError:
         raise ExportExpired("the export expired and was deleted") from None
     created = export.created_at.strftime("%Y%m%d")
-    return ExportDownload(
+    return archives.ExportDownload(
         file=file,
         size=os.fstat(file.fileno()).st_size,
         name=f"organisation-export-{created}-{export.id}.zip",

@@ -5,13 +5,20 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import Response, request, url_for
+from flask import url_for
 from flask.views import MethodView
-from werkzeug.wsgi import wrap_file
 
 from ..auth.permissions import Permission
 from ..common.pagination import PageArgsSchema
-from ..http import Blueprint, audited_read, current_ctx, db_session, page_response, require
+from ..http import (
+    Blueprint,
+    audited_read,
+    current_ctx,
+    db_session,
+    page_response,
+    require,
+    zip_download,
+)
 from ..jobs.schemas import JobSchema
 from . import certificates, exports
 from .schemas import (
@@ -98,19 +105,7 @@ class OrganisationExportDownload(MethodView):
         Until it expires (`FACITO_EXPORT_DAYS` after it was written). Each download is
         recorded in the audit log.
         """
-        found = exports.open_export(db_session(), current_ctx(), export_id=export_id)
-        response = Response(
-            wrap_file(request.environ, found.file),
-            mimetype="application/zip",
-            direct_passthrough=True,
-            headers={
-                "Content-Disposition": f'attachment; filename="{found.name}"',
-                "Cache-Control": "no-store",
-                "X-Content-Type-Options": "nosniff",
-            },
-        )
-        response.content_length = found.size
-        return response
+        return zip_download(exports.open_export(db_session(), current_ctx(), export_id=export_id))
 
 
 @certificates_blp.route("")

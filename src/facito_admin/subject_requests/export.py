@@ -17,10 +17,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -164,21 +163,13 @@ def export_request(session: Session, ctx: JobContext) -> dict[str, Any]:
 # --- download ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ExportDownload:
-    """An open export file and what the answer says of it."""
-
-    file: IO[bytes]
-    size: int
-    name: str
-    sha256: str
-
-
 def _expires_at(export: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(export["expires_at"])
 
 
-def open_export(session: Session, ctx: RequestContext, *, request_id: uuid.UUID) -> ExportDownload:
+def open_export(
+    session: Session, ctx: RequestContext, *, request_id: uuid.UUID
+) -> archives.ExportDownload:
     """The request's export for its assignee, opened; the download is audited."""
     request = service.get_request(session, request_id=request_id)
     if request.assignee_id is None or request.assignee_id != ctx.principal.client_key:
@@ -209,7 +200,7 @@ def open_export(session: Session, ctx: RequestContext, *, request_id: uuid.UUID)
         file = path.open("rb")
     except FileNotFoundError:
         raise ExportExpired("the export expired and was deleted") from None
-    return ExportDownload(
+    return archives.ExportDownload(
         file=file,
         size=os.fstat(file.fileno()).st_size,
         name=export["download_name"],
