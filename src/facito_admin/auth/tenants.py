@@ -1,7 +1,9 @@
 """Which organisation a token's tenant acts for, remembered per process for a few seconds.
 
 Every request maps its token's `tid` to an organisation (through an active federation) and
-checks that organisation is active; staff requests check the organisation in the path exists.
+checks that organisation is active, or offboarded and still inside its return period (the end
+of which is kept with the entry and compared with the clock on every request); staff requests
+check the organisation in the path exists.
 Both are reads of global tables that change rarely, so each process keeps the answers for
 ``FACITO_TENANT_CACHE_SECONDS`` (5 by default, 0 turns the cache off):
 
