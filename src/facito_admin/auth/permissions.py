@@ -167,8 +167,6 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
     # answers for the data linked to the accounts (holds, guardians, preferences, content).
     AppRole.PrivacyOfficer: frozenset(
         {_P.OrganisationRead, _P.AuditRead}
-        # The jobs it starts (fulfilments, full exports) it follows.
-        | _JOBS_READ
         | _NOTICES_WRITE
         | _POLICY_READ
         | _ACCOUNTS_READ
