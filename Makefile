@@ -7,7 +7,7 @@ export FACITO_INSTANCE_PATH ?= $(CURDIR)/instance
 # Absolute URLs (Link, SCIM locations) name the address `make run` serves on.
 export FACITO_PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 
-.PHONY: run test lint format openapi openapi-check bench bench-scim bench-ingest bench-retention bench-export bench-smoke clean
+.PHONY: run test lint format openapi openapi-check bench bench-scim bench-ingest bench-retention bench-export bench-org-export bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,9 @@ bench-retention: $(VENV)/.installed
 bench-export: $(VENV)/.installed
 	$(BIN)/python bench/dsr_export.py $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(BENCH_ARGS)
 
+bench-org-export: $(VENV)/.installed
+	$(BIN)/python bench/organisation_export.py $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(BENCH_ARGS)
+
 # Every benchmark at a tiny size, to prove that they still run after a change to models or
 # schemas (the figures mean nothing at this size). CI runs it; wrk-driven ones need wrk.
 bench-smoke: $(VENV)/.installed-dev
@@ -89,6 +92,7 @@ bench-smoke: $(VENV)/.installed-dev
 	$(BIN)/python bench/directory_sync.py --users 500 --changes 50
 	$(BIN)/python bench/retention.py --records 2000
 	$(BIN)/python bench/dsr_export.py --records 500
+	$(BIN)/python bench/organisation_export.py --records 500
 	$(BIN)/python bench/ingest.py --records 1000 --batch 250 --accounts 20
 	@if command -v wrk >/dev/null; then \
 	  $(BIN)/python bench/list_accounts.py --organisations 2 --per-organisation 60 --big 300 \

@@ -55,6 +55,7 @@ from facito_admin.accounts.models import Account  # noqa: E402
 from facito_admin.audit.service import start_chain  # noqa: E402
 from facito_admin.auth.context import SYSTEM_PRINCIPAL, RequestContext  # noqa: E402
 from facito_admin.bootstrap import build_runtime  # noqa: E402
+from facito_admin.common.archives import COMPRESSION_LEVEL  # noqa: E402
 from facito_admin.config import load_settings  # noqa: E402
 from facito_admin.db.base import new_id, utcnow  # noqa: E402
 from facito_admin.db.migrations import upgrade  # noqa: E402
@@ -64,7 +65,6 @@ from facito_admin.jobs.queue import queue_of  # noqa: E402
 from facito_admin.jobs.runner import run_job  # noqa: E402
 from facito_admin.policies.contracts.service import create_contract  # noqa: E402
 from facito_admin.subject_requests import service as requests  # noqa: E402
-from facito_admin.subject_requests.archive import COMPRESSION_LEVEL  # noqa: E402
 from facito_admin.subject_requests.export import export_folder  # noqa: E402
 from facito_admin.subject_requests.models import Channel, RequestKind  # noqa: E402
 from facito_admin.user_data.models import DataRecord  # noqa: E402

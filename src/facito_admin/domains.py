@@ -80,6 +80,7 @@ DOMAINS: tuple[Domain, ...] = (
     Domain("groups", models=("models",)),
     Domain("scim", models=("models",), views=("token_views", "views")),
     Domain("webhooks", models=("models",), jobs=("tasks",), views=("views",)),
+    Domain("offboarding", models=("models",), jobs=("exports", "deletion"), views=("views",)),
 )
 
 # Tables outside the domains: the HTTP edge's Idempotency-Key answers.

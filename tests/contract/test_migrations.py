@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +11,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, inspect
+from sqlalchemy import Engine, MetaData, Table, create_engine, inspect, text
 
 from facito_admin.db.base import Base
 from facito_admin.db.migrations import alembic_config, upgrade
@@ -61,5 +63,43 @@ def test_downgrade_to_base_and_upgrade_again_on_a_fresh_database(tmp_path: Path)
         upgrade(url)
         assert set(inspect(engine).get_table_names()) == tables
         assert not _differences(engine)
+    finally:
+        engine.dispose()
+
+
+def test_organisations_offboarded_before_0015_get_the_default_return_period(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'offboarded.db'}"
+    upgrade(url, revision="0013")
+    engine = create_engine(url)
+    offboarded_on = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    organisations = Table("organisations", MetaData(), autoload_with=engine)
+    try:
+        with engine.begin() as connection:
+            for slug, status in (("gone", "offboarded"), ("here", "active")):
+                connection.execute(
+                    organisations.insert().values(
+                        id=uuid.uuid4().hex,  # how sa.Uuid stores it on SQLite
+                        slug=slug,
+                        name=slug,
+                        status=status,
+                        primary_region="azure-nl",
+                        backup_region="azure-de",
+                        status_changed_at=offboarded_on.replace(tzinfo=None),
+                        version=1,
+                        created_at=offboarded_on.replace(tzinfo=None),
+                        updated_at=offboarded_on.replace(tzinfo=None),
+                    )
+                )
+        upgrade(url)
+        with engine.connect() as connection:
+            rows = {
+                row.slug: row
+                for row in connection.execute(
+                    text("SELECT slug, offboarded_at, data_return_until FROM organisations")
+                )
+            }
+        assert rows["gone"].data_return_until.startswith("2026-12-02 09:30:00")
+        assert rows["gone"].offboarded_at.startswith("2026-11-02 09:30:00")
+        assert rows["here"].data_return_until is None
     finally:
         engine.dispose()

@@ -40,6 +40,7 @@ PERIODIC_JOBS = {
     "idempotency-purge": "Idempotency-Key answers are kept 24 hours, not for ever",
     "incident-notice-scan": "an affected organisation hears of an incident even if the "
     "fan-out right after the change was interrupted",
+    "offboarding-deletion": "an offboarded organisation's data goes after its return period",
     "retention-scan": "linked data is purged when its retention ends (unless held)",
     "statement-notice-scan": "every organisation hears of a new statement version",
     "support-access-expiry": "unanswered support requests expire and grants end, on the record",

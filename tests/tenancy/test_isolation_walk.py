@@ -16,11 +16,14 @@ from werkzeug.routing import IntegerConverter, Rule, UUIDConverter
 from facito_admin.app import create_app
 from facito_admin.auth.permissions import GRANTABLE_KINDS, ORGANISATION_ROLES, GrantAccess
 from facito_admin.db.base import Base
-from facito_admin.db.session import cross_organisation_session
+from facito_admin.db.session import cross_organisation_session, unit_of_work
 from facito_admin.db.tenancy import ORGANISATION_KEY
+from facito_admin.offboarding.exports import start_export
+from facito_admin.offboarding.models import OrganisationExport
 from facito_admin.runtime import Runtime
 from tests.conftest import Org
 from tests.factories.accounts import make_account
+from tests.factories.audit import admin_ctx
 from tests.factories.incidents import record_incident
 from tests.factories.retention import seed_retention_rows
 from tests.factories.subject_requests import seed_subject_request
@@ -134,11 +137,14 @@ def outsiders(
 @pytest.fixture
 def org_a_rows(runtime: Runtime, org_a: Org) -> None:
     """Rows of org A whose ids the walk aims at, beyond its audit events: an account and a
-    linked data record (routes under accounts/{id}/data/{id}), and the notice of an incident
-    that affects it (its id is the incident's: routes under incidents/{id})."""
+    linked data record (routes under accounts/{id}/data/{id}), the notice of an incident
+    that affects it (its id is the incident's: routes under incidents/{id}) and a full export
+    (exports/{id})."""
     account = make_account(runtime, org_a.id)
     insert_records(runtime, org_a.id, account.id)
     record_incident(runtime, [org_a.id])
+    with unit_of_work(runtime, organisation_id=org_a.id) as session:
+        start_export(session, admin_ctx(org_a.id))
 
 
 def test_other_organisations_callers_get_404_on_every_route_of_organisation_a(
@@ -153,6 +159,12 @@ def test_other_organisations_callers_get_404_on_every_route_of_organisation_a(
     seeded = seed_subject_request(runtime, org_a.id)
     candidates = _real_ids(runtime, org_a)
     assert len(candidates) >= 2, "org A should own rows (audit events) to aim at"
+    with cross_organisation_session(runtime, reason="test: org A's export") as session:
+        export_id = session.scalar(
+            select(OrganisationExport.id).where(OrganisationExport.organisation_id == org_a.id)
+        )
+    # Every route with an {export_id} is aimed at org A's real export.
+    assert str(export_id) in candidates
     # Every route with a {request_id} is aimed at org A's real data-subject request.
     assert str(seeded.request_id) in candidates
     for who, headers in outsiders.items():

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from .permissions import (
     ORGANISATION_ROLES,
+    RETURN_PERIOD_PERMISSIONS,
     SELF_PERMISSIONS,
     STAFF_ROLES,
     AppRole,
@@ -112,7 +113,8 @@ def resolve_principal(
     facito_tenant_id: str,
     organisation_of: Callable[[str], TenantOrganisation | None],
 ) -> Principal:
-    """Map verified claims to a principal; unfederated or suspended tenants are refused.
+    """Map verified claims to a principal; unfederated or suspended tenants are refused, and
+    offboarded ones too once their return period is over (inside it: read and export only).
 
     ``organisation_of`` answers which organisation a tenant's active federation belongs to
     (auth/tenants.py: TenantDirectory.organisation_of, or find_tenant_organisation).
@@ -139,7 +141,8 @@ def resolve_principal(
     found = organisation_of(tenant_id)
     if found is None:
         raise InvalidToken("tenant is not federated with an organisation")
-    if not found.active:
+    returning = found.returning(datetime.now(UTC))
+    if not found.active and not returning:
         raise InvalidToken("organisation is not active")
     roles = _roles(claims, ORGANISATION_ROLES)
     permissions = permissions_for(roles)
@@ -149,6 +152,9 @@ def resolve_principal(
         # A person: an employee, whatever admin roles they also hold, with their own data.
         kind = PrincipalKind.organisation_user if roles else PrincipalKind.employee
         permissions |= SELF_PERMISSIONS
+    if returning:
+        # Offboarded, inside the return period: read and take the data, change nothing.
+        permissions &= RETURN_PERIOD_PERMISSIONS
     return Principal(
         kind,
         tenant_id,

@@ -60,6 +60,9 @@ class Permission(StrEnum):
     # 72-hour clock; record that the authority was notified, or why not (art. 33(1)).
     IncidentsRead = "org:incidents:read"
     IncidentsAssess = "org:incidents:assess"
+    # The organisation's full export (offboarding/): list and download, start one.
+    ExportsRead = "org:exports:read"
+    ExportsWrite = "org:exports:write"
     # A person signed in with a delegated token: their own account, and nobody else's.
     SelfProfileRead = "self:profile:read"
     SelfPreferencesRead = "self:preferences:read"
@@ -84,6 +87,8 @@ class Permission(StrEnum):
     # Incidents Facito records and notifies to the affected organisations (art. 33(2)).
     FacitoIncidentsRead = "facito:incidents:read"
     FacitoIncidentsWrite = "facito:incidents:write"
+    # Certificates of offboarded organisations' data deleted after the return period.
+    OffboardingCertificatesRead = "facito:offboarding-certificates:read"
 
 
 class AppRole(StrEnum):
@@ -141,6 +146,9 @@ _SUPPORT_ACCESS_READ = frozenset({_P.SupportAccessRead, _P.AccessLogRead})
 _SUPPORT_ACCESS_DECIDE = _SUPPORT_ACCESS_READ | {_P.SupportAccessDecide}
 # Those who answer for the organisation's data: its administrators and privacy officers.
 _DATA_CONTROL = _DATA_READ | {
+    # The full export of everything (GDPR art. 28(3)(g): the return of the data).
+    _P.ExportsRead,
+    _P.ExportsWrite,
     _P.DataContentRead,
     _P.DataRecordsWrite,
     _P.PreferencesWrite,
@@ -233,6 +241,7 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
             # Anything personal (accounts, linked data, requests, jobs, the audit log) they
             # reach only through a support grant the organisation approved, like anyone.
             _P.SupportAccessRequest,
+            _P.OffboardingCertificatesRead,
         }
         # A directory sync only mirrors the customer's own directory, so operators may start
         # one after onboarding a federation, and follow it (counts, no personal data).
@@ -256,6 +265,7 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
             _P.FacitoRequestsRead,
             _P.FacitoRequestsFile,
             _P.FacitoRequestsHandle,
+            _P.OffboardingCertificatesRead,
         }
         | _POLICY_READ
         | _FACITO_INCIDENTS
@@ -288,6 +298,14 @@ SELF_PERMISSIONS = frozenset(
 # groups, nothing else.
 SCIM_TOKEN_PERMISSIONS = frozenset(
     {_P.AccountsRead, _P.AccountsWrite, _P.GroupsRead, _P.GroupsWrite}
+)
+
+
+# What an offboarded organisation's callers keep during its return period (GDPR art.
+# 28(3)(g)): reading, and taking their data with them; auth/context.py intersects their roles'
+# permissions with it.
+RETURN_PERIOD_PERMISSIONS = frozenset(
+    {p for p in Permission if p.value.endswith(":read")} | {_P.ExportsWrite}
 )
 
 

@@ -1,7 +1,9 @@
 """Which organisation a token's tenant acts for, remembered per process for a few seconds.
 
 Every request maps its token's `tid` to an organisation (through an active federation) and
-checks that organisation is active; staff requests check the organisation in the path exists.
+checks that organisation is active, or offboarded and still inside its return period (the end
+of which is kept with the entry and compared with the clock on every request); staff requests
+check the organisation in the path exists.
 Both are reads of global tables that change rarely, so each process keeps the answers for
 ``FACITO_TENANT_CACHE_SECONDS`` (5 by default, 0 turns the cache off):
 
@@ -24,6 +26,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import event
@@ -49,6 +52,13 @@ class TenantOrganisation:
 
     organisation_id: uuid.UUID
     active: bool
+    # An offboarded organisation's return period ends here (None: it has none, or it is not
+    # offboarded): until then its callers may still read and export (auth/context.py).
+    return_until: datetime | None = None
+
+    def returning(self, now: datetime) -> bool:
+        """Whether the organisation is offboarded and still inside its return period."""
+        return not self.active and self.return_until is not None and now < self.return_until
 
 
 class _TimedCache(Generic[K, V]):

@@ -61,6 +61,8 @@ GLOBAL_MODELS: dict[str, str] = {
     "FacitoAuditEvent": "Facito's own audit chain: staff actions that concern no single "
     "organisation (publishing a privacy statement); never read in an organisation's session",
     "FacitoAuditChainHead": "the head of Facito's own audit chain (one row)",
+    "OffboardingCertificate": "Facito's record that an offboarded organisation's data was "
+    "deleted: it outlives that data, and operators and the DPO list it across organisations",
     "FacitoSubjectRequest": "Facito's DPO queue: requests of personal accounts (no organisation) "
     "and the Facito-controlled part of an organisation user's request; read only by Facito's "
     "DPO and support, never in an organisation's session",

@@ -32,6 +32,7 @@ from .conditional import (
     with_etag,
 )
 from .context import SAFE_METHODS, db_session, request_id, request_writes, runtime
+from .downloads import zip_download
 from .problems import PROBLEM_CONTENT_TYPE, ProblemSchema, problem_json, problem_response
 from .protocols import Problem, Protocol
 from .transactions import audit_exempt, audited_read, exempt_from_audit
@@ -74,4 +75,5 @@ __all__ = [
     "require",
     "runtime",
     "with_etag",
+    "zip_download",
 ]

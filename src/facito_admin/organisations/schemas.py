@@ -32,6 +32,23 @@ class OrganisationSummarySchema(OutputSchema):
     status_changed_at = ma.fields.DateTime(allow_none=True)
     primary_region = ma.fields.String(required=True)
     backup_region = ma.fields.String(required=True)
+    offboarded_at = ma.fields.DateTime(allow_none=True)
+    data_return_until = ma.fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "Offboarded: until then the organisation's callers may read and "
+            "export its data (the effective `offboarding.return_days`); then it is deleted, "
+            "except what legal holds keep"
+        },
+    )
+    data_return_basis = ma.fields.Dict(
+        allow_none=True,
+        metadata={"description": "The return period applied: days, and the document that set it"},
+    )
+    data_deleted_at = ma.fields.DateTime(
+        allow_none=True,
+        metadata={"description": "When the data was deleted after the return period"},
+    )
     created_at = ma.fields.DateTime(required=True)
     updated_at = ma.fields.DateTime(required=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Collection
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -17,12 +18,15 @@ from ..common.pagination import Page, paginate
 from ..db.base import utcnow
 from ..db.session import bind_organisation
 from ..errors import AlreadyExists, InvalidState, ValidationFailed
-from ..policies.effective.service import residency_state
+from ..policies.effective.service import effective_policy, residency_state
+from ..policies.parameters import STATEMENT_2019_VALUES
 from ..policies.regions import region
 from ..tenants.lookups import get_organisation
 from ..tenants.models import Organisation, OrganisationStatus
 from .actions import OrganisationAction
 
+RETURN_DAYS = "offboarding.return_days"
+DEFAULT_RETURN_DAYS = STATEMENT_2019_VALUES[RETURN_DAYS]
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
@@ -203,9 +207,19 @@ def change_status(
     if organisation.status not in allowed_from:
         raise InvalidState(f"cannot go from {organisation.status.value} to {target.value}")
     previous = organisation.status
+    now = utcnow()
     organisation.status = target
     organisation.status_reason = reason
-    organisation.status_changed_at = utcnow()
+    organisation.status_changed_at = now
+    details: dict[str, Any] = {"from": previous.value, "to": target.value, "reason": reason}
+    if target is OrganisationStatus.offboarded:
+        basis = return_period(session, at=now)
+        organisation.offboarded_at = now
+        organisation.data_return_until = now + timedelta(days=basis["days"])
+        organisation.data_return_basis = basis
+        details |= {"data_return_until": organisation.data_return_until.isoformat()} | {
+            "return_period": basis
+        }
     session.flush()
     record_event(
         session,
@@ -213,6 +227,23 @@ def change_status(
         action=action,
         target_type="organisation",
         target_id=organisation.id,
-        details={"from": previous.value, "to": target.value, "reason": reason},
+        details=details,
     )
     return organisation
+
+
+def return_period(session: Session, *, at: datetime) -> dict[str, Any]:
+    """The return period in force at ``at`` for the session's organisation, with its
+    provenance: the effective `offboarding.return_days` (GDPR art. 28(3)(g))."""
+    resolved = effective_policy(session, at=at).values.get(RETURN_DAYS)
+    if resolved is None or isinstance(resolved.value, bool) or not isinstance(resolved.value, int):
+        # A statement version published before the key existed sets no value.
+        return {"key": RETURN_DAYS, "days": DEFAULT_RETURN_DAYS, "source": "default"}
+    return {
+        "key": RETURN_DAYS,
+        "days": resolved.value,
+        "source": resolved.source.value,
+        "document_id": None if resolved.document_id is None else str(resolved.document_id),
+        "document": resolved.document_label,
+        "since": resolved.since.isoformat(),
+    }

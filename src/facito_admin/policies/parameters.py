@@ -158,6 +158,15 @@ PARAMETERS: dict[str, PolicyParameter] = {
             statement_figure=False,
         ),
         _P(
+            "offboarding.return_days",
+            _K.Days,
+            "Days after offboarding in which the organisation may still read and export its "
+            "data; then it is deleted, except what legal holds keep (GDPR art. 28(3)(g)).",
+            1,
+            365,
+            statement_figure=False,
+        ),
+        _P(
             "audit.retention_days",
             _K.Days,
             "Days audit events are kept.",
@@ -199,6 +208,7 @@ STATEMENT_2019_VALUES: dict[str, PolicyValue] = {
     "support_access.approval_required": True,
     "support_access.max_hours": 8,
     "audit.retention_days": 730,
+    "offboarding.return_days": 30,
 }
 
 

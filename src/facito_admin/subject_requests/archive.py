@@ -8,34 +8,31 @@ categories or products that Facito controls itself are answered by Facito's DPO 
 counted in the manifest. ``request.scope`` narrows the records (categories, products) and the
 products (products); the profile, preferences and guardian consents always go in.
 
-Records are read in keyset batches and written to a spool file per member (memory up to
-``SPOOL_BYTES``, then a temporary file beside the export), so the archive is never whole in
-memory and each member's size is known before stream-zip writes it: the ZIP then uses Zip64
-only past 4 GiB (macOS's Archive Utility and older Windows read Zip64 badly).
-``manifest.json`` comes last, with the size and SHA-256 of every other member.
+Records are read in keyset batches and written to a spool file per member
+(common/archives.py), so the archive is never whole in memory. ``manifest.json`` comes last,
+with the size and SHA-256 of every other member.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import datetime
 from pathlib import Path
-from tempfile import SpooledTemporaryFile
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
-from stream_zip import ZIP_AUTO, MemberFile, stream_zip
+from stream_zip import MemberFile, stream_zip
 
 from ..accounts.fields import FIELDS
 from ..accounts.service import get_account
 from ..audit.export import csv_safe
+from ..common.archives import MemberSpool, instant, to_json
 from ..consents.models import GuardianConsent, PreferenceChange
 from ..consents.schemas import GuardianConsentSchema, PreferenceChangeSchema, PreferencesSchema
 from ..consents.service import get_preferences
@@ -49,11 +46,6 @@ from .routing import facito_controls
 # Records per query: content is up to 64 KiB a record (user_data/ingest.py), so a batch holds
 # 32 MiB of it at the very most; the round trips cost little beside the writing.
 BATCH = 500
-SPOOL_BYTES = 1 << 20
-CHUNK_BYTES = 64 * 1024
-# zlib's own default: level 9 (stream-zip's default) takes about twice as long for a few
-# per cent less.
-COMPRESSION_LEVEL = 6
 MANIFEST = "manifest.json"
 FORMAT = "facito-dsr-export/1"
 RIGHTS = {
@@ -87,21 +79,6 @@ _RECORD_COLUMNS = [
     DataRecord.updated_at,
     DataRecord.deleted_at,
 ]
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return _instant(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
-def to_json(value: Any) -> bytes:
-    """A document of the export: UTF-8, indented, instants as the API writes them."""
-    return json.dumps(value, default=_json_default, ensure_ascii=False, indent=2).encode()
 
 
 @dataclass(frozen=True)
@@ -199,19 +176,6 @@ def _record_batches(
         after = rows[-1].id
 
 
-def _instant(value: datetime | None) -> str | None:
-    # As the API writes instants (common/schemas.py: OutputSchema's …T…:….ffffffZ), at a
-    # fraction of strftime's cost.
-    if value is None:
-        return None
-    text = value.isoformat(timespec="microseconds")
-    if text.endswith("+00:00"):
-        return text[:-6] + "Z"
-    if value.tzinfo is None:
-        return text + "Z"
-    return value.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
-
-
 def _cells(values: Iterable[Any]) -> list[str]:
     """A CSV row: booleans as JSON writes them, text that a spreadsheet would run escaped."""
     return [
@@ -225,22 +189,13 @@ def _record(row: Any) -> tuple[str, list[str]]:
     view = record_view(row)
     view["id"], view["account_id"] = str(row.id), str(row.account_id)
     for key in ("occurred_at", "created_at", "updated_at", "deleted_at"):
-        view[key] = _instant(view[key])
+        view[key] = instant(view[key])
     head = json.dumps(view, ensure_ascii=False)
     text = f'{head[:-1]}, "content": {row.content or "null"}}}'
     flat = view | view["storage"]
     flat["purposes"] = ";".join(view["purposes"])
     flat["content"] = row.content
     return text, _cells(flat[column] for column in CSV_COLUMNS)
-
-
-@dataclass
-class Written:
-    """One member as it went into the archive."""
-
-    name: str
-    size: int
-    sha256: str
 
 
 class ArchiveBuilder:
@@ -260,35 +215,10 @@ class ArchiveBuilder:
         self.request = request
         self.job_id = job_id
         self.generated_at = generated_at
-        self.spool_dir = spool_dir
         self.progress = progress
-        self.written: list[Written] = []
+        self.spool = MemberSpool(generated_at=generated_at, spool_dir=spool_dir)
         self.counts: dict[str, Any] = {}
         self.selection = Selection()
-
-    def _spool(self) -> IO[bytes]:
-        # Past SPOOL_BYTES an anonymous file (unlinked at once): nothing stays behind on an
-        # error. Closed by _member's chunks once written.
-        return SpooledTemporaryFile(max_size=SPOOL_BYTES, dir=str(self.spool_dir))
-
-    def _member(self, name: str, spool: IO[bytes]) -> MemberFile:
-        size = spool.seek(0, io.SEEK_END)
-        digest = hashlib.sha256()
-
-        def chunks() -> Iterator[bytes]:
-            spool.seek(0)
-            while chunk := spool.read(CHUNK_BYTES):
-                digest.update(chunk)
-                yield chunk
-            self.written.append(Written(name, size, digest.hexdigest()))
-            spool.close()
-
-        return name, self.generated_at, 0o600, ZIP_AUTO(size, level=COMPRESSION_LEVEL), chunks()
-
-    def _document(self, name: str, value: Any) -> MemberFile:
-        spool = self._spool()
-        spool.write(to_json(value))
-        return self._member(name, spool)
 
     def _subject(self) -> Iterator[MemberFile]:
         session, account_id = self.session, self.request.account_id
@@ -296,7 +226,7 @@ class ArchiveBuilder:
         # Every field of the account, those only integrations write included: all of it is the
         # subject's data (accounts/fields.py is the one list).
         profile = {f.name: getattr(account, f.computed_as or f.name) for f in FIELDS.values()}
-        yield self._document("profile.json", profile)
+        yield self.spool.document("profile.json", profile)
         products = select(
             Entitlement.id,
             Entitlement.product_code,
@@ -312,8 +242,8 @@ class ArchiveBuilder:
             row._asdict() | {"active": row.ended_at is None}
             for row in session.execute(products.order_by(Entitlement.id))
         ]
-        yield self._document("products.json", entitlements)
-        yield self._document(
+        yield self.spool.document("products.json", entitlements)
+        yield self.spool.document(
             "preferences.json",
             PreferencesSchema().dump(get_preferences(session, account_id=account_id)),
         )
@@ -322,7 +252,7 @@ class ArchiveBuilder:
             .where(PreferenceChange.account_id == account_id)
             .order_by(PreferenceChange.id)
         ).all()
-        yield self._document(
+        yield self.spool.document(
             "preference-changes.json", PreferenceChangeSchema(many=True).dump(changes)
         )
         consents = session.scalars(
@@ -330,7 +260,7 @@ class ArchiveBuilder:
             .where(GuardianConsent.account_id == account_id)
             .order_by(GuardianConsent.id)
         ).all()
-        yield self._document(
+        yield self.spool.document(
             "guardian-consents.json", GuardianConsentSchema(many=True).dump(consents)
         )
         self.counts.update(
@@ -343,8 +273,8 @@ class ArchiveBuilder:
     def _records(self) -> Iterator[MemberFile]:
         done, total = 0, self.selection.total
         for category, products in self.selection.included.items():
-            as_json = self._spool()
-            as_csv = self._spool()
+            as_json = self.spool.spool()
+            as_csv = self.spool.spool()
             text = io.TextIOWrapper(as_csv, encoding="utf-8", newline="", write_through=True)
             writer = csv.writer(text)
             writer.writerow(CSV_COLUMNS)
@@ -362,8 +292,8 @@ class ArchiveBuilder:
             done += count
             # What was written, which a record ingested since the count may have changed.
             self.selection.counts[category] = count
-            yield self._member(f"records/{category}.json", as_json)
-            yield self._member(f"records/{category}.csv", as_csv)
+            yield self.spool.member(f"records/{category}.json", as_json)
+            yield self.spool.member(f"records/{category}.csv", as_csv)
 
     def _manifest(self) -> dict[str, Any]:
         request, selection = self.request, self.selection
@@ -399,7 +329,7 @@ class ArchiveBuilder:
             },
             "counts": self.counts
             | {"records": dict(selection.counts), "records_total": selection.total},
-            "files": [{"name": w.name, "bytes": w.size, "sha256": w.sha256} for w in self.written],
+            "files": self.spool.files(),
             "csv": "cells that a spreadsheet would run as a formula start with an apostrophe; "
             "the JSON files hold every value as stored",
         }
@@ -410,9 +340,9 @@ class ArchiveBuilder:
         self.selection = select_records(self.session, self.request, now=self.generated_at)
         self.progress(0, self.selection.total)
         yield from self._records()
-        manifest = self._spool()
+        manifest = self.spool.spool()
         manifest.write(to_json(self._manifest()))
-        yield self._member(MANIFEST, manifest)
+        yield self.spool.member(MANIFEST, manifest)
 
     def zipped(self) -> Iterable[bytes]:
         """The archive's bytes, as stream-zip makes them."""

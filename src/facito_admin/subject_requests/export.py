@@ -14,19 +14,18 @@ past the expiry, such as what a killed worker left) and marks them expired.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..auth.context import RequestContext
+from ..common import archives
 from ..db.base import utcnow
 from ..db.session import cross_organisation_session, unit_of_work
 from ..errors import DomainError, Forbidden, InvalidState, NotFound
@@ -56,17 +55,14 @@ class ExportExpired(DomainError):
 
 def export_folder(runtime: Runtime, organisation_id: uuid.UUID) -> Path:
     """Where the organisation's exports are stored."""
-    return runtime.settings.resolved_export_path / str(organisation_id)
+    return archives.export_folder(runtime.settings.resolved_export_path, organisation_id)
 
 
 def _read_session(runtime: Runtime, organisation_id: uuid.UUID) -> Session:
-    session = runtime.session(organisation_id=organisation_id)
-    if runtime.database.is_postgresql:
-        # One snapshot for every query of the export: counts, JSON and CSV agree.
-        session.connection(
-            execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
-        )
-    return session
+    return archives.read_snapshot(
+        runtime.session(organisation_id=organisation_id),
+        postgresql=runtime.database.is_postgresql,
+    )
 
 
 def _export_request(session: Session, request_id: uuid.UUID) -> ExportRequest:
@@ -85,13 +81,12 @@ def _write(
     runtime: Runtime, ctx: JobContext, request_id: uuid.UUID, now: datetime, target: Path
 ) -> tuple[ExportRequest, ArchiveBuilder, int, str]:
     """Write the archive to ``target``; the request, what was written, its size and SHA-256."""
-    digest, size = hashlib.sha256(), 0
 
     def progress(done: int, total: int) -> None:
         ctx.raise_if_cancelled()
         ctx.progress(done, total)
 
-    with _read_session(runtime, ctx.organisation_id) as read, target.open("wb") as out:
+    with _read_session(runtime, ctx.organisation_id) as read:
         request = _export_request(read, request_id)
         try:
             builder = ArchiveBuilder(
@@ -102,15 +97,10 @@ def _write(
                 spool_dir=target.parent,
                 progress=progress,
             )
-            for chunk in builder.zipped():
-                out.write(chunk)
-                digest.update(chunk)
-                size += len(chunk)
+            size, sha256 = archives.write_archive(builder.zipped(), target)
         except NotFound:
             raise JobFailed("the subject's account no longer exists", retry=False) from None
-        out.flush()
-        os.fsync(out.fileno())
-    return request, builder, size, digest.hexdigest()
+    return request, builder, size, sha256
 
 
 @job_handler(EXPORT_KIND)
@@ -173,21 +163,13 @@ def export_request(session: Session, ctx: JobContext) -> dict[str, Any]:
 # --- download ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ExportDownload:
-    """An open export file and what the answer says of it."""
-
-    file: IO[bytes]
-    size: int
-    name: str
-    sha256: str
-
-
 def _expires_at(export: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(export["expires_at"])
 
 
-def open_export(session: Session, ctx: RequestContext, *, request_id: uuid.UUID) -> ExportDownload:
+def open_export(
+    session: Session, ctx: RequestContext, *, request_id: uuid.UUID
+) -> archives.ExportDownload:
     """The request's export for its assignee, opened; the download is audited."""
     request = service.get_request(session, request_id=request_id)
     if request.assignee_id is None or request.assignee_id != ctx.principal.client_key:
@@ -218,7 +200,7 @@ def open_export(session: Session, ctx: RequestContext, *, request_id: uuid.UUID)
         file = path.open("rb")
     except FileNotFoundError:
         raise ExportExpired("the export expired and was deleted") from None
-    return ExportDownload(
+    return archives.ExportDownload(
         file=file,
         size=os.fstat(file.fileno()).st_size,
         name=export["download_name"],

@@ -5,12 +5,19 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import Response, request, url_for
+from flask import url_for
 from flask.views import MethodView
-from werkzeug.wsgi import wrap_file
 
 from ..auth.permissions import Permission
-from ..http import Blueprint, audited_read, current_ctx, db_session, page_response, require
+from ..http import (
+    Blueprint,
+    audited_read,
+    current_ctx,
+    db_session,
+    page_response,
+    require,
+    zip_download,
+)
 from ..jobs.schemas import JobSchema
 from . import export, service
 from .filters import RequestFilter
@@ -278,16 +285,4 @@ class DataSubjectRequestExport(MethodView):
         after it was written; the request's `results.export` says when). Each download is
         recorded in the audit log.
         """
-        found = export.open_export(db_session(), current_ctx(), request_id=request_id)
-        response = Response(
-            wrap_file(request.environ, found.file),
-            mimetype="application/zip",
-            direct_passthrough=True,
-            headers={
-                "Content-Disposition": f'attachment; filename="{found.name}"',
-                "Cache-Control": "no-store",
-                "X-Content-Type-Options": "nosniff",
-            },
-        )
-        response.content_length = found.size
-        return response
+        return zip_download(export.open_export(db_session(), current_ctx(), request_id=request_id))

@@ -37,13 +37,18 @@ def get_organisation(session: Session, *, organisation_id: uuid.UUID) -> Organis
 def find_tenant_organisation(session: Session, tenant_id: str) -> TenantOrganisation | None:
     """Read the organisation of ``tenant_id``'s active federation (None: not federated)."""
     row = session.execute(
-        select(Organisation.id, Organisation.status)
+        select(Organisation.id, Organisation.status, Organisation.data_return_until)
         .join(Federation, Federation.organisation_id == Organisation.id)
         .where(Federation.tenant_id == tenant_id, Federation.status == FederationStatus.active)
     ).first()
     if row is None:
         return None
-    return TenantOrganisation(row.id, active=row.status is OrganisationStatus.active)
+    offboarded = row.status is OrganisationStatus.offboarded
+    return TenantOrganisation(
+        row.id,
+        active=row.status is OrganisationStatus.active,
+        return_until=row.data_return_until if offboarded else None,
+    )
 
 
 def organisation_exists(session: Session, organisation_id: uuid.UUID) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db.base import Base, Timestamped, Versioned, new_id, string_enum
@@ -31,6 +32,14 @@ class Organisation(Versioned, Timestamped, Base):
     backup_region: Mapped[str] = mapped_column(String(40))
     status_reason: Mapped[str | None] = mapped_column(String(500))
     status_changed_at: Mapped[datetime | None]
+    # End of contract (GDPR art. 28(3)(g), offboarding/): when the organisation was offboarded,
+    # until when its callers may still read and export its data (the return period, from the
+    # effective `offboarding.return_days` at offboarding; its provenance in the basis), and
+    # when its data was deleted after that (held data aside).
+    offboarded_at: Mapped[datetime | None]
+    data_return_until: Mapped[datetime | None]
+    data_return_basis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    data_deleted_at: Mapped[datetime | None]
 
 
 class FederationStatus(StrEnum):
