@@ -13,13 +13,16 @@ from facito_admin.db.session import cross_organisation_session, unit_of_work
 from facito_admin.groups import service as groups
 from facito_admin.retention.models import DeletionCertificate, DeletionKind
 from facito_admin.runtime import Runtime
+from facito_admin.scim import tokens as scim_tokens
 from facito_admin.tenants.models import DomainStatus
 from tests.conftest import Org
 from tests.factories.accounts import birth_date_for_age, grant, make_account
 from tests.factories.audit import admin_ctx
 from tests.factories.consents import change_preferences, make_guardian_consent
 from tests.factories.domains import add_domain
+from tests.factories.incidents import record_incident
 from tests.factories.subject_requests import seed_subject_request
+from tests.factories.support_access import grant_access
 from tests.factories.user_data import PRODUCT, insert_records
 from tests.factories.webhooks import make_endpoint
 
@@ -40,7 +43,8 @@ class Seeded:
 def seed_every_kind(runtime: Runtime, org: Org) -> Seeded:
     """Accounts (one managed, one minor with a guardian consent), products, a group with
     members, linked data, preferences, a data-subject request, a deletion certificate, a
-    webhook endpoint, a verified domain; audit events come with them."""
+    webhook endpoint, a SCIM token, a verified domain, an incident's notice and a support
+    grant; audit events come with them."""
     seeded = Seeded(org)
     slug = org.slug
     boss = make_account(runtime, org.id, f"{slug}-boss", email=f"boss@{slug}.example")
@@ -81,10 +85,15 @@ def seed_every_kind(runtime: Runtime, org: Org) -> Seeded:
         )
         session.add(certificate)
         session.flush()
-        group_id, certificate_id = group.id, certificate.id
+        token, _secret = scim_tokens.create_token(
+            session, admin_ctx(org.id), description=f"{slug} provisioning", expires_at=None
+        )
+        group_id, certificate_id, token_id = group.id, certificate.id, token.id
     request = seed_subject_request(runtime, org.id, n=f"{slug}-subject")
     endpoint = make_endpoint(runtime, org.id, f"https://hooks.{slug}.example/in")
     add_domain(runtime, org, f"{slug}.example", DomainStatus.verified)
+    incident_id = record_incident(runtime, [org.id])
+    support_request_id = grant_access(runtime, org.id, str(uuid.uuid4()))
     seeded.ids = {
         str(i)
         for i in (
@@ -97,6 +106,9 @@ def seed_every_kind(runtime: Runtime, org: Org) -> Seeded:
             request.request_id,
             request.account_id,
             endpoint.id,
+            token_id,
+            incident_id,
+            support_request_id,
             *seeded.records,
         )
     }

@@ -5,7 +5,8 @@ profile with its federations and domains, then one JSON lines member per kind of
 (:data:`MEMBERS`: accounts, products, groups and memberships, linked data records with their
 content, preference history, guardian consents, legal holds, data-subject requests, processing
 restrictions, contracts, deletion certificates, webhook endpoints without their secrets, the
-audit log), the preferences now of each account that changed any, and ``manifest.json`` last
+audit log, statement and incident notices, support access requests, SCIM tokens without their
+hashes), the preferences now of each account that changed any, and ``manifest.json`` last
 with the counts and the size and SHA-256 of every other member.
 
 Every member is read in keyset pages of :data:`BATCH` rows and spooled (common/archives.py),
@@ -34,10 +35,13 @@ from ..consents.models import GuardianConsent, PreferenceChange
 from ..consents.schemas import PreferencesSchema
 from ..consents.service import get_preferences
 from ..groups.models import Group, GroupMember
-from ..policies.models import Contract
+from ..incidents.models import IncidentNotice
+from ..policies.models import Contract, OrganisationNotice
 from ..products.models import Entitlement
 from ..retention.models import DeletionCertificate, LegalHold
+from ..scim.models import ScimToken
 from ..subject_requests.models import SubjectRequest
+from ..support_access.models import SupportAccessRequest
 from ..tenants.models import EmailDomain, Federation, Organisation
 from ..user_data.models import DataRecord
 from ..webhooks.models import WebhookEndpoint
@@ -91,15 +95,45 @@ MEMBERS: tuple[Member, ...] = (
     # The signing secret is Facito's means of signing deliveries, not the organisation's data.
     Member("webhook-endpoints.jsonl", WebhookEndpoint, omit=frozenset({"secret_encrypted"})),
     Member("audit-events.jsonl", AuditEvent, order=("seq",)),
+    # Facito's notices to the organisation: statement changes (and objections), incidents.
+    Member("statement-notices.jsonl", OrganisationNotice),
+    Member("incident-notices.jsonl", IncidentNotice),
+    # Who from Facito asked for access, and what was decided (the calls are in the audit log).
+    Member("support-access-requests.jsonl", SupportAccessRequest),
+    # Provisioning credentials, without the hash of their secret.
+    Member("scim-tokens.jsonl", ScimToken, omit=frozenset({"secret_sha256"})),
 )
 
+# Tables with an organisation_id the export leaves out, and why (tests/api/offboarding check
+# that every such table is exported, in the profile, or here).
+NOT_EXPORTED: dict[str, str] = {
+    "idempotency_records": "stored answers to retried requests, kept 24 hours",
+    "audit_chain_heads": "the chain's last link: audit-events.jsonl holds every hash",
+    "audit_prune_checkpoints": "where pruning left the chain; the pruned events are gone",
+    "jobs": "the service's own work queue (its results are in the audit log)",
+    "directory_sync_states": "where the next delta sync resumes in Microsoft Graph",
+    "webhook_deliveries": "delivery attempts of events already in the audit log",
+    "organisation_exports": "the exports themselves",
+    "offboarding_certificates": "Facito's record of the deletion, made after the export",
+    "incident_organisations": "Facito's list of whom an incident affects (the notice is here)",
+}
 
-def _pages(session: Session, member: Member) -> Iterator[list[dict[str, Any]]]:
-    """The member's rows as dicts, a keyset page at a time."""
+
+def _pages(
+    session: Session, member: Member, organisation_id: uuid.UUID
+) -> Iterator[list[dict[str, Any]]]:
+    """The member's rows of the organisation as dicts, a keyset page at a time."""
     columns, keys = member.columns(), member.keys()
     after: tuple[Any, ...] | None = None
     while True:
-        query = select(*columns).order_by(*keys).limit(BATCH)
+        # Said outright: the session's scoping covers tenant tables, not the global ones that
+        # keep rows per organisation (support access requests).
+        query = (
+            select(*columns)
+            .where(member.model.organisation_id == organisation_id)
+            .order_by(*keys)
+            .limit(BATCH)
+        )
         if after is not None:
             position: ColumnElement[bool] = (
                 keys[0] > after[0] if len(keys) == 1 else tuple_(*keys) > tuple_(*after)
@@ -168,7 +202,7 @@ class OrganisationArchive:
     def _table(self, member: Member) -> MemberFile:
         spool = self.spool.spool()
         count = 0
-        for rows in _pages(self.session, member):
+        for rows in _pages(self.session, member, self.organisation_id):
             spool.write(b"".join(json_line(row) for row in rows))
             count += len(rows)
             self._done += len(rows)

@@ -10,7 +10,9 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from facito_admin.db.base import utcnow
+from facito_admin.db.base import Base, utcnow
+from facito_admin.domains import load_models
+from facito_admin.offboarding import archive
 from facito_admin.offboarding.actions import OffboardingAction
 from facito_admin.offboarding.models import OrganisationExport
 from facito_admin.runtime import Runtime
@@ -44,6 +46,10 @@ MEMBERS = {
     "deletion-certificates.jsonl",
     "webhook-endpoints.jsonl",
     "audit-events.jsonl",
+    "statement-notices.jsonl",
+    "incident-notices.jsonl",
+    "support-access-requests.jsonl",
+    "scim-tokens.jsonl",
     "manifest.json",
 }
 
@@ -83,6 +89,7 @@ def test_an_offboarded_organisations_export_holds_all_its_data_and_nothing_of_an
     assert all(r["content"] is not None for r in records if r["id"] in seeded)
     endpoint = lines(files["webhook-endpoints.jsonl"])[0]
     assert "secret_encrypted" not in endpoint
+    assert "secret_sha256" not in lines(files["scim-tokens.jsonl"])[0]
     assert [g["display_name"] for g in lines(files["groups.jsonl"])] == ["Everyone"]
     assert len(lines(files["group-members.jsonl"])) == 2
     assert len(lines(files["preferences.jsonl"])) == 2
@@ -154,3 +161,11 @@ def test_a_pending_export_answers_not_ready_and_an_expired_one_gone(
     assert shown["status"] == "expired"
     gone = client.get(exports_url(org_a, f"/{export['id']}/download"), headers=admin)
     assert (gone.status_code, gone.get_json()["code"]) == (410, "organisation-export-expired")
+
+
+def test_every_table_of_an_organisations_data_is_exported_or_left_out_for_a_stated_reason():
+    load_models()
+    with_organisation = {t.name for t in Base.metadata.sorted_tables if "organisation_id" in t.c}
+    exported = {member.model.__table__.name for member in archive.MEMBERS}
+    in_the_profile = {"organisations", "federations", "email_domains"}
+    assert with_organisation - exported - in_the_profile == set(archive.NOT_EXPORTED)
