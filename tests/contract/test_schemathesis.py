@@ -357,13 +357,20 @@ class Flows:
 
 
 def _run_scenarios(
-    app: Flask, token: str, organisation: Org, keep: list[Org], runtime: Runtime
+    app: Flask,
+    token: str,
+    organisation: Org,
+    keep: list[Org],
+    runtime: Runtime,
+    setup: Callable[[], None] = lambda: None,
 ) -> Flows:
     """Scenarios of up to six calls as ``token``, following links from what they create.
 
     Paths name ``organisation`` unless a link filled in one created in the scenario; the
-    database is set back after each scenario, so every scenario starts from the same state.
+    database is set back after each scenario (then ``setup`` runs again), so every scenario
+    starts from the same state.
     """
+    setup()
     schema = schemathesis.openapi.from_wsgi(
         "/openapi.json",
         app,
@@ -399,6 +406,7 @@ def _run_scenarios(
 
         def teardown(self) -> None:
             reset_database(runtime, keep=keep)
+            setup()
             known.intersection_update({str(organisation.id)})
             created.clear()
 
@@ -419,9 +427,24 @@ def test_scenarios_of_an_organisation_admin_follow_the_links_and_conform(
 
 
 def test_scenarios_of_an_operator_follow_the_links_and_conform(
-    app: Flask, runtime: Runtime, org_a: Org, org_b: Org, operator: dict[str, str]
+    app: Flask,
+    runtime: Runtime,
+    org_a: Org,
+    org_b: Org,
+    auth: Callable[..., dict[str, str]],
 ):
+    # With a grant of organisation A, as in the fuzzing above: the operator's scenarios follow
+    # links into A's personal data as well as through the organisations it onboards.
+    oid = str(uuid.uuid4())
+    everything = tuple(sorted(GRANTABLE_KINDS))
+
+    def grant() -> None:
+        grant_access(
+            runtime, org_a.id, oid, access=GrantAccess.ReadWrite, resource_kinds=everything
+        )
+
+    operator = auth(None, AppRole.FacitoOperator.value, oid=oid)
     token = operator["Authorization"].removeprefix("Bearer ")
-    flows = _run_scenarios(app, token, org_a, [org_a, org_b], runtime)
+    flows = _run_scenarios(app, token, org_a, [org_a, org_b], runtime, setup=grant)
     assert flows.calls["POST /v1/organisations 201"]
     assert sum(flows.followed.values()) >= 5, flows.followed
