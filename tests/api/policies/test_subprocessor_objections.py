@@ -18,6 +18,7 @@ from facito_admin.runtime import Runtime
 from tests.api.policies.helpers import DPO, OPERATOR, URL, create_draft, publish
 from tests.api.policies.test_notices import notify
 from tests.conftest import Org
+from tests.factories.webhooks import deliveries, make_endpoint
 
 ADMIN = "Organisation.Admin"
 TRANSIP_ONLY = {
@@ -209,3 +210,29 @@ def test_operators_and_the_dpo_list_the_objections_of_every_organisation(
     assert client.get(url, headers=auth(org_a, ADMIN)).status_code == 403
     missing = client.get(f"{URL}/{org_a.id}/objections", headers=auth(None, OPERATOR))
     assert missing.status_code == 404
+
+
+def test_the_window_and_the_objection_reach_the_organisations_webhook_endpoints_only(
+    now, client, runtime, org_a: Org, org_b: Org, auth
+):
+    events = ["policy.statement_published", "policy.objection_recorded"]
+    make_endpoint(runtime, org_a.id, "https://hooks.example.test/a", event_types=events)
+    make_endpoint(runtime, org_b.id, "https://hooks.example.test/b", event_types=events)
+    _, widening = _narrowing_then_widening(client, auth, now)
+    notify(runtime, org_a, widening)
+    notice = _notice_of(client, auth, org_a, widening)
+    body = {"reason": "TransIP only, please."}
+    assert (
+        client.post(
+            _objection_url(org_a, notice["id"]), json=body, headers=auth(org_a, ADMIN)
+        ).status_code
+        == 200
+    )
+    published, objected = deliveries(runtime, org_a.id)
+    assert published.event_type == "policy.statement_published"
+    assert published.payload["data"]["added_subprocessors"] == ["azure"]
+    assert published.payload["data"]["objection_until"] == (now + timedelta(days=60)).isoformat()
+    assert objected.event_type == "policy.objection_recorded"
+    assert objected.payload["data"]["notice_id"] == notice["id"]
+    assert objected.payload["data"]["reason"] == body["reason"]
+    assert deliveries(runtime, org_b.id) == []
