@@ -1,6 +1,7 @@
 import pytest
 
 from facito_admin.policies.parameters import (
+    PARAMETER_DEFAULTS,
     PARAMETERS,
     STATEMENT_2019_VALUES,
     PolicyValuesInvalid,
@@ -11,7 +12,18 @@ from facito_admin.policies.parameters import (
 
 def test_the_2019_statement_gives_every_parameter_a_valid_value():
     assert validate_policy_values(STATEMENT_2019_VALUES, require_all=True) == STATEMENT_2019_VALUES
-    assert set(STATEMENT_2019_VALUES) == set(PARAMETERS)
+    # Keys added after 2019 carry the default the 2019 statement implies.
+    assert set(STATEMENT_2019_VALUES) | set(PARAMETER_DEFAULTS) == set(PARAMETERS)
+    assert not set(STATEMENT_2019_VALUES) & set(PARAMETER_DEFAULTS)
+
+
+def test_a_key_with_a_default_may_be_left_out_of_a_statement_or_stated():
+    assert PARAMETER_DEFAULTS["accounts.verified_domains_only"] is False
+    stated = {**STATEMENT_2019_VALUES, "accounts.verified_domains_only": True}
+    assert validate_policy_values(stated, require_all=True) == stated
+    with pytest.raises(PolicyValuesInvalid) as caught:
+        validate_policy_values({**STATEMENT_2019_VALUES, "accounts.verified_domains_only": 1})
+    assert set(caught.value.errors) == {"accounts.verified_domains_only"}
 
 
 def test_the_statement_promises_a_reply_within_thirty_days():

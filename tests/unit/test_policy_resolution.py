@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from facito_admin.policies.parameters import STATEMENT_2019_VALUES
+from facito_admin.policies.parameters import PARAMETER_DEFAULTS, STATEMENT_2019_VALUES
 from facito_admin.policies.resolution import (
     ContractTerms,
     Source,
@@ -78,7 +78,9 @@ def test_without_a_contract_in_force_every_value_is_the_statements(statements, c
     if policy.statement is None:
         assert policy.values == {}
         return
-    assert {k: v.value for k, v in policy.values.items()} == dict(policy.statement.parameters)
+    # A statement that leaves a key with a default out implies the default.
+    implied = PARAMETER_DEFAULTS | dict(policy.statement.parameters)
+    assert {k: v.value for k, v in policy.values.items()} == implied
     for resolved in policy.values.values():
         assert resolved.source is Source.statement
         assert resolved.statement_version == policy.statement.version_label
@@ -115,9 +117,8 @@ def test_the_result_depends_only_on_the_documents_in_force_at_that_instant(
 @given(statements(), contracts(), instants())
 def test_every_key_of_either_document_in_force_appears_once(statements, contracts, at):
     policy = resolve(statements, contracts, at=at)
-    expected = set(policy.statement.parameters if policy.statement else ()) | set(
-        policy.contract.overrides if policy.contract else ()
-    )
+    implied = PARAMETER_DEFAULTS | dict(policy.statement.parameters) if policy.statement else {}
+    expected = set(implied) | set(policy.contract.overrides if policy.contract else ())
     assert set(policy.values) == expected
 
 
@@ -183,3 +184,14 @@ def test_before_any_statement_nothing_is_in_force():
 def test_resolution_needs_an_aware_instant():
     with pytest.raises(ValueError, match="aware"):
         resolve([STATEMENT], [], at=datetime(2026, 1, 1))  # noqa: DTZ001 - the point of the test
+
+
+def test_a_statement_that_predates_a_key_implies_its_default_and_a_contract_overrides_it():
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    implied = resolve([STATEMENT], [], at=at)
+    assert implied.value("accounts.verified_domains_only") is False
+    assert implied.values["accounts.verified_domains_only"].statement_version == "2019-03-08"
+    contract = _contract(STATEMENT.effective_from, None, **{"accounts.verified_domains_only": True})
+    overridden = resolve([STATEMENT], [contract], at=at)
+    assert overridden.value("accounts.verified_domains_only") is True
+    assert overridden.values["accounts.verified_domains_only"].source is Source.contract

@@ -33,6 +33,16 @@ class DomainOfAnotherOrganisation(ValidationFailed):
     )
 
 
+class DomainNotVerified(ValidationFailed):
+    """The organisation's policy requires its own verified domains, and an address is outside
+    them (`accounts.verified_domains_only`)."""
+
+    code, title = (
+        "domain-not-verified",
+        "The address is not in one of the organisation's verified domains",
+    )
+
+
 def key(value: str) -> str:
     """The form uniqueness, sorting and search compare: trimmed and casefolded."""
     return value.strip().casefold()

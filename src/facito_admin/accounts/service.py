@@ -21,8 +21,8 @@ from ..common.pagination import Page
 from ..db.base import new_id, utcnow
 from ..db.tenancy import REUSED_STATEMENT, require_organisation
 from ..errors import AlreadyExists, InvalidState, NotFound, ValidationFailed
-from ..policies.effective.defaults import PolicyKey, policy_value
-from ..tenants.lookups import address_domain, domains_verified_by_others
+from ..policies.effective.defaults import PolicyKey, policy_flag, policy_value
+from ..tenants.lookups import address_domain, verified_domain_owners
 from . import listing, rules
 from .actions import AccountAction
 from .events import publish_account_change
@@ -164,27 +164,51 @@ _ADDRESS_FIELDS = ("user_principal_name", "email")
 def check_domains(session: Session, values: dict[str, Any]) -> None:
     """422 when a UPN or e-mail lies in a domain another organisation verified: once verified,
     a domain (and its subdomains) is that organisation's alone, so nobody else can create
-    `bob@orgb.example` and pass it off as B's. Directory sync does not come here: Entra only
-    lets a tenant's users carry the tenant's own verified domains."""
+    `bob@orgb.example` and pass it off as B's. And 422 when the organisation verified domains,
+    its policy requires them (`accounts.verified_domains_only`) and an address is outside them;
+    the policy is read only then, so the usual create costs the one domain query. Directory
+    sync checks the policy itself (directory_sync/apply.py); the first rule it needs not: Entra
+    only lets a tenant's users carry the tenant's own verified domains."""
     addresses = {
-        field: domain
+        field: address_domain(values[field])
         for field in _ADDRESS_FIELDS
         if isinstance(values.get(field), str)
-        and (domain := address_domain(values[field])) is not None
     }
     if not addresses:
         return
-    owned = domains_verified_by_others(
-        session, organisation_id=require_organisation(session), domains=list(addresses.values())
+    ownership = verified_domain_owners(
+        session,
+        organisation_id=require_organisation(session),
+        domains=[domain for domain in addresses.values() if domain is not None],
     )
     errors = {
-        field: [f"The domain {owned[domain]} is verified by another organisation."]
+        field: [f"The domain {ownership.of_others[domain]} is verified by another organisation."]
         for field, domain in addresses.items()
-        if domain in owned
+        if domain in ownership.of_others
     }
     if errors:
         raise rules.DomainOfAnotherOrganisation(
             "an address is in a domain another organisation verified", errors=errors
+        )
+    outside = {field: domain for field, domain in addresses.items() if domain not in ownership.own}
+    # An organisation that verified no domain yet has none to require (it is onboarding).
+    if (
+        outside
+        and ownership.has_verified
+        and policy_flag(session, PolicyKey.AccountsVerifiedDomainsOnly)
+    ):
+        named = ", ".join(sorted({domain or "(no domain)" for domain in outside.values()}))
+        raise rules.DomainNotVerified(
+            f"{named} is not one of the organisation's verified domains, which its policy "
+            "requires (accounts.verified_domains_only)",
+            errors={
+                field: [
+                    f"The domain {domain} is not one of the organisation's verified domains."
+                    if domain
+                    else "The address has no domain."
+                ]
+                for field, domain in outside.items()
+            },
         )
 
 

@@ -26,6 +26,8 @@ class Permission(StrEnum):
     PolicyRead = "org:policy:read"
     NoticesRead = "org:notices:read"
     NoticesWrite = "org:notices:write"
+    # GDPR art. 28(2): object to the subprocessors or regions a statement version adds.
+    NoticesObject = "org:notices:object"
     ScimTokensRead = "org:scim-tokens:read"
     ScimTokensWrite = "org:scim-tokens:write"
     GroupsRead = "org:groups:read"
@@ -76,6 +78,8 @@ class Permission(StrEnum):
     # Drafts of privacy statement versions (published ones are for every signed-in caller).
     StatementsReadDrafts = "facito:statements:read-drafts"
     StatementsWrite = "facito:statements:write"
+    # The organisations' objections to new subprocessors and regions (GDPR art. 28(2)).
+    ObjectionsRead = "facito:subprocessor-objections:read"
     # Facito's own audit chain (audit/facito_log.py).
     FacitoAuditRead = "facito:audit:read"
     # Facito's DPO queue of data-subject requests (personal accounts, Facito-controlled data).
@@ -124,7 +128,7 @@ _SYNC_READ = frozenset({_P.DirectorySyncRead})
 _SYNC_WRITE = _SYNC_READ | {_P.DirectorySyncWrite}
 _POLICY_READ = frozenset({_P.ContractsRead, _P.PolicyRead})
 _NOTICES_READ = frozenset({_P.NoticesRead})
-_NOTICES_WRITE = _NOTICES_READ | {_P.NoticesWrite}
+_NOTICES_WRITE = _NOTICES_READ | {_P.NoticesWrite, _P.NoticesObject}
 _SCIM_TOKENS_WRITE = frozenset({_P.ScimTokensRead, _P.ScimTokensWrite})
 _WEBHOOKS_READ = frozenset({_P.WebhooksRead})
 _WEBHOOKS_WRITE = _WEBHOOKS_READ | {_P.WebhooksWrite}
@@ -237,6 +241,7 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
             # and which organisations acknowledged a change; they write neither.
             _P.StatementsReadDrafts,
             _P.NoticesRead,
+            _P.ObjectionsRead,
             _P.FacitoAuditRead,
             # Anything personal (accounts, linked data, requests, jobs, the audit log) they
             # reach only through a support grant the organisation approved, like anyone.
@@ -260,6 +265,7 @@ ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
             _P.StatementsReadDrafts,
             _P.StatementsWrite,
             _P.NoticesRead,
+            _P.ObjectionsRead,
             _P.FacitoAuditRead,
             # It answers the requests of personal accounts and about Facito-controlled data.
             _P.FacitoRequestsRead,

@@ -27,6 +27,7 @@ from ..audit.service import EventSpec, record_events
 from ..auth.context import RequestContext
 from ..db.tenancy import require_organisation
 from ..products.models import EndReason
+from ..tenants.lookups import address_domain, verified_domain_owners
 from .mapping import DirectoryUser
 from .plan import (
     DELETED,
@@ -40,6 +41,8 @@ from .plan import (
     plan_removals,
 )
 
+# The count of users skipped for the policy `accounts.verified_domains_only`.
+OUTSIDE_VERIFIED_DOMAINS = "outside_verified_domains"
 READ = (
     Account.id,
     Account.version,
@@ -95,6 +98,9 @@ def apply_users(
 ) -> PagePlan:
     """Apply one page of users; the plan tells the counts and the users deferred."""
     _custom_plans(session)
+    outside: list[DirectoryUser] = []
+    if facts.verified_domains_only:
+        users, outside = _split_by_verified_domains(session, users)
     oids = [user.oid for user in users]
     by_oid = {
         row["entra_oid"]: row
@@ -122,8 +128,42 @@ def apply_users(
             ).all()
         )
     plan = plan_page(users, by_oid=by_oid, holders=holders, facts=facts, final=final)
+    plan.counts[OUTSIDE_VERIFIED_DOMAINS] += len(outside)
     write_plan(session, request, plan, facts=facts)
     return plan
+
+
+def _split_by_verified_domains(
+    session: Session, users: list[DirectoryUser]
+) -> tuple[list[DirectoryUser], list[DirectoryUser]]:
+    """The users whose stated UPN and e-mail lie in the organisation's own verified domains,
+    and the others (one query for the page, as accounts/service.check_domains does).
+
+    A removal is always applied: it writes no address. A delta entry that states neither
+    address keeps the account's, which were checked when they came.
+    """
+    stated = {
+        user.oid: [
+            address_domain(value) or ""
+            for name in ("user_principal_name", "email")
+            if (value := user.fields.get(name))
+        ]
+        for user in users
+        if user.removed is None
+    }
+    ownership = verified_domain_owners(
+        session,
+        organisation_id=require_organisation(session),
+        domains=sorted({domain for domains in stated.values() for domain in domains if domain}),
+    )
+    if not ownership.has_verified:
+        return users, []  # nothing to require yet (accounts/service.check_domains)
+    inside: list[DirectoryUser] = []
+    outside: list[DirectoryUser] = []
+    for user in users:
+        domains = stated.get(user.oid, [])
+        (inside if all(d in ownership.own for d in domains) else outside).append(user)
+    return inside, outside
 
 
 def _custom_plans(session: Session) -> None:

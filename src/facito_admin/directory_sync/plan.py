@@ -60,6 +60,9 @@ class RunFacts:
     full: bool
     now: datetime
     retention_days: int
+    # The organisation's policy `accounts.verified_domains_only`: users with a UPN or e-mail
+    # outside its own verified domains are skipped (apply.py), counted, never written.
+    verified_domains_only: bool = False
 
     @property
     def today(self) -> date:

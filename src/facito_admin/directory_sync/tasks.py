@@ -28,7 +28,7 @@ from ..db.base import utcnow
 from ..db.session import end_read_snapshot
 from ..db.tenancy import require_organisation
 from ..jobs import JobContext, JobFailed, job_handler, periodic_job
-from ..policies.effective.defaults import PolicyKey, policy_value
+from ..policies.effective.defaults import PolicyKey, policy_flag, policy_value
 from ..runtime import Runtime, runtime_of
 from ..tenants.models import Federation, FederationStatus, Organisation, OrganisationStatus
 from .actions import DirectorySyncAction
@@ -57,6 +57,8 @@ COUNTS = (
     "skipped",
     "conflicts",
     "minors_held",
+    # Users outside the organisation's verified domains when its policy requires them.
+    "outside_verified_domains",
 )
 
 
@@ -184,6 +186,7 @@ class _Run:
             full=progress.mode == "full",
             now=utcnow(),
             retention_days=policy_value(self.session, PolicyKey.RetentionDeletedItemsDays),
+            verified_domains_only=policy_flag(self.session, PolicyKey.AccountsVerifiedDomainsOnly),
         )
 
     def _apply(self, work: Callable[[], T]) -> T:

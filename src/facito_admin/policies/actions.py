@@ -20,3 +20,5 @@ class PolicyAction(StrEnum):
     # An organisation's chain: notices Facito sends it, and their acknowledgement.
     NoticeCreate = "org:notice:create"
     NoticeAcknowledge = "org:notice:acknowledge"
+    # GDPR art. 28(2): the organisation objects to the subprocessors or regions a version adds.
+    NoticeObject = "org:notice:object"

@@ -163,3 +163,23 @@ class OrganisationNotice(TenantScoped, Base):
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(200))
     acknowledged_by_oid: Mapped[str | None] = mapped_column(String(36))
+    # GDPR art. 28(2): a version that adds subprocessors or regions to those of the version
+    # before it opens an objection window until it takes effect (policies/notices/objections.py).
+    # {"subprocessors": [...], "regions": [...]}; NULL when the version adds neither.
+    additions: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
+    objection_until: Mapped[datetime | None]
+    # The organisation's one objection to those additions, if it made one.
+    objected_at: Mapped[datetime | None]
+    objected_by: Mapped[str | None] = mapped_column(String(200))
+    objected_by_oid: Mapped[str | None] = mapped_column(String(36))
+    objection_reason: Mapped[str | None] = mapped_column(String(2000))
+
+    @property
+    def added_subprocessors(self) -> list[str]:
+        """Subprocessors the version adds to those of the version before it."""
+        return list((self.additions or {}).get("subprocessors", []))
+
+    @property
+    def added_regions(self) -> list[str]:
+        """Regions the version adds to those of the version before it."""
+        return list((self.additions or {}).get("regions", []))

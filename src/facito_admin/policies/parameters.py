@@ -7,7 +7,9 @@ value is refused with a field error wherever it arrives. The values of the state
 is Facito's documented default and the parameter says so (``statement_figure=False``).
 
 Adding a key: add it to :data:`PARAMETERS` (and a value to :data:`STATEMENT_2019_VALUES`); the
-API documents, validates and resolves it from there.
+API documents, validates and resolves it from there. A key added once statement versions are
+published gives a ``default`` instead: the value those versions imply (published versions never
+change), which a later version may state and a contract may override like any other.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ class PolicyParameter:
     maximum: int | None = None
     # False when the statement names no figure and the value is Facito's documented default.
     statement_figure: bool = True
+    # The value of a statement version that does not state the key (one published before the
+    # key existed); None: every version must state it.
+    default: PolicyValue | None = None
 
     @property
     def choices(self) -> tuple[str, ...] | None:
@@ -167,6 +172,14 @@ PARAMETERS: dict[str, PolicyParameter] = {
             statement_figure=False,
         ),
         _P(
+            "accounts.verified_domains_only",
+            _K.Boolean,
+            "Whether account UPNs and e-mails must lie in the organisation's own verified "
+            "domains (or their subdomains); directory sync skips users outside them.",
+            statement_figure=False,
+            default=False,
+        ),
+        _P(
             "audit.retention_days",
             _K.Days,
             "Days audit events are kept.",
@@ -175,6 +188,11 @@ PARAMETERS: dict[str, PolicyParameter] = {
             statement_figure=False,
         ),
     )
+}
+
+# What a statement version that leaves a key out implies (policies/resolution.py applies it).
+PARAMETER_DEFAULTS: dict[str, PolicyValue] = {
+    key: parameter.default for key, parameter in PARAMETERS.items() if parameter.default is not None
 }
 
 RETENTION_BY_CATEGORY = PolicyParameter(
@@ -250,7 +268,7 @@ def validate_policy_values(
         except _BadValue as exc:
             errors[key] = [str(exc)]
     if require_all:
-        for key in PARAMETERS.keys() - values.keys():
+        for key in PARAMETERS.keys() - values.keys() - PARAMETER_DEFAULTS.keys():
             errors[key] = ["A statement must set every policy parameter."]
     if errors:
         raise PolicyValuesInvalid(errors)

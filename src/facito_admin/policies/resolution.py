@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from .parameters import PolicyValue
+from .parameters import PARAMETER_DEFAULTS, PolicyValue
 
 
 class Source(StrEnum):
@@ -116,7 +116,8 @@ def resolve(
     contract = contract_in_force(contracts, at=at)
     values: dict[str, ResolvedValue] = {}
     if statement is not None:
-        for key, value in statement.parameters.items():
+        # A version published before a key existed implies the key's default.
+        for key, value in {**PARAMETER_DEFAULTS, **statement.parameters}.items():
             values[key] = ResolvedValue(
                 key,
                 value,

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from ..audit.service import record_event
@@ -24,7 +24,7 @@ from ..common.pagination import Page, paginate
 from ..db.base import new_id, utcnow
 from ..db.tenancy import REUSED_STATEMENT
 from ..errors import InvalidState, NotFound, ValidationFailed
-from ..tenants.models import Organisation, OrganisationStatus
+from ..tenants.models import Federation, FederationStatus, Organisation, OrganisationStatus
 from .actions import ScimAction
 from .models import ScimToken
 
@@ -127,9 +127,20 @@ def revoke_token(session: Session, ctx: RequestContext, *, token_id: uuid.UUID) 
     return token
 
 
+# A token provisions its organisation only while the organisation is federated: disabling or
+# removing its last active federation (Facito offboarding a tenant, a revoked admin consent)
+# stops its SCIM tokens too, without revoking them; an active federation again restores them.
+_FEDERATED = (
+    exists()
+    .where(
+        Federation.organisation_id == ScimToken.organisation_id,
+        Federation.status == FederationStatus.active,
+    )
+    .label("federated")
+)
 # Every SCIM request runs it: built once, and the tenancy guard keeps its scoped form.
 _TOKEN_AND_STATUS = (
-    select(ScimToken, Organisation.status)
+    select(ScimToken, Organisation.status, _FEDERATED)
     .join(Organisation, Organisation.id == ScimToken.organisation_id)
     .where(ScimToken.id == bindparam("token_id", type_=ScimToken.id.type))
     .execution_options(**{REUSED_STATEMENT: True})
@@ -139,18 +150,20 @@ _TOKEN_AND_STATUS = (
 def resolve_token(session: Session, parts: TokenParts, *, now: datetime) -> ScimToken | str:
     """The usable token the parts name, or why it is refused (a short reason).
 
-    ``session`` is bound to ``parts.organisation_id``; one query reads the token and its
-    organisation's status.
+    ``session`` is bound to ``parts.organisation_id``; one query reads the token, its
+    organisation's status and whether the organisation has an active federation.
     """
     row = session.execute(_TOKEN_AND_STATUS, {"token_id": parts.token_id}).first()
     # Unknown and wrong secrets get the same answer: nothing tells a guesser which ids exist.
     if row is None or not hmac.compare_digest(row[0].secret_sha256, _digest(parts.secret)):
         return "unknown token"
-    token, status = row
+    token, status, federated = row
     if token.revoked_at is not None:
         return "token revoked"
     if token.expires_at is not None and token.expires_at <= now:
         return "token expired"
     if status is not OrganisationStatus.active:
         return "organisation is not active"
+    if not federated:
+        return "organisation has no active federation"
     return token

@@ -9,9 +9,10 @@ organisation in a path exists.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import idna
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..auth.tenants import TenantOrganisation
@@ -73,30 +74,40 @@ def _parents(domain: str) -> list[str]:
     return [".".join(labels[i:]) for i in range(len(labels) - 1)]
 
 
-def domains_verified_by_others(
+@dataclass(frozen=True)
+class DomainOwnership:
+    """Whose verified domains some address domains lie in (each with the verified domain)."""
+
+    # Domains that are or lie under a domain another organisation verified.
+    of_others: dict[str, str]
+    # Domains that are or lie under one of the organisation's own verified domains.
+    own: dict[str, str]
+    # Whether the organisation verified any domain at all (those ``domains`` or others).
+    has_verified: bool
+
+
+def verified_domain_owners(
     session: Session, *, organisation_id: uuid.UUID, domains: list[str]
-) -> dict[str, str]:
-    """Of ``domains``, those that are or lie under a domain another organisation verified,
-    each with that domain (one query for all).
+) -> DomainOwnership:
+    """Of ``domains``, those in a domain another organisation verified and those in one of the
+    organisation's own, and whether it verified any (one query for all).
 
     A verified domain belongs to one organisation with its subdomains: `bob@orgb.example` or
     `bob@eu.orgb.example` is B's once B verified `orgb.example`.
     """
     candidates = sorted({parent for domain in domains for parent in _parents(domain)})
-    if not candidates:
-        return {}
-    owned = set(
-        session.scalars(
-            select(EmailDomain.domain).where(
-                EmailDomain.domain.in_(candidates),
-                EmailDomain.status == DomainStatus.verified,
-                EmailDomain.organisation_id != organisation_id,
-            )
+    rows = session.execute(
+        select(EmailDomain.domain, EmailDomain.organisation_id).where(
+            EmailDomain.status == DomainStatus.verified,
+            # The organisation's own verified domains are a handful (its index leads with it).
+            or_(EmailDomain.domain.in_(candidates), EmailDomain.organisation_id == organisation_id),
         )
     )
-    found: dict[str, str] = {}
+    owners: dict[str, uuid.UUID] = {row.domain: row.organisation_id for row in rows}
+    of_others: dict[str, str] = {}
+    own: dict[str, str] = {}
     for domain in domains:
-        parent = next((p for p in _parents(domain) if p in owned), None)
+        parent = next((p for p in _parents(domain) if p in owners), None)
         if parent is not None:
-            found[domain] = parent
-    return found
+            (own if owners[parent] == organisation_id else of_others)[domain] = parent
+    return DomainOwnership(of_others, own, organisation_id in owners.values())

@@ -27,6 +27,7 @@ class WebhookEventType(StrEnum):
 
     PolicyStatementPublished = "policy.statement_published"
     PolicyContractChanged = "policy.contract_changed"
+    PolicyObjectionRecorded = "policy.objection_recorded"
     OrganisationResidencyInvalid = "organisation.residency_invalid"
     AccountCreated = "account.created"
     AccountUpdated = "account.updated"
@@ -65,6 +66,8 @@ EVENT_DESCRIPTIONS: dict[WebhookEventType, str] = {
     WebhookEventType.PolicyStatementPublished: "Facito published a privacy statement version",
     WebhookEventType.PolicyContractChanged: "A contract of the organisation was recorded or "
     "changed",
+    WebhookEventType.PolicyObjectionRecorded: "The organisation objected to the subprocessors "
+    "or regions a privacy statement version adds (GDPR art. 28(2))",
     WebhookEventType.OrganisationResidencyInvalid: "The organisation's regions no longer "
     "satisfy its effective policy",
     WebhookEventType.AccountCreated: "An account was created (by hand, sync or SCIM)",

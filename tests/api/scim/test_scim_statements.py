@@ -44,8 +44,10 @@ def test_a_scim_create_reads_the_token_probes_uniqueness_and_writes_account_and_
     assert [s.split(" ", 2)[:2] for s in seen] == [
         ["SELECT", "scim_tokens.organisation_id,"],  # the token and its organisation's status
         ["SELECT", "'user_principal_name'"],  # one probe per unique field, as one query
-        # Whether another organisation verified the addresses' domains (one query for both).
-        ["SELECT", "email_domains.domain"],
+        # Who verified the addresses' domains, and whether the organisation verified any (one
+        # query for both addresses; the organisation's policy is read only for an address
+        # outside its verified domains).
+        ["SELECT", "email_domains.domain,"],
         ["INSERT", "INTO"],  # the account
         ["SELECT", "audit_chain_heads.organisation_id,"],  # the chain head, locked
         ["UPDATE", "audit_chain_heads"],

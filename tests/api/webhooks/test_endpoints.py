@@ -294,6 +294,7 @@ def test_the_event_type_registry_is_listed(client: FlaskClient, org_a: Org, auth
     assert [item["type"] for item in response.get_json()["items"]] == [
         "policy.statement_published",
         "policy.contract_changed",
+        "policy.objection_recorded",
         "organisation.residency_invalid",
         "account.created",
         "account.updated",

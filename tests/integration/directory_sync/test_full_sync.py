@@ -25,6 +25,7 @@ COUNTS = {
     "skipped": 0,
     "conflicts": 0,
     "minors_held": 0,
+    "outside_verified_domains": 0,
 }
 
 

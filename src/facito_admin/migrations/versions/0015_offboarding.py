@@ -1,7 +1,7 @@
 """offboarding: return period, organisation exports, offboarding certificates
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-05 22:01:06.156310
 """
 
@@ -16,7 +16,7 @@ import facito_admin.db.base
 from facito_admin.db.rls import disable_tenant_rls, enable_tenant_rls
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -19,6 +19,7 @@ class PolicyKey(StrEnum):
     RetentionDeletedItemsDays = "retention.deleted_items_days"
     ChildrenConsentAge = "children.consent_age"
     AuditRetentionDays = "audit.retention_days"
+    AccountsVerifiedDomainsOnly = "accounts.verified_domains_only"
 
 
 class PolicyValueMissing(LookupError):
@@ -37,3 +38,13 @@ def policy_value(session: Session, key: PolicyKey) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     raise TypeError(f"{key} is not a number")
+
+
+def policy_flag(session: Session, key: PolicyKey) -> bool:
+    """The true/false value of ``key`` in force now for the session's organisation."""
+    value = effective_policy(session).value(key)
+    if value is None:
+        raise PolicyValueMissing(f"no statement or contract in force sets {key}")
+    if isinstance(value, bool):
+        return value
+    raise TypeError(f"{key} is not true or false")

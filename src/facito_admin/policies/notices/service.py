@@ -27,6 +27,8 @@ from ...jobs import system_context
 from ...webhooks.events import WebhookEventType, publish_event
 from ..actions import PolicyAction
 from ..models import NoticeKind, OrganisationNotice, PrivacyStatementVersion, StatementStatus
+from ..statements.diff import storage_additions
+from ..statements.service import previous_published
 
 
 class NoticeAlreadyAcknowledged(InvalidState):
@@ -53,12 +55,17 @@ def notify_organisation_of_statement(
     )
     if existing is not None:
         return
+    previous = previous_published(session, statement=statement)
+    # GDPR art. 28(2): new subprocessors or regions may be objected to until they apply.
+    additions = storage_additions(previous.parameters, statement.parameters) if previous else None
     notice = OrganisationNotice(
         organisation_id=organisation_id,
         kind=NoticeKind.statement_published,
         statement_id=statement.id,
         material=statement.material,
         effective_from=statement.effective_from,
+        additions=additions,
+        objection_until=statement.effective_from if additions else None,
     )
     session.add(notice)
     session.flush()
@@ -74,6 +81,8 @@ def notify_organisation_of_statement(
             "version_label": statement.version_label,
             "material": statement.material,
             "effective_from": statement.effective_from,
+            "additions": additions,
+            "objection_until": notice.objection_until,
         },
     )
     publish_event(
@@ -88,6 +97,11 @@ def notify_organisation_of_statement(
             "published_at": statement.published_at.isoformat() if statement.published_at else None,
             "effective_from": statement.effective_from.isoformat(),
             "material": statement.material,
+            "added_subprocessors": notice.added_subprocessors,
+            "added_regions": notice.added_regions,
+            "objection_until": (
+                notice.objection_until.isoformat() if notice.objection_until else None
+            ),
             "changes": [
                 {"summary": change.summary, "reason": change.reason, "material": change.material}
                 for change in statement.changes

@@ -76,3 +76,22 @@ def _text_diff(old: str, new: str, labels: tuple[str, str]) -> str:
     )
     # A last line without a newline would run into the next header line of the diff.
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+# The parameters that name where data is stored: a version that adds a member to either gives
+# each organisation the chance to object (GDPR art. 28(2); policies/notices/objections.py).
+STORAGE_PARAMETERS = {
+    "subprocessors": "subprocessors.allowed",
+    "regions": "residency.allowed_regions",
+}
+
+
+def storage_additions(
+    old: Mapping[str, Any], new: Mapping[str, Any]
+) -> dict[str, list[str]] | None:
+    """Subprocessors and regions ``new`` allows that ``old`` did not (None: it adds neither)."""
+    additions = {
+        name: sorted(set(new.get(key) or []) - set(old.get(key) or []))
+        for name, key in STORAGE_PARAMETERS.items()
+    }
+    return additions if any(additions.values()) else None

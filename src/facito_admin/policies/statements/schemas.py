@@ -194,3 +194,20 @@ class StatementDiffSchema(OutputSchema):
     parameters = ma.fields.List(ma.fields.Nested(ParameterChangeSchema), required=True)
     changes = ma.fields.List(ma.fields.Nested(ChangeLogEntrySchema), required=True)
     bodies = ma.fields.List(ma.fields.Nested(BodyChangeSchema), required=True)
+
+
+class ObjectionSchema(OutputSchema):
+    notice_id = ma.fields.UUID(required=True)
+    organisation_id = ma.fields.UUID(required=True)
+    organisation_slug = ma.fields.String(required=True)
+    organisation_name = ma.fields.String(required=True)
+    statement_id = ma.fields.UUID(required=True)
+    added_subprocessors = ma.fields.List(ma.fields.String(), required=True)
+    added_regions = ma.fields.List(ma.fields.String(), required=True)
+    objection_until = ma.fields.DateTime(required=True, allow_none=True)
+    objected_at = ma.fields.DateTime(required=True)
+    objected_by = ma.fields.String(required=True)
+    reason = ma.fields.String(required=True)
+
+
+ObjectionPageSchema = page_schema(ObjectionSchema, "ObjectionPageSchema")

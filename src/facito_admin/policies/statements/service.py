@@ -55,6 +55,21 @@ def latest_published(session: Session) -> PrivacyStatementVersion | None:
     ).first()
 
 
+def previous_published(
+    session: Session, *, statement: PrivacyStatementVersion
+) -> PrivacyStatementVersion | None:
+    """The published version that took effect last before ``statement`` (None: it is the first)."""
+    return session.scalars(
+        select(PrivacyStatementVersion)
+        .where(
+            PrivacyStatementVersion.status == StatementStatus.published,
+            PrivacyStatementVersion.effective_from < statement.effective_from,
+        )
+        .order_by(PrivacyStatementVersion.effective_from.desc())
+        .limit(1)
+    ).first()
+
+
 def get_statement(
     session: Session, *, statement_id: uuid.UUID, include_drafts: bool
 ) -> PrivacyStatementVersion:

@@ -9,6 +9,7 @@ from flask import url_for
 from flask.views import MethodView
 
 from ...auth.permissions import Permission
+from ...common.pagination import PageArgsSchema
 from ...db.base import utcnow
 from ...errors import NotFound
 from ...http import (
@@ -22,14 +23,16 @@ from ...http import (
     optional_if_match,
     page_response,
     require,
+    runtime,
     with_etag,
 )
-from . import drafts
+from . import drafts, objections
 from . import service as statements
 from .schemas import (
     ChangeLogSchema,
     DiffQueryArgsSchema,
     InForceQueryArgsSchema,
+    ObjectionPageSchema,
     StatementCreateSchema,
     StatementDiffSchema,
     StatementPageSchema,
@@ -165,3 +168,16 @@ class PrivacyStatementPublish(MethodView):
             if_match=optional_if_match(),
         )
         return with_etag(statement)
+
+
+@blp.route("/<uuid:statement_id>/objections")
+class PrivacyStatementObjections(MethodView):
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, ObjectionPageSchema)
+    @require(Permission.ObjectionsRead)
+    def get(self, args: dict[str, Any], statement_id: UUID) -> Any:
+        """The organisations' objections to the subprocessors or regions a version adds"""
+        page = objections.list_objections(
+            runtime(), statement_id=statement_id, limit=args["limit"], cursor=args["cursor"]
+        )
+        return page_response(page, args)
