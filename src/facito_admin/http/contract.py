@@ -20,7 +20,13 @@ from apispec import BasePlugin
 from flask import Flask
 from werkzeug.routing import Rule
 
-from ..auth.permissions import ROLE_PERMISSIONS, Permission
+from ..auth.permissions import (
+    ORGANISATION_ROLES,
+    ROLE_PERMISSIONS,
+    SELF_PERMISSIONS,
+    AppRole,
+    Permission,
+)
 from .access import REQUIRED_ATTR
 from .ratelimits import EXEMPT_PATHS
 
@@ -141,6 +147,20 @@ def _permission_sentence(permissions: tuple[Permission, ...] | None, public: boo
     return "Needs " + " and ".join(parts) + "."
 
 
+# What each kind of caller may do by its roles: every app role (a person holding an
+# organisation's role also has the self permissions), and an employee with none.
+_CALLERS = [
+    ROLE_PERMISSIONS[role] | (SELF_PERMISSIONS if role in ORGANISATION_ROLES else frozenset())
+    for role in AppRole
+] + [SELF_PERMISSIONS]
+
+
+def _one_caller_may(*needs: frozenset[Permission]) -> bool:
+    """Whether one kind of caller holds every permission of every one of ``needs``."""
+    wanted = frozenset().union(*needs)
+    return any(wanted <= granted for granted in _CALLERS)
+
+
 class ContractPlugin(BasePlugin):
     """Completes every operation: operationId, description, error answers, headers, links."""
 
@@ -258,10 +278,12 @@ class ContractPlugin(BasePlugin):
         """OpenAPI links from a create (201) to what can be done with the created resource.
 
         Its read, change and delete, its actions (`…/disable`) and its sub-collections
-        (`…/products`): every operation under its path that needs no other id. A change that
-        takes If-Match gets the ETag the create answered.
+        (`…/products`): every operation under its path that needs no other id and that a
+        caller who may create it may also call (an operator who onboards an organisation does
+        not read its audit log). A change that takes If-Match gets the ETag the create answered.
         """
         answers_etag = "ETag" in created.get("headers", {})
+        creating = self._permissions(rule, "post")
         links = {}
         for target in self._rules_under(rule):
             [param] = [name for name in target.arguments if name not in rule.arguments]
@@ -270,6 +292,8 @@ class ContractPlugin(BasePlugin):
             parameters[param] = f"$response.body#/{source}"
             for method in sorted((target.methods or set()) - {"HEAD", "OPTIONS"}):
                 method_l = method.lower()
+                if not _one_caller_may(creating, self._permissions(target, method_l)):
+                    continue
                 given = dict(parameters)
                 if answers_etag and self._takes_if_match(target, method_l):
                     given["header.If-Match"] = "$response.header.ETag"
@@ -277,6 +301,9 @@ class ContractPlugin(BasePlugin):
                 links[target_id] = {"operationId": target_id, "parameters": given}
         if links:
             created["links"] = dict(sorted(links.items()))
+
+    def _permissions(self, rule: Rule, method: str) -> frozenset[Permission]:
+        return frozenset(getattr(self._handler(rule, method), REQUIRED_ATTR, None) or ())
 
     def _takes_if_match(self, rule: Rule, method: str) -> bool:
         manual = getattr(self._handler(rule, method), "_apidoc", {}).get("manual_doc", {})

@@ -190,6 +190,7 @@ class OrganisationSupportAccessRevoke(MethodView):
 
 @log_blp.route("")
 class AccessLog(MethodView):
+    @log_blp.doc(operationId="listAccessLog")
     @log_blp.arguments(AccessLogQueryArgsSchema, location="query")
     @log_blp.response(200, AccessLogPageSchema)
     @require(Permission.AccessLogRead)
