@@ -49,7 +49,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from bench.list_accounts import Target, _account_rows, prepare_postgresql  # noqa: E402
-from bench.loading import RssSampler, analyse, insert_organisation, insert_records, rss_mb  # noqa: E402
+from bench.loading import (  # noqa: E402
+    RssSampler,
+    analyse,
+    insert_organisation,
+    insert_records,
+    measure_job,
+    rss_mb,
+)
 
 from facito_admin.accounts.models import Account  # noqa: E402
 from facito_admin.audit.service import start_chain  # noqa: E402
@@ -60,9 +67,6 @@ from facito_admin.config import load_settings  # noqa: E402
 from facito_admin.db.base import new_id, utcnow  # noqa: E402
 from facito_admin.db.migrations import upgrade  # noqa: E402
 from facito_admin.db.session import unit_of_work  # noqa: E402
-from facito_admin.jobs.models import Job  # noqa: E402
-from facito_admin.jobs.queue import queue_of  # noqa: E402
-from facito_admin.jobs.runner import run_job  # noqa: E402
 from facito_admin.policies.contracts.service import create_contract  # noqa: E402
 from facito_admin.subject_requests import service as requests  # noqa: E402
 from facito_admin.subject_requests.export import export_folder  # noqa: E402
@@ -237,20 +241,10 @@ def run_export(
         request_id = filed.request.id
     with unit_of_work(runtime, organisation_id=organisation_id) as session:
         job_id = requests.start_fulfilment(session, ctx, request_id=request_id)[1].id
-    before = rss_mb()
-    sampler = RssSampler()
-    sampler.start()
-    started = time.perf_counter()
-    run_job(queue_of(runtime), organisation_id, job_id)
-    seconds = time.perf_counter() - started
-    peak = sampler.stop()
-    with runtime.session(organisation_id=organisation_id) as session:
-        job = session.get(Job, (organisation_id, job_id))
-        assert job is not None
-        result = dict(job.result or {}) | {"state": job.state.value, "error": job.error}
+    run = measure_job(runtime, organisation_id, job_id)
     path = export_folder(runtime, organisation_id) / f"{request_id}.zip"
     runtime.dispose()
-    return seconds, before, peak, result, path
+    return run.seconds, run.rss_before_mb, run.rss_peak_mb, run.result, path
 
 
 def main() -> None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,36 @@ class RssSampler(threading.Thread):
         self._stop_event.set()
         self.join()
         return max(self.peak, rss_mb())
+
+
+def measure_job(runtime: Any, organisation_id: uuid.UUID, job_id: uuid.UUID) -> JobRun:
+    """Run one job in this process, timed, its resident memory sampled; with its result."""
+    from facito_admin.jobs.models import Job
+    from facito_admin.jobs.queue import queue_of
+    from facito_admin.jobs.runner import run_job
+
+    before = rss_mb()
+    sampler = RssSampler()
+    sampler.start()
+    started = time.perf_counter()
+    run_job(queue_of(runtime), organisation_id, job_id)
+    seconds = time.perf_counter() - started
+    peak = sampler.stop()
+    with runtime.session(organisation_id=organisation_id) as session:
+        job = session.get(Job, (organisation_id, job_id))
+        assert job is not None
+        result = dict(job.result or {}) | {"state": job.state.value, "error": job.error}
+    return JobRun(seconds, before, peak, result)
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """How long a job took, the process's memory before it and at its peak, its result."""
+
+    seconds: float
+    rss_before_mb: float
+    rss_peak_mb: float
+    result: dict[str, Any]
 
 
 def chunks(rows: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:

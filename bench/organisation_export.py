@@ -40,7 +40,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from bench.dsr_export import _app_connection, load, warm  # noqa: E402
 from bench.list_accounts import Target, prepare_postgresql  # noqa: E402
-from bench.loading import RssSampler, rss_mb  # noqa: E402
+from bench.loading import RssSampler, measure_job, rss_mb  # noqa: E402
 
 from facito_admin.audit.service import start_chain  # noqa: E402
 from facito_admin.auth.context import SYSTEM_PRINCIPAL, RequestContext  # noqa: E402
@@ -49,9 +49,6 @@ from facito_admin.common.archives import COMPRESSION_LEVEL  # noqa: E402
 from facito_admin.config import load_settings  # noqa: E402
 from facito_admin.db.migrations import upgrade  # noqa: E402
 from facito_admin.db.session import unit_of_work  # noqa: E402
-from facito_admin.jobs.models import Job  # noqa: E402
-from facito_admin.jobs.queue import queue_of  # noqa: E402
-from facito_admin.jobs.runner import run_job  # noqa: E402
 from facito_admin.offboarding.exports import export_folder, start_export  # noqa: E402
 from facito_admin.user_data.models import DataRecord  # noqa: E402
 
@@ -89,20 +86,10 @@ def run_export(
     with unit_of_work(runtime, organisation_id=organisation_id) as session:
         export, job = start_export(session, ctx)
         export_id, job_id = export.id, job.id
-    before = rss_mb()
-    sampler = RssSampler()
-    sampler.start()
-    started = time.perf_counter()
-    run_job(queue_of(runtime), organisation_id, job_id)
-    seconds = time.perf_counter() - started
-    peak = sampler.stop()
-    with runtime.session(organisation_id=organisation_id) as session:
-        row = session.get(Job, (organisation_id, job_id))
-        assert row is not None
-        result = dict(row.result or {}) | {"state": row.state.value, "error": row.error}
+    run = measure_job(runtime, organisation_id, job_id)
     path = export_folder(runtime, organisation_id) / f"organisation-{export_id}.zip"
     runtime.dispose()
-    return seconds, before, peak, result, path
+    return run.seconds, run.rss_before_mb, run.rss_peak_mb, run.result, path
 
 
 def main() -> None:
