@@ -77,8 +77,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..auth.context import RequestContext
+from ..db.base import utcnow
 from ..db.session import unit_of_work
 from ..runtime import Runtime
+from ..tenants.models import Organisation, OrganisationStatus
 from .context import JobCancelled, JobContext, JobFailed, LeaseLost, job_principal
 from .models import ACTIVE_STATES, Job, JobState
 from .queue import JobQueue, enqueue_job
@@ -102,10 +104,17 @@ def enqueue_once_per_organisation(
     still_due: Callable[[Session], bool] | None = None,
 ) -> int:
     """A periodic scan's enqueue: one ``kind`` job for each organisation that has none queued
-    or running (and for which ``still_due`` holds, checked in its own session); how many."""
+    or running (and for which ``still_due`` holds, checked in its own session); how many.
+
+    An offboarded organisation past its return period is left out: what remains of it is the
+    offboarding deletion's to remove (and what holds keep, to keep), and a scan's job would
+    write it new rows.
+    """
     enqueued = 0
     for organisation_id in organisation_ids:
         with unit_of_work(runtime, organisation_id=organisation_id) as session:
+            if _past_its_return_period(session, organisation_id):
+                continue
             if still_due is not None and not still_due(session):
                 continue
             if job_under_way(session, kind) is not None:
@@ -113,6 +122,16 @@ def enqueue_once_per_organisation(
             enqueue_job(session, system_context(scan), kind=kind)
             enqueued += 1
     return enqueued
+
+
+def _past_its_return_period(session: Session, organisation_id: uuid.UUID) -> bool:
+    return_until = session.scalar(
+        select(Organisation.data_return_until).where(
+            Organisation.id == organisation_id,
+            Organisation.status == OrganisationStatus.offboarded,
+        )
+    )
+    return return_until is not None and return_until <= utcnow()
 
 
 def system_context(name: str) -> RequestContext:

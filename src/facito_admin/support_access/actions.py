@@ -19,3 +19,6 @@ class SupportAccessAction(StrEnum):
     End = "org:support-access:end"
     # One call a staff member made inside the organisation (the access log).
     StaffCall = "org:staff-access:call"
+    # The same, once the organisation's data is deleted (offboarding): kept on Facito's chain,
+    # so that the call neither goes unrecorded nor writes the organisation new rows.
+    StaffCallAfterDeletion = "facito:staff-access:call"

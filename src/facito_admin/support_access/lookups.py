@@ -11,11 +11,13 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..audit.facito_log import record_facito_event
 from ..audit.service import record_event
 from ..auth.context import Principal, RequestContext, StaffGrant
 from ..auth.permissions import grant_permissions
 from ..db.base import utcnow
 from ..http import StaffAccess, StaffCall
+from ..tenants.models import Organisation
 from .actions import SupportAccessAction
 from .models import SupportAccessRequest, SupportAccessStatus
 
@@ -49,25 +51,41 @@ def find_grant(
 
 
 def record_staff_call(session: Session, call: StaffCall) -> None:
-    """One event on the organisation's chain for one staff call: who, what, the answer, why."""
+    """One event for one staff call: who, what, the answer, under which grant and why; on the
+    organisation's chain, or on Facito's once the organisation's data is deleted."""
     grant = call.grant
+    ctx = RequestContext(principal=call.principal, request_id=call.request_id)
+    details = {
+        "method": call.method,
+        "path": call.path[:500],
+        "route": call.route,
+        "status": call.status,
+        "grant_id": None if grant is None else str(grant.id),
+        "justification": None if grant is None else grant.justification,
+        "ticket_reference": None if grant is None else grant.ticket_reference,
+        "roles": sorted(role.value for role in call.principal.roles),
+    }
+    deleted = session.scalar(
+        select(Organisation.data_deleted_at).where(Organisation.id == call.organisation_id)
+    )
+    if deleted is not None:
+        record_facito_event(
+            session,
+            ctx,
+            action=SupportAccessAction.StaffCallAfterDeletion,
+            target_type="organisation",
+            target_id=call.organisation_id,
+            details=details | {"outcome": "success" if call.status < 400 else "refused"},
+        )
+        return
     record_event(
         session,
-        RequestContext(principal=call.principal, request_id=call.request_id),
+        ctx,
         action=SupportAccessAction.StaffCall,
         target_type="support_access_grant" if grant else "organisation",
         target_id=grant.id if grant else call.organisation_id,
         outcome="success" if call.status < 400 else "refused",
-        details={
-            "method": call.method,
-            "path": call.path[:500],
-            "route": call.route,
-            "status": call.status,
-            "grant_id": None if grant is None else str(grant.id),
-            "justification": None if grant is None else grant.justification,
-            "ticket_reference": None if grant is None else grant.ticket_reference,
-            "roles": sorted(role.value for role in call.principal.roles),
-        },
+        details=details,
     )
 
 

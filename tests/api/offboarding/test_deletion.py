@@ -10,9 +10,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from facito_admin.audit.models import FacitoAuditEvent
+from facito_admin.jobs import enqueue_once_per_organisation
 from facito_admin.offboarding import deletion
 from facito_admin.offboarding.actions import OffboardingAction
+from facito_admin.retention.runs import RUN_KIND, SCAN_NAME
 from facito_admin.runtime import Runtime
+from facito_admin.support_access.actions import SupportAccessAction
 from tests.api.offboarding.helpers import ADMIN, end_return_period, offboard, run_export
 from tests.conftest import Org
 from tests.factories.offboarding import rows_left, seed_every_kind
@@ -166,3 +169,39 @@ def test_a_killed_run_resumes_where_it_stopped_and_counts_nothing_twice(
     [event] = _facito_events(runtime)
     assert event.details["removed"] == before_a
     assert event.details["removed_total"] == sum(before_a.values())
+
+
+def test_after_the_deletion_staff_calls_and_scans_write_the_organisation_nothing_new(
+    client: FlaskClient,
+    runtime: Runtime,
+    org_a: Org,
+    org_b: Org,
+    auth: Any,
+    operator: dict[str, str],
+):
+    seed_every_kind(runtime, org_a)
+    _offboarded_past_return(client, runtime, org_a, auth, operator)
+    assert deletion.delete_due_organisations(runtime) == 1
+    assert rows_left(runtime, org_a.id) == {}
+
+    profile = client.get(f"/v1/organisations/{org_a.id}", headers=operator)
+    assert profile.status_code == 200
+    refused = client.get(f"/v1/organisations/{org_a.id}/accounts", headers=operator)
+    assert refused.status_code == 404
+    # Periodic scans leave the organisation to the offboarding deletion.
+    scanned = enqueue_once_per_organisation(
+        runtime, [org_a.id, org_b.id], kind=RUN_KIND, scan=SCAN_NAME
+    )
+    assert scanned == 1
+    assert rows_left(runtime, org_a.id) == {}
+    # The calls are on Facito's chain instead, with their answers.
+    with runtime.session() as session:
+        calls = session.scalars(
+            select(FacitoAuditEvent)
+            .where(FacitoAuditEvent.action == SupportAccessAction.StaffCallAfterDeletion)
+            .order_by(FacitoAuditEvent.seq)
+        ).all()
+    assert [(c.target_id, c.details["status"]) for c in calls] == [
+        (str(org_a.id), 200),
+        (str(org_a.id), 404),
+    ]
