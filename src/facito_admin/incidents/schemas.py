@@ -106,7 +106,9 @@ class AffectedOrganisationSchema(OutputSchema):
     )
 
 
-class IncidentSchema(OutputSchema):
+class _IncidentFields(OutputSchema):
+    """What Facito and an affected organisation both see of an incident (``incident.*``)."""
+
     id = ma.fields.UUID(required=True, attribute="incident.id")
     title = ma.fields.String(required=True, attribute="incident.title")
     description = ma.fields.String(required=True, attribute="incident.description")
@@ -119,6 +121,9 @@ class IncidentSchema(OutputSchema):
     )
     measures = ma.fields.String(required=True, attribute="incident.measures")
     status = ma.fields.Enum(IncidentStatus, required=True, attribute="incident.status")
+
+
+class IncidentSchema(_IncidentFields):
     recorded_by = ma.fields.String(required=True, attribute="incident.recorded_by")
     created_at = ma.fields.DateTime(required=True, attribute="incident.created_at")
     updated_at = ma.fields.DateTime(required=True, attribute="incident.updated_at")
@@ -167,21 +172,9 @@ class IncidentNoticeUpdateSchema(OutputSchema):
     at = ma.fields.DateTime(required=True, attribute="created_at")
 
 
-class IncidentNoticeSchema(OutputSchema):
+class IncidentNoticeSchema(_IncidentFields):
     """An incident that affects the organisation, with its own 72-hour clock."""
 
-    id = ma.fields.UUID(required=True, attribute="incident.id")
-    title = ma.fields.String(required=True, attribute="incident.title")
-    description = ma.fields.String(required=True, attribute="incident.description")
-    occurred_at = ma.fields.DateTime(
-        required=True, allow_none=True, attribute="incident.occurred_at"
-    )
-    detected_at = ma.fields.DateTime(required=True, attribute="incident.detected_at")
-    data_categories = ma.fields.List(
-        ma.fields.String(), required=True, attribute="incident.data_categories"
-    )
-    measures = ma.fields.String(required=True, attribute="incident.measures")
-    status = ma.fields.Enum(IncidentStatus, required=True, attribute="incident.status")
     closed_at = ma.fields.DateTime(required=True, allow_none=True, attribute="incident.closed_at")
     notified_at = ma.fields.DateTime(
         required=True,

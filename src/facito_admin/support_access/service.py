@@ -361,6 +361,14 @@ def _expect(row: SupportAccessRequest, now: datetime, *allowed: SupportAccessSta
         )
 
 
+def _decide(
+    row: SupportAccessRequest, ctx: RequestContext, now: datetime, reason: str | None
+) -> None:
+    row.decided_at = now
+    row.decided_by_id, row.decided_by_display = _actor(ctx)
+    row.decision_reason = reason
+
+
 def approve_request(
     session: Session,
     ctx: RequestContext,
@@ -381,9 +389,7 @@ def approve_request(
         )
     _start(row, now, hours)
     row.duration_hours = hours
-    row.decided_at = now
-    row.decided_by_id, row.decided_by_display = _actor(ctx)
-    row.decision_reason = reason
+    _decide(row, ctx, now, reason)
     session.flush()
     _record(
         session,
@@ -405,9 +411,7 @@ def deny_request(
     now = utcnow()
     _expect(row, now, _S.pending)
     row.status = _S.denied
-    row.decided_at = now
-    row.decided_by_id, row.decided_by_display = _actor(ctx)
-    row.decision_reason = reason
+    _decide(row, ctx, now, reason)
     session.flush()
     _record(
         session,
