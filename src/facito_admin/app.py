@@ -12,6 +12,7 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from flask_swagger_ui import get_swaggerui_blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .audit import sealing
 from .audit.service import events_recorded
 from .auth.context import Principal
 from .bootstrap import build_runtime
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         protocols=[REST, SCIM],
         audit_recorded=events_recorded,
         staff_access=STAFF_ACCESS,
+        metrics=sealing.METRICS,
     )
     api = FacitoApi(app, spec_kwargs={"extra_plugins": [IdempotencyKeyPlugin()]})
 

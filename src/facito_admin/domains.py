@@ -42,8 +42,9 @@ DOMAINS: tuple[Domain, ...] = (
     Domain("tenants", models=("models",)),
     Domain("organisations", views=("views", "federation_views", "domain_views")),
     Domain("audit", models=("models",), views=("views", "facito_views")),
-    # The pruning job: audit cannot import jobs or policies (both import audit).
-    Domain("audit_retention", jobs=("tasks",)),
+    # The audit log's jobs (pruning, sealing): audit cannot import jobs or policies (both
+    # import audit).
+    Domain("audit_retention", jobs=("tasks", "sealing")),
     Domain("jobs", models=("models",), jobs=("housekeeping",), views=("views",)),
     Domain("accounts", models=("models",), views=("views", "entitlement_views")),
     Domain("products", models=("models",), views=("views",)),

@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import select
+
 from facito_admin.audit.models import AuditEvent
+from facito_admin.audit.sealing import SEAL_AFTER_COMMIT_KEY
 from facito_admin.audit.service import record_event
 from facito_admin.auth.context import Principal, PrincipalKind, RequestContext
 from facito_admin.auth.permissions import AppRole, permissions_for
@@ -41,10 +44,10 @@ def record_events(
     display: str = "Test Admin",
     details: dict[str, Any] | None = None,
 ) -> list[AuditEvent]:
-    """Append ``count`` events in one committed transaction; return them (detached)."""
+    """Record ``count`` events in one committed transaction; return them as sealed (detached)."""
     ctx = admin_ctx(organisation_id, oid=oid, display=display)
     with unit_of_work(runtime, organisation_id=organisation_id) as session:
-        return [
+        ids = [
             record_event(
                 session,
                 ctx,
@@ -55,3 +58,25 @@ def record_events(
             )
             for n in range(count)
         ]
+    # The commit sealed them (audit/sealing.py): read them back from the chain.
+    with runtime.session(organisation_id=organisation_id) as session:
+        return list(
+            session.scalars(
+                select(AuditEvent).where(AuditEvent.id.in_(ids)).order_by(AuditEvent.seq)
+            )
+        )
+
+
+def record_unsealed(runtime: Runtime, organisation_id: uuid.UUID, count: int) -> list[uuid.UUID]:
+    """Record ``count`` events and commit them as a sealer that died would leave them: waiting."""
+    ctx = admin_ctx(organisation_id)
+    with unit_of_work(runtime, organisation_id=organisation_id) as session:
+        ids = [
+            record_event(
+                session, ctx, action="org:domain:claim", target_type="domain", target_id=str(n)
+            )
+            for n in range(count)
+        ]
+        # What the sealer after this commit would act on (audit/sealing.py): not this time.
+        session.info.pop(SEAL_AFTER_COMMIT_KEY)
+    return ids

@@ -19,7 +19,8 @@ from ..auth.context import RequestContext
 from ..common.pagination import Page, paginate
 from .chain import HASHED_FIELDS, ChainHead, ChainReport, event_hash, verify_chain
 from .models import FacitoAuditChainHead, FacitoAuditEvent
-from .service import AUDIT_RECORDED_KEY, AuditChainError, _event_fields
+from .sealing import AuditChainError
+from .service import AUDIT_RECORDED_KEY, _event_fields
 
 FACITO_CHAIN = "facito"
 HEAD_ID = 1
@@ -61,7 +62,6 @@ def record_facito_event(
     head = _lock_head(session)
     fields = _event_fields(
         FACITO_CHAIN,
-        head.seq + 1,
         ctx,
         action=action,
         target_type=target_type,
@@ -69,6 +69,7 @@ def record_facito_event(
         details=details,
         outcome="success",
     )
+    fields["seq"] = head.seq + 1
     digest = event_hash(fields, head.hash)
     stored = {k: v for k, v in fields.items() if k != "organisation_id"}
     event = FacitoAuditEvent(**stored, prev_hash=head.hash, hash=digest)

@@ -6,19 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db.base import Base, new_id, utcnow
 from ..db.tenancy import TenantScoped
 
 
-class ChainedEvent:
-    """The fields of an event in a hash chain (audit/chain.py), an organisation's or Facito's."""
+class EventContent:
+    """What an event says: who did what to what, when, and how it went (hashed when sealed)."""
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    # Position in the chain: 1, 2, 3, … without gaps.
-    seq: Mapped[int] = mapped_column(BigInteger)
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_kind: Mapped[str] = mapped_column(String(32))
     actor_tid: Mapped[str] = mapped_column(String(36))
@@ -30,6 +28,13 @@ class ChainedEvent:
     outcome: Mapped[str] = mapped_column(String(20), default="success")
     request_id: Mapped[str] = mapped_column(String(100))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ChainedEvent(EventContent):
+    """An event linked into a hash chain (audit/chain.py), an organisation's or Facito's."""
+
+    # Position in the chain: 1, 2, 3, … without gaps.
+    seq: Mapped[int] = mapped_column(BigInteger)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
@@ -43,6 +48,25 @@ class AuditEvent(TenantScoped, ChainedEvent, Base):
         Index("ix_audit_events_org_target", "organisation_id", "target_id", "seq"),
         Index("ix_audit_events_org_actor", "organisation_id", "actor_oid", "seq"),
     )
+
+
+class AuditPendingEvent(TenantScoped, EventContent, Base):
+    """An event recorded with its change, waiting for the sealer to link it into the chain.
+
+    A request writes its events here, in its own transaction, without touching the chain head;
+    the sealer (audit/sealing.py) moves them into ``audit_events`` in the order they committed,
+    a batch at a time, under the head's lock. ``recorded_at`` is the instant the recording
+    transaction wrote its first event and ``position`` counts its events, so the events of one
+    transaction keep their order and stay together.
+    """
+
+    __tablename__ = "audit_pending_events"
+    __table_args__ = (
+        Index("ix_audit_pending_events_org_order", "organisation_id", "recorded_at", "position"),
+    )
+
+    recorded_at: Mapped[datetime]
+    position: Mapped[int] = mapped_column(Integer)
 
 
 class AuditChainHead(TenantScoped, Base):

@@ -3,8 +3,9 @@
 Only a prefix of the chain is ever pruned, so what remains is still one unbroken chain that
 starts right after the checkpoint (the last pruned event's seq and hash). Each batch deletes
 its events, moves the checkpoint and records an `org:audit-log:prune` event naming the same
-seq and hash, all in the caller's transaction: verification checks the checkpoint against
-that event, which is always newer than what it describes and so never pruned with it.
+seq and hash, all in the caller's transaction, and seals it there (so the checkpoint and its
+event appear together): verification checks the checkpoint against that event, which is
+always newer than what it describes and so never pruned with it.
 The job that runs the batches per organisation is audit_retention/tasks.py.
 """
 
@@ -26,6 +27,7 @@ from ..errors import InvalidState
 from .actions import AuditAction
 from .chain import HASHED_FIELDS, ChainHead, verify_chain
 from .models import AuditChainHead, AuditEvent, AuditPruneCheckpoint
+from .sealing import SEAL_BATCH, seal_pending
 from .service import record_event
 
 PRUNE_BATCH = 1000
@@ -160,4 +162,8 @@ def prune_events(
             "before": before,
         },
     )
+    # Sealed before this commits: verification compares the checkpoint with the newest sealed
+    # prune event, so the two must appear together.
+    while seal_pending(session) == SEAL_BATCH:
+        pass
     return len(due)

@@ -127,12 +127,45 @@ class PrunedEventsSchema(OutputSchema):
     at = ma.fields.DateTime(required=True, metadata={"description": "When pruning last ran"})
 
 
+class ChainHeadSchema(OutputSchema):
+    """The last sealed event of the chain, as verified."""
+
+    seq = ma.fields.Integer(required=True, metadata={"description": "0 for an empty chain"})
+    hash = ma.fields.String(
+        required=True, metadata={"description": "Its hash (the genesis hash when empty)"}
+    )
+
+
+class WaitingEventsSchema(OutputSchema):
+    """Events recorded with their change but not yet linked into the chain by the sealer."""
+
+    count = ma.fields.Integer(required=True)
+    oldest_recorded_at = ma.fields.DateTime(
+        required=True,
+        allow_none=True,
+        metadata={"description": "When the oldest of them was recorded; null when none wait"},
+    )
+
+
 class OrganisationChainReportSchema(ChainReportSchema):
     pruned = ma.fields.Nested(
         PrunedEventsSchema,
         required=True,
         allow_none=True,
         metadata={"description": "Events pruned past the retention; null when none were"},
+    )
+    head = ma.fields.Nested(
+        ChainHeadSchema,
+        required=True,
+        metadata={"description": "The head the chain was verified up to"},
+    )
+    waiting = ma.fields.Nested(
+        WaitingEventsSchema,
+        required=True,
+        metadata={
+            "description": "Events not yet sealed into the chain (normally none, or for "
+            "a moment): they are verified once sealed"
+        },
     )
 
 

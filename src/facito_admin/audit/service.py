@@ -1,6 +1,7 @@
 """Recording audit events in the caller's transaction, and querying and exporting the log.
 
-Verification of the chain is in verification.py, pruning in pruning.py.
+Linking recorded events into the chain is in sealing.py, verification in verification.py,
+pruning in pruning.py.
 """
 
 from __future__ import annotations
@@ -12,26 +13,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, event, func, insert, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ..auth.context import RequestContext
 from ..common.pagination import Page, paginate
 from ..db.base import new_id, utcnow
 from ..db.session import SessionSource
-from ..db.tenancy import REUSED_STATEMENT, require_organisation
+from ..db.tenancy import require_organisation
 from ..errors import NotFound, ValidationFailed
 from . import export
-from .chain import canonical_details, clean_text, event_hash, genesis_hash
-from .models import AuditChainHead, AuditEvent
+from .chain import canonical_details, clean_text, genesis_hash
+from .models import AuditChainHead, AuditEvent, AuditPendingEvent
+from .sealing import SEAL_AFTER_COMMIT_KEY, AuditChainError
 
 # Counted per session: the edge refuses to commit a mutating request that recorded no event.
 AUDIT_RECORDED_KEY = "audit_events_recorded"
+_RECORDED_AT_KEY = "audit_recorded_at"
+_POSITION_KEY = "audit_next_position"
 EXPORT_BATCH = 500
-
-
-class AuditChainError(RuntimeError):
-    """A programming error around the chain: no head, or recording in a read-only session."""
 
 
 @dataclass(frozen=True)
@@ -72,35 +72,17 @@ def require_audit_chain(session: Session) -> uuid.UUID:
     return organisation_id
 
 
-# Built once (every mutating request runs it); the tenancy guard keeps its scoped form.
-_HEAD_FOR_UPDATE = (
-    select(AuditChainHead)
-    .with_for_update()
-    # A session reused across transactions (expire_on_commit=False) would otherwise hand back
-    # its stale identity-map copy and link two events to the same predecessor.
-    .execution_options(populate_existing=True, **{REUSED_STATEMENT: True})
-)
-
-
-def _lock_head(session: Session) -> AuditChainHead:
-    # PostgreSQL: FOR UPDATE on the organisation's one head row serialises its appenders (read
-    # committed re-reads the row once the lock is granted); other organisations do not wait.
-    # SQLite renders no FOR UPDATE: the write session's BEGIN IMMEDIATE already holds the
-    # database write lock, so a deferred (read) session must never get here, it would fail
-    # with "database is locked" instead of waiting.
+def _require_write_session(session: Session) -> None:
+    # SQLite: a deferred (read) session that writes later fails with "database is locked"
+    # under concurrency instead of waiting; events are recorded with changes, in write sessions.
     if session.get_bind().dialect.name == "sqlite":
         options = session.connection().get_execution_options()
         if options.get("sqlite_begin") != "immediate":
             raise AuditChainError("audit events are recorded in write sessions only")
-    head = session.execute(_HEAD_FOR_UPDATE).scalar_one_or_none()
-    if head is None:
-        raise AuditChainError("the organisation has no audit chain (start_chain)")
-    return head
 
 
 def _event_fields(
     organisation_id: uuid.UUID | str,
-    seq: int,
     ctx: RequestContext,
     *,
     action: str,
@@ -115,7 +97,6 @@ def _event_fields(
     return {
         "id": new_id(),
         "organisation_id": organisation_id,
-        "seq": seq,
         "occurred_at": utcnow(),
         "actor_kind": clean_text(principal.kind.value),
         "actor_tid": clean_text(principal.tenant_id),
@@ -130,6 +111,63 @@ def _event_fields(
     }
 
 
+@dataclass(frozen=True)
+class EventSpec:
+    """One event to record: what record_event takes, minus session and caller."""
+
+    action: str
+    target_type: str
+    target_id: uuid.UUID | str
+    details: dict[str, Any] | None = None
+    outcome: str = "success"
+
+
+def _in_transaction_order(session: Session, count: int) -> tuple[datetime, int]:
+    """The transaction's recording instant and the first of ``count`` positions in it."""
+    recorded_at = session.info.setdefault(_RECORDED_AT_KEY, utcnow())
+    first = int(session.info.get(_POSITION_KEY, 0))
+    session.info[_POSITION_KEY] = first + count
+    return recorded_at, first
+
+
+def _record(session: Session, ctx: RequestContext, events: Sequence[EventSpec]) -> list[uuid.UUID]:
+    organisation_id = require_organisation(session)
+    _require_write_session(session)
+    recorded_at, first = _in_transaction_order(session, len(events))
+    rows = [
+        {
+            **_event_fields(
+                organisation_id,
+                ctx,
+                action=spec.action,
+                target_type=spec.target_type,
+                target_id=spec.target_id,
+                details=spec.details,
+                outcome=spec.outcome,
+            ),
+            "recorded_at": recorded_at,
+            "position": first + offset,
+        }
+        for offset, spec in enumerate(events)
+    ]
+    session.execute(insert(AuditPendingEvent), rows)
+    session.info[AUDIT_RECORDED_KEY] = session.info.get(AUDIT_RECORDED_KEY, 0) + len(rows)
+    session.info[SEAL_AFTER_COMMIT_KEY] = True
+    return [row["id"] for row in rows]
+
+
+def record_events(session: Session, ctx: RequestContext, events: Sequence[EventSpec]) -> int:
+    """Record events of one caller with their change, in the caller's transaction; how many.
+
+    The events wait in ``audit_pending_events`` until the sealer links them into the chain
+    (audit/sealing.py), right after this transaction commits: recording takes no lock, so
+    writers of one organisation do not queue behind each other's transactions.
+    """
+    if not events:
+        return 0
+    return len(_record(session, ctx, events))
+
+
 def record_event(
     session: Session,
     ctx: RequestContext,
@@ -139,74 +177,19 @@ def record_event(
     target_id: uuid.UUID | str,
     details: dict[str, Any] | None = None,
     outcome: str = "success",
-) -> AuditEvent:
-    """Append one event to the organisation's chain, in the caller's transaction."""
-    organisation_id = require_organisation(session)
-    head = _lock_head(session)
-    fields = _event_fields(
-        organisation_id,
-        head.seq + 1,
-        ctx,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        details=details,
-        outcome=outcome,
-    )
-    digest = event_hash(fields, head.hash)
-    event = AuditEvent(**fields, prev_hash=head.hash, hash=digest)
-    session.add(event)
-    head.seq = fields["seq"]
-    head.hash = digest
-    session.flush()
-    session.info[AUDIT_RECORDED_KEY] = session.info.get(AUDIT_RECORDED_KEY, 0) + 1
-    return event
+) -> uuid.UUID:
+    """Record one event with its change, in the caller's transaction; its id (see record_events)."""
+    spec = EventSpec(action, target_type, target_id, details=details, outcome=outcome)
+    return _record(session, ctx, [spec])[0]
 
 
-@dataclass(frozen=True)
-class EventSpec:
-    """One event of :func:`record_events`: what record_event takes, minus session and caller."""
-
-    action: str
-    target_type: str
-    target_id: uuid.UUID | str
-    details: dict[str, Any] | None = None
-    outcome: str = "success"
-
-
-def record_events(session: Session, ctx: RequestContext, events: Sequence[EventSpec]) -> int:
-    """Append many events of one caller to the chain with one bulk INSERT; how many.
-
-    For bulk work (a directory sync page records an event per changed account): the same
-    chain as ``len(events)`` calls of record_event, without a flush and a round trip each.
-    """
-    if not events:
-        return 0
-    organisation_id = require_organisation(session)
-    head = _lock_head(session)
-    rows: list[dict[str, Any]] = []
-    seq, prev_hash = head.seq, head.hash
-    for spec in events:
-        seq += 1
-        fields = _event_fields(
-            organisation_id,
-            seq,
-            ctx,
-            action=spec.action,
-            target_type=spec.target_type,
-            target_id=spec.target_id,
-            details=spec.details,
-            outcome=spec.outcome,
-        )
-        digest = event_hash(fields, prev_hash)
-        rows.append({**fields, "prev_hash": prev_hash, "hash": digest})
-        prev_hash = digest
-    session.execute(insert(AuditEvent), rows)
-    head.seq = seq
-    head.hash = prev_hash
-    session.flush()
-    session.info[AUDIT_RECORDED_KEY] = session.info.get(AUDIT_RECORDED_KEY, 0) + len(rows)
-    return len(rows)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_transaction_order(session: Session, transaction: SessionTransaction) -> None:
+    # A new transaction starts its own order; a rolled-back one leaves nothing to seal.
+    if transaction.parent is None:
+        session.info.pop(_RECORDED_AT_KEY, None)
+        session.info.pop(_POSITION_KEY, None)
+        session.info.pop(SEAL_AFTER_COMMIT_KEY, None)
 
 
 def events_query(event_filter: EventFilter | None = None) -> Select[AuditEvent]:

@@ -5,6 +5,8 @@ checkpoint's hash (audit/chain.py: verify_chain's ``start``). The checkpoint its
 against the latest `org:audit-log:prune` event, which the chain protects: rewriting the
 checkpoint to hide one more deleted event would mean rewriting that event and every later one
 too. Signed checkpoints (a later issue) will anchor the head outside the database as well.
+Events recorded but not yet sealed (sealing.py) are not part of the chain yet: the report
+says how many wait and since when.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .chain import (
 )
 from .models import AuditChainHead, AuditEvent
 from .pruning import PruneCheckpoint, read_checkpoint
+from .sealing import Waiting, waiting_events
 from .service import iter_events, require_audit_chain
 
 # A prune that commits while we read (PostgreSQL reads each statement afresh) moves the
@@ -42,6 +45,9 @@ class ChainVerification:
 
     report: ChainReport
     pruned: PruneCheckpoint | None
+    # The head the chain was verified up to, and what still waits for the sealer beyond it.
+    head: ChainHead
+    waiting: Waiting
 
     @property
     def valid(self) -> bool:
@@ -92,7 +98,7 @@ def _checkpoint_mismatch(
 
 def _verify(
     session: Session, organisation_id: uuid.UUID, checkpoint: PruneCheckpoint | None
-) -> ChainReport:
+) -> tuple[ChainReport, ChainHead]:
     # The head first: events appended while we read lie beyond it and are not judged, so a
     # busy organisation's chain is not reported broken by its own new events.
     head = session.execute(select(AuditChainHead.seq, AuditChainHead.hash)).first()
@@ -107,11 +113,11 @@ def _verify(
         rows = _chain_rows(session, after=after, through=head.seq)
     report = verify_chain(str(organisation_id), rows, head=snapshot, start=start)
     if not report.valid:
-        return report
+        return report, snapshot
     mismatch = _checkpoint_mismatch(session, checkpoint, snapshot.seq)
     if mismatch is None:
-        return report
-    return ChainReport(report.checked, mismatch, report.last_hash)
+        return report, snapshot
+    return ChainReport(report.checked, mismatch, report.last_hash), snapshot
 
 
 def verify_organisation_chain(session: Session) -> ChainVerification:
@@ -119,7 +125,9 @@ def verify_organisation_chain(session: Session) -> ChainVerification:
     organisation_id = require_audit_chain(session)
     for _ in range(_ATTEMPTS):
         checkpoint = read_checkpoint(session)
-        report = _verify(session, organisation_id, checkpoint)
+        report, head = _verify(session, organisation_id, checkpoint)
         if report.valid or read_checkpoint(session) == checkpoint:
             break
-    return ChainVerification(report=report, pruned=checkpoint)
+    return ChainVerification(
+        report=report, pruned=checkpoint, head=head, waiting=waiting_events(session)
+    )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from flask import Flask, Response
+from prometheus_client.registry import Collector
 
 from ..runtime import Runtime
 from .access import authorise_request
@@ -41,6 +42,7 @@ def install_edge(
     protocols: Sequence[Protocol],
     audit_recorded: AuditCheck,
     staff_access: StaffAccess,
+    metrics: Iterable[Collector] = (),
 ) -> None:
     """Give ``app`` the runtime, the protocols it serves and the edge's hooks.
 
@@ -58,7 +60,7 @@ def install_edge(
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     for protocol in protocols:
         register_protocol(app, protocol)
-    init_metrics(app)
+    init_metrics(app, metrics)
     init_request_ids(app)
     app.before_request(check_host)
     init_rate_limits(app, runtime.settings)

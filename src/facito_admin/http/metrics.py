@@ -8,17 +8,23 @@ adds them all up. gunicorn.conf.py tells the exporter when a worker exits.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 from flask import Flask
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+from prometheus_client.registry import Collector
 from prometheus_flask_exporter import PrometheusMetrics
 from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def init_metrics(app: Flask) -> PrometheusMetrics:
-    """Request counts and latencies by method, status and url rule (`/v1/organisations/<…>`)."""
+def init_metrics(app: Flask, collectors: Iterable[Collector] = ()) -> PrometheusMetrics:
+    """Request counts and latencies by method, status and url rule (`/v1/organisations/<…>`).
+
+    ``collectors`` are the domains' own metrics (the audit sealing delay, say): in multiprocess
+    mode their samples reach /metrics through the shared directory like every other.
+    """
     # The route template, not the path: ids (and so organisations) never become label values.
     options = {"group_by": "url_rule"}
     if os.environ.get(MULTIPROCESS_ENV):
@@ -28,4 +34,6 @@ def init_metrics(app: Flask) -> PrometheusMetrics:
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)
+    for collector in collectors:
+        registry.register(collector)
     return PrometheusMetrics(app, registry=registry, **options)

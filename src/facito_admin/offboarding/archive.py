@@ -110,6 +110,8 @@ NOT_EXPORTED: dict[str, str] = {
     "idempotency_records": "stored answers to retried requests, kept 24 hours",
     "audit_chain_heads": "the chain's last link: audit-events.jsonl holds every hash",
     "audit_prune_checkpoints": "where pruning left the chain; the pruned events are gone",
+    "audit_pending_events": "events of the last moment, not yet sealed into the chain: sealed "
+    "right after their commit, they are in audit-events.jsonl of any later export",
     "jobs": "the service's own work queue (its results are in the audit log)",
     "directory_sync_states": "where the next delta sync resumes in Microsoft Graph",
     "webhook_deliveries": "delivery attempts of events already in the audit log",

@@ -9,8 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import time_machine
 
+from facito_admin.audit_retention.sealing import seal_waiting_events
+from facito_admin.db.base import utcnow
 from tests.conftest import Org
-from tests.factories.audit import record_events
+from tests.factories.audit import record_events, record_unsealed
 from tests.factories.support_access import grant_access
 
 
@@ -209,7 +211,7 @@ def test_unauthenticated_callers_get_401(client, org_a):
 
 
 def test_verify_reports_an_intact_chain(client, auth, runtime, org_a, org_b):
-    record_events(runtime, org_a.id, 4)
+    events = record_events(runtime, org_a.id, 4)
     response = client.get(_url(org_a, "/verify"), headers=auth(org_a, "Privacy.Officer"))
     assert response.status_code == 200
     assert response.get_json() == {
@@ -217,4 +219,27 @@ def test_verify_reports_an_intact_chain(client, auth, runtime, org_a, org_b):
         "checked": 5,
         "first_broken": None,
         "pruned": None,
+        "head": {"seq": 5, "hash": events[-1].hash},
+        "waiting": {"count": 0, "oldest_recorded_at": None},
     }
+
+
+def test_verify_counts_events_still_waiting_for_the_sealer_until_the_scan_seals_them(
+    client, auth, runtime, org_a, org_b
+):
+    events = record_events(runtime, org_a.id, 2)
+    record_unsealed(runtime, org_a.id, 3)
+    report = client.get(_url(org_a, "/verify"), headers=auth(org_a, "Privacy.Officer")).get_json()
+    assert (report["valid"], report["checked"]) == (True, 3)
+    assert report["head"] == {"seq": 3, "hash": events[-1].hash}
+    assert report["waiting"]["count"] == 3
+    assert datetime.fromisoformat(report["waiting"]["oldest_recorded_at"]) <= utcnow()
+    # Org B has nothing waiting and learns nothing of A's.
+    report_b = client.get(_url(org_b, "/verify"), headers=auth(org_b, "Privacy.Officer"))
+    assert report_b.get_json()["waiting"] == {"count": 0, "oldest_recorded_at": None}
+
+    assert seal_waiting_events(runtime) == 3
+
+    report = client.get(_url(org_a, "/verify"), headers=auth(org_a, "Privacy.Officer")).get_json()
+    assert (report["valid"], report["checked"], report["head"]["seq"]) == (True, 6, 6)
+    assert report["waiting"] == {"count": 0, "oldest_recorded_at": None}

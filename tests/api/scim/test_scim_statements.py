@@ -49,12 +49,15 @@ def test_a_scim_create_reads_the_token_probes_uniqueness_and_writes_account_and_
         # outside its verified domains).
         ["SELECT", "email_domains.domain,"],
         ["INSERT", "INTO"],  # the account
-        ["SELECT", "audit_chain_heads.organisation_id,"],  # the chain head, locked
-        ["UPDATE", "audit_chain_heads"],
-        ["INSERT", "INTO"],  # the audit event
+        ["INSERT", "INTO"],  # its audit event, waiting for the sealer
         # The organisation's webhook endpoints (none subscribe: no delivery is written), read
         # once per transaction (webhooks/events.py).
         ["SELECT", "webhook_endpoints.id,"],
+        # After the commit, the sealer's own transaction (audit/sealing.py):
+        ["SELECT", "audit_chain_heads.organisation_id,"],  # the chain head, locked
+        ["DELETE", "FROM"],  # the waiting event, taken
+        ["INSERT", "INTO"],  # into the chain
+        ["UPDATE", "audit_chain_heads"],
     ], "\n".join(seen)
 
 

@@ -96,11 +96,14 @@ def test_events_past_the_retention_are_pruned_and_the_rest_still_verifies(
 
     # Org B: nothing pruned, nothing changed.
     assert [e.hash for e in stored_events(runtime, org_b)] == [e.hash for e in b_before]
-    assert _verify(client, auth, org_b) == {
+    report_b = _verify(client, auth, org_b)
+    assert report_b == {
         "valid": True,
         "checked": 4,
         "first_broken": None,
         "pruned": None,
+        "head": {"seq": 4, "hash": b_before[-1].hash},
+        "waiting": {"count": 0, "oldest_recorded_at": None},
     }
     # Nothing is due any more.
     assert enqueue_due_prunes(runtime) == 0

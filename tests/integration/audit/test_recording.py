@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from facito_admin.audit.chain import HASHED_FIELDS, event_hash
 from facito_admin.audit.models import AuditChainHead, AuditEvent
+from facito_admin.audit.sealing import seal_pending
 from facito_admin.audit.service import (
     AuditChainError,
     events_query,
@@ -21,7 +22,7 @@ from facito_admin.audit.service import (
 from facito_admin.audit.verification import verify_organisation_chain
 from facito_admin.db.session import unit_of_work
 from facito_admin.tenants.models import Organisation
-from tests.factories.audit import admin_ctx, record_events
+from tests.factories.audit import admin_ctx, record_events, record_unsealed
 
 
 class Colour(StrEnum):
@@ -74,29 +75,30 @@ def test_details_that_json_cannot_carry_are_refused_before_anything_is_written(
         assert session.scalar(select(AuditChainHead.seq)) == 1
 
 
-def test_a_session_still_holding_an_old_head_links_to_the_real_last_event(runtime, org_a, org_b):
-    ctx = admin_ctx(org_a.id)
+def test_a_sealer_session_still_holding_an_old_head_links_to_the_real_last_event(
+    runtime, org_a, org_b
+):
     first = runtime.session(organisation_id=org_a.id, write=True)
     try:
         # This session keeps its head object across commits (expire_on_commit=False)...
         stale = first.execute(select(AuditChainHead)).scalar_one()
         first.commit()
-        # ...while another writer appends.
+        # ...while another writer's events are sealed, and one more waits.
         record_events(runtime, org_a.id, 2)
-        event = record_event(
-            first, ctx, action="org:domain:claim", target_type="domain", target_id="x"
-        )
+        (waiting,) = record_unsealed(runtime, org_a.id, 1)
+        assert seal_pending(first) == 1
         first.commit()
-        assert stale.seq == event.seq == 4
+        assert stale.seq == 4
     finally:
         first.close()
     with runtime.session(organisation_id=org_a.id) as session:
+        assert session.get(AuditEvent, (org_a.id, waiting)).seq == 4
         assert verify_organisation_chain(session).valid
 
 
 def test_recording_in_a_read_session_is_refused_on_sqlite(runtime, org_a, org_b):
     if not runtime.database.is_sqlite:
-        pytest.skip("PostgreSQL serialises appenders with FOR UPDATE in any session")
+        pytest.skip("PostgreSQL writes from any transaction; SQLite needs BEGIN IMMEDIATE")
     with runtime.session(organisation_id=org_a.id) as session, pytest.raises(AuditChainError):
         record_event(session, admin_ctx(org_a.id), action="x:y:z", target_type="t", target_id="1")
 
@@ -105,14 +107,12 @@ def test_iterating_detaches_only_the_events_it_hands_out(runtime, org_a, org_b):
     record_events(runtime, org_a.id, 250)
     with unit_of_work(runtime, organisation_id=org_a.id) as session:
         organisation = session.get(Organisation, org_a.id)
-        fresh = record_event(
-            session, admin_ctx(org_a.id), action="x:y:z", target_type="t", target_id="1"
-        )
+        record_event(session, admin_ctx(org_a.id), action="x:y:z", target_type="t", target_id="1")
+        # The event just recorded waits for this transaction's commit to be sealed.
         seqs = [e.seq for e in iter_events(session, events_query(), batch=40)]
-        assert seqs == list(range(1, 253))
+        assert seqs == list(range(1, 252))
         assert organisation in session
         assert not any(isinstance(obj, AuditEvent) for obj in session.identity_map.values())
-        assert fresh.seq == 252
     with runtime.session(organisation_id=org_a.id) as session:
         assert session.scalar(select(AuditChainHead.seq)) == 252
         assert verify_organisation_chain(session).checked == 252

@@ -1,0 +1,217 @@
+"""Sealing: linking recorded events into their organisation's chain, in the order they committed.
+
+A change records its events in its own transaction, into ``audit_pending_events``, and takes no
+lock (service.record_events): no change commits without its events, and writers of one
+organisation no longer queue behind each other's whole transactions. Right after such a
+commit, a sealer takes the chain head's lock in a short transaction of its own, reads a batch
+of the organisation's waiting events, gives each the next ``seq`` and its hash, moves them into
+``audit_events`` and moves the head. A sealer sees only committed events, so the chain stays
+gapless whatever commits when; one killed mid-batch rolls back, and the next sealer (after the
+next commit, or the every-minute ``audit-sealing`` job) seals the same events once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+from prometheus_client import Histogram
+from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningDelete
+
+from ..db.base import utcnow
+from ..db.session import SessionSource, unit_of_work
+from ..db.tenancy import ORGANISATION_KEY, REUSED_STATEMENT, require_organisation
+from .chain import event_hash
+from .models import AuditChainHead, AuditEvent, AuditPendingEvent
+
+log = structlog.get_logger(__name__)
+
+# Set by recording (service.record_events): seal the session's organisation after its commit.
+SEAL_AFTER_COMMIT_KEY = "audit_seal_after_commit"
+
+
+class AuditChainError(RuntimeError):
+    """A programming error around the chain: no head, or writing in a read-only session."""
+
+
+SEAL_BATCH = 1000
+# From the transaction that recorded an event to the one that sealed it, recording included.
+SEALING_DELAY = Histogram(
+    "facito_audit_sealing_delay_seconds",
+    "Time from recording an audit event to linking it into its organisation's chain",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 15, 60, 300),
+    registry=None,
+)
+# What the app adds to its /metrics registry (app.py).
+METRICS = (SEALING_DELAY,)
+
+_CONTENT = (
+    AuditPendingEvent.id,
+    AuditPendingEvent.occurred_at,
+    AuditPendingEvent.actor_kind,
+    AuditPendingEvent.actor_tid,
+    AuditPendingEvent.actor_oid,
+    AuditPendingEvent.actor_display,
+    AuditPendingEvent.action,
+    AuditPendingEvent.target_type,
+    AuditPendingEvent.target_id,
+    AuditPendingEvent.outcome,
+    AuditPendingEvent.request_id,
+    AuditPendingEvent.details,
+)
+_ORDER = (AuditPendingEvent.recorded_at, AuditPendingEvent.position, AuditPendingEvent.id)
+
+
+def _take_waiting(limit: int) -> ReturningDelete[Any]:
+    """Delete the next ``limit`` waiting events and return them: one statement, not two."""
+    batch = select(AuditPendingEvent.id).order_by(*_ORDER).limit(limit).scalar_subquery()
+    return (
+        delete(AuditPendingEvent)
+        .where(AuditPendingEvent.id.in_(batch))
+        .returning(*_CONTENT, AuditPendingEvent.recorded_at, AuditPendingEvent.position)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_HEAD_FOR_UPDATE = (
+    select(AuditChainHead)
+    .with_for_update()
+    # A session reused across transactions (expire_on_commit=False) would otherwise hand back
+    # its stale identity-map copy and link two events to the same predecessor.
+    .execution_options(populate_existing=True, **{REUSED_STATEMENT: True})
+)
+
+
+def lock_head(session: Session) -> AuditChainHead:
+    """The organisation's chain head, locked until the transaction ends."""
+    # PostgreSQL: FOR UPDATE on the organisation's one head row serialises its sealers (read
+    # committed re-reads the row once the lock is granted); other organisations do not wait.
+    # SQLite renders no FOR UPDATE: the write session's BEGIN IMMEDIATE already holds the
+    # database write lock, so a deferred (read) session must never get here, it would fail
+    # with "database is locked" instead of waiting.
+    if session.get_bind().dialect.name == "sqlite":
+        options = session.connection().get_execution_options()
+        if options.get("sqlite_begin") != "immediate":
+            raise AuditChainError("the chain is sealed in write sessions only")
+    head = session.execute(_HEAD_FOR_UPDATE).scalar_one_or_none()
+    if head is None:
+        raise AuditChainError("the organisation has no audit chain (start_chain)")
+    return head
+
+
+# Called mid-batch (events written, head not yet moved); a test kills the process there.
+BatchHook = Callable[[int], None]
+
+
+def seal_pending(
+    session: Session, *, limit: int = SEAL_BATCH, mid_batch: BatchHook | None = None
+) -> int:
+    """Link up to ``limit`` waiting events into the chain, in the caller's transaction; how many."""
+    organisation_id = require_organisation(session)
+    head = lock_head(session)
+    # RETURNING gives no order: the batch is put back in recording order here.
+    waiting = sorted(
+        session.execute(_take_waiting(limit)).all(),
+        key=lambda row: (row.recorded_at, row.position, row.id),
+    )
+    if not waiting:
+        return 0
+    seq, prev_hash = head.seq, head.hash
+    sealed = []
+    for row in waiting:
+        seq += 1
+        fields = {**row._mapping, "organisation_id": organisation_id, "seq": seq}
+        del fields["recorded_at"], fields["position"]
+        digest = event_hash(fields, prev_hash)
+        sealed.append({**fields, "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+    session.execute(insert(AuditEvent), sealed)
+    if mid_batch is not None:
+        mid_batch(len(sealed))
+    head.seq, head.hash = seq, prev_hash
+    session.flush()
+    now = utcnow()
+    for row in waiting:
+        SEALING_DELAY.observe(max((now - row.recorded_at).total_seconds(), 0.0))
+    return len(waiting)
+
+
+def seal_organisation(
+    source: SessionSource, organisation_id: uuid.UUID, *, batch: int = SEAL_BATCH
+) -> int:
+    """Seal everything the organisation has waiting, a batch per short transaction; how many."""
+    total = 0
+    while True:
+        with unit_of_work(source, organisation_id=organisation_id) as session:
+            sealed = seal_pending(session, limit=batch)
+        total += sealed
+        if sealed < batch:
+            return total
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What still waits to be sealed: how many events, and since when."""
+
+    count: int
+    oldest_recorded_at: datetime | None
+
+
+def waiting_events(session: Session) -> Waiting:
+    """How many of the organisation's events wait for the sealer, and the oldest's instant."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(AuditPendingEvent.recorded_at))
+    ).one()
+    return Waiting(count=int(count), oldest_recorded_at=oldest)
+
+
+def organisations_waiting(session: Session) -> list[uuid.UUID]:
+    """Organisations with events waiting (a cross-organisation session)."""
+    return list(
+        session.scalars(
+            select(AuditPendingEvent.organisation_id)
+            .distinct()
+            .order_by(AuditPendingEvent.organisation_id)
+        )
+    )
+
+
+class _SameBind:
+    """Sessions on the engine of a committed session: the sealer's after that commit."""
+
+    def __init__(self, session: Session) -> None:
+        # The write engine on SQLite (BEGIN IMMEDIATE): the session recorded events.
+        self._bind = session.get_bind()
+
+    def session(
+        self,
+        *,
+        organisation_id: uuid.UUID | None = None,
+        write: bool = False,
+        cross_organisation_reason: str | None = None,
+    ) -> Session:
+        session = Session(bind=self._bind, expire_on_commit=False)
+        session.info[ORGANISATION_KEY] = organisation_id
+        return session
+
+
+@event.listens_for(Session, "after_commit")
+def seal_after_commit(session: Session) -> None:
+    """Seal the organisation's waiting events once a session that recorded some commits."""
+    if not session.info.pop(SEAL_AFTER_COMMIT_KEY, False):
+        return
+    organisation_id = session.info.get(ORGANISATION_KEY)
+    if not isinstance(organisation_id, uuid.UUID):  # pragma: no cover - recording requires one
+        return
+    try:
+        seal_organisation(_SameBind(session), organisation_id)
+    except Exception:
+        # The events are committed and wait: the next commit's sealer, or the audit-sealing
+        # job within a minute, links them. The change itself has happened either way.
+        log.exception("audit_sealing_deferred", organisation_id=str(organisation_id))
