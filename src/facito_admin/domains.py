@@ -44,6 +44,8 @@ DOMAINS: tuple[Domain, ...] = (
     Domain("audit", models=("models",), views=("views", "facito_views")),
     # The pruning job: audit cannot import jobs or policies (both import audit).
     Domain("audit_retention", jobs=("tasks",)),
+    # Checkpoints on request and daily, as webhooks: audit cannot import webhooks or jobs.
+    Domain("audit_checkpoints", jobs=("tasks",), views=("views",)),
     Domain("jobs", models=("models",), jobs=("housekeeping",), views=("views",)),
     Domain("accounts", models=("models",), views=("views", "entitlement_views")),
     Domain("products", models=("models",), views=("views",)),

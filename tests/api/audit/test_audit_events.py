@@ -217,4 +217,5 @@ def test_verify_reports_an_intact_chain(client, auth, runtime, org_a, org_b):
         "checked": 5,
         "first_broken": None,
         "pruned": None,
+        "checkpoint": None,
     }

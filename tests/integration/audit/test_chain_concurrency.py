@@ -91,6 +91,7 @@ def _assert_gapless_and_valid(runtime: Runtime, org: Org, expected: int, client,
         "checked": expected + 1,
         "first_broken": None,
         "pruned": None,
+        "checkpoint": None,
     }
 
 

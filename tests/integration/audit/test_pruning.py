@@ -101,6 +101,7 @@ def test_events_past_the_retention_are_pruned_and_the_rest_still_verifies(
         "checked": 4,
         "first_broken": None,
         "pruned": None,
+        "checkpoint": None,
     }
     # Nothing is due any more.
     assert enqueue_due_prunes(runtime) == 0

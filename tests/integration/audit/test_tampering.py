@@ -100,6 +100,7 @@ def test_a_deleted_event_in_the_middle_is_reported_missing(client, auth, runtime
         "checked": 3,
         "first_broken": {"seq": 3, "event_id": None, "reason": "missing-event"},
         "pruned": None,
+        "checkpoint": None,
     }
 
 
