@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .auth.audit_keys import load_audit_keys
 from .auth.dev_issuer import load_or_create_key, public_keys
 from .auth.microsoft import EntraApps
 from .auth.tenants import TenantDirectory
@@ -53,6 +54,7 @@ def build_runtime(settings: Settings) -> Runtime:
         entra=entra,
         graph=GraphAccess.from_settings(settings, entra),
         webhooks=WebhookConfig.from_settings(settings),
+        audit_keys=load_audit_keys(settings),
         dev_key=dev_key,
     )
     # Sessions of this runtime enqueue jobs into its queue after commit (jobs/queue.py); the

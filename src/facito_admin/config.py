@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     public_base_url: str = DEV_PUBLIC_BASE_URL
     # Signs admin-consent `state`, cursors are not signed (they only move inside own data).
     secret_key: SecretStr = SecretStr("")
+    # Signs organisations' audit checkpoints (auth/audit_keys.py): a private EC P-256 key as a
+    # JWK or PEM file. None: one created in the instance folder (development and test only).
+    audit_signing_key: Path | None = None
+    # Public keys of earlier signing keys (a JWK Set file, each with its kid): still served
+    # and accepted, so checkpoints they signed stay verifiable after a rotation.
+    audit_retired_keys: Path | None = None
 
     rate_limit: str = "600/minute"
     # Reverse proxies in front of us whose X-Forwarded-* we believe (client address for rate
@@ -181,6 +187,12 @@ class Settings(BaseSettings):
             raise ValueError("must be memory:// or a storage URL such as redis://host:6379")
         return value
 
+    @field_validator("audit_signing_key", "audit_retired_keys", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: Any) -> Any:
+        # `FACITO_AUDIT_SIGNING_KEY=` means no file, not the current directory.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("huey_url")
     @classmethod
     def _huey_url(cls, value: str | None) -> str | None:
@@ -210,6 +222,8 @@ class Settings(BaseSettings):
             problems.append("FACITO_DATABASE_URL must be set in production")
         if len(self.secret_key.get_secret_value()) < 32:
             problems.append("FACITO_SECRET_KEY must be set (32+ characters) in production")
+        if self.audit_signing_key is None:
+            problems.append("FACITO_AUDIT_SIGNING_KEY must be set in production")
         # The development GUIDs can never match a real Entra token: a forgotten variable.
         if self.client_id == DEV_CLIENT_ID:
             problems.append("FACITO_CLIENT_ID must be the API's app registration in production")

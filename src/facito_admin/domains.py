@@ -45,6 +45,8 @@ DOMAINS: tuple[Domain, ...] = (
     # The audit log's jobs (pruning, sealing): audit cannot import jobs or policies (both
     # import audit).
     Domain("audit_retention", jobs=("tasks", "sealing")),
+    # Checkpoints on request and daily, as webhooks: audit cannot import webhooks or jobs.
+    Domain("audit_checkpoints", jobs=("tasks",), views=("views",)),
     Domain("jobs", models=("models",), jobs=("housekeeping",), views=("views",)),
     Domain("accounts", models=("models",), views=("views", "entitlement_views")),
     Domain("products", models=("models",), views=("views",)),

@@ -18,6 +18,7 @@ from typing import Protocol
 from joserfc.jwk import RSAKey
 from sqlalchemy.orm import Session
 
+from .auth.audit_keys import AuditKeys
 from .auth.microsoft import EntraApps
 from .auth.tenants import TenantDirectory
 from .auth.tokens import TokenValidator
@@ -51,6 +52,8 @@ class Runtime:
     entra: EntraApps
     graph: GraphAccess
     webhooks: WebhookConfig
+    # Facito's audit signing keys: sign and verify organisations' chain checkpoints.
+    audit_keys: AuditKeys
     # The development issuer's signing key (None unless the development issuer is on).
     dev_key: RSAKey | None = None
 

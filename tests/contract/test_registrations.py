@@ -35,6 +35,8 @@ PERIODIC_JOBS = {
     "account-purge-scan": "deleted accounts are purged after their grace period",
     "audit-prune-scan": "audit events are pruned past the organisation's audit.retention_days",
     "audit-sealing": "events a failed or killed sealer left waiting are linked into the chain",
+    "audit-checkpoint-scan": "every chain head that moved is signed daily, so that its "
+    "organisation holds proof Facito cannot rewrite",
     "directory-sync-schedule": "federations sync on their schedule",
     "dsr-deadline-scan": "data-subject requests' handlers hear before and when they fall due",
     "dsr-export-expiry": "a data-subject request's export is deleted when it expires",

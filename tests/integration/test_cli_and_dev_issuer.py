@@ -75,6 +75,7 @@ def test_production_refuses_dev_tokens_and_demo(instance: Path, monkeypatch: pyt
     monkeypatch.setenv("FACITO_CLIENT_ID", "6a1d5c3e-0000-4000-8000-000000000123")
     monkeypatch.setenv("FACITO_FACITO_TENANT_ID", "6a1d5c3e-0000-4000-8000-000000000456")
     monkeypatch.setenv("FACITO_PUBLIC_BASE_URL", "https://admin.facito.example")
+    monkeypatch.setenv("FACITO_AUDIT_SIGNING_KEY", str(instance / "audit-key.pem"))
     result = CliRunner().invoke(main, ["dev-token", "--role", "Facito.Operator"])
     assert result.exit_code != 0
     assert "development issuer is disabled" in result.output

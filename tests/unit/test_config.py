@@ -22,6 +22,7 @@ GOOD_PRODUCTION = {
     "FACITO_CLIENT_ID": "5f0f5a5e-1c1c-4c1c-8c1c-0000000000c1",
     "FACITO_FACITO_TENANT_ID": "fac17000-0000-4000-8000-000000000001",
     "FACITO_PUBLIC_BASE_URL": "https://admin.facito.example",
+    "FACITO_AUDIT_SIGNING_KEY": "/run/secrets/facito-audit-key.pem",
 }
 
 
@@ -121,6 +122,7 @@ def test_a_complete_production_configuration_starts(monkeypatch: pytest.MonkeyPa
         ({"FACITO_SECRET_KEY": ""}, "FACITO_SECRET_KEY"),
         ({"FACITO_CLIENT_ID": DEV_CLIENT_ID}, "FACITO_CLIENT_ID"),
         ({"FACITO_FACITO_TENANT_ID": DEV_FACITO_TENANT_ID}, "FACITO_FACITO_TENANT_ID"),
+        ({"FACITO_AUDIT_SIGNING_KEY": ""}, "FACITO_AUDIT_SIGNING_KEY"),
         (
             {"FACITO_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"},
             "FACITO_WEBHOOK_ALLOW_PRIVATE_TARGETS",
@@ -147,6 +149,7 @@ def test_production_names_every_missing_setting_at_once(monkeypatch: pytest.Monk
         "FACITO_SECRET_KEY",
         "FACITO_CLIENT_ID",
         "FACITO_FACITO_TENANT_ID",
+        "FACITO_AUDIT_SIGNING_KEY",
     ):
         assert variable in message
 

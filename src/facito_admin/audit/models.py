@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db.base import Base, new_id, utcnow
@@ -94,6 +94,27 @@ class AuditPruneCheckpoint(TenantScoped, Base):
     # Events pruned in total, over every run, and when the last run pruned.
     pruned_count: Mapped[int] = mapped_column(BigInteger)
     pruned_at: Mapped[datetime]
+
+
+class AuditCheckpoint(TenantScoped, Base):
+    """A signed checkpoint of the organisation's chain head, as given to the organisation.
+
+    The JWS (audit/checkpoints.py) is what the customer keeps: a copy here lists and
+    re-delivers it, proving nothing on its own. Rows are only added, never changed.
+    """
+
+    __tablename__ = "audit_checkpoints"
+    __table_args__ = (Index("ix_audit_checkpoints_org_seq", "organisation_id", "seq"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    # The chain head it signs: the last sealed event's position and hash.
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime]
+    key_id: Mapped[str] = mapped_column(String(200))
+    # `schedule` (the daily scan) or `request` (POST …/audit-checkpoints).
+    made_by: Mapped[str] = mapped_column(String(20))
+    jws: Mapped[str] = mapped_column(Text)
 
 
 class FacitoAuditEvent(ChainedEvent, Base):

@@ -7,9 +7,10 @@ from typing import Any
 import marshmallow as ma
 
 from ..common.pagination import PageArgsSchema, page_schema
-from ..common.schemas import InputSchema, Instant, OutputSchema
+from ..common.schemas import InputSchema, Instant, OutputSchema, QuerySchema
 from .chain import BreakReason
 from .export import ExportFormat
+from .verification import CheckpointReason
 
 # Actions are `scope:resource:action` in lowercase (each domain's actions.py); a trailing `*`
 # asks for a prefix. Anything else cannot match and is a client mistake.
@@ -147,6 +148,53 @@ class WaitingEventsSchema(OutputSchema):
     )
 
 
+class AuditVerifyArgsSchema(QuerySchema):
+    checkpoint = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(min=1, max=4096),
+        metadata={
+            "description": "A checkpoint you kept (the compact JWS of `audit.checkpoint` or of "
+            "…/audit-checkpoints): the report then says whether today's chain extends it"
+        },
+    )
+
+
+_CHECKPOINT_REASONS = (
+    "`extended`: the event at `seq` has `hash` and the chain from there to the head holds; "
+    "`extended-from-prune`: that event was the last one pruned, the prune checkpoint has its "
+    "seq and hash and the chain from there holds; `pruned`: the event was pruned with later "
+    "ones, the chain can neither confirm nor deny it (`matches` null); `hash-mismatch`: the "
+    "event at `seq` has another hash (history was rewritten); `missing-event`: no event at "
+    "`seq` and pruning does not explain it; `beyond-head`: `seq` is past today's head (the "
+    "chain was cut back); `broken-after`: the chain from the checkpoint to the head does not "
+    "hold (`first_broken`)"
+)
+
+
+class CheckpointCheckSchema(OutputSchema):
+    """A checkpoint the customer kept, checked against today's chain."""
+
+    seq = ma.fields.Integer(required=True, attribute="claims.seq")
+    hash = ma.fields.String(required=True, attribute="claims.hash")
+    issued_at = ma.fields.DateTime(required=True, attribute="claims.issued_at")
+    key_id = ma.fields.String(required=True, attribute="claims.key_id")
+    matches = ma.fields.Boolean(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Whether today's chain extends the checkpoint; null when the "
+            "checkpointed event was pruned and cannot be confirmed"
+        },
+    )
+    reason = ma.fields.Enum(
+        CheckpointReason,
+        by_value=True,
+        required=True,
+        metadata={"description": _CHECKPOINT_REASONS},
+    )
+    first_broken = ma.fields.Nested(BrokenLinkSchema, required=True, allow_none=True)
+
+
 class OrganisationChainReportSchema(ChainReportSchema):
     pruned = ma.fields.Nested(
         PrunedEventsSchema,
@@ -166,6 +214,12 @@ class OrganisationChainReportSchema(ChainReportSchema):
             "description": "Events not yet sealed into the chain (normally none, or for "
             "a moment): they are verified once sealed"
         },
+    )
+    checkpoint = ma.fields.Nested(
+        CheckpointCheckSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The checkpoint given as `?checkpoint=`; null without one"},
     )
 
 

@@ -17,6 +17,7 @@ from .schemas import (
     AuditEventPageSchema,
     AuditEventQueryArgsSchema,
     AuditExportArgsSchema,
+    AuditVerifyArgsSchema,
     OrganisationChainReportSchema,
 )
 from .service import EventFilter
@@ -98,13 +99,21 @@ class AuditEventExport(MethodView):
 @blp.route("/verify")
 class AuditChainVerification(MethodView):
     @blp.doc(operationId="verifyAuditChain")
+    @blp.arguments(AuditVerifyArgsSchema, location="query")
     @blp.response(200, OrganisationChainReportSchema)
     @require(Permission.AuditRead)
-    def get(self, org_id: UUID) -> Any:
+    def get(self, args: dict[str, Any], org_id: UUID) -> Any:
         """Recompute the organisation's hash chain and report the first broken link
         ---
         Events past the organisation's `audit.retention_days` are pruned; the chain is then
         verified from the checkpoint of the last pruned event (`pruned`): the first remaining
         event must link to `pruned.through_hash`.
+
+        A chain rewritten together with every later hash and its head still verifies; a signed
+        checkpoint kept outside Facito does not let that pass. Given `checkpoint` (a compact
+        JWS of this organisation, signed by a key of `/.well-known/facito-audit-keys`), the
+        report's `checkpoint` says whether today's chain extends it. A checkpoint that is
+        malformed, forged, signed by an unknown key or of another organisation is refused with
+        422 `checkpoint-rejected` and its `reason`.
         """
-        return verification.verify_organisation_chain(db_session())
+        return verification.verify_organisation_chain(db_session(), checkpoint=args["checkpoint"])

@@ -12,6 +12,8 @@ class Permission(StrEnum):
     DomainsRead = "org:domains:read"
     DomainsWrite = "org:domains:write"
     AuditRead = "org:audit:read"
+    # Ask for a signed checkpoint of the audit chain head now (the daily one needs nobody).
+    AuditCheckpointsWrite = "org:audit-checkpoints:write"
     JobsRead = "org:jobs:read"
     JobsWrite = "org:jobs:write"
     AccountsRead = "org:accounts:read"
@@ -166,7 +168,14 @@ _DATA_CONTROL = _DATA_READ | {
 
 ROLE_PERMISSIONS: dict[AppRole, frozenset[Permission]] = {
     AppRole.OrganisationAdmin: frozenset(
-        {_P.OrganisationRead, _P.FederationsRead, _P.DomainsRead, _P.DomainsWrite, _P.AuditRead}
+        {
+            _P.OrganisationRead,
+            _P.FederationsRead,
+            _P.DomainsRead,
+            _P.DomainsWrite,
+            _P.AuditRead,
+            _P.AuditCheckpointsWrite,
+        }
         # Administrators decide who from Facito gets in, and see what staff did.
         | _SUPPORT_ACCESS_DECIDE
         | _ACCOUNTS_WRITE

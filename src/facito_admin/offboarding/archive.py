@@ -29,7 +29,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from stream_zip import MemberFile, stream_zip
 
 from ..accounts.models import Account, ProcessingRestriction
-from ..audit.models import AuditEvent
+from ..audit.models import AuditCheckpoint, AuditEvent
 from ..common.archives import MemberSpool, json_line
 from ..consents.models import GuardianConsent, PreferenceChange
 from ..consents.schemas import PreferencesSchema
@@ -95,6 +95,8 @@ MEMBERS: tuple[Member, ...] = (
     # The signing secret is Facito's means of signing deliveries, not the organisation's data.
     Member("webhook-endpoints.jsonl", WebhookEndpoint, omit=frozenset({"secret_encrypted"})),
     Member("audit-events.jsonl", AuditEvent, order=("seq",)),
+    # The signed checkpoints of the chain head: the JWS of each verifies with Facito's keys.
+    Member("audit-checkpoints.jsonl", AuditCheckpoint),
     # Facito's notices to the organisation: statement changes (and objections), incidents.
     Member("statement-notices.jsonl", OrganisationNotice),
     Member("incident-notices.jsonl", IncidentNotice),
@@ -253,6 +255,8 @@ class OrganisationArchive:
                 "preferences": "accounts without a line have the effective policy's defaults",
                 "audit_events": "the organisation's audit chain in order; it verifies with the "
                 "hashes it carries",
+                "audit_checkpoints": "signed checkpoints of the chain head (compact JWS, keys at "
+                "/.well-known/facito-audit-keys)",
             },
             "files": self.spool.files(),
         }

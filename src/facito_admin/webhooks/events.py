@@ -60,6 +60,7 @@ class WebhookEventType(StrEnum):
     IncidentReported = "incident.reported"
     IncidentUpdated = "incident.updated"
     IncidentClosed = "incident.closed"
+    AuditCheckpoint = "audit.checkpoint"
 
 
 EVENT_DESCRIPTIONS: dict[WebhookEventType, str] = {
@@ -110,6 +111,9 @@ EVENT_DESCRIPTIONS: dict[WebhookEventType, str] = {
     "that concerns it (GDPR art. 33(2)); its 72 hours to notify its supervisory authority start",
     WebhookEventType.IncidentUpdated: "Facito updated an incident that concerns the organisation",
     WebhookEventType.IncidentClosed: "Facito closed an incident that concerns the organisation",
+    WebhookEventType.AuditCheckpoint: "Facito signed a checkpoint of the organisation's audit "
+    "chain head (daily when it moved, or on request): keep it, and /verify proves later that "
+    "the chain still extends it",
 }
 
 

@@ -221,6 +221,7 @@ def test_verify_reports_an_intact_chain(client, auth, runtime, org_a, org_b):
         "pruned": None,
         "head": {"seq": 5, "hash": events[-1].hash},
         "waiting": {"count": 0, "oldest_recorded_at": None},
+        "checkpoint": None,
     }
 
 

@@ -46,6 +46,7 @@ MEMBERS = {
     "deletion-certificates.jsonl",
     "webhook-endpoints.jsonl",
     "audit-events.jsonl",
+    "audit-checkpoints.jsonl",
     "statement-notices.jsonl",
     "incident-notices.jsonl",
     "support-access-requests.jsonl",

@@ -327,6 +327,7 @@ def test_the_event_type_registry_is_listed(client: FlaskClient, org_a: Org, auth
         "incident.reported",
         "incident.updated",
         "incident.closed",
+        "audit.checkpoint",
     ]
 
 

@@ -94,6 +94,7 @@ def _assert_gapless_and_valid(runtime: Runtime, org: Org, expected: int, client,
         "pruned": None,
         "head": {"seq": expected + 1, "hash": answer["head"]["hash"]},
         "waiting": {"count": 0, "oldest_recorded_at": None},
+        "checkpoint": None,
     }
 
 

@@ -104,6 +104,7 @@ def test_events_past_the_retention_are_pruned_and_the_rest_still_verifies(
         "pruned": None,
         "head": {"seq": 4, "hash": b_before[-1].hash},
         "waiting": {"count": 0, "oldest_recorded_at": None},
+        "checkpoint": None,
     }
     # Nothing is due any more.
     assert enqueue_due_prunes(runtime) == 0

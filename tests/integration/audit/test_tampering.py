@@ -102,6 +102,7 @@ def test_a_deleted_event_in_the_middle_is_reported_missing(client, auth, runtime
         "pruned": None,
         "head": {"seq": 6, "hash": events[-1].hash},
         "waiting": {"count": 0, "oldest_recorded_at": None},
+        "checkpoint": None,
     }
 
 
