@@ -12,6 +12,8 @@ next commit, or the every-minute ``audit-sealing`` job) seals the same events on
 
 from __future__ import annotations
 
+import os
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from typing import Any
 
 import structlog
 from prometheus_client import Histogram
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import Connection, Engine, delete, event, func, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningDelete
 
@@ -86,10 +88,23 @@ _HEAD_FOR_UPDATE = (
     # its stale identity-map copy and link two events to the same predecessor.
     .execution_options(populate_existing=True, **{REUSED_STATEMENT: True})
 )
+_HEAD_IF_FREE = (
+    select(AuditChainHead)
+    .with_for_update(skip_locked=True)
+    .execution_options(populate_existing=True, **{REUSED_STATEMENT: True})
+)
 
 
-def lock_head(session: Session) -> AuditChainHead:
-    """The organisation's chain head, locked until the transaction ends."""
+class HeadBusy(Exception):
+    """Another sealer holds the chain head: it, or the one after it, seals what waits."""
+
+
+def lock_head(session: Session, *, wait: bool = True) -> AuditChainHead:
+    """The organisation's chain head, locked until the transaction ends.
+
+    ``wait=False`` raises HeadBusy instead of waiting for another sealer (PostgreSQL; SQLite's
+    write lock is the database's, taken at BEGIN).
+    """
     # PostgreSQL: FOR UPDATE on the organisation's one head row serialises its sealers (read
     # committed re-reads the row once the lock is granted); other organisations do not wait.
     # SQLite renders no FOR UPDATE: the write session's BEGIN IMMEDIATE already holds the
@@ -99,7 +114,10 @@ def lock_head(session: Session) -> AuditChainHead:
         options = session.connection().get_execution_options()
         if options.get("sqlite_begin") != "immediate":
             raise AuditChainError("the chain is sealed in write sessions only")
-    head = session.execute(_HEAD_FOR_UPDATE).scalar_one_or_none()
+    query = _HEAD_FOR_UPDATE if wait else _HEAD_IF_FREE
+    head = session.execute(query).scalar_one_or_none()
+    if head is None and not wait and session.scalar(select(AuditChainHead.seq)) is not None:
+        raise HeadBusy
     if head is None:
         raise AuditChainError("the organisation has no audit chain (start_chain)")
     return head
@@ -110,11 +128,15 @@ BatchHook = Callable[[int], None]
 
 
 def seal_pending(
-    session: Session, *, limit: int = SEAL_BATCH, mid_batch: BatchHook | None = None
+    session: Session,
+    *,
+    limit: int = SEAL_BATCH,
+    wait: bool = True,
+    mid_batch: BatchHook | None = None,
 ) -> int:
     """Link up to ``limit`` waiting events into the chain, in the caller's transaction; how many."""
     organisation_id = require_organisation(session)
-    head = lock_head(session)
+    head = lock_head(session, wait=wait)
     # RETURNING gives no order: the batch is put back in recording order here.
     waiting = sorted(
         session.execute(_take_waiting(limit)).all(),
@@ -143,13 +165,20 @@ def seal_pending(
 
 
 def seal_organisation(
-    source: SessionSource, organisation_id: uuid.UUID, *, batch: int = SEAL_BATCH
+    source: SessionSource,
+    organisation_id: uuid.UUID,
+    *,
+    batch: int = SEAL_BATCH,
+    wait: bool = True,
 ) -> int:
-    """Seal everything the organisation has waiting, a batch per short transaction; how many."""
+    """Seal everything the organisation has waiting, a batch per short transaction; how many.
+
+    ``wait=False`` raises HeadBusy when another sealer holds the head (see lock_head).
+    """
     total = 0
     while True:
         with unit_of_work(source, organisation_id=organisation_id) as session:
-            sealed = seal_pending(session, limit=batch)
+            sealed = seal_pending(session, limit=batch, wait=wait)
         total += sealed
         if sealed < batch:
             return total
@@ -185,9 +214,9 @@ def organisations_waiting(session: Session) -> list[uuid.UUID]:
 class _SameBind:
     """Sessions on the engine of a committed session: the sealer's after that commit."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, bind: Engine | Connection) -> None:
         # The write engine on SQLite (BEGIN IMMEDIATE): the session recorded events.
-        self._bind = session.get_bind()
+        self._bind = bind
 
     def session(
         self,
@@ -201,16 +230,76 @@ class _SameBind:
         return session
 
 
+class BackgroundSealer:
+    """One thread per process that seals the organisations a busy head turned away.
+
+    A request whose sealer finds the head locked (another sealer is at work) hands its
+    organisation over and answers at once; this thread waits for the head and seals whatever
+    waits by then, for every request handed over meanwhile: under load one short transaction
+    seals many requests' events. Started on first use, so a forked worker starts its own.
+    """
+
+    def __init__(self) -> None:
+        self._wanted: dict[uuid.UUID, Engine | Connection] = {}
+        self._busy = False
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def hand_over(self, bind: Engine | Connection, organisation_id: uuid.UUID) -> None:
+        """Seal the organisation's waiting events soon, on this process's sealing thread."""
+        with self._changed:
+            self._wanted[organisation_id] = bind
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(
+                    target=self._run, name="audit-sealer", daemon=True
+                )
+                self._thread.start()
+            self._changed.notify_all()
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Wait until nothing handed over is left to seal; whether that happened in time."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._wanted and not self._busy, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._busy = False
+                self._changed.notify_all()
+                self._changed.wait_for(lambda: bool(self._wanted))
+                wanted, self._wanted = self._wanted, {}
+                self._busy = True
+            for organisation_id, bind in wanted.items():
+                try:
+                    seal_organisation(_SameBind(bind), organisation_id)
+                except Exception:
+                    # The events wait, committed: the audit-sealing scan links them.
+                    log.exception("audit_sealing_deferred", organisation_id=str(organisation_id))
+
+
+BACKGROUND = BackgroundSealer()
+
+
 @event.listens_for(Session, "after_commit")
 def seal_after_commit(session: Session) -> None:
-    """Seal the organisation's waiting events once a session that recorded some commits."""
+    """Seal the organisation's waiting events once a session that recorded some commits.
+
+    Sealed here, before the caller goes on, unless another sealer holds the head: then the
+    process's sealing thread takes it over (BackgroundSealer), so that writers of one
+    organisation never wait for each other's sealing.
+    """
     if not session.info.pop(SEAL_AFTER_COMMIT_KEY, False):
         return
     organisation_id = session.info.get(ORGANISATION_KEY)
     if not isinstance(organisation_id, uuid.UUID):  # pragma: no cover - recording requires one
         return
+    bind = session.get_bind()
     try:
-        seal_organisation(_SameBind(session), organisation_id)
+        seal_organisation(_SameBind(bind), organisation_id, wait=False)
+    except HeadBusy:
+        BACKGROUND.hand_over(bind, organisation_id)
     except Exception:
         # The events are committed and wait: the next commit's sealer, or the audit-sealing
         # job within a minute, links them. The change itself has happened either way.
