@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, Table, create_engine, inspect, text
 
 from facito_admin.db.base import Base
-from facito_admin.db.migrations import alembic_config, upgrade
+from facito_admin.db.migrations import alembic_config, include_name, upgrade
 from facito_admin.domains import load_models
 from facito_admin.runtime import Runtime
 
@@ -24,7 +24,12 @@ def _differences(engine: Engine) -> list[Any]:
     load_models()
     with engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "compare_server_default": True}
+            connection,
+            opts={
+                "compare_type": True,
+                "compare_server_default": True,
+                "include_name": include_name,
+            },
         )
         return list(compare_metadata(context, Base.metadata))
 
