@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from facito_admin.accounts import listing
 from facito_admin.accounts.lifecycle import purge_due_accounts
@@ -246,3 +246,28 @@ def test_the_query_plan_reads_the_index(client, runtime: Runtime, people, org_a:
     assert "VIRTUAL TABLE INDEX" in details, details
     assert "SCAN hits" in details, details
     assert "SEARCH accounts USING INTEGER PRIMARY KEY (rowid=?)" in details, details
+
+
+@pytest.mark.postgres_only
+def test_the_application_role_reads_no_other_organisations_index_rows(
+    runtime: Runtime, people, org_a: Org, org_b: Org
+):
+    """Directly (the index table's policy) nor through account_search_ids (the session's
+    organisation only), and nothing in a session that serves none."""
+    every = "SELECT organisation_id FROM account_search"
+    through = "SELECT account_search_ids('%corp.example%', 1000)"
+    with runtime.database.engine.connect() as connection:
+        connection.begin()
+        assert connection.execute(text(every)).all() == []
+        assert connection.execute(text(through)).all() == []
+        for org in (org_a, org_b):
+            connection.execute(
+                text("SELECT set_config('app.organisation_id', :org, true)"), {"org": str(org.id)}
+            )
+            assert set(connection.execute(text(every)).scalars()) == {org.id}
+            ids = set(connection.execute(text(through)).scalars())
+            own = connection.execute(
+                text("SELECT id FROM accounts WHERE organisation_id = :org"), {"org": org.id}
+            )
+            assert len(ids) == len(PEOPLE) and ids == set(own.scalars())
+        connection.rollback()
