@@ -39,10 +39,17 @@ def gunicorn(
     log: Path,
     cwd: Path,
     config: Path | None = None,
+    threads: int = 1,
 ) -> Iterator[str]:
-    """Serve ``app`` under gunicorn (sync workers) until the block ends; yield its base URL."""
+    """Serve ``app`` under gunicorn until the block ends; yield its base URL.
+
+    ``threads`` > 1 runs gthread workers with that many threads each (as gunicorn.conf.py
+    does); 1 is sync workers. The command line wins over a config file's settings.
+    """
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}"]
+    command += ["--threads", str(threads)]
+    command += ["--worker-class", "gthread" if threads > 1 else "sync"]
     if config is not None:
         command += ["-c", str(config)]
     command.append(app)

@@ -8,8 +8,8 @@ What it does, for one database (SQLite by default, PostgreSQL with --database-ur
 2. serves our app (`wsgi:app`, production-like settings as in bench/list_accounts.py: JSON
    access log at INFO, Prometheus in multiprocess mode, the rate limiter on with a budget too
    large to refuse) and the reference (bench/scim_reference.py: scim2-server's own WSGI
-   application, mounted under /scim/v2 too) each under gunicorn with the same number of sync
-   workers;
+   application, mounted under /scim/v2 too) each under gunicorn with the same workers and
+   threads (--workers, --server-threads: 2 x 4 as gunicorn.conf.py, gthread);
 3. creates the same --users users on both (POST /scim/v2/Users, same bodies), checks that both
    answer 201 to a create and find a user by its userName, then drives both with wrk (same
    duration, threads and connections) in rounds that alternate which goes first:
@@ -318,6 +318,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--admin-user", default="postgres", help="creates the database")
     parser.add_argument("--users", type=int, default=1000, help="created before the gets")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--server-threads",
+        type=int,
+        default=4,
+        help="gunicorn threads per worker, both sides (1: sync workers)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=4, help="wrk connections")
     parser.add_argument("--seconds", type=float, default=8, help="each wrk run")
@@ -389,6 +395,7 @@ def serve_ours(
             "wsgi:app",
             our_environment(target, workdir),
             workers=args.workers,
+            threads=args.server_threads,
             log=workdir / "ours.log",
             cwd=ROOT,
         )
@@ -426,6 +433,7 @@ def serve_reference(
             "bench.scim_reference:app",
             env,
             workers=args.workers,
+            threads=args.server_threads,
             log=workdir / "reference.log",
             cwd=ROOT,
             config=config,
@@ -483,7 +491,8 @@ def main() -> None:
                 check(name, side, new=f"check-{name}@bench.example", existing=user_names[-1])
             print(
                 f"load: wrk -t{args.threads} -c{args.connections} -d{args.seconds:g}s per run, "
-                f"{args.rounds} rounds alternating; gunicorn -w {args.workers} (sync) each"
+                f"{args.rounds} rounds alternating; gunicorn -w {args.workers} "
+                f"--threads {args.server_threads} each"
             )
             gets = alternate_scripts(
                 sides, args, script=FILTER_SCRIPT, script_args=lambda _n, _r: [str(filters)]

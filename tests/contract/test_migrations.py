@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, Table, create_engine, inspect, text
 
 from facito_admin.db.base import Base
-from facito_admin.db.migrations import alembic_config, upgrade
+from facito_admin.db.migrations import alembic_config, include_name, upgrade
 from facito_admin.domains import load_models
 from facito_admin.runtime import Runtime
 
@@ -24,7 +24,12 @@ def _differences(engine: Engine) -> list[Any]:
     load_models()
     with engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "compare_server_default": True}
+            connection,
+            opts={
+                "compare_type": True,
+                "compare_server_default": True,
+                "include_name": include_name,
+            },
         )
         return list(compare_metadata(context, Base.metadata))
 
@@ -101,5 +106,63 @@ def test_organisations_offboarded_before_0015_get_the_default_return_period(tmp_
         assert rows["gone"].data_return_until.startswith("2026-12-02 09:30:00")
         assert rows["gone"].offboarded_at.startswith("2026-11-02 09:30:00")
         assert rows["here"].data_return_until is None
+    finally:
+        engine.dispose()
+
+
+def test_accounts_there_before_0018_are_in_the_search_index(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'search.db'}"
+    upgrade(url, revision="0015")
+    engine = create_engine(url)
+    now = datetime(2026, 12, 1, tzinfo=UTC).replace(tzinfo=None)
+    organisation = uuid.uuid4().hex
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                Table("organisations", MetaData(), autoload_with=engine).insert(),
+                {
+                    "id": organisation,
+                    "slug": "before",
+                    "name": "Before",
+                    "status": "active",
+                    "primary_region": "azure-nl",
+                    "backup_region": "azure-de",
+                    "status_changed_at": now,
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+            connection.execute(
+                Table("accounts", MetaData(), autoload_with=engine).insert(),
+                [
+                    {
+                        "organisation_id": organisation,
+                        "id": uuid.uuid4().hex,
+                        "user_principal_name": f"{name}@before.example",
+                        "upn_key": f"{name}@before.example",
+                        "display_name": name.title(),
+                        "name_key": name,
+                        "source": "manual",
+                        "status": "active",
+                        "status_changed_at": now,
+                        "is_minor": False,
+                        "version": 1,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for name in ("wilhelmina", "beatrix")
+                ],
+            )
+        upgrade(url)
+        with engine.connect() as connection:
+            found = connection.execute(
+                text(
+                    "SELECT a.name_key FROM account_search s JOIN accounts a ON a.rowid = s.rowid"
+                    " WHERE account_search MATCH :term"
+                ),
+                {"term": '"helmi"'},
+            )
+            assert found.scalars().all() == ["wilhelmina"]
     finally:
         engine.dispose()

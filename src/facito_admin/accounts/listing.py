@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,15 +34,19 @@ from sqlalchemy import (
     Integer,
     Select,
     Text,
+    Uuid,
+    any_,
     bindparam,
     cast,
     func,
     literal_column,
     or_,
     select,
+    table,
     tuple_,
     type_coerce,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
@@ -94,6 +99,57 @@ def _selected(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
 
 SORT_KEYS = {"created": (Account.id,), "name": (Account.name_key, Account.id)}
 
+# `q` and the trigram index (migration 0018): a table beside accounts, kept in step by
+# triggers, that names the accounts whose keys hold a term of three characters or more.
+# A search first asks it whether the term is rare: at most CANDIDATES accounts (on SQLite
+# counted over all organisations, the FTS5 table has none; on PostgreSQL of the session's
+# organisation). A rare term's page is read from those candidates alone, joined back to
+# accounts, where the organisation filter (and row-level security) and the LIKEs decide as
+# without the index. A common term, and a term shorter than three characters (trigrams find
+# nothing shorter; on PostgreSQL letters or digits), takes the old path: the organisation's
+# accounts in page order until the page is full, which many matches make short.
+# - PostgreSQL: account_search_ids(pattern, max_rows), the session's organisation's ids whose
+#   keys match the LIKE pattern (pg_trgm GIN). A function because accounts' row-level
+#   security keeps the planner from using an index for a LIKE on accounts itself.
+# - SQLite: the FTS5 trigram table's rowids whose keys hold the term as a phrase (a substring
+#   of one key in FTS5's case folding: a superset of the LIKEs' matches); the page query reads
+#   them first (a subquery with a LIMIT is materialised, not reordered), accounts by rowid.
+CANDIDATES = 1000
+_MIN_TRIGRAM = 3
+_ALNUM_RUN = re.compile(r"[^\W_]{3}")  # _MIN_TRIGRAM letters or digits in a row
+_FTS5_MATCHES: Select[Any] = (
+    select(literal_column("rowid").label("rid"))
+    .select_from(table("account_search"))
+    .where(literal_column("account_search").op("MATCH")(bindparam("terms")))
+    .limit(bindparam("most", type_=Integer()))
+)
+_FTS5_HITS = _FTS5_MATCHES.subquery("hits")
+_FTS5_COUNT = select(func.count()).select_from(_FTS5_MATCHES.subquery())
+
+
+def _indexable(term: str, dialect: str) -> bool:
+    """Whether the trigram index can name the candidates for ``term`` (a key)."""
+    if dialect == "postgresql":
+        # pg_trgm makes trigrams of runs of letters and digits only.
+        return _ALNUM_RUN.search(term) is not None
+    return len(term) >= _MIN_TRIGRAM
+
+
+def _fts5_phrase(term: str) -> str:
+    """``term`` as an FTS5 string: a phrase, every character literal."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _candidates(session: Session, dialect: str, term: str, pattern: str) -> dict[str, Any] | None:
+    """The parameters of the indexed page query if ``term`` is rare, else None."""
+    most = CANDIDATES + 1
+    if dialect == "postgresql":
+        found = session.scalars(select(func.account_search_ids(pattern, most, type_=Uuid()))).all()
+        return {"candidates": list(found)} if len(found) <= CANDIDATES else None
+    terms = _fts5_phrase(term)
+    count = session.scalar(_FTS5_COUNT, {"terms": terms, "most": most})
+    return {"terms": terms, "most": most} if count is not None and count <= CANDIDATES else None
+
 
 @dataclass(frozen=True)
 class AccountFilter:
@@ -111,6 +167,7 @@ def _statement(
     source: bool,
     department: bool,
     q: bool,
+    indexed: bool,
     sort: str,
     descending: bool,
     after: bool,
@@ -124,7 +181,12 @@ def _statement(
     """
     c = Account
     columns = [_selected(column, dialect) for column in COLUMNS]
-    query = select(*columns).where(c.organisation_id == bindparam("organisation_id"))
+    query = select(*columns)
+    if indexed and dialect == "sqlite":
+        query = query.select_from(_FTS5_HITS).join(
+            Account, literal_column("accounts.rowid") == _FTS5_HITS.c.rid
+        )
+    query = query.where(c.organisation_id == bindparam("organisation_id"))
     query = query.where(
         c.status == bindparam("status") if status else c.status != AccountStatus.deleted
     )
@@ -141,6 +203,9 @@ def _statement(
                 c.upn_key.like(pattern, escape="\\"),
             )
         )
+        if indexed and dialect == "postgresql":
+            candidates = bindparam("candidates", type_=postgresql.ARRAY(Uuid()))
+            query = query.where(c.id == any_(candidates))
     keys = SORT_KEYS[sort]
     if after:
         bound = tuple_(*(bindparam(f"after_{i}", type_=k.type) for i, k in enumerate(keys)))
@@ -221,23 +286,31 @@ def fetch_page(
     """One keyset page of the session's organisation's accounts as JSON-ready items."""
     f = account_filter
     keys = SORT_KEYS[sort]
+    organisation_id = require_organisation(session)
+    dialect = session.get_bind().dialect.name
+    pattern = index = None
+    if f.q is not None:
+        pattern = rules.search_pattern(f.q)
+        if _indexable(rules.key(f.q), dialect):
+            index = _candidates(session, dialect, rules.key(f.q), pattern)
     params: dict[str, Any] = {
-        "organisation_id": require_organisation(session),
+        "organisation_id": organisation_id,
         "status": f.status,
         "source": f.source,
         "department": f.department,
-        "pattern": None if f.q is None else rules.search_pattern(f.q),
+        "pattern": pattern,
         "limit": limit + 1,
+        **(index or {}),
     }
     if cursor:
         params.update({f"after_{i}": v for i, v in enumerate(decode_cursor(cursor, keys))})
-    dialect = session.get_bind().dialect.name
     statement = _statement(
         dialect=dialect,
         status=f.status is not None,
         source=f.source is not None,
         department=f.department is not None,
         q=f.q is not None,
+        indexed=index is not None,
         sort=sort,
         descending=descending,
         after=bool(cursor),

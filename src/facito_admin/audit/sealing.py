@@ -252,9 +252,7 @@ class BackgroundSealer:
             self._wanted[organisation_id] = bind
             if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
                 self._pid = os.getpid()
-                self._thread = threading.Thread(
-                    target=self._run, name="audit-sealer", daemon=True
-                )
+                self._thread = threading.Thread(target=self._run, name="audit-sealer", daemon=True)
                 self._thread.start()
             self._changed.notify_all()
 

@@ -5,6 +5,15 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 
+# Tables the migrations create outside the models: the account search index (migration 0018;
+# on SQLite also FTS5's own account_search_* tables). Autogenerate leaves them alone.
+SEARCH_INDEX_PREFIX = "account_search"
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Whether autogenerate compares this reflected object with the models."""
+    return not (type_ == "table" and (name or "").startswith(SEARCH_INDEX_PREFIX))
+
 
 def alembic_config(database_url: str | None = None) -> Config:
     """An Alembic config for the packaged migrations (no alembic.ini needed)."""

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool, text
 
 from facito_admin.db.base import Base
+from facito_admin.db.migrations import include_name
 from facito_admin.domains import load_models
 
 load_models()
@@ -28,7 +29,11 @@ def _url() -> str:
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=_url(), target_metadata=target_metadata, literal_binds=True, render_as_batch=True
+        url=_url(),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -42,6 +47,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=True,
             compare_type=True,
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -18,6 +18,7 @@ from facito_admin.runtime import Runtime
 from facito_admin.support_access.actions import SupportAccessAction
 from tests.api.offboarding.helpers import ADMIN, end_return_period, offboard, run_export
 from tests.conftest import Org
+from tests.factories.accounts import search_index_differences
 from tests.factories.offboarding import rows_left, seed_every_kind
 from tests.factories.retention import place_hold, release_hold
 
@@ -61,6 +62,8 @@ def test_after_the_return_period_only_held_data_and_the_certificate_remain(
     # chain (a release is recorded there): nothing else of A.
     kept = {"accounts": 1, "data_records": 4, "legal_holds": 1, "audit_chain_heads": 1}
     assert rows_left(runtime, org_a.id) == kept
+    # The account search index (migration 0018, no model) went with the accounts.
+    assert not search_index_differences(runtime)
     assert rows_left(runtime, org_b.id) == before_b
     [event] = _facito_events(runtime)
     assert event.target_id == str(org_a.id)
