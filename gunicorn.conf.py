@@ -3,6 +3,11 @@
 import os
 
 wsgi_app = "wsgi:app"
+# Threads per worker: a request waiting on the database (a commit's WAL flush, a query) lets
+# another run, and concurrent commits share their flushes. Sessions, pools and caches are
+# per-thread or locked; override with --threads or GUNICORN_CMD_ARGS.
+worker_class = "gthread"
+threads = 4
 
 
 def child_exit(_server, worker):
