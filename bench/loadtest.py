@@ -1,19 +1,32 @@
-"""Serving a WSGI app under gunicorn and driving it with wrk, for the benchmarks in bench/."""
+"""Serving a WSGI app under gunicorn and driving it with load, for the benchmarks in bench/.
+
+Two drivers make the load: wrk (what the figures are measured with) and a small Python one
+(threads, one HTTP/1.1 connection each, http.client), used when wrk is not installed or when
+a benchmark is given ``--driver python``. The Python driver competes with the servers for the
+CPU and is slower than wrk, so its figures are for smoke runs (`make bench-smoke`): it is
+there so that a benchmark that no longer runs fails CI whether or not the machine has wrk.
+Each benchmark describes its load once (:class:`Load`: the URL, a wrk Lua script or none,
+and the same requests and answer checks in Python) and either driver runs it.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,30 +160,151 @@ def wrk(
     )
 
 
+# One request of the Python driver: method, path with query, body (None: no body).
+PlannedRequest = tuple[str, str, bytes | None]
+
+
+@dataclass(frozen=True)
+class Load:
+    """The load on one URL, for either driver.
+
+    ``script``/``script_args``: the wrk Lua script building the requests and checking the
+    answers (it prints ``bench: unexpected N``), if any; ``plan(thread, n)`` gives the Python
+    driver's n-th request of a thread and ``expect(status, body)`` whether an answer is what the
+    script would accept. Without a plan, a GET of the URL; without expect, any 2xx.
+    """
+
+    url: str
+    headers: dict[str, str]
+    script: Path | None = None
+    script_args: Sequence[str] = ()
+    plan: Callable[[int, int], PlannedRequest] | None = None
+    expect: Callable[[int, bytes], bool] | None = None
+
+
+DRIVERS = ("auto", "wrk", "python")
+
+
+def choose_driver(name: str) -> str:
+    """``auto`` is wrk when it is installed, the Python driver otherwise."""
+    if name == "auto":
+        return "wrk" if shutil.which("wrk") else "python"
+    if name == "wrk" and shutil.which("wrk") is None:
+        raise SystemExit(
+            "wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu), `brew install wrk`; "
+            "or --driver python (smoke runs: its figures are not comparable)"
+        )
+    return name
+
+
+def drive(load: Load, *, driver: str, seconds: float, threads: int, connections: int) -> WrkResult:
+    """One run of ``load`` by ``driver`` (wrk or python); a wrong answer ends the benchmark."""
+    if driver == "python":
+        return python_load(load, seconds=seconds, connections=connections)
+    result = wrk(
+        load.url,
+        seconds=seconds,
+        threads=threads,
+        connections=connections,
+        headers=load.headers,
+        script=load.script,
+        script_args=load.script_args,
+    )
+    if load.script is not None:
+        unexpected = re.search(r"bench: unexpected (\d+)", result.output)
+        if unexpected is None or int(unexpected.group(1)):
+            raise SystemExit(f"{load.url}: answers not as expected; wrk said:\n{result.output}")
+    return result
+
+
+def python_load(load: Load, *, seconds: float, connections: int) -> WrkResult:
+    """``connections`` threads, each sending ``load``'s requests one after the other for
+    ``seconds`` over its own connection (reopened when the server closes it, as gunicorn's sync
+    workers do after each answer); requests/s, mean latency and the wrong answers, like wrk."""
+    parts = urllib.parse.urlsplit(load.url)
+    base_path = parts.path + (f"?{parts.query}" if parts.query else "")
+    deadline = time.monotonic() + seconds
+    lock = threading.Lock()
+    totals = {"done": 0, "latency": 0.0, "errors": 0, "unexpected": 0}
+    first_unexpected: list[str] = []
+
+    def worker(thread: int) -> None:
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        done = errors = unexpected = 0
+        latency = 0.0
+        n = 0
+        while time.monotonic() < deadline:
+            method, path, body = load.plan(thread, n) if load.plan else ("GET", base_path, None)
+            n += 1
+            started = time.perf_counter()
+            try:
+                connection.request(method, path, body=body, headers=load.headers)
+                response = connection.getresponse()
+                data = response.read()
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                errors += 1
+                continue
+            latency += time.perf_counter() - started
+            done += 1
+            good = load.expect(response.status, data) if load.expect else response.status < 300
+            if not good:
+                unexpected += 1
+                if not first_unexpected:
+                    first_unexpected.append(f"{method} {path}: {response.status} {data[:300]!r}")
+            if response.will_close:
+                connection.close()
+        connection.close()
+        with lock:
+            totals["done"] += done
+            totals["latency"] += latency
+            totals["errors"] += errors
+            totals["unexpected"] += unexpected
+
+    started = time.monotonic()
+    workers = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    elapsed = time.monotonic() - started
+    if totals["unexpected"] or not totals["done"]:
+        raise SystemExit(
+            f"{load.url}: {totals['unexpected']} answers not as expected of {totals['done']} "
+            f"({totals['errors']} connection errors); first: {first_unexpected[:1]}"
+        )
+    mean_ms = totals["latency"] / totals["done"] * 1000
+    return WrkResult(
+        totals["done"] / elapsed,
+        f"{mean_ms:.2f}ms",
+        f"{totals['errors']} (python driver)" if totals["errors"] else "none (python driver)",
+    )
+
+
 def alternate(
-    urls: dict[str, tuple[str, dict[str, str]]],
+    loads: dict[str, Load],
     *,
+    driver: str,
     rounds: int,
     seconds: float,
     threads: int,
     connections: int,
+    warm_up: float = 2,
 ) -> dict[str, list[WrkResult]]:
-    """wrk on each URL in turn, ``rounds`` times, alternating the order (drift cancels out)."""
-    results: dict[str, list[WrkResult]] = {name: [] for name in urls}
-    names = list(urls)
+    """Each load in turn, ``rounds`` times, alternating the order (drift cancels out)."""
+    results: dict[str, list[WrkResult]] = {name: [] for name in loads}
+    names = list(loads)
     for name in names:  # warm-up: imports, prepared statements, caches, page cache
-        url, headers = urls[name]
-        wrk(url, seconds=2, threads=threads, connections=connections, headers=headers)
+        drive(loads[name], driver=driver, seconds=warm_up, threads=threads, connections=connections)
     for n in range(rounds):
         for name in names if n % 2 == 0 else list(reversed(names)):
-            url, headers = urls[name]
             results[name].append(
-                wrk(
-                    url,
+                drive(
+                    loads[name],
+                    driver=driver,
                     seconds=seconds,
                     threads=threads,
                     connections=connections,
-                    headers=headers,
                 )
             )
     return results

@@ -14,7 +14,12 @@ from facito_admin.db.session import (
     bind_organisation,
     cross_organisation_session,
 )
-from facito_admin.db.tenancy import REUSED_STATEMENT, TenancyViolation, scoped_rows
+from facito_admin.db.tenancy import (
+    REUSED_STATEMENT,
+    SCOPED_ORGANISATION_PARAMETER,
+    TenancyViolation,
+    scoped_rows,
+)
 from facito_admin.runtime import Runtime
 from facito_admin.tenants.models import Organisation
 from tests.conftest import Org
@@ -259,3 +264,11 @@ def test_scoped_rows_refuse_a_session_without_organisation_and_core_statements(
             scoped_rows(session, select(AuditEvent.__table__.c.id), {})
         with pytest.raises(TenancyViolation):
             scoped_rows(session, update(AuditEvent).values(outcome="x"), {})  # type: ignore[arg-type]
+
+
+def test_scoped_rows_take_the_organisation_from_the_session_never_from_the_caller(
+    runtime: Runtime, org_a: Org, org_b: Org
+):
+    statement = select(AuditEvent.organisation_id).execution_options(**{REUSED_STATEMENT: True})
+    with runtime.session(organisation_id=org_a.id) as session, pytest.raises(TenancyViolation):
+        scoped_rows(session, statement, {SCOPED_ORGANISATION_PARAMETER: org_b.id})

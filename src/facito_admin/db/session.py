@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -39,22 +41,65 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+# A pooled connection idle for longer than this is pinged before use (see _ping_when_idle).
+PING_AFTER_IDLE_SECONDS = 5.0
+_RETURNED_AT = "facito_returned_at"
+
+
+def _ping_when_idle(engine: Engine, after_idle: float) -> None:
+    """Ping a pooled connection before use only when it has been idle for ``after_idle`` s.
+
+    What pool_pre_ping is for (a connection the server or a firewall dropped while it waited
+    in the pool is replaced, not handed to a request), without its round trip on every
+    checkout: on PostgreSQL that was one statement in five of a list request
+    (bench/list_accounts.py). A connection returned moments ago was working then; one the
+    database drops in that window fails its request (503) and SQLAlchemy empties the pool.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get(_RETURNED_AT)
+        if returned_at is not None and time.monotonic() - returned_at < after_idle:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            # The pool discards this connection and checks out another (up to three tries).
+            raise DisconnectionError(f"pooled connection dropped: {error}") from error
+
+
 class Database:
     """The engines of one database and a factory of sessions bound to one organisation."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pool_size: int = 10,
+        ping_after_idle: float = PING_AFTER_IDLE_SECONDS,
+    ) -> None:
         self.url = url
         kwargs: dict[str, Any] = {"echo": echo}
+        pooled = not url.startswith("sqlite")
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
             if ":memory:" in url:
                 raise ValueError("use a file database; in-memory SQLite is one per connection")
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size)
         if url.startswith("postgresql") and url.endswith("#nullpool"):
             kwargs = {"echo": echo, "poolclass": NullPool}
             url = url.removesuffix("#nullpool")
+            pooled = False
         self.engine = create_engine(url, **kwargs)
+        if pooled:
+            _ping_when_idle(self.engine, ping_after_idle)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self.is_postgresql = self.engine.dialect.name == "postgresql"
         self._write_engine: Engine = self.engine

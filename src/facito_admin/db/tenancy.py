@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import ForeignKey, Row, Select, event, inspect
+from sqlalchemy import ForeignKey, Row, Select, bindparam, event, inspect
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -201,25 +201,62 @@ def _scoped(statement: Any, organisation_id: uuid.UUID) -> Any:
     return scoped
 
 
+# scoped_rows' criteria compare organisation_id with this parameter, which it alone supplies
+# (the session's organisation): one scoped form per statement serves every organisation.
+SCOPED_ORGANISATION_PARAMETER = "tenancy_organisation_id"  # also written in the lambda below
+_by_parameter: dict[Any, Any] = {}
+
+
+def _scoped_by_parameter(statement: Any) -> Any:
+    """``statement`` with the organisation criteria of the guard, the organisation a parameter.
+
+    Rather than a value captured from a lambda's closure: SQLAlchemy extracts such a value from
+    every execution's cache key and matches it to the compiled statement's parameters, which
+    costs more than running the list's query (bench/list_accounts.py, --profile: 3 building of
+    `==` expressions per request in construct_params).
+    """
+    scoped = _by_parameter.get(statement)
+    if scoped is None:
+        scoped = statement.options(
+            with_loader_criteria(
+                TenantScoped,
+                # A literal name: SQLAlchemy would track a variable as a value of the lambda.
+                lambda cls: cls.organisation_id == bindparam("tenancy_organisation_id"),
+                include_aliases=True,
+            )
+        )
+        if statement.get_execution_options().get(REUSED_STATEMENT):
+            with _scoped_lock:
+                _by_parameter[statement] = scoped
+                while len(_by_parameter) > _SCOPED_MAX:
+                    del _by_parameter[next(iter(_by_parameter))]
+    return scoped
+
+
 def scoped_rows(
-    session: Session, statement: Select[Any], params: Mapping[str, Any]
-) -> Sequence[Row[Any]]:
+    session: Session, statement: Select[*tuple[Any, ...]], params: Mapping[str, Any]
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """Rows of an ORM select of columns for the session's organisation, without ORM loading.
 
-    For hot lists that only read column values (accounts/listing.py). The statement gets what
-    the guard above gives every ORM query (refused without an organisation or when it is not an
-    ORM statement; the organisation criteria added) and runs on the session's connection, in
-    its transaction (on PostgreSQL with row-level security set for the organisation), but
-    skips the Session's execution and result loading, a tenth of a list request
-    (bench/list_accounts.py). Pending changes are flushed first, as the session would.
+    For hot reads that only need column values (accounts/listing.py, the SCIM token check).
+    The statement gets what the guard above gives every ORM query (refused without an
+    organisation or when it is not an ORM statement; the organisation criteria added, here
+    with the organisation as a parameter only this function supplies) and runs on the
+    session's connection, in its transaction (on PostgreSQL with row-level security set for
+    the organisation), but skips the Session's execution and result loading, a tenth of a
+    list request (bench/list_accounts.py). Pending changes are flushed first, as the session
+    would.
     """
     organisation_id = require_organisation(session)
     if not statement.is_select or statement._propagate_attrs.get("compile_state_plugin") != "orm":
         raise TenancyViolation("scoped_rows runs ORM selects of models only")
+    if SCOPED_ORGANISATION_PARAMETER in params:
+        raise TenancyViolation("the organisation of scoped_rows is the session's, never a caller's")
     if session.new or session.dirty or session.deleted:
         session.flush()
-    scoped = _scoped(statement, organisation_id)
-    return session.connection().execute(scoped, dict(params)).all()
+    scoped = _scoped_by_parameter(statement)
+    values = {**params, SCOPED_ORGANISATION_PARAMETER: organisation_id}
+    return session.connection().execute(scoped, values).all()
 
 
 @event.listens_for(Session, "before_flush")

@@ -22,7 +22,7 @@ from ..audit.service import record_event
 from ..auth.context import RequestContext
 from ..common.pagination import Page, paginate
 from ..db.base import new_id, utcnow
-from ..db.tenancy import REUSED_STATEMENT
+from ..db.tenancy import REUSED_STATEMENT, scoped_rows
 from ..errors import InvalidState, NotFound, ValidationFailed
 from ..tenants.models import Federation, FederationStatus, Organisation, OrganisationStatus
 from .actions import ScimAction
@@ -138,32 +138,53 @@ _FEDERATED = (
     )
     .label("federated")
 )
-# Every SCIM request runs it: built once, and the tenancy guard keeps its scoped form.
+# Every SCIM request runs it: built once, columns only (no token entity to load), and run by
+# scoped_rows, which gives it the organisation criteria with the organisation as a parameter.
 _TOKEN_AND_STATUS = (
-    select(ScimToken, Organisation.status, _FEDERATED)
+    select(
+        ScimToken.organisation_id,
+        ScimToken.id,
+        ScimToken.description,
+        ScimToken.secret_sha256,
+        ScimToken.revoked_at,
+        ScimToken.expires_at,
+        ScimToken.last_used_at,
+        Organisation.status,
+        _FEDERATED,
+    )
     .join(Organisation, Organisation.id == ScimToken.organisation_id)
     .where(ScimToken.id == bindparam("token_id", type_=ScimToken.id.type))
     .execution_options(**{REUSED_STATEMENT: True})
 )
 
 
-def resolve_token(session: Session, parts: TokenParts, *, now: datetime) -> ScimToken | str:
+@dataclass(frozen=True)
+class ResolvedToken:
+    """What a request needs of the usable token it presented."""
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    description: str
+    last_used_at: datetime | None
+
+
+def resolve_token(session: Session, parts: TokenParts, *, now: datetime) -> ResolvedToken | str:
     """The usable token the parts name, or why it is refused (a short reason).
 
     ``session`` is bound to ``parts.organisation_id``; one query reads the token, its
     organisation's status and whether the organisation has an active federation.
     """
-    row = session.execute(_TOKEN_AND_STATUS, {"token_id": parts.token_id}).first()
+    rows = scoped_rows(session, _TOKEN_AND_STATUS, {"token_id": parts.token_id})
+    row = rows[0] if rows else None
     # Unknown and wrong secrets get the same answer: nothing tells a guesser which ids exist.
-    if row is None or not hmac.compare_digest(row[0].secret_sha256, _digest(parts.secret)):
+    if row is None or not hmac.compare_digest(row.secret_sha256, _digest(parts.secret)):
         return "unknown token"
-    token, status, federated = row
-    if token.revoked_at is not None:
+    if row.revoked_at is not None:
         return "token revoked"
-    if token.expires_at is not None and token.expires_at <= now:
+    if row.expires_at is not None and row.expires_at <= now:
         return "token expired"
-    if status is not OrganisationStatus.active:
+    if row.status is not OrganisationStatus.active:
         return "organisation is not active"
-    if not federated:
+    if not row.federated:
         return "organisation has no active federation"
-    return token
+    return ResolvedToken(row.id, row.organisation_id, row.description, row.last_used_at)
