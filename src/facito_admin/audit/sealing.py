@@ -123,6 +123,20 @@ def lock_head(session: Session, *, wait: bool = True) -> AuditChainHead:
     return head
 
 
+def _commit_without_waiting_for_the_disk(session: Session) -> None:
+    """PostgreSQL: this transaction's commit does not wait for its WAL flush (SET LOCAL).
+
+    Safe for a seal, and it halves the disk flushes of a write: a seal only moves committed
+    events from one table to another. If PostgreSQL crashes before the flush, the database
+    comes back as of an earlier instant, the seal undone as a whole and its events waiting
+    again; any transaction that committed normally after the seal (a change, a signed
+    checkpoint) flushed the seal's WAL with its own, so nothing lost was ever relied upon, and
+    the same events sealed again in the same order give the same hashes.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+
+
 # Called mid-batch (events written, head not yet moved); a test kills the process there.
 BatchHook = Callable[[int], None]
 
@@ -136,6 +150,7 @@ def seal_pending(
 ) -> int:
     """Link up to ``limit`` waiting events into the chain, in the caller's transaction; how many."""
     organisation_id = require_organisation(session)
+    _commit_without_waiting_for_the_disk(session)
     head = lock_head(session, wait=wait)
     # RETURNING gives no order: the batch is put back in recording order here.
     waiting = sorted(
