@@ -117,8 +117,16 @@ def apply_users(
             upn_keys.add(key(upn))
         if email:
             email_keys.add(key(email))
-    holding = _lookup(session, Account.upn_key, sorted(upn_keys), live=True)
-    holding += _lookup(session, Account.email_key, sorted(email_keys), live=True)
+    # A key that a live account of the page already holds has no other live holder (they are
+    # unique): only the others are looked up. Most users keep theirs, and reading their
+    # accounts twice more was most of an unchanged full sync (measured: 300,000 rows read
+    # and converted for 100,000 users).
+    live = [row for row in by_oid.values() if row["status"] != DELETED]
+    upns_held = {row["upn_key"] for row in live}
+    emails_held = {row["email_key"] for row in live}
+    holding = [row for row in live if row["upn_key"] in upn_keys or row["email_key"] in email_keys]
+    holding += _lookup(session, Account.upn_key, sorted(upn_keys - upns_held), live=True)
+    holding += _lookup(session, Account.email_key, sorted(email_keys - emails_held), live=True)
     holders = list({row["id"]: row for row in holding}.values())
     _plan_cache(session, "auto")
     plan = plan_page(users, by_oid=by_oid, holders=holders, facts=facts, final=final)
