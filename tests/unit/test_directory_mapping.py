@@ -16,9 +16,7 @@ from facito_admin.directory_sync.plan import WRITTEN, RunFacts, plan_page
 
 OID = "0b8e5f4c-1d2a-4c3b-9a8f-7e6d5c4b3a21"
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-FACTS = RunFacts(
-    federation_id=uuid.uuid4(), run_id=uuid.uuid4(), full=True, now=NOW, retention_days=30
-)
+FACTS = RunFacts(federation_id=uuid.uuid4(), full=True, now=NOW, retention_days=30)
 
 
 def test_a_full_listing_entry_states_every_field_and_cleans_them():

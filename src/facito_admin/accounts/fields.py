@@ -311,7 +311,6 @@ INTERNAL_COLUMNS = frozenset(
         "deleted_from_status",
         "adult_on",
         "directory_federation_id",
-        "directory_seen_run",
         "version",
     }
 )

@@ -134,12 +134,10 @@ class Account(TenantScoped, Versioned, Timestamped, Base):
     # birth_date + the policy's age of consent: the account stops being a minor that day.
     adult_on: Mapped[date | None]
     guardian_consent_at: Mapped[datetime | None]
-    # Directory sync (directory_sync/): the federation whose directory the account comes from,
-    # and the last full sync that found it there. A complete full sync soft-deletes the
-    # accounts of its federation that it did not find (marking beats holding every object id
-    # of a 100,000-user directory in memory, and survives a worker that dies midway).
+    # Directory sync (directory_sync/): the federation whose directory the account comes from.
+    # A complete full sync soft-deletes the accounts of its federation that it did not find
+    # (directory_sync/seen.py).
     directory_federation_id: Mapped[uuid.UUID | None]
-    directory_seen_run: Mapped[uuid.UUID | None]
 
     def minor_on(self, day: date) -> bool:
         """Whether the account is a minor's on ``day``."""

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKeyConstraint, Text
+from sqlalchemy import JSON, ForeignKeyConstraint, LargeBinary, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db.base import Base, Timestamped
@@ -44,3 +44,24 @@ class DirectorySyncState(TenantScoped, Timestamped, Base):
     # The job of the last sync asked for: a second one waits until it has finished.
     last_job_id: Mapped[uuid.UUID | None]
     last_result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class DirectorySyncSeen(TenantScoped, Base):
+    """The accounts one page of a full sync found in the directory, for the end of its listing.
+
+    A complete listing removes the federation's accounts it did not find. Its pages store what
+    they found here, 16 bytes an account id, a row a page, committed with the page: marking
+    each account instead rewrote every account on every full sync, changed or not. The rows
+    go when their run finishes (tasks.py) or with the job.
+    """
+
+    __tablename__ = "directory_sync_seen"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["organisation_id", "job_id"], ["jobs.organisation_id", "jobs.id"], ondelete="CASCADE"
+        ),
+    )
+
+    job_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    page: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    account_ids: Mapped[bytes] = mapped_column(LargeBinary)

@@ -40,7 +40,6 @@ WRITTEN = (
     "entra_oid",
     "source",
     "directory_federation_id",
-    "directory_seen_run",
     "status",
     "status_changed_at",
     "deleted_at",
@@ -56,7 +55,6 @@ class RunFacts:
     """What every page of one sync shares."""
 
     federation_id: uuid.UUID
-    run_id: uuid.UUID
     full: bool
     now: datetime
     retention_days: int
@@ -110,17 +108,14 @@ class Change:
     @property
     def is_write(self) -> bool:
         before = self.before
-        return before is None or any(
-            before[column] != self.after[column]
-            for column in WRITTEN
-            if column != "directory_seen_run"
-        )
+        return before is None or any(before[column] != self.after[column] for column in WRITTEN)
 
 
 @dataclass
 class PagePlan:
     changes: list[Change] = field(default_factory=list)
-    # Accounts found in the directory that need no write, only the full sync's mark.
+    # A full sync's accounts found in the directory, changed or not (tasks.py keeps them for
+    # the end of the listing: the federation's accounts not among them are removed).
     seen: list[uuid.UUID] = field(default_factory=list)
     deferred: list[DirectoryUser] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
@@ -192,7 +187,6 @@ def _apply_user(before: Row | None, user: DirectoryUser, facts: RunFacts) -> Cha
         entra_oid=user.oid,
         source=AccountSource.graph,
         directory_federation_id=facts.federation_id,
-        directory_seen_run=facts.run_id if facts.full else after["directory_seen_run"],
     )
     status, held = _status(before, user, facts)
     _set_status(after, before, status, facts)
@@ -260,13 +254,13 @@ def plan_page(
             plan.deferred.append(change.user)
     for change in accepted:
         plan.counts["minors_held"] += int(change.minor_held)
+        if facts.full and change.user is not None and change.user.removed is None:
+            plan.seen.append(change.account_id)
         if change.is_write:
             plan.changes.append(change)
             plan.counts[outcome(change)] += 1
         else:
             plan.counts["unchanged"] += 1
-            if facts.full:
-                plan.seen.append(change.account_id)
     return plan
 
 

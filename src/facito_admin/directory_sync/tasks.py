@@ -1,9 +1,10 @@
 """A directory sync as a resumable job, and the schedule that starts delta syncs.
 
 A run goes through phases, each step committed with its checkpoint (jobs.JobContext):
-``fetch`` one Graph page per step (the checkpoint is the next link); ``cleanup`` (full syncs
-only, once the listing is complete) soft-deletes the federation's accounts the run did not
-find, a batch per step; ``deferred`` retries the users whose UPN or e-mail was taken when their
+``fetch`` one Graph page per step (the checkpoint is the next link; a full sync's page also
+stores the accounts it found, seen.py); ``cleanup`` (full syncs only, once the listing is
+complete) soft-deletes the federation's accounts the listing did not find, a batch per step;
+``deferred`` retries the users whose UPN or e-mail was taken when their
 page came; then the run stores its delta link and records its event with the result. A worker
 killed anywhere resumes at its last committed step: a page is applied together with its
 checkpoint or not at all, so nothing is duplicated or lost.
@@ -32,16 +33,26 @@ from ..policies.effective.defaults import PolicyKey, policy_flag, policy_value
 from ..runtime import Runtime, runtime_of
 from ..tenants.models import Federation, FederationStatus, Organisation, OrganisationStatus
 from .actions import DirectorySyncAction
-from .apply import ConcurrentChange, apply_users, remove_missing
+from .apply import (
+    ConcurrentChange,
+    apply_users,
+    missing_accounts,
+    refresh_statistics,
+    remove_missing,
+)
 from .graph import DeltaExpired, GraphClient, GraphError
 from .mapping import DirectoryUser, parse_page
 from .models import SYNC_KIND, DirectorySyncState
 from .plan import PagePlan, RunFacts
+from .seen import forget_seen, keep_seen, seen_accounts, seen_pages
 
 log = structlog.get_logger("facito_admin.directory_sync")
 T = TypeVar("T")
 
 CLEANUP_BATCH = 1000
+# The run refreshes the accounts' statistics once it has created this many, and again each
+# time it has created four times as many as at its last refresh: three times in 100,000.
+STATISTICS_AFTER = 1000
 # Users kept for the end of the run when their UPN or e-mail was taken; beyond this many (a
 # directory at odds with the accounts on a large scale) they count as conflicts at once.
 MAX_DEFERRED = 1000
@@ -76,6 +87,11 @@ class Progress:
     pages: int = 0
     entries: int = 0
     cleanup_after: str | None = None
+    # Pages of the current full listing whose found accounts are stored (seen.py); None in a
+    # checkpoint from before they were (accounts were marked then): its listing starts over.
+    listed: int | None = None
+    # Accounts created when the run last refreshed the planner statistics (apply.py).
+    analysed: int = 0
     # Pages already committed when a later attempt took over (a worker died, a retry).
     resumed_at_pages: list[int] = field(default_factory=list)
 
@@ -150,6 +166,8 @@ class _Run:
         self.ctx = ctx
         self.client = client
         self.federation_id = federation_id
+        # The accounts the cleanup still removes, found at its first step in this process.
+        self.missing: list[uuid.UUID] | None = None
 
     def run(self, stored_link: str | None) -> dict[str, Any]:
         checkpoint = self.ctx.checkpoint
@@ -158,6 +176,10 @@ class _Run:
             log.info("directory_sync_resumed", job_id=str(self.ctx.job_id), phase=progress.phase)
             # Recorded with the next committed step (a resume that commits nothing left no trace).
             progress.resumed_at_pages.append(progress.pages)
+            listing = progress.mode == "full" and progress.phase in ("fetch", "cleanup")
+            if listing and progress.listed is None:
+                log.info("directory_sync_listing_restarted", job_id=str(self.ctx.job_id))
+                self._full(progress)
         while progress.phase == "fetch":
             self._fetch(progress)
         while progress.phase == "cleanup":
@@ -174,7 +196,8 @@ class _Run:
     def _full(self, progress: Progress) -> Progress:
         # The delta link comes first: changes made while the listing runs are replayed by the
         # next delta sync (applying them twice is harmless), never missed.
-        progress.mode, progress.phase = "full", "fetch"
+        progress.mode, progress.phase, progress.listed = "full", "fetch", 0
+        progress.cleanup_after = None
         progress.delta_link = self.client.latest_delta_link()
         progress.link = self.client.users_link()
         return progress
@@ -182,7 +205,6 @@ class _Run:
     def _facts(self, progress: Progress) -> RunFacts:
         return RunFacts(
             federation_id=self.federation_id,
-            run_id=self.ctx.job_id,
             full=progress.mode == "full",
             now=utcnow(),
             retention_days=policy_value(self.session, PolicyKey.RetentionDeletedItemsDays),
@@ -227,7 +249,22 @@ class _Run:
             return
         users, unusable = parse_page(page.users, complete=progress.mode == "full")
         facts = self._facts(progress)
-        plan = self._apply(lambda: apply_users(self.session, self.ctx.request, users, facts=facts))
+        created = progress.counts.get("created", 0)
+        analyse = created - progress.analysed >= max(STATISTICS_AFTER, 4 * progress.analysed)
+
+        def work() -> PagePlan:
+            if analyse:
+                refresh_statistics(self.session)
+            plan = apply_users(self.session, self.ctx.request, users, facts=facts)
+            if facts.full:
+                keep_seen(self.session, self.ctx.job_id, progress.pages, plan.seen)
+            return plan
+
+        plan = self._apply(work)
+        if analyse:
+            progress.analysed = created
+        if facts.full:
+            progress.listed = (progress.listed or 0) + 1
         progress.add(plan)
         progress.counts["skipped"] = progress.counts.get("skipped", 0) + unusable
         progress.pages += 1
@@ -246,16 +283,25 @@ class _Run:
 
     def _cleanup(self, progress: Progress) -> None:
         self.ctx.raise_if_cancelled()
-        after = uuid.UUID(progress.cleanup_after) if progress.cleanup_after else None
         facts = self._facts(progress)
-        plan, last = self._apply(
-            lambda: remove_missing(
-                self.session, self.ctx.request, facts=facts, after=after, limit=CLEANUP_BATCH
-            )
+        if self.missing is None:
+            stored = seen_pages(self.session, self.ctx.job_id)
+            if stored != progress.listed:  # pragma: no cover - never, short of a bug
+                raise JobFailed(
+                    f"the listing kept {stored} of its {progress.listed} pages", retry=False
+                )
+            after = uuid.UUID(progress.cleanup_after) if progress.cleanup_after else None
+            found = seen_accounts(self.session, self.ctx.job_id)
+            self.missing = missing_accounts(self.session, facts, found, after=after)
+        batch = self.missing[:CLEANUP_BATCH]
+        plan = self._apply(
+            lambda: remove_missing(self.session, self.ctx.request, batch, facts=facts)
         )
+        del self.missing[:CLEANUP_BATCH]
         progress.add(plan)
-        progress.cleanup_after = str(last) if last else None
-        if len(plan.changes) < CLEANUP_BATCH:
+        if batch:
+            progress.cleanup_after = str(batch[-1])
+        if not self.missing:
             progress.phase = "deferred"
         self._commit(progress)
 
@@ -284,6 +330,7 @@ class _Run:
             else:
                 state.last_delta_sync_at = now
             state.last_result = result
+        forget_seen(self.session, self.ctx.job_id)
         record_event(
             self.session,
             self.ctx.request,

@@ -116,6 +116,7 @@ NOT_EXPORTED: dict[str, str] = {
     "right after their commit, they are in audit-events.jsonl of any later export",
     "jobs": "the service's own work queue (its results are in the audit log)",
     "directory_sync_states": "where the next delta sync resumes in Microsoft Graph",
+    "directory_sync_seen": "what a running directory sync found so far, dropped at its end",
     "webhook_deliveries": "delivery attempts of events already in the audit log",
     "organisation_exports": "the exports themselves",
     "offboarding_certificates": "Facito's record of the deletion, made after the export",

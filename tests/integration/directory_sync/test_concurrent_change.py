@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from sqlalchemy import select
 
@@ -29,7 +27,6 @@ def test_an_account_edited_between_read_and_write_makes_the_page_start_over(
     runtime = syncs.runtime
     facts = RunFacts(
         federation_id=federation_of(runtime, org_a),
-        run_id=uuid.uuid4(),
         full=False,
         now=utcnow(),
         retention_days=30,

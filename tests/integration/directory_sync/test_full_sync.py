@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event, select, update
+from sqlalchemy.engine import Engine
 
 from facito_admin.accounts.actions import AccountAction
 from facito_admin.accounts.models import AccountSource, AccountStatus
 from facito_admin.db.base import utcnow
+from facito_admin.db.session import unit_of_work
 from facito_admin.directory_sync.actions import DirectorySyncAction
-from facito_admin.jobs.models import JobState
+from facito_admin.directory_sync.models import DirectorySyncSeen
+from facito_admin.jobs.models import Job, JobState
 from tests.conftest import Org
 from tests.factories.accounts import birth_date_for_age, make_account
 from tests.factories.directory_sync import SyncHarness
@@ -89,6 +97,29 @@ def test_a_full_sync_creates_an_account_per_directory_user(
     assert state.last_result == job.result
 
 
+@contextmanager
+def account_writes() -> Iterator[list[str]]:
+    """The statements that write accounts, on any engine, while the block runs."""
+    written: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith(
+            ("UPDATE accounts", "INSERT INTO accounts", "DELETE FROM accounts")
+        ):
+            written.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        yield written
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+
+
+def seen_rows(syncs: SyncHarness, org: Org) -> int:
+    with syncs.runtime.session(organisation_id=org.id) as session:
+        return len(session.scalars(select(DirectorySyncSeen)).all())
+
+
 def test_a_second_full_sync_changes_nothing(syncs: SyncHarness, graph: FakeGraph, org_a: Org):
     graph.add_range(0, 120)
     graph.page_size = 50
@@ -96,8 +127,12 @@ def test_a_second_full_sync_changes_nothing(syncs: SyncHarness, graph: FakeGraph
     before = {a.id: (a.version, a.updated_at) for a in syncs.accounts(org_a)}
     events = len(syncs.events(org_a))
 
-    job = syncs.run(org_a, "full")
+    with account_writes() as written:
+        job = syncs.run(org_a, "full")
     assert job.state is JobState.succeeded, job.error
+    # Not one account row is written: what the listing found is kept per page, not per account.
+    assert written == []
+    assert seen_rows(syncs, org_a) == 0
     assert job.result is not None
     assert (job.result["unchanged"], job.result["created"], job.result["updated"]) == (120, 0, 0)
     assert {a.id: (a.version, a.updated_at) for a in syncs.accounts(org_a)} == before
@@ -179,6 +214,57 @@ def test_a_full_sync_soft_deletes_the_accounts_no_longer_in_the_directory(
     assert job.result["restored"] == 1
     back = syncs.by_oid(org_a)[object_id(1)]
     assert (back.status, back.deleted_at, back.purge_after) == (AccountStatus.active, None, None)
+
+
+def test_a_full_sync_resumed_after_a_failed_attempt_removes_exactly_the_users_gone(
+    syncs: SyncHarness, graph: FakeGraph, org_a: Org, org_b: Org
+):
+    graph.add_range(0, 100)
+    graph.page_size = 10
+    syncs.run(org_a, "full")
+    syncs.run(org_b, "full")
+    for n in (3, 85):
+        graph.users.pop(object_id(n))
+    graph.page_delay = 0.1
+    job_id = syncs.start(org_a, "full")
+    syncs.jobs.wait_for(org_a.id, job_id, lambda j: (j.checkpoint or {}).get("pages", 0) >= 2)
+    for _ in range(4):  # more than the client retries: the attempt fails, the next resumes
+        graph.fail(500, "serviceNotAvailable")
+    graph.page_delay = 0
+    job = syncs.jobs.wait_for(org_a.id, job_id, lambda j: j.finished_at is not None, 60)
+
+    assert job.state is JobState.succeeded, job.error
+    assert job.result is not None
+    assert job.attempts == 2 and len(job.result["resumed_at_pages"]) == 1
+    # The pages of the failed attempt still count as found: only the two users gone go.
+    assert (job.result["deleted"], job.result["unchanged"]) == (2, 98)
+    deleted = {n for n, a in syncs.by_oid(org_a).items() if a.status is AccountStatus.deleted}
+    assert deleted == {object_id(3), object_id(85)}
+    assert seen_rows(syncs, org_a) == 0
+    # The other organisation, synced from the same directory before, is untouched.
+    assert {a.status for a in syncs.accounts(org_b)} == {AccountStatus.active}
+
+
+def test_a_full_sync_resumed_from_a_checkpoint_of_marked_accounts_lists_again(
+    syncs: SyncHarness, graph: FakeGraph, org_a: Org
+):
+    """A run checkpointed before its listing was kept per page (migration 0019) starts the
+    listing over rather than take every account for missing."""
+    graph.add_range(0, 30)
+    graph.page_size = 10
+    syncs.run(org_a, "full")
+    syncs.jobs.stop()
+    job_id = syncs.start(org_a, "full")
+    old = {"mode": "full", "phase": "cleanup", "link": None, "pages": 3, "entries": 30}
+    with unit_of_work(syncs.runtime, organisation_id=org_a.id) as session:
+        session.execute(update(Job).where(Job.id == job_id).values(checkpoint=old))
+    syncs.jobs.start()
+    job = syncs.jobs.wait_for(org_a.id, job_id, lambda j: j.finished_at is not None, 60)
+
+    assert job.state is JobState.succeeded, job.error
+    assert job.result is not None
+    assert job.result["deleted"] == 0
+    assert {a.status for a in syncs.accounts(org_a)} == {AccountStatus.active}
 
 
 def test_an_empty_directory_listing_deletes_nothing(
