@@ -7,7 +7,9 @@ commit, a sealer takes the chain head's lock in a short transaction of its own, 
 of the organisation's waiting events, gives each the next ``seq`` and its hash, moves them into
 ``audit_events`` and moves the head. A sealer sees only committed events, so the chain stays
 gapless whatever commits when; one killed mid-batch rolls back, and the next sealer (after the
-next commit, or the every-minute ``audit-sealing`` job) seals the same events once.
+next commit, or the every-minute ``audit-sealing`` job) seals the same events once. On SQLite,
+whose writer holds the database's write lock until it commits anyway, the sealer runs just
+before that commit instead, in the same transaction.
 """
 
 from __future__ import annotations
@@ -293,6 +295,24 @@ class BackgroundSealer:
 
 
 BACKGROUND = BackgroundSealer()
+
+
+@event.listens_for(Session, "before_commit")
+def seal_before_commit_on_sqlite(session: Session) -> None:
+    """SQLite: seal in the committing transaction itself, which makes nobody wait.
+
+    A SQLite writer holds the database's one write lock from BEGIN IMMEDIATE to its commit,
+    so no other writer runs meanwhile: sealing before the commit saves a second transaction
+    and holds no lock that was not held anyway. (PostgreSQL writers run side by side; there
+    the seal waits for the commit, below.)
+    """
+    if not session.info.get(SEAL_AFTER_COMMIT_KEY):
+        return
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    while seal_pending(session) == SEAL_BATCH:
+        pass
+    session.info.pop(SEAL_AFTER_COMMIT_KEY)
 
 
 @event.listens_for(Session, "after_commit")
