@@ -3,11 +3,10 @@
 import os
 
 wsgi_app = "wsgi:app"
-# Threads per worker: a request waiting on the database (a commit's WAL flush, a query) lets
-# another run, and concurrent commits share their flushes. Sessions, pools and caches are
-# per-thread or locked; override with --threads or GUNICORN_CMD_ARGS.
-worker_class = "gthread"
-threads = 4
+# Sync workers (one request at a time each), as many as the machine has cores and more: on
+# 2 cores, 4 threads per worker (gthread) made SCIM creates slower (86 against 110 creates/s
+# at 4 connections, bench/scim.py --server-threads): a thread back from a database round
+# trip waits for the GIL, and a create makes a dozen of them.
 
 
 def child_exit(_server, worker):

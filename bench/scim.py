@@ -9,7 +9,7 @@ What it does, for one database (SQLite by default, PostgreSQL with --database-ur
    access log at INFO, Prometheus in multiprocess mode, the rate limiter on with a budget too
    large to refuse) and the reference (bench/scim_reference.py: scim2-server's own WSGI
    application, mounted under /scim/v2 too) each under gunicorn with the same workers and
-   threads (--workers, --server-threads: 2 x 4 as gunicorn.conf.py, gthread);
+   threads (--workers 2, --server-threads 1: sync workers, as gunicorn.conf.py);
 3. creates the same --users users on both (POST /scim/v2/Users, same bodies), checks that both
    answer 201 to a create and find a user by its userName, then drives both with wrk (same
    duration, threads and connections) in rounds that alternate which goes first:
@@ -342,7 +342,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--server-threads",
         type=int,
-        default=4,
+        default=1,
         help="gunicorn threads per worker, both sides (1: sync workers)",
     )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")

@@ -24,14 +24,14 @@ from typing import Any
 
 import structlog
 from prometheus_client import Histogram
-from sqlalchemy import Connection, Engine, delete, event, func, insert, select
+from sqlalchemy import Connection, Engine, delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningDelete
 
 from ..db.base import utcnow
 from ..db.session import SessionSource, unit_of_work
 from ..db.tenancy import ORGANISATION_KEY, REUSED_STATEMENT, require_organisation
-from .chain import event_hash
+from .chain import ChainHead, event_hash
 from .models import AuditChainHead, AuditEvent, AuditPendingEvent
 
 log = structlog.get_logger(__name__)
@@ -83,17 +83,12 @@ def _take_waiting(limit: int) -> ReturningDelete[Any]:
     )
 
 
-_HEAD_FOR_UPDATE = (
-    select(AuditChainHead)
-    .with_for_update()
-    # A session reused across transactions (expire_on_commit=False) would otherwise hand back
-    # its stale identity-map copy and link two events to the same predecessor.
-    .execution_options(populate_existing=True, **{REUSED_STATEMENT: True})
-)
-_HEAD_IF_FREE = (
-    select(AuditChainHead)
-    .with_for_update(skip_locked=True)
-    .execution_options(populate_existing=True, **{REUSED_STATEMENT: True})
+# Plain columns, not the ORM row: a seal reads and moves the head without the identity map
+# (a session reused across transactions never hands back a stale copy) or a unit-of-work flush.
+_HEAD = select(AuditChainHead.seq, AuditChainHead.hash)
+_HEAD_FOR_UPDATE = _HEAD.with_for_update().execution_options(**{REUSED_STATEMENT: True})
+_HEAD_IF_FREE = _HEAD.with_for_update(skip_locked=True).execution_options(
+    **{REUSED_STATEMENT: True}
 )
 
 
@@ -101,7 +96,7 @@ class HeadBusy(Exception):
     """Another sealer holds the chain head: it, or the one after it, seals what waits."""
 
 
-def lock_head(session: Session, *, wait: bool = True) -> AuditChainHead:
+def lock_head(session: Session, *, wait: bool = True) -> ChainHead:
     """The organisation's chain head, locked until the transaction ends.
 
     ``wait=False`` raises HeadBusy instead of waiting for another sealer (PostgreSQL; SQLite's
@@ -117,12 +112,12 @@ def lock_head(session: Session, *, wait: bool = True) -> AuditChainHead:
         if options.get("sqlite_begin") != "immediate":
             raise AuditChainError("the chain is sealed in write sessions only")
     query = _HEAD_FOR_UPDATE if wait else _HEAD_IF_FREE
-    head = session.execute(query).scalar_one_or_none()
+    head = session.execute(query).first()
     if head is None and not wait and session.scalar(select(AuditChainHead.seq)) is not None:
         raise HeadBusy
     if head is None:
         raise AuditChainError("the organisation has no audit chain (start_chain)")
-    return head
+    return ChainHead(seq=head.seq, hash=head.hash)
 
 
 def _commit_without_waiting_for_the_disk(session: Session) -> None:
@@ -173,8 +168,11 @@ def seal_pending(
     session.execute(insert(AuditEvent), sealed)
     if mid_batch is not None:
         mid_batch(len(sealed))
-    head.seq, head.hash = seq, prev_hash
-    session.flush()
+    session.execute(
+        update(AuditChainHead)
+        .values(seq=seq, hash=prev_hash)
+        .execution_options(synchronize_session=False)
+    )
     now = utcnow()
     for row in waiting:
         SEALING_DELAY.observe(max((now - row.recorded_at).total_seconds(), 0.0))

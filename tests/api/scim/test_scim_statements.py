@@ -55,7 +55,7 @@ def test_a_scim_create_reads_the_token_probes_uniqueness_and_writes_account_and_
         ["SELECT", "webhook_endpoints.id,"],
         # The sealer (audit/sealing.py): on SQLite before the commit, in the same transaction
         # (the writer holds the database's write lock anyway); on PostgreSQL in its own, after.
-        ["SELECT", "audit_chain_heads.organisation_id,"],  # the chain head, locked
+        ["SELECT", "audit_chain_heads.seq,"],  # the chain head, locked
         ["DELETE", "FROM"],  # the waiting event, taken
         ["INSERT", "INTO"],  # into the chain
         ["UPDATE", "audit_chain_heads"],
