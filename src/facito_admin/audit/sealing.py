@@ -123,12 +123,13 @@ def lock_head(session: Session, *, wait: bool = True) -> ChainHead:
 def _commit_without_waiting_for_the_disk(session: Session) -> None:
     """PostgreSQL: this transaction's commit does not wait for its WAL flush (SET LOCAL).
 
-    Safe for a seal, and it halves the disk flushes of a write: a seal only moves committed
-    events from one table to another. If PostgreSQL crashes before the flush, the database
-    comes back as of an earlier instant, the seal undone as a whole and its events waiting
-    again; any transaction that committed normally after the seal (a change, a signed
-    checkpoint) flushed the seal's WAL with its own, so nothing lost was ever relied upon, and
-    the same events sealed again in the same order give the same hashes.
+    Only for a transaction that does nothing but seal. Safe there, and it halves the disk
+    flushes of a write: a seal only moves committed events from one table to another. If
+    PostgreSQL crashes before the flush, the database comes back as of an earlier instant,
+    the seal undone as a whole and its events waiting again; any transaction that committed
+    normally after the seal (a change, a signed checkpoint) flushed the seal's WAL with its
+    own, so nothing lost was ever relied upon, and the same events sealed again in the same
+    order give the same hashes.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.connection().exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
@@ -147,7 +148,6 @@ def seal_pending(
 ) -> int:
     """Link up to ``limit`` waiting events into the chain, in the caller's transaction; how many."""
     organisation_id = require_organisation(session)
-    _commit_without_waiting_for_the_disk(session)
     head = lock_head(session, wait=wait)
     # RETURNING gives no order: the batch is put back in recording order here.
     waiting = sorted(
@@ -193,6 +193,9 @@ def seal_organisation(
     total = 0
     while True:
         with unit_of_work(source, organisation_id=organisation_id) as session:
+            # A transaction of its own that only seals (not a caller's, whose change must
+            # commit durably).
+            _commit_without_waiting_for_the_disk(session)
             sealed = seal_pending(session, limit=batch, wait=wait)
         total += sealed
         if sealed < batch:

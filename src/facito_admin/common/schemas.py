@@ -193,13 +193,19 @@ class QueryInteger(ma.fields.Integer):
 class Text(ma.fields.String):
     """A string trimmed of surrounding blanks; blank or with control characters is refused.
 
-    Documented as `minLength: 1`; a Length validator counts the trimmed text.
+    Documented as `minLength: 1`. A Length validator's maximum holds for the text as sent
+    (what the document's `maxLength` promises a client) and so for the trimmed text as well.
     """
 
     rule = "Trimmed; not blank, no control characters."
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        sent = super()._deserialize(value, attr, data, **kwargs)
+        for validator in self.validators:
+            limit = validator.max if isinstance(validator, ma.validate.Length) else None
+            if limit is not None and len(sent) > limit:
+                raise ma.ValidationError(f"Longer than maximum length {limit}.")
+        text = sent.strip()
         if not text:
             raise ma.ValidationError("must not be blank")
         if UNSTORABLE.search(text):
