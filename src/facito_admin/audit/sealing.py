@@ -14,8 +14,6 @@ before that commit instead, in the same transaction.
 
 from __future__ import annotations
 
-import os
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,21 +85,10 @@ def _take_waiting(limit: int) -> ReturningDelete[Any]:
 # (a session reused across transactions never hands back a stale copy) or a unit-of-work flush.
 _HEAD = select(AuditChainHead.seq, AuditChainHead.hash)
 _HEAD_FOR_UPDATE = _HEAD.with_for_update().execution_options(**{REUSED_STATEMENT: True})
-_HEAD_IF_FREE = _HEAD.with_for_update(skip_locked=True).execution_options(
-    **{REUSED_STATEMENT: True}
-)
 
 
-class HeadBusy(Exception):
-    """Another sealer holds the chain head: it, or the one after it, seals what waits."""
-
-
-def lock_head(session: Session, *, wait: bool = True) -> ChainHead:
-    """The organisation's chain head, locked until the transaction ends.
-
-    ``wait=False`` raises HeadBusy instead of waiting for another sealer (PostgreSQL; SQLite's
-    write lock is the database's, taken at BEGIN).
-    """
+def lock_head(session: Session) -> ChainHead:
+    """The organisation's chain head, locked until the transaction ends."""
     # PostgreSQL: FOR UPDATE on the organisation's one head row serialises its sealers (read
     # committed re-reads the row once the lock is granted); other organisations do not wait.
     # SQLite renders no FOR UPDATE: the write session's BEGIN IMMEDIATE already holds the
@@ -111,10 +98,7 @@ def lock_head(session: Session, *, wait: bool = True) -> ChainHead:
         options = session.connection().get_execution_options()
         if options.get("sqlite_begin") != "immediate":
             raise AuditChainError("the chain is sealed in write sessions only")
-    query = _HEAD_FOR_UPDATE if wait else _HEAD_IF_FREE
-    head = session.execute(query).first()
-    if head is None and not wait and session.scalar(select(AuditChainHead.seq)) is not None:
-        raise HeadBusy
+    head = session.execute(_HEAD_FOR_UPDATE).first()
     if head is None:
         raise AuditChainError("the organisation has no audit chain (start_chain)")
     return ChainHead(seq=head.seq, hash=head.hash)
@@ -143,12 +127,11 @@ def seal_pending(
     session: Session,
     *,
     limit: int = SEAL_BATCH,
-    wait: bool = True,
     mid_batch: BatchHook | None = None,
 ) -> int:
     """Link up to ``limit`` waiting events into the chain, in the caller's transaction; how many."""
     organisation_id = require_organisation(session)
-    head = lock_head(session, wait=wait)
+    head = lock_head(session)
     # RETURNING gives no order: the batch is put back in recording order here.
     waiting = sorted(
         session.execute(_take_waiting(limit)).all(),
@@ -184,19 +167,15 @@ def seal_organisation(
     organisation_id: uuid.UUID,
     *,
     batch: int = SEAL_BATCH,
-    wait: bool = True,
 ) -> int:
-    """Seal everything the organisation has waiting, a batch per short transaction; how many.
-
-    ``wait=False`` raises HeadBusy when another sealer holds the head (see lock_head).
-    """
+    """Seal everything the organisation has waiting, a batch per short transaction; how many."""
     total = 0
     while True:
         with unit_of_work(source, organisation_id=organisation_id) as session:
             # A transaction of its own that only seals (not a caller's, whose change must
             # commit durably).
             _commit_without_waiting_for_the_disk(session)
-            sealed = seal_pending(session, limit=batch, wait=wait)
+            sealed = seal_pending(session, limit=batch)
         total += sealed
         if sealed < batch:
             return total
@@ -248,56 +227,6 @@ class _SameBind:
         return session
 
 
-class BackgroundSealer:
-    """One thread per process that seals the organisations a busy head turned away.
-
-    A request whose sealer finds the head locked (another sealer is at work) hands its
-    organisation over and answers at once; this thread waits for the head and seals whatever
-    waits by then, for every request handed over meanwhile: under load one short transaction
-    seals many requests' events. Started on first use, so a forked worker starts its own.
-    """
-
-    def __init__(self) -> None:
-        self._wanted: dict[uuid.UUID, Engine | Connection] = {}
-        self._busy = False
-        self._changed = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._pid = 0
-
-    def hand_over(self, bind: Engine | Connection, organisation_id: uuid.UUID) -> None:
-        """Seal the organisation's waiting events soon, on this process's sealing thread."""
-        with self._changed:
-            self._wanted[organisation_id] = bind
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-                self._pid = os.getpid()
-                self._thread = threading.Thread(target=self._run, name="audit-sealer", daemon=True)
-                self._thread.start()
-            self._changed.notify_all()
-
-    def drain(self, timeout: float = 30.0) -> bool:
-        """Wait until nothing handed over is left to seal; whether that happened in time."""
-        with self._changed:
-            return self._changed.wait_for(lambda: not self._wanted and not self._busy, timeout)
-
-    def _run(self) -> None:
-        while True:
-            with self._changed:
-                self._busy = False
-                self._changed.notify_all()
-                self._changed.wait_for(lambda: bool(self._wanted))
-                wanted, self._wanted = self._wanted, {}
-                self._busy = True
-            for organisation_id, bind in wanted.items():
-                try:
-                    seal_organisation(_SameBind(bind), organisation_id)
-                except Exception:
-                    # The events wait, committed: the audit-sealing scan links them.
-                    log.exception("audit_sealing_deferred", organisation_id=str(organisation_id))
-
-
-BACKGROUND = BackgroundSealer()
-
-
 @event.listens_for(Session, "before_commit")
 def seal_before_commit_on_sqlite(session: Session) -> None:
     """SQLite: seal in the committing transaction itself, which makes nobody wait.
@@ -320,20 +249,16 @@ def seal_before_commit_on_sqlite(session: Session) -> None:
 def seal_after_commit(session: Session) -> None:
     """Seal the organisation's waiting events once a session that recorded some commits.
 
-    Sealed here, before the caller goes on, unless another sealer holds the head: then the
-    process's sealing thread takes it over (BackgroundSealer), so that writers of one
-    organisation never wait for each other's sealing.
+    Another sealer of the organisation may hold the head: this one waits for that short
+    transaction (not for anyone's whole request) and then seals what is left, often nothing.
     """
     if not session.info.pop(SEAL_AFTER_COMMIT_KEY, False):
         return
     organisation_id = session.info.get(ORGANISATION_KEY)
     if not isinstance(organisation_id, uuid.UUID):  # pragma: no cover - recording requires one
         return
-    bind = session.get_bind()
     try:
-        seal_organisation(_SameBind(bind), organisation_id, wait=False)
-    except HeadBusy:
-        BACKGROUND.hand_over(bind, organisation_id)
+        seal_organisation(_SameBind(session.get_bind()), organisation_id)
     except Exception:
         # The events are committed and wait: the next commit's sealer, or the audit-sealing
         # job within a minute, links them. The change itself has happened either way.
