@@ -163,6 +163,10 @@ def reset_database(runtime: Runtime, *, keep: Sequence[Org] = ()) -> None:
                 session.execute(table.delete().where(KEEP_SEEDED_ROWS[table.name](table)))
             elif table.name == "facito_audit_chain_head":
                 session.execute(table.update().values(seq=0, hash=genesis_hash("facito")))
+            elif table.name == "schedule_leases":
+                session.execute(
+                    table.update().values(holder=None, expires_at=None, last_minute=None)
+                )
             elif table.name == "federations" and kept:
                 tenants = [org.tenant_id for org in keep]
                 session.execute(

@@ -73,6 +73,8 @@ GLOBAL_MODELS: dict[str, str] = {
     "organisation reads one only through its own IncidentNotice (incidents/notices.py)",
     "IncidentUpdate": "an update of a (global) incident, read by an organisation only through "
     "its own IncidentNotice",
+    "ScheduleLease": "which job consumer of the deployment runs the periodic schedule; it "
+    "names no organisation",
     "IncidentOrganisation": "Facito's list of whom an incident affects; an organisation's "
     "session reads only its own row, by the session's organisation (incidents/notices.py)",
 }

@@ -81,3 +81,17 @@ class Job(TenantScoped, Base):
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     created_by: Mapped[str] = mapped_column(String(200))
     created_by_oid: Mapped[str] = mapped_column(String(36))
+
+
+class ScheduleLease(Base):
+    """Which consumer enqueues the periodic tasks now, and the last minute it enqueued for.
+
+    One row per schedule, seeded by migration 0020; jobs/schedule.py takes and renews it.
+    """
+
+    __tablename__ = "schedule_leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    expires_at: Mapped[datetime | None]
+    last_minute: Mapped[datetime | None]

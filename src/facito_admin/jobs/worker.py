@@ -9,6 +9,7 @@ from typing import Any
 from huey.consumer import Consumer, ConsumerStopped
 
 from .queue import JobQueue
+from .schedule import LeasedScheduler, ScheduleLeases
 
 # The SQLite queue is polled (Redis blocks): huey's default backoff stretches an idle poll
 # to 10 s, too slow for `make run` and tests; one query a second costs nothing.
@@ -25,12 +26,36 @@ def consumer_options(workers: int, *, periodic: bool) -> dict[str, Any]:
     }
 
 
+class LeasedConsumer(Consumer):  # type: ignore[misc] # huey ships no type hints
+    """A consumer whose scheduler enqueues the periodic tasks only while it holds the
+    deployment's schedule lease (jobs/schedule.py): one schedule, however many consumers."""
+
+    def __init__(self, queue: JobQueue, *, workers: int = 2, periodic: bool = True) -> None:
+        # Set before huey's __init__, which builds the scheduler.
+        self.leases = ScheduleLeases(queue.runtime.database)
+        super().__init__(queue.huey, **consumer_options(workers, periodic=periodic))
+
+    def _create_scheduler(self) -> LeasedScheduler:
+        return LeasedScheduler(
+            huey=self.huey,
+            stop_flag=self.stop_flag,
+            interval=self.scheduler_interval,
+            periodic=self.periodic,
+            leases=self.leases,
+        )
+
+
 def run_consumer(queue: JobQueue, *, workers: int, periodic: bool = True) -> None:
     """Run a consumer until SIGINT/SIGTERM (huey's signal handling, in the main thread)."""
-    Consumer(queue.huey, **consumer_options(workers, periodic=periodic)).run()
+    consumer = LeasedConsumer(queue, workers=workers, periodic=periodic)
+    try:
+        consumer.run()
+    finally:
+        if periodic:
+            consumer.leases.release()
 
 
-class EmbeddedConsumer(Consumer):  # type: ignore[misc] # huey ships no type hints
+class EmbeddedConsumer(LeasedConsumer):
     """A consumer whose threads run inside a host process (the development server, tests).
 
     It leaves the host's signal handlers alone (huey's would swallow Ctrl-C) and supervises
@@ -38,7 +63,7 @@ class EmbeddedConsumer(Consumer):  # type: ignore[misc] # huey ships no type hin
     """
 
     def __init__(self, queue: JobQueue, *, workers: int = 2, periodic: bool = True) -> None:
-        super().__init__(queue.huey, **consumer_options(workers, periodic=periodic))
+        super().__init__(queue, workers=workers, periodic=periodic)
         self._supervisor: threading.Thread | None = None
 
     def _set_signal_handlers(self) -> None:
@@ -66,3 +91,5 @@ class EmbeddedConsumer(Consumer):  # type: ignore[misc] # huey ships no type hin
         self.stop(graceful=True)
         if self._supervisor is not None:
             self._supervisor.join(timeout)
+        if self.periodic:
+            self.leases.release()
