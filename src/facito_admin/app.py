@@ -12,7 +12,6 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from flask_swagger_ui import get_swaggerui_blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .audit import sealing
 from .audit.service import events_recorded
 from .auth.context import Principal
 from .bootstrap import build_runtime
@@ -23,6 +22,7 @@ from .http.edge import install_edge
 from .http.idempotency import IdempotencyKeyPlugin
 from .http.openapi import FacitoApi
 from .logs import configure_logging
+from .observability import metric_collectors
 from .runtime import Runtime
 from .scim.protocol import DESCRIPTION as SCIM_DESCRIPTION
 from .scim.protocol import SCIM
@@ -109,7 +109,7 @@ REST = Protocol(
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
     """Build the app from settings (read from the environment when not given)."""
     settings = settings or (runtime.settings if runtime else load_settings())
-    configure_logging(settings.log_level, json_lines=settings.log_json)
+    configure_logging(settings.log_level, json_lines=settings.logs_as_json)
     runtime = runtime or build_runtime(settings)
     app = FacitoFlask(__name__)
     app.config.update(
@@ -131,7 +131,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         protocols=[REST, SCIM],
         audit_recorded=events_recorded,
         staff_access=STAFF_ACCESS,
-        metrics=sealing.METRICS,
+        metrics=metric_collectors(runtime),
     )
     api = FacitoApi(app, spec_kwargs={"extra_plugins": [IdempotencyKeyPlugin()]})
 

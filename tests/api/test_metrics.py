@@ -132,3 +132,12 @@ def test_several_gunicorn_workers_report_one_sum(tmp_path: Path, database_url: s
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_paths_no_route_matches_share_one_label(client: FlaskClient):
+    for path in ("/nope", "/v1/organisations/x/y/z", "/wp-admin.php"):
+        assert client.get(path).status_code == 404
+
+    counts = _request_counts(client.get("/metrics").get_data(as_text=True))
+    assert counts[("GET", "unmatched", "404")] >= 3
+    assert not any(rule in {"None", "/nope", "/wp-admin.php"} for _, rule, _ in counts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import structlog
@@ -22,6 +23,7 @@ def init_request_ids(app: Flask) -> None:
     @app.before_request
     def _bind_request_id() -> None:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        g.request_started = time.perf_counter()
         g.request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=g.request_id)
@@ -29,6 +31,15 @@ def init_request_ids(app: Flask) -> None:
     @app.after_request
     def _echo_request_id(response: Response) -> Response:
         response.headers[REQUEST_ID_HEADER] = request_id()
-        rule = request.url_rule.rule if request.url_rule else None
-        log_access(method=request.method, route=rule, status=response.status_code)
+        started = g.get("request_started")
+        log_access(
+            method=request.method,
+            route=request.url_rule.rule if request.url_rule else None,
+            status=response.status_code,
+            duration_ms=None
+            if started is None
+            else round((time.perf_counter() - started) * 1e3, 2),
+            # The peer, or the client a trusted proxy names (FACITO_TRUSTED_PROXIES, ProxyFix).
+            client=request.remote_addr,
+        )
         return response

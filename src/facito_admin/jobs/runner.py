@@ -11,6 +11,7 @@ price, and the reason for cancellation and attempt limits.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
@@ -23,6 +24,7 @@ from ..db.base import utcnow
 from ..db.session import unit_of_work
 from ..errors import DomainError
 from .context import JobCancelled, JobContext, JobFailed, LeaseLost, json_value
+from .metrics import JOB_ATTEMPTS, JOB_DURATION
 from .models import Job, JobState
 from .queue import send_after_commit
 from .registry import handler_for
@@ -137,10 +139,14 @@ def run_job(queue: JobQueue, organisation_id: uuid.UUID, job_id: uuid.UUID) -> N
         session=session,
     )
     log.info("job_started", job_id=str(job_id), kind=ctx.kind, attempt=ctx.attempt)
+    started = time.perf_counter()
+    outcome = "failed"
     try:
-        _run_handler(queue, session, ctx)
+        outcome = _run_handler(queue, session, ctx)
     finally:
         session.close()
+        JOB_ATTEMPTS.labels(ctx.kind, outcome).inc()
+        JOB_DURATION.labels(ctx.kind).observe(time.perf_counter() - started)
 
 
 def _call(session: Session, ctx: JobContext, heartbeat: _Heartbeat) -> dict[str, Any]:
@@ -156,7 +162,8 @@ def _call(session: Session, ctx: JobContext, heartbeat: _Heartbeat) -> dict[str,
         heartbeat.stop()
 
 
-def _run_handler(queue: JobQueue, session: Session, ctx: JobContext) -> None:
+def _run_handler(queue: JobQueue, session: Session, ctx: JobContext) -> str:
+    """Run the handler and record how it ended; return that outcome (for the metrics)."""
     try:
         result = _call(session, ctx, _Heartbeat(queue, ctx))
         if ctx.lease_lost:
@@ -173,19 +180,22 @@ def _run_handler(queue: JobQueue, session: Session, ctx: JobContext) -> None:
             },
         )
         session.commit()
-        log.info("job_succeeded", job_id=str(ctx.job_id), kind=ctx.kind)
     except LeaseLost:
         session.rollback()
         log.warning("job_taken_over", job_id=str(ctx.job_id), kind=ctx.kind)
+        return "taken_over"
     except JobCancelled:
         session.rollback()
         _end(queue, ctx, state=JobState.cancelled, error=None)
         log.info("job_cancelled", job_id=str(ctx.job_id), kind=ctx.kind)
+        return "cancelled"
     except Exception as exc:
         # Whatever the handler raised is recorded on the job (retry or fail), never re-raised.
         session.rollback()
         log.exception("job_attempt_failed", job_id=str(ctx.job_id), kind=ctx.kind)
-        _record_failure(queue, ctx, exc)
+        return _record_failure(queue, ctx, exc)
+    log.info("job_succeeded", job_id=str(ctx.job_id), kind=ctx.kind)
+    return "succeeded"
 
 
 def safe_error(exc: BaseException) -> str:
@@ -207,14 +217,18 @@ def _end(queue: JobQueue, ctx: JobContext, *, state: JobState, error: str | None
         log.warning("job_taken_over", job_id=str(ctx.job_id), kind=ctx.kind)
 
 
-def _record_failure(queue: JobQueue, ctx: JobContext, exc: Exception) -> None:
-    """Retry with backoff while attempts remain, else fail; a cancel request wins over both."""
+def _record_failure(queue: JobQueue, ctx: JobContext, exc: Exception) -> str:
+    """Retry with backoff while attempts remain, else fail; a cancel request wins over both.
+
+    Returns the outcome: retry, failed, cancelled or taken_over.
+    """
     message = safe_error(exc)
     retry = not (isinstance(exc, JobFailed) and not exc.retry)
     try:
         with unit_of_work(queue.runtime, organisation_id=ctx.organisation_id) as session:
             cancel = session.scalar(select(Job.cancel_requested).where(Job.id == ctx.job_id))
             if cancel:
+                outcome = "cancelled"
                 ctx.write_job_row(
                     session,
                     {
@@ -225,6 +239,7 @@ def _record_failure(queue: JobQueue, ctx: JobContext, exc: Exception) -> None:
                     },
                 )
             elif retry and ctx.attempt < ctx.max_attempts:
+                outcome = "retry"
                 delay = queue.timing.backoff(ctx.attempt)
                 ctx.write_job_row(
                     session,
@@ -238,6 +253,7 @@ def _record_failure(queue: JobQueue, ctx: JobContext, exc: Exception) -> None:
                 send_after_commit(session, ctx.organisation_id, ctx.job_id, delay=delay)
                 log.info("job_retry_scheduled", job_id=str(ctx.job_id), delay=delay)
             else:
+                outcome = "failed"
                 ctx.write_job_row(
                     session,
                     {
@@ -250,3 +266,5 @@ def _record_failure(queue: JobQueue, ctx: JobContext, exc: Exception) -> None:
                 log.warning("job_failed", job_id=str(ctx.job_id), kind=ctx.kind)
     except LeaseLost:
         log.warning("job_taken_over", job_id=str(ctx.job_id), kind=ctx.kind)
+        return "taken_over"
+    return outcome

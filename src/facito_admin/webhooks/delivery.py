@@ -10,11 +10,13 @@ excerpt of the answer is kept.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import urllib3
+from prometheus_client import Counter, Histogram
 from standardwebhooks import Webhook
 from urllib3.exceptions import HTTPError
 
@@ -25,6 +27,23 @@ from .targets import Target, WebhookUrlRefused, check_target
 EXCERPT_BYTES = 512
 EXCERPT_CHARS = 200
 USER_AGENT = "facito-admin-webhooks/1"
+NOT_SENT = "not sent: "
+
+# By outcome: delivered (2xx), receiver_error (any other status), network_error (no answer:
+# refused, timed out, TLS), refused (not sent: the URL's address is not allowed).
+DELIVERY_ATTEMPTS = Counter(
+    "facito_webhook_delivery_attempts",
+    "Webhook delivery attempts, by outcome",
+    ["outcome"],
+    registry=None,
+)
+DELIVERY_SECONDS = Histogram(
+    "facito_webhook_delivery_seconds",
+    "Time from sending a webhook to the receiver's answer (attempts that got one)",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15),
+    registry=None,
+)
+METRICS = (DELIVERY_ATTEMPTS, DELIVERY_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -95,10 +114,24 @@ def attempt_delivery(
     url: str, *, body: str, headers: dict[str, str], config: WebhookConfig
 ) -> AttemptOutcome:
     """POST ``body`` to ``url`` once; never raises for the receiver's or network's failures."""
+    started = time.perf_counter()
+    outcome = _attempt(url, body=body, headers=headers, config=config)
+    if outcome.status is not None:
+        DELIVERY_SECONDS.observe(time.perf_counter() - started)
+        kind = "delivered" if outcome.succeeded else "receiver_error"
+    else:
+        kind = "refused" if (outcome.error or "").startswith(NOT_SENT) else "network_error"
+    DELIVERY_ATTEMPTS.labels(kind).inc()
+    return outcome
+
+
+def _attempt(
+    url: str, *, body: str, headers: dict[str, str], config: WebhookConfig
+) -> AttemptOutcome:
     try:
         target = check_target(url, config)
     except WebhookUrlRefused as exc:
-        return AttemptOutcome(None, error=f"not sent: {exc.detail}")
+        return AttemptOutcome(None, error=f"{NOT_SENT}{exc.detail}")
     pool = _pool(target, config)
     try:
         response = pool.urlopen(

@@ -16,6 +16,7 @@ from facito_admin.db.base import utcnow
 from facito_admin.db.session import unit_of_work
 from facito_admin.jobs.models import Job, JobState
 from facito_admin.runtime import Runtime
+from facito_admin.webhooks.delivery import DELIVERY_ATTEMPTS, DELIVERY_SECONDS
 from facito_admin.webhooks.events import WebhookEventType, publish_event
 from facito_admin.webhooks.models import DeliveryStatus, DisabledReason, WebhookDelivery
 from facito_admin.webhooks.scheduling import MAX_ATTEMPTS, RETRY_SCHEDULE
@@ -43,6 +44,15 @@ def _publish(runtime: Runtime, org: Org) -> uuid.UUID:
     return deliveries(runtime, org.id)[-1].id
 
 
+def _attempts(outcome: str) -> float:
+    return DELIVERY_ATTEMPTS.labels(outcome)._value.get()
+
+
+def _answered() -> float:
+    (count,) = [s.value for s in DELIVERY_SECONDS.collect()[0].samples if s.name.endswith("_count")]
+    return count
+
+
 def _answers(receiver: Receiver, *statuses: int) -> None:
     for status in statuses:
         receiver.server.expect_ordered_request("/hook", method="POST").respond_with_response(
@@ -56,6 +66,7 @@ def test_a_receiver_failing_twice_gets_the_event_on_the_third_attempt(
     make_endpoint(runtime, org_a.id, receiver.url())
     _answers(receiver, 500, 500, 200)
     delivery_id = _publish(runtime, org_a)
+    before = (_attempts("receiver_error"), _attempts("delivered"), _answered())
 
     first = run_attempt(runtime, org_a.id, delivery_id)
     assert (first.status, first.attempts, first.last_response_status) == (
@@ -85,6 +96,9 @@ def test_a_receiver_failing_twice_gets_the_event_on_the_third_attempt(
     receiver.server.check_assertions()
     webhook_ids = {request.headers["webhook-id"] for request, _ in receiver.server.log}
     assert webhook_ids == {third.event_id}
+    # /metrics: two failed attempts and one delivered, three answers timed.
+    after = (_attempts("receiver_error"), _attempts("delivered"), _answered())
+    assert [later - earlier for later, earlier in zip(after, before, strict=True)] == [2, 1, 3]
 
 
 def test_the_schedule_spans_about_three_days():
@@ -143,7 +157,9 @@ def test_timeouts_and_refused_connections_are_failed_attempts(
 ):
     make_endpoint(runtime, org_a.id, "https://127.0.0.1:9/hook")
     delivery_id = _publish(runtime, org_a)
+    unanswered = _attempts("network_error")
     done = run_attempt(runtime, org_a.id, delivery_id)
+    assert _attempts("network_error") == unanswered + 1
     assert (done.status, done.attempts, done.last_response_status) == (
         DeliveryStatus.pending,
         1,
