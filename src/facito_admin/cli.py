@@ -18,7 +18,18 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
+def _migrated(settings: Settings) -> Settings:
+    """``settings``, once their database is at the latest migration; else one line with the fix."""
+    from .db.migrations import unmigrated_reason
+
+    reason = unmigrated_reason(settings.resolved_database_url)
+    if reason is not None:
+        raise click.ClickException(f"{reason}: run `facito-admin db upgrade` first")
+    return settings
+
+
 @click.group()
+@click.version_option(package_name="facito-admin", prog_name="facito-admin")
 def main() -> None:
     """facito-admin: the Facito organisation admin API."""
 
@@ -53,6 +64,7 @@ def _tenant_for(settings: Settings, org_slug: str | None, role: str) -> str:
         return settings.facito_tenant_id
     if not org_slug:
         raise click.UsageError("--org is required for organisation roles")
+    _migrated(settings)
     database = Database(settings.resolved_database_url)
     with database.session() as session:
         tenant = session.scalar(
@@ -123,7 +135,7 @@ def demo() -> None:
     settings = _settings()
     if settings.env is Environment.production:
         raise click.ClickException("the demo organisation is for development only")
-    runtime = build_runtime(settings)
+    runtime = build_runtime(_migrated(settings))
     try:
         organisation = ensure_demo_organisation(runtime)
     finally:
@@ -146,7 +158,7 @@ def audit_verify(org_slug: str) -> None:
     from .db.session import Database
     from .tenants.models import Organisation
 
-    database = Database(_settings().resolved_database_url)
+    database = Database(_migrated(_settings()).resolved_database_url)
     try:
         with database.session() as lookup:
             organisation_id = lookup.scalar(
@@ -199,7 +211,7 @@ def serve(host: str, port: int, with_worker: bool | None) -> None:
     from .jobs.queue import queue_of
     from .jobs.worker import EmbeddedConsumer
 
-    settings = _settings()
+    settings = _migrated(_settings())
     runtime = build_runtime(settings)
     app = create_app(settings, runtime=runtime)
     if with_worker is None:
@@ -209,6 +221,8 @@ def serve(host: str, port: int, with_worker: bool | None) -> None:
         consumer = EmbeddedConsumer(queue_of(runtime), workers=settings.worker_threads)
         consumer.start_in_background()
         click.echo(f"job consumer running in-process ({settings.worker_threads} threads)")
+    # werkzeug's own start-up lines are silenced with its request lines (logs.py).
+    click.echo(f"serving on http://{host}:{port} (Ctrl-C stops)")
     try:
         app.run(host=host, port=port, debug=False, use_reloader=False)
     finally:
@@ -235,14 +249,26 @@ def worker(workers: int | None, periodic: bool) -> None:
     from .jobs.queue import queue_of
     from .jobs.worker import run_consumer
     from .logs import configure_logging
+    from .observability import serve_metrics
 
-    settings = _settings()
-    configure_logging(settings.log_level, json_lines=settings.log_json)
+    settings = _migrated(_settings())
+    configure_logging(settings.log_level, json_lines=settings.logs_as_json)
     runtime = build_runtime(settings)
-    try:
-        run_consumer(
-            queue_of(runtime), workers=workers or settings.worker_threads, periodic=periodic
+    queue = queue_of(runtime)
+    threads = workers or settings.worker_threads
+    metrics = ""
+    if settings.worker_metrics_port is not None:
+        serve_metrics(runtime, settings.worker_metrics_host, settings.worker_metrics_port)
+        metrics = (
+            f", metrics on http://{settings.worker_metrics_host}:{settings.worker_metrics_port}/"
         )
+    click.echo(
+        f"facito-admin worker ready: queue {queue.describe()}, {threads} worker "
+        f"thread{'' if threads == 1 else 's'}, periodic schedule "
+        f"{'on (one worker of the deployment runs it at a time)' if periodic else 'off'}{metrics}"
+    )
+    try:
+        run_consumer(queue, workers=threads, periodic=periodic)
     finally:
         runtime.dispose()
 

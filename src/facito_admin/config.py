@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,14 @@ class Environment(StrEnum):
     production = "production"
 
 
+def default_instance_path() -> Path:
+    """`instance/` of the source checkout the package runs from, else of the current folder."""
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "src" / "facito_admin").is_dir():
+        return checkout / "instance"
+    return Path.cwd() / "instance"
+
+
 class ConfigurationError(RuntimeError):
     """The environment does not describe a runnable service; the message names the variable."""
 
@@ -44,9 +53,12 @@ class Settings(BaseSettings):
 
     env: Environment = Environment.development
     database_url: str | None = None
-    instance_path: Path = Path("instance")
+    # The instance folder (SQLite database, development keys, exports): always absolute, so a
+    # command run from another folder finds the same one (default_instance_path).
+    instance_path: Path = Field(default_factory=default_instance_path)
     log_level: str = "INFO"
-    log_json: bool = True
+    # JSON lines; None: JSON, except human-readable lines in development on a terminal.
+    log_json: bool | None = None
 
     # Identity: the API's own app registration and Facito's tenant.
     client_id: str = DEV_CLIENT_ID
@@ -89,7 +101,6 @@ class Settings(BaseSettings):
     # limits, scheme and host for Location). 0: none, the headers are ignored (no spoofing).
     trusted_proxies: int = Field(default=0, ge=0, le=5)
     rate_limit_storage_url: str = "memory://"
-    redis_url: str | None = None
 
     # Background jobs (jobs/): the huey queue and the timing of heartbeats and the reaper.
     # None: a SQLite queue beside the SQLite database (or in the instance folder);
@@ -97,6 +108,10 @@ class Settings(BaseSettings):
     huey_url: str | None = None
     huey_name: str = Field(default="facito-admin", min_length=1, max_length=100)
     worker_threads: int = Field(default=2, ge=1, le=64)
+    # `facito-admin worker` serves its Prometheus metrics (job attempts, webhook deliveries,
+    # audit sealing) on this port of FACITO_WORKER_METRICS_HOST; None: not served.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
     job_heartbeat_seconds: float = Field(default=15.0, gt=0)
     # A running job whose heartbeat is older than this lost its worker (the reaper re-queues).
     job_stale_seconds: float = Field(default=120.0, gt=0)
@@ -187,6 +202,11 @@ class Settings(BaseSettings):
             raise ValueError("must be memory:// or a storage URL such as redis://host:6379")
         return value
 
+    @field_validator("instance_path")
+    @classmethod
+    def _absolute_instance_path(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
     @field_validator("audit_signing_key", "audit_retired_keys", mode="before")
     @classmethod
     def _unset_when_empty(cls, value: Any) -> Any:
@@ -236,6 +256,13 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @property
+    def logs_as_json(self) -> bool:
+        """JSON log lines, unless asked otherwise or a developer watches a terminal."""
+        if self.log_json is not None:
+            return self.log_json
+        return not (self.env is Environment.development and sys.stderr.isatty())
 
     @property
     def uses_dev_issuer(self) -> bool:

@@ -29,3 +29,34 @@ def upgrade(database_url: str, *, app_role: str | None = None, revision: str = "
     config = alembic_config(database_url)
     config.attributes["app_role"] = app_role
     command.upgrade(config, revision)
+
+
+def unmigrated_reason(database_url: str) -> str | None:
+    """Why the database at ``database_url`` is not at the latest migration; None when it is.
+
+    A SQLite file that does not exist is reported, not created (connecting would create it).
+    """
+    from pathlib import Path
+
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    local_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    if local_file and not Path(str(url.database)).exists():
+        return f"there is no database at {url.database}"
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+    if current == head:
+        return None
+    where = url.render_as_string(hide_password=True)
+    if current is None:
+        return f"the database at {where} has no tables yet"
+    return f"the database at {where} is at migration {current}, not {head}"

@@ -10,6 +10,7 @@ from typing import Any
 
 import structlog
 from huey import Huey, RedisHuey, SqliteHuey
+from huey.storage import RedisStorage
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, SessionTransaction
@@ -96,6 +97,17 @@ class JobQueue:
         self._run_task: Any = None
         # Calling it queues a reap at once (tests; the consumer runs it every minute).
         self.reap_task: Any = None
+
+    def describe(self) -> str:
+        """Where the queue lives, for a start-up line (no password)."""
+        storage = self.huey.storage
+        if isinstance(storage, RedisStorage):
+            kwargs = storage.conn.connection_pool.connection_kwargs
+            where = f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+            where += f"/{kwargs.get('db', 0)}"
+        else:
+            where = f"sqlite {getattr(storage, 'filename', '?')}"
+        return f"{self.huey.name} on {where}"
 
     def bind(self, runtime: Runtime, *, run_task: Any, reap_task: Any) -> None:
         """Take the runtime the tasks work in and the tasks themselves (install_tasks)."""
