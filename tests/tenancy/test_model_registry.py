@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from sqlalchemy import Index, Table, UniqueConstraint
 from sqlalchemy.orm import Mapper
 
@@ -105,3 +108,31 @@ def test_foreign_keys_between_tenant_tables_carry_the_organisation():
                 wrong.append(f"{table.name} -> {fk.referred_table.name}")
     # Citus-ready: rows of one organisation only ever point at rows of the same organisation.
     assert not wrong
+
+
+def _global_tables() -> list[Table]:
+    return [
+        m.local_table
+        for m in _mappers()
+        if not issubclass(m.class_, TenantScoped) and isinstance(m.local_table, Table)
+    ]
+
+
+def test_no_global_table_points_at_a_tenant_table():
+    # Citus: a reference table (copied to every node) cannot reference a distributed one.
+    tenant_names = {t.name for t in _tenant_tables()}
+    wrong = [
+        f"{table.name} -> {fk.referred_table.name}"
+        for table in _global_tables()
+        for fk in table.foreign_key_constraints
+        if fk.referred_table.name in tenant_names
+    ]
+    assert not wrong
+
+
+def test_the_deployment_guide_names_every_global_table_as_a_reference_table():
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "deployment.md").read_text()
+    citus = guide[guide.index("## Growing past one PostgreSQL: Citus") :]
+    named = set(re.findall(r"\b[a-z][a-z_]+\b", citus))
+
+    assert sorted(t.name for t in _global_tables() if t.name not in named) == []
