@@ -7,8 +7,9 @@ conditional UPDATE; the holder renews it, the others find it held and do nothing
 dies stops renewing, and the next scheduler to find its lease expired takes over. The lease
 also keeps the last minute whose tasks were enqueued: whoever holds it next enqueues the tasks
 of every minute since (a daily scan that fell in a takeover's gap still runs once, and none
-runs twice). The periodic tasks are idempotent scans, so a holder that stalls past its lease
-and overlaps its successor for a minute does no harm.
+runs twice). A holder that died on the same host is replaced at once, without waiting for its
+lease to run out (a worker restarted after a crash). The periodic tasks are idempotent scans,
+so a holder that stalls past its lease and overlaps its successor for a minute does no harm.
 
 huey has no such lock for periodic tasks (each consumer with `periodic=True` runs them all), and
 a Redis lock would leave the SQLite queue of development without one; the database is there in
@@ -82,7 +83,8 @@ class ScheduleLeases:
                     f"no schedule lease {self.name!r}: run `facito-admin db upgrade`"
                 )
             holder, expires_at, last_minute = row
-            if holder not in (None, self.holder) and expires_at is not None and expires_at > now:
+            held = expires_at is not None and expires_at > now and not died_here(holder)
+            if holder not in (None, self.holder) and held:
                 return None
             # Only if nobody moved it since we read it (compare-and-set: SQLite and PostgreSQL).
             taken = connection.execute(
@@ -108,6 +110,26 @@ class ScheduleLeases:
                 .where(ScheduleLease.name == self.name, ScheduleLease.holder == self.holder)
                 .values(expires_at=utcnow())
             )
+
+
+def died_here(holder: str | None) -> bool:
+    """Whether ``holder`` was a process of this host that no longer runs.
+
+    A worker restarted after a crash takes the schedule at once instead of waiting for its
+    predecessor's lease to run out. Only a pid that is certainly gone counts: a live pid (even
+    another process that reuses it) or another host's holder waits for the lease.
+    """
+    host, _, rest = (holder or "").partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _is(column: Any, value: object) -> Any:

@@ -4,6 +4,10 @@ missed, each task once."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -106,3 +110,25 @@ def test_only_the_holder_enqueues_and_a_takeover_runs_a_missed_daily_task_once(r
     assert enqueued() == ["daily", "every-minute"]
     second.enqueue_periodic_tasks(_after(5).replace(tzinfo=None))
     assert enqueued() == ["every-minute"]
+
+
+def test_a_holder_that_died_on_this_host_is_replaced_at_once(runtime: Runtime):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    crashed = _leases(runtime, f"{socket.gethostname()}:{dead.pid}:0badcafe")
+    assert crashed.claim(MINUTE, now=MINUTE) == [MINUTE]
+
+    restarted = _leases(runtime, "restarted")
+
+    assert restarted.claim(_after(1), now=_after(1)) == [_after(1)]
+
+
+def test_a_live_holder_or_one_of_another_host_keeps_its_lease(runtime: Runtime):
+    alive = _leases(runtime, f"{socket.gethostname()}:{os.getpid()}:alive")
+    assert alive.claim(MINUTE, now=MINUTE) == [MINUTE]
+    assert _leases(runtime, "other").claim(_after(1), now=_after(1)) is None
+
+    elsewhere = _leases(runtime, "another-host:1:elsewhere")
+    alive.release()
+    assert elsewhere.claim(_after(2)) == [_after(1), _after(2)]
+    assert _leases(runtime, "other").claim(_after(3), now=_after(3)) is None
