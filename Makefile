@@ -39,7 +39,8 @@ topology: $(VENV)/.installed-dev
 	$(BIN)/python ops/topology.py $(TOPOLOGY_ARGS)
 
 # The topology under load and faults: a 60 s mix with p50/p99 per operation, PostgreSQL stopped
-# and started during the load, 50 concurrent PATCHes with one ETag (ops/load.py; about 4 min).
+# and started during the load, 50 concurrent PATCHes with one ETag, workers SIGKILLed during
+# jobs (ops/load.py; about 10 min).
 load: $(VENV)/.installed-dev
 	$(BIN)/python ops/load.py $(LOAD_ARGS)
 

@@ -12,6 +12,12 @@ Scenarios (all by default; `--scenario NAME` for one):
   chain verifies (no request was half-applied).
 - `race`: 50 concurrent PATCHes of one account carrying the same ETag: exactly one 200, 49
   412s, the winner's value stored, and one update event.
+- `kill`: every worker SIGKILLed in the middle of a retention run (40,000 records, half
+  expired), of an organisation export and of a full directory sync (20,000 users from the fake
+  Graph of bench/directory_sync.py), then started again: each job is taken back (heartbeats
+  every 2 s, stale after 10 s here) and ends with what an undisturbed run gives: exactly the
+  expired records removed; the same accounts and records, byte for byte, as an export run
+  after it; exactly the directory's users, and a second full sync with nothing to change.
 
 Everything sends to 127.0.0.1 only. Exit status 1 when a check fails.
 """
@@ -20,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import io
 import re
 import shutil
 import subprocess
@@ -27,12 +35,22 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
+
+from facito_admin.bootstrap import build_runtime
+from facito_admin.config import load_settings
+
+# bench/ is not a package: its fake Graph (directory_sync.py) and process helpers are scripts.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from directory_sync import CLIENT_ID as GRAPH_CLIENT_ID
+from directory_sync import TENANT, FakeServer, create_organisation
 from topology import (
     BIN,
     ROOT,
@@ -48,6 +66,10 @@ PROBLEM_JSON = "application/problem+json"
 SERVER_ERROR = re.compile(r"\b(5\d\d) Server Error")
 USERS = 16
 SEED_ACCOUNTS = 300
+# Sizes at which each job of the kill scenario runs for several seconds on this kind of machine.
+KILL_RECORDS = 40_000
+KILL_USERS = 20_000
+CHANGE_COUNTS = ("created", "updated", "disabled", "enabled", "deleted", "restored")
 
 
 @dataclass(frozen=True)
@@ -192,9 +214,14 @@ def scenario_outage(parts: Topology, org: str, scim_token: str, folder: Path) ->
     ]
     check(set(recovered) == {200}, "both APIs answer again without a restart")
     wait_until(lambda: _waiting(client, parts, org) == 0, "every audit event is sealed", 60)
-    accounts_in_db = int(parts.sql("SELECT count(*) FROM accounts"))
+    accounts_in_db = int(
+        parts.sql(f"SELECT count(*) FROM accounts WHERE organisation_id = '{org}'")
+    )
     created_events = int(
-        parts.sql("SELECT count(*) FROM audit_events WHERE action = 'org:account:create'")
+        parts.sql(
+            "SELECT count(*) FROM audit_events WHERE action = 'org:account:create'"
+            f" AND organisation_id = '{org}'"
+        )
     )
     check(
         accounts_in_db == created_events,
@@ -256,7 +283,160 @@ def scenario_race(parts: Topology, org: str, _scim_token: str, _folder: Path) ->
     check(updates == 1, "exactly one update event: no lost update")
 
 
-SCENARIOS = {"load": scenario_load, "outage": scenario_outage, "race": scenario_race}
+def _job(client: Client, url: str) -> dict[str, Any]:
+    return dict(client.call("GET", url).json())
+
+
+def kill_during(parts: Topology, client: Client, job_url: str, what: str) -> dict[str, Any]:
+    """SIGKILL every worker while the job is under way, start them again, follow it to its end."""
+    running = wait_until(
+        lambda: (
+            (job := _job(client, job_url))["state"] == "running"
+            and job["progress_done"] > 0
+            and job
+        ),
+        f"the {what} is under way",
+    )
+    parts.kill_workers()
+    total = running["progress_total"]
+    print(f"  workers SIGKILLed during the {what} ({running['progress_done']} of {total} done)")
+    parts.restart_workers()
+    job = wait_until(
+        lambda: (job := _job(client, job_url))["finished_at"] is not None and job,
+        f"the {what} finishes after the restart",
+        timeout=240,
+    )
+    check(
+        job["state"] == "succeeded" and job["attempts"] >= 2,
+        f"the {what} succeeded on attempt {job['attempts']}, resumed by a restarted worker",
+    )
+    return job
+
+
+def ingest_records(client: Client, base: str, org: str, *, count: int) -> tuple[int, int]:
+    """``count`` linked data records over the seeded accounts, every other one from 2010 (long
+    past its retention); the numbers expired and kept."""
+    accounts = [a["id"] for a in client.call("GET", f"{base}/accounts?limit=200").json()["items"]]
+
+    def batch(start: int) -> int:
+        records = [
+            {
+                "account_id": accounts[n % len(accounts)],
+                "product": "website-hosting",
+                "category": "content.files",
+                "source_system": "load",
+                "external_key": f"kill-{n}",
+                "storage": {"subprocessor": "transip", "region": "transip-nl-amsterdam"},
+                "content": {"title": f"File {n}"},
+                "occurred_at": "2010-01-01T00:00:00Z" if n % 2 else "2026-11-01T00:00:00Z",
+            }
+            for n in range(start, min(start + 1000, count))
+        ]
+        answer = client.call("POST", f"{base}/data-records/batch", json={"records": records})
+        return answer.status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = Counter(pool.map(batch, range(0, count, 1000)))
+    check(set(statuses) <= {200, 201}, f"{count} data records ingested ({dict(statuses)})")
+    expired = count // 2
+    return expired, count - expired
+
+
+def export_members(client: Client, base: str, job: dict[str, Any]) -> dict[str, str]:
+    """SHA-256 of the export's accounts and data records members."""
+    export_id = job["params"]["export_id"]
+    download = client.call("GET", f"{base}/exports/{export_id}/download")
+    check(download.status_code == 200, f"export {export_id} downloads")
+    with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
+        return {
+            name: hashlib.sha256(archive.read(name)).hexdigest()
+            for name in ("accounts.jsonl", "data-records.jsonl")
+        }
+
+
+def sync_organisation(parts: Topology) -> tuple[str, str]:
+    """An organisation federated with the fake Graph's tenant, and an admin token for it."""
+    settings = load_settings(
+        {
+            "env": "development",
+            "database_url": parts.env["FACITO_DATABASE_URL"],
+            "instance_path": Path(parts.env["FACITO_INSTANCE_PATH"]),
+            "huey_url": parts.env["FACITO_HUEY_URL"],
+            "authority_host": parts.env["FACITO_AUTHORITY_HOST"],
+            "client_id": parts.env["FACITO_CLIENT_ID"],
+            "log_level": "WARNING",
+        }
+    )
+    runtime = build_runtime(settings)
+    try:
+        organisation_id, _ = create_organisation(runtime, slug="synced", tenant=TENANT)
+    finally:
+        runtime.dispose()
+    return str(organisation_id), parts.dev_token("--org", "synced")
+
+
+def scenario_kill(parts: Topology, org: str, _scim_token: str, folder: Path) -> None:
+    client = Client(parts.token)
+    api = parts.api[0]
+    base = f"{api}/v1/organisations/{org}"
+
+    # A retention run over records of which half expired long ago.
+    expired, kept = ingest_records(client, base, org, count=KILL_RECORDS)
+    started = client.call("POST", f"{base}/retention/runs", json={})
+    job = kill_during(parts, client, f"{base}/jobs/{started.json()['id']}", "retention run")
+    remaining = int(parts.sql(f"SELECT count(*) FROM data_records WHERE organisation_id = '{org}'"))
+    check(
+        job["result"]["removed_total"] == expired and remaining == kept,
+        f"it removed exactly the {expired} expired records, as an undisturbed run would, "
+        f"and kept the {kept} others",
+    )
+
+    # A full export of the organisation, against an undisturbed one of the same data.
+    killed = client.call("POST", f"{base}/exports")
+    killed_job = kill_during(parts, client, f"{base}/jobs/{killed.json()['id']}", "export")
+    undisturbed = client.call("POST", f"{base}/exports").json()
+    wait_until(
+        lambda: _job(client, f"{base}/jobs/{undisturbed['id']}")["state"] == "succeeded",
+        "an undisturbed export ends",
+    )
+    check(
+        export_members(client, base, killed_job) == export_members(client, base, undisturbed),
+        "its accounts and data records are those of an undisturbed export, byte for byte",
+    )
+
+    # A full directory sync of the fake Graph's users into an organisation of its own.
+    bench_org, bench_token = sync_organisation(parts)
+    sync_client = Client(bench_token)
+    sync_base = f"{api}/v1/organisations/{bench_org}"
+    started = sync_client.call("POST", f"{sync_base}/directory-syncs", json={"mode": "full"})
+    kill_during(parts, sync_client, f"{sync_base}/jobs/{started.json()['id']}", "directory sync")
+    names = parts.sql(
+        "SELECT count(*), count(DISTINCT user_principal_name) FROM accounts"
+        f" WHERE organisation_id = '{bench_org}' AND status = 'active'"
+    )
+    check(
+        names == f"{KILL_USERS}|{KILL_USERS}",
+        f"the organisation has exactly the directory's {KILL_USERS} users",
+    )
+    again = sync_client.call("POST", f"{sync_base}/directory-syncs", json={"mode": "full"})
+    second = wait_until(
+        lambda: (
+            (job := _job(sync_client, f"{sync_base}/jobs/{again.json()['id']}"))["state"]
+            == "succeeded"
+            and job
+        ),
+        "an undisturbed second full sync ends",
+    )
+    changed = {k: v for k, v in second["result"].items() if k in CHANGE_COUNTS and v}
+    check(not changed, f"an undisturbed full sync then finds nothing to change ({changed})")
+
+
+SCENARIOS = {
+    "load": scenario_load,
+    "outage": scenario_outage,
+    "race": scenario_race,
+    "kill": scenario_kill,
+}
 
 
 def main() -> int:
@@ -266,10 +446,25 @@ def main() -> int:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="facito-load-"))
     print(f"load in {folder}")
+    graph = FakeServer(KILL_USERS, 0)
+    threading.Thread(target=graph.serve_forever, daemon=True).start()
+    ca_file = folder / "graph-ca.pem"
+    graph.ca.cert_pem.write_to_path(str(ca_file))
+    extra_env = {
+        # The fake Graph and Entra token endpoint of bench/directory_sync.py, over local HTTPS.
+        "FACITO_GRAPH_BASE_URL": graph.base_url,
+        "FACITO_AUTHORITY_HOST": graph.base_url,
+        "FACITO_CA_BUNDLE": str(ca_file),
+        "FACITO_CLIENT_ID": GRAPH_CLIENT_ID,
+        "FACITO_CLIENT_SECRET": "load-secret",
+        # A killed worker's job is taken back within seconds, not minutes.
+        "FACITO_JOB_HEARTBEAT_SECONDS": "2",
+        "FACITO_JOB_STALE_SECONDS": "10",
+    }
     try:
-        with topology(folder, rate_limit="1000000/minute") as parts:
+        with topology(folder, rate_limit="1000000/minute", extra_env=extra_env) as parts:
             org, scim_token = seed(parts, SEED_ACCOUNTS)
-            for name in args.scenario or ["race", "load", "outage"]:
+            for name in args.scenario or ["race", "kill", "load", "outage"]:
                 print(f"== {name}")
                 SCENARIOS[name](parts, org, scim_token, folder)
     except SmokeFailed as failure:
@@ -280,6 +475,7 @@ def main() -> int:
         print("every scenario passed; everything stopped")
         return 0
     finally:
+        graph.shutdown()
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
 

@@ -175,9 +175,9 @@ def redis(folder: Path) -> Iterator[int]:
         process.wait(timeout=20)
 
 
-@contextlib.contextmanager
-def worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`facito-admin worker` until the block ends (SIGTERM: running jobs finish)."""
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`facito-admin worker`, once it printed its ready line."""
+    ready = log.read_text().count("worker ready") if log.exists() else 0
     with log.open("ab") as output:
         process = subprocess.Popen(
             [str(BIN / "facito-admin"), "worker", "--workers", "2"],
@@ -188,10 +188,13 @@ def worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
             start_new_session=True,
         )
     try:
-        wait_until(lambda: "worker ready" in log.read_text(), f"{log.name} is ready", 60)
-        yield process
-    finally:
+        wait_until(
+            lambda: log.read_text().count("worker ready") > ready, f"{log.name} is ready", 60
+        )
+    except SmokeFailed:
         stop(process)
+        raise
+    return process
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -368,6 +371,20 @@ class Topology:
     def lease_holder(self) -> int | None:
         return lease_holder(self.postgres.port)
 
+    def kill_workers(self) -> None:
+        """SIGKILL every worker (no chance to finish or hand anything over)."""
+        for each in self.workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(each.pid, signal.SIGKILL)
+            each.wait()
+
+    def restart_workers(self) -> None:
+        """Start the workers again, in place of the ones that ended."""
+        self.workers[:] = [
+            start_worker(self.env, self.folder / f"worker-{n}.log")
+            for n in range(1, len(self.workers) + 1)
+        ]
+
     def sql(self, query: str) -> str:
         """A query's result as the superuser, in the API's database."""
         return psql(self.postgres.port, query, database="facito")
@@ -387,8 +404,13 @@ def cli(env: dict[str, str], *args: str) -> str:
 
 
 @contextlib.contextmanager
-def topology(folder: Path, *, rate_limit: str, api_workers: int = 2) -> Iterator[Topology]:
-    """Start every part in ``folder`` (migrated, with the demo organisation); stop them after."""
+def topology(
+    folder: Path, *, rate_limit: str, api_workers: int = 2, extra_env: dict[str, str] | None = None
+) -> Iterator[Topology]:
+    """Start every part in ``folder`` (migrated, with the demo organisation); stop them after.
+
+    ``extra_env`` reaches every process (the Graph of a directory sync, the jobs' timing).
+    """
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(postgres(folder / "postgres"))
         pg_port = server.port
@@ -410,7 +432,7 @@ def topology(folder: Path, *, rate_limit: str, api_workers: int = 2) -> Iterator
             "FACITO_HUEY_URL": f"redis://127.0.0.1:{redis_port}/0",
             "FACITO_RATE_LIMIT_STORAGE_URL": f"redis://127.0.0.1:{redis_port}/1",
             "FACITO_RATE_LIMIT": rate_limit,
-        }
+        } | (extra_env or {})
         owner = {
             "FACITO_MIGRATION_DATABASE_URL": database % "facito_owner",
             "FACITO_DATABASE_APP_ROLE": "facito_app",
@@ -426,7 +448,10 @@ def topology(folder: Path, *, rate_limit: str, api_workers: int = 2) -> Iterator
             )
             for n in (1, 2)
         ]
-        workers = [stack.enter_context(worker(env, folder / f"worker-{n}.log")) for n in (1, 2)]
+        workers: list[subprocess.Popen[bytes]] = []
+        # Stops whichever workers run when the block ends (a scenario may restart them).
+        stack.callback(lambda: [stop(each) for each in workers])
+        workers += [start_worker(env, folder / f"worker-{n}.log") for n in (1, 2)]
         print(f"started: PostgreSQL :{pg_port}, Redis :{redis_port}, APIs {api}, 2 workers")
         token = cli(env, "dev-token", "--org", "demo").strip()
         yield Topology(folder, server, redis_port, api, workers, hooks, env, token)
