@@ -7,7 +7,7 @@ export FACITO_INSTANCE_PATH ?= $(CURDIR)/instance
 # Absolute URLs (Link, SCIM locations) name the address `make run` serves on.
 export FACITO_PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 
-.PHONY: run reset topology load test test-postgres lint format openapi openapi-check bench bench-scim bench-ingest bench-retention bench-export bench-org-export bench-search bench-smoke clean
+.PHONY: run reset topology load fuzz-topology test test-postgres lint format openapi openapi-check bench bench-scim bench-ingest bench-retention bench-export bench-org-export bench-search bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ topology: $(VENV)/.installed-dev
 # jobs (ops/load.py; about 10 min).
 load: $(VENV)/.installed-dev
 	$(BIN)/python ops/load.py $(LOAD_ARGS)
+
+# schemathesis' stateful phase against the running topology, over HTTP (ops/fuzz.py;
+# FUZZ_ARGS="--scenarios 1000" for a deeper run).
+fuzz-topology: $(VENV)/.installed-dev
+	$(BIN)/python ops/fuzz.py $(FUZZ_ARGS)
 
 # Start afresh: the development database, queue, keys and exports go (the next `make run`
 # creates them again; tokens minted before are refused).
