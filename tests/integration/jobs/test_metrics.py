@@ -3,6 +3,8 @@ how many jobs wait or run now across the deployment (never which organisation's)
 
 from __future__ import annotations
 
+import time
+
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -35,10 +37,21 @@ def test_job_attempts_are_counted_by_kind_and_outcome(
     jobs.wait_finished(org_a.id, succeeded)
     jobs.wait_finished(org_a.id, failed)
 
-    after, _ = _samples(client)
-
     def grew(name: str, **labels: str) -> float:
         return _value(after, name, **labels) - _value(before, name, **labels)
+
+    # A worker counts an attempt just after it recorded the job's end: wait for them.
+    deadline = time.monotonic() + 10
+    while True:
+        after, _ = _samples(client)
+        counted = [
+            grew("facito_job_attempt_duration_seconds_count", kind=kind)
+            for kind in ("test.steps", "test.fail")
+        ]
+        if counted == [1, 2]:
+            break
+        assert time.monotonic() < deadline, "the failed job's attempts were never counted"
+        time.sleep(0.05)
 
     assert grew("facito_job_attempts_total", kind="test.steps", outcome="succeeded") == 1
     assert grew("facito_job_attempts_total", kind="test.fail", outcome="retry") == 1
