@@ -13,6 +13,7 @@ from prometheus_client import (
 from prometheus_client.registry import Collector
 
 from .audit import sealing
+from .directory_sync.metrics import DirectorySyncHealth
 from .jobs import metrics as job_metrics
 from .jobs.metrics import JobBacklog
 from .runtime import Runtime
@@ -20,8 +21,14 @@ from .webhooks import delivery
 
 
 def metric_collectors(runtime: Runtime) -> tuple[Collector, ...]:
-    """Audit sealing, job attempts and backlog, webhook deliveries."""
-    return (*sealing.METRICS, *job_metrics.METRICS, *delivery.METRICS, JobBacklog(runtime))
+    """Audit sealing, job attempts and backlog, webhook deliveries, directory sync health."""
+    return (
+        *sealing.METRICS,
+        *job_metrics.METRICS,
+        *delivery.METRICS,
+        JobBacklog(runtime),
+        DirectorySyncHealth(runtime),
+    )
 
 
 def serve_metrics(runtime: Runtime, host: str, port: int) -> None:
