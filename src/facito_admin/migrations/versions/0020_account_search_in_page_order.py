@@ -50,11 +50,68 @@ depends_on = None
 # As in migration 0018; the trigger functions below write name_key too.
 _PG_DOCUMENT = "{0}.name_key || E'\\x1f' || coalesce({0}.email_key, '') || E'\\x1f' || {0}.upn_key"
 
-# The walk in page order and the trigram lookup are two statements of one function; plpgsql's
-# EXECUTE plans each with its values (custom plans: the owner reads account_search's
-# statistics, so a common term's estimate is high and a rare one's low). No plan of this
-# function wants a sequential scan of every organisation's entries.
-IDS_FUNCTION = r"""
+# account_search_ids' walks are static SQL, so plpgsql keeps their plans (planning them each
+# call cost as much as running them); one copy of the three steps for each order of the list,
+# each walk following an index in page order. Without a cursor the first entry is the bound:
+# below every uuid7 id, above it, or '' for names (none for names in descending order: that
+# copy has no bound). The trigram lookup is planned each time with its values (EXECUTE): a
+# generic plan takes the term for rare and the organisation for small, and reads all its
+# entries through the primary key, where the owner's statistics of the term's trigrams lead
+# a custom plan to the trigram index (or to the primary key for a common term, whose LIMIT
+# then comes soon).
+_NIL, _MAX = "00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff"
+_ORDERS = {
+    # condition: (entries after the cursor, order)
+    "NOT by_name AND NOT descending": (
+        f"s.account_id > coalesce(after_id, '{_NIL}')",
+        "s.account_id",
+    ),
+    "NOT by_name": (
+        f"s.account_id < coalesce(after_id, '{_MAX}')",
+        "s.account_id DESC",
+    ),
+    "NOT descending": (
+        f"(s.name_key, s.account_id) > (coalesce(after_name, ''), coalesce(after_id, '{_NIL}'))",
+        "s.name_key, s.account_id",
+    ),
+    "after_id IS NOT NULL": (
+        "(s.name_key, s.account_id) < (after_name, after_id)",
+        "s.name_key DESC, s.account_id DESC",
+    ),
+    "true": ("true", "s.name_key DESC, s.account_id DESC"),
+}
+_STEPS = """
+        -- 1. The matches among the next walk_rows entries in page order, up to max_rows: a
+        --    common term fills the page here (index-only: the index holds the document).
+        SELECT count(*), array_agg(h.account_id), array_agg(h.name_key) INTO found, ids, names
+        FROM (SELECT w.account_id, w.name_key FROM (
+                SELECT s.account_id, s.name_key, s.document FROM account_search s
+                WHERE s.organisation_id = org AND {later} ORDER BY {keys} LIMIT walk_rows) w
+              WHERE strpos(w.document, term) > 0 LIMIT max_rows) h;
+        IF found < max_rows THEN
+            -- 2. All the organisation's matches if they are few (the trigram index; the
+            --    caller passes rare_rows 0 for a term of which pg_trgm makes no trigram)...
+            found := rare_rows + 1;
+            IF rare_rows > 0 THEN
+                EXECUTE _lookup INTO found, ids, names USING org, pattern, rare_rows;
+            END IF;
+            IF found > rare_rows THEN
+                -- 3. ...else on in page order until max_rows (they are thinly spread).
+                RETURN QUERY SELECT s.account_id, s.name_key FROM account_search s
+                    WHERE s.organisation_id = org AND {later} AND strpos(s.document, term) > 0
+                    ORDER BY {keys} LIMIT max_rows;
+                RETURN;
+            END IF;
+        END IF;
+        RETURN QUERY SELECT s.account_id, s.name_key
+            FROM unnest(ids, names) AS s(account_id, name_key)
+            WHERE {later} ORDER BY {keys} LIMIT max_rows;"""
+_BRANCHES = "\n    ELSIF ".join(
+    f"{condition} THEN{_STEPS.format(later=later, keys=keys)}"
+    for condition, (later, keys) in _ORDERS.items()
+)
+# No plan of this function wants a sequential scan of every organisation's entries.
+IDS_FUNCTION = rf"""
 CREATE FUNCTION account_search_ids(
     term text, by_name boolean, descending boolean, after_name text, after_id uuid,
     max_rows integer, walk_rows integer, rare_rows integer
@@ -64,68 +121,23 @@ SET search_path = public, pg_temp SET enable_seqscan = off
 AS $$
 DECLARE
     org uuid := NULLIF(current_setting('app.organisation_id', true), '')::uuid;
-    pattern text := '%' || replace(replace(replace(term, '\', '\\'), '%', '\%'), '_', '\_') || '%';
-    direction text := CASE WHEN descending THEN 'DESC' ELSE 'ASC' END;
-    keys text;
-    later text;
+    pattern text := '%' || replace(replace(replace(term, '\', '\\'), '%', '\%'), '_', '\_')
+        || '%';
     found integer;
     ids uuid[];
     names text[];
+    _lookup constant text := 'SELECT count(*), array_agg(m.account_id), array_agg(m.name_key)'
+        ' FROM (SELECT s.account_id, s.name_key FROM account_search s'
+        ' WHERE s.organisation_id = $1 AND s.document LIKE $2 LIMIT $3 + 1) m';
 BEGIN
     IF org IS NULL THEN
         RETURN;
     END IF;
-    keys := CASE WHEN by_name
-        THEN format('x.name_key %1$s, x.account_id %1$s', direction)
-        ELSE format('x.account_id %s', direction) END;
-    later := CASE
-        WHEN after_id IS NULL THEN 'true'
-        WHEN by_name THEN format('(x.name_key, x.account_id) %s ($3, $4)',
-                                 CASE WHEN descending THEN '<' ELSE '>' END)
-        ELSE format('x.account_id %s $4', CASE WHEN descending THEN '<' ELSE '>' END) END;
-
-    -- 1. The matches among the next walk_rows entries in page order, up to max_rows: a
-    --    common term fills the page here (index-only: the index holds the document).
-    EXECUTE format(
-        'SELECT count(*), array_agg(h.account_id), array_agg(h.name_key) FROM ('
-        ' SELECT w.account_id, w.name_key FROM ('
-        '  SELECT x.account_id, x.name_key, x.document FROM account_search x'
-        '  WHERE x.organisation_id = $1 AND %s ORDER BY %s LIMIT $6) w'
-        ' WHERE strpos(w.document, $2) > 0 LIMIT $5) h',
-        later, keys)
-        INTO found, ids, names
-        USING org, term, after_name, after_id, max_rows, walk_rows;
-
-    IF found < max_rows THEN
-        -- 2. All the organisation's matches if they are few (the trigram index; the caller
-        --    passes rare_rows 0 for a term of which pg_trgm makes no trigram)...
-        found := rare_rows + 1;
-        IF rare_rows > 0 THEN
-            EXECUTE 'SELECT count(*), array_agg(x.account_id), array_agg(x.name_key)'
-                ' FROM (SELECT s.account_id, s.name_key FROM account_search s'
-                ' WHERE s.organisation_id = $1 AND s.document LIKE $2 LIMIT $3 + 1) x'
-                INTO found, ids, names
-                USING org, pattern, rare_rows;
-        END IF;
-        IF found > rare_rows THEN
-            -- 3. ...else on in page order until max_rows (they are thinly spread).
-            RETURN QUERY EXECUTE format(
-                'SELECT x.account_id, x.name_key FROM account_search x'
-                ' WHERE x.organisation_id = $1 AND %s AND strpos(x.document, $2) > 0'
-                ' ORDER BY %s LIMIT $5',
-                later, keys)
-                USING org, term, after_name, after_id, max_rows;
-            RETURN;
-        END IF;
+    IF {_BRANCHES}
     END IF;
-    RETURN QUERY EXECUTE format(
-        'SELECT x.account_id, x.name_key FROM unnest($1, $2) AS x(account_id, name_key)'
-        ' WHERE %s ORDER BY %s LIMIT $5',
-        later, keys)
-        USING ids, names, after_name, after_id, max_rows;
 END
 $$
-"""
+"""  # noqa: S608 - constants, no input
 
 # Migration 0018's function, for the downgrade.
 _OLD_IDS_FUNCTION = """
