@@ -101,26 +101,27 @@ def _selected(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
 
 SORT_KEYS = {"created": (Account.id,), "name": (Account.name_key, Account.id)}
 
-# `q` and the trigram index (migrations 0018 and 0020): a table beside accounts, kept in step
-# by triggers, that names the accounts whose keys hold a term (on PostgreSQL a term with three
-# letters or digits in a row, on SQLite of three characters or more; trigrams find nothing
-# shorter). Its candidates' page is read from accounts, where the organisation filter (and
-# row-level security), the list's filters and the term decide as without the index. Other
-# terms take the old path: the organisation's accounts in page order until the page is full.
-# - PostgreSQL: account_search_ids(term, ...), the session's organisation's first entries in
-#   page order after the cursor whose keys hold the term (migration 0020 says how it finds
-#   them: a walk of its indexes in page order, the trigram GIN when the term is rare). When
-#   the list's filters leave the page short, the next entries are asked for (ROUNDS times,
-#   each four times as many), then the old path goes on from the last one. A function because
-#   accounts' row-level security keeps the planner from using an index for a search on
-#   accounts itself, and from its statistics: the page query tests the term with strpos, whose
-#   default estimate (a third of the rows) lets the old path walk the organisation's accounts
-#   in page order, where a LIKE's (a long pattern is "rare") made it sort them all.
-# - SQLite: when at most CANDIDATES accounts hold the term (counted over all organisations,
-#   the FTS5 table has none), the FTS5 trigram table's rowids whose keys hold the term as a
-#   phrase (a substring of one key in FTS5's case folding: a superset of the LIKEs' matches);
-#   the page query reads them first (a subquery with a LIMIT is materialised, not reordered),
-#   accounts by rowid.
+# `q` and the search index (migrations 0018 and 0020): a table beside accounts, kept in step
+# by triggers, that names the accounts whose keys hold a term. The page is read from accounts
+# by the ids it names, where the organisation filter (and row-level security), the list's
+# filters and the term decide as without the index. The old path, without it: the
+# organisation's accounts in page order until the page is full.
+# - PostgreSQL, every term: account_search_ids(term, ...), the session's organisation's first
+#   entries in page order after the cursor whose keys hold the term (migration 0020 says how
+#   it finds them: a walk of its indexes in page order, the trigram GIN when the term is rare
+#   and has trigrams). When the list's filters leave the page short, the next entries are
+#   asked for (ROUNDS times, each four times as many), then the old path goes on from the
+#   last one. A function because accounts' row-level security keeps the planner from using an
+#   index for a search on accounts itself, and from its statistics: the page query tests the
+#   term with strpos, whose default estimate (a third of the rows) lets the old path walk the
+#   organisation's accounts in page order, where a LIKE's ("rare", the longer the pattern)
+#   made it read and sort all of them.
+# - SQLite, terms of three characters or more (trigrams find nothing shorter): when at most
+#   CANDIDATES accounts hold the term (counted over all organisations, the FTS5 table has
+#   none), the FTS5 trigram table's rowids whose keys hold the term as a phrase (a substring
+#   of one key in FTS5's case folding: a superset of the LIKEs' matches); the page query
+#   reads them first (a subquery with a LIMIT is materialised, not reordered), accounts by
+#   rowid. A common term takes the old path.
 CANDIDATES = 1000
 # account_search_ids: how many entries it walks in page order before it asks the trigram
 # index, and up to how many matches it takes from there (sorted) rather than walk on.
@@ -220,8 +221,8 @@ def _statement(
     if q and dialect == "postgresql":
         # The term a substring of a key: what the LIKE below says (deterministic collations).
         term: BindParameter[str] = bindparam("term")
-        keys_ = (c.name_key, c.email_key, c.upn_key)
-        query = query.where(or_(*(func.strpos(column, term) > 0 for column in keys_)))
+        searched = (c.name_key, c.email_key, c.upn_key)
+        query = query.where(or_(*(func.strpos(column, term) > 0 for column in searched)))
         if indexed:
             candidates = bindparam("candidates", type_=postgresql.ARRAY(Uuid()))
             query = query.where(c.id == any_(candidates))
@@ -337,9 +338,8 @@ def fetch_page(
 
     def read(after: Sequence[Any] | None, wanted: int, **index: Any) -> Sequence[Any]:
         statement = _statement(**shape, indexed=bool(index), after=after is not None)
-        values = dict(enumerate(after or ()))
-        bound = params | index | {f"after_{i}": v for i, v in values.items()}
-        return scoped_rows(session, statement, bound | {"limit": wanted})
+        bound = {f"after_{i}": value for i, value in enumerate(after or ())}
+        return scoped_rows(session, statement, params | index | bound | {"limit": wanted})
 
     after = decode_cursor(cursor, keys) if cursor else None
     rows: Sequence[Any] | None = None
