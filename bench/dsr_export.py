@@ -48,10 +48,12 @@ from sqlalchemy import Text, cast, create_engine, func, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from bench.list_accounts import Target, _account_rows, prepare_postgresql  # noqa: E402
+from bench.list_accounts import _account_rows  # noqa: E402
 from bench.loading import (  # noqa: E402
     RssSampler,
+    Target,
     analyse,
+    bench_target,
     insert_organisation,
     insert_records,
     measure_job,
@@ -257,11 +259,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        if args.database_url:
-            target = prepare_postgresql(args.database_url, args.owner_role, args.admin_user)
-        else:
-            url = f"sqlite:///{tmp / 'bench.db'}"
-            target = Target(url, url, None, "SQLite (WAL)")
+        target = bench_target(
+            args.database_url, tmp, owner_role=args.owner_role, admin_user=args.admin_user
+        )
         started = time.perf_counter()
         upgrade(target.owner_url, app_role=target.app_role)
         organisation_id, subject = load(target, args.records)

@@ -51,7 +51,8 @@ from sqlalchemy import create_engine, func, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from bench.list_accounts import AUTHORITY, Target, prepare_postgresql  # noqa: E402
+from bench.list_accounts import AUTHORITY  # noqa: E402
+from bench.loading import Target, bench_target  # noqa: E402
 from bench.loadtest import gunicorn, load_average  # noqa: E402
 
 from facito_admin.accounts.models import Account, AccountSource, AccountStatus  # noqa: E402
@@ -307,11 +308,9 @@ def main() -> None:
     args = parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="facito-bench-ingest-"))
     try:
-        if args.database_url:
-            target = prepare_postgresql(args.database_url, args.owner_role, args.admin_user)
-        else:
-            url = f"sqlite:///{workdir / 'bench.db'}"
-            target = Target(url, url, None, "SQLite (WAL)")
+        target = bench_target(
+            args.database_url, workdir, owner_role=args.owner_role, admin_user=args.admin_user
+        )
         print(f"== {target.label}; {os.cpu_count()} CPUs; load average {load_average()}")
         upgrade(target.owner_url, app_role=target.app_role)
         orgs = create_organisations(target, args.accounts)

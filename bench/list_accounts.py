@@ -55,11 +55,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import create_engine, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
+from bench.loading import Target, account_row, bench_target, chunks  # noqa: E402
 from bench.loadtest import (  # noqa: E402
     DRIVERS,
     Load,
@@ -75,8 +76,7 @@ from bench.loadtest import (  # noqa: E402
     paired,
 )
 
-from facito_admin.accounts.models import Account, AccountSource, AccountStatus  # noqa: E402
-from facito_admin.accounts.rules import key  # noqa: E402
+from facito_admin.accounts.models import Account, AccountStatus  # noqa: E402
 from facito_admin.auth.dev_issuer import load_or_create_key, mint_token  # noqa: E402
 from facito_admin.common.pagination import decode_cursor, encode_cursor  # noqa: E402
 from facito_admin.config import DEV_CLIENT_ID  # noqa: E402
@@ -96,48 +96,7 @@ TARGET_RATIO = 0.85
 TARGET_DEPTH = 1.30
 
 
-@dataclass(frozen=True)
-class Target:
-    """The database the run uses: URL of the app role, of the owner, and what it is."""
-
-    app_url: str
-    owner_url: str
-    app_role: str | None
-    label: str
-
-    @property
-    def is_postgresql(self) -> bool:
-        return self.app_url.startswith("postgresql")
-
-
 # -- the database -----------------------------------------------------------------------------
-
-
-def prepare_postgresql(app_url: str, owner_role: str, admin_user: str) -> Target:
-    """Recreate the bench database owned by ``owner_role``, roles as in .ci/run."""
-    url = make_url(app_url)
-    name, app_role = url.database, url.username
-    if not name or not app_role:
-        raise SystemExit("--database-url needs a user (the app role) and a database name")
-    admin = create_engine(
-        url.set(username=admin_user, database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        for role, options in ((owner_role, "LOGIN"), (app_role, _APP_ROLE_OPTIONS)):
-            exists = connection.scalar(
-                text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
-            )
-            if not exists:
-                connection.execute(text(f'CREATE ROLE "{role}" {options}'))
-        connection.execute(text(f'CREATE DATABASE "{name}" OWNER "{owner_role}"'))
-        connection.execute(text(f"ALTER DATABASE \"{name}\" SET timezone TO 'UTC'"))
-    admin.dispose()
-    owner = url.set(username=owner_role).render_as_string(hide_password=False)
-    return Target(app_url, owner, app_role, f"PostgreSQL ({name}, app role {app_role})")
-
-
-_APP_ROLE_OPTIONS = "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
 
 
 @dataclass(frozen=True)
@@ -152,8 +111,6 @@ class Dataset:
 def _account_rows(organisation_id: uuid.UUID, count: int, slug: str) -> Iterator[dict[str, Any]]:
     now = utcnow()
     for i in range(count):
-        created = now - timedelta(seconds=count - i)
-        display = f"Employee {i:06d} of {slug}"
         upn = f"user{i:06d}@{slug}.example"
         # 2 % disabled, 0.5 % deleted (the list leaves those out), the rest active.
         status = AccountStatus.active
@@ -161,49 +118,18 @@ def _account_rows(organisation_id: uuid.UUID, count: int, slug: str) -> Iterator
             status = AccountStatus.disabled
         elif i % 200 == 13:
             status = AccountStatus.deleted
-        deleted = status is AccountStatus.deleted
-        graph = i % 2 == 0
-        yield {
-            "organisation_id": organisation_id,
-            "id": new_id(),
-            "user_principal_name": upn,
-            "upn_key": key(upn),
-            "email": upn,
-            "email_key": key(upn),
-            "display_name": display,
-            "name_key": key(display),
-            "given_name": "Employee",
-            "family_name": f"{i:06d}",
-            "employee_number": f"E{i:06d}",
-            "department": DEPARTMENTS[i % len(DEPARTMENTS)],
-            "manager_id": None,
-            "entra_oid": str(uuid.uuid4()) if graph else None,
-            "source": AccountSource.graph if graph else AccountSource.manual,
-            "external_id": None if graph else f"HR-{i}",
-            "status": status,
-            "status_changed_at": created,
-            "deleted_at": created if deleted else None,
-            "purge_after": created + timedelta(days=30) if deleted else None,
-            "deleted_from_status": AccountStatus.active if deleted else None,
-            "birth_date": None,
-            "is_minor": False,
-            "adult_on": None,
-            "guardian_consent_at": None,
-            "created_at": created,
-            "updated_at": created,
-            "version": 1,
-        }
-
-
-def _batches(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+        yield account_row(
+            organisation_id,
+            i,
+            created=now - timedelta(seconds=count - i),
+            display_name=f"Employee {i:06d} of {slug}",
+            given_name="Employee",
+            family_name=f"{i:06d}",
+            email=upn,
+            upn=upn,
+            status=status,
+            entra_oid=str(uuid.uuid4()) if i % 2 == 0 else None,
+        )
 
 
 def load(target: Target, *, organisations: int, per_organisation: int, big: int) -> Dataset:
@@ -252,7 +178,7 @@ def load(target: Target, *, organisations: int, per_organisation: int, big: int)
         )
         table = Account.__table__
         for slug, count in plan:
-            for batch in _batches(_account_rows(ids[slug], count, slug)):
+            for batch in chunks(_account_rows(ids[slug], count, slug), BATCH):
                 connection.execute(table.insert(), batch)
     if target.is_postgresql:
         # Planner statistics, as autovacuum would gather them. (SQLite picks the primary key
@@ -353,11 +279,9 @@ class Setup:
 
 def set_up(args: argparse.Namespace, workdir: Path) -> Setup:
     """The database with its data, a token of the big organisation, both apps' environments."""
-    if args.database_url:
-        target = prepare_postgresql(args.database_url, args.owner_role, args.admin_user)
-    else:
-        url = f"sqlite:///{workdir / 'bench.db'}"
-        target = Target(url, url, None, "SQLite (WAL)")
+    target = bench_target(
+        args.database_url, workdir, owner_role=args.owner_role, admin_user=args.admin_user
+    )
     print(f"== {target.label}; {os.cpu_count()} CPUs; load average {load_average()}")
     started = time.perf_counter()
     upgrade(target.owner_url, app_role=target.app_role)

@@ -1,8 +1,7 @@
-"""What the benches that load data records share: the owner's bulk load (COPY on PostgreSQL,
-executemany on SQLite) and this process's memory, sampled while the job under test runs.
-
-Used by bench/retention.py and bench/dsr_export.py; the databases themselves are prepared as
-bench/list_accounts.py does (Target, prepare_postgresql).
+"""What the benches that load data share: the database of a run (Target: a SQLite file, or a
+PostgreSQL database recreated with the roles of .ci/run), accounts and organisations as the
+owner inserts them, the owner's bulk load of data records (COPY on PostgreSQL, executemany on
+SQLite), and this process's memory, sampled while the job under test runs.
 """
 
 from __future__ import annotations
@@ -11,17 +10,123 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from bench.list_accounts import Target
-from sqlalchemy import JSON, Engine, text
+from sqlalchemy import JSON, Engine, create_engine, make_url, text
 
+from facito_admin.accounts.models import AccountSource, AccountStatus
+from facito_admin.accounts.rules import key
 from facito_admin.db.base import new_id, utcnow
 from facito_admin.tenants.models import Organisation, OrganisationStatus
 from facito_admin.user_data.models import DataRecord
+
+T = TypeVar("T")
+DEPARTMENTS = ("Sales", "Finance", "IT", "HR", "Support", "Legal", "R&D", "Operations")
+
+
+@dataclass(frozen=True)
+class Target:
+    """The database the run uses: URL of the app role, of the owner, and what it is."""
+
+    app_url: str
+    owner_url: str
+    app_role: str | None
+    label: str
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.app_url.startswith("postgresql")
+
+
+def bench_target(
+    database_url: str | None, folder: Path, *, owner_role: str, admin_user: str
+) -> Target:
+    """PostgreSQL at ``database_url`` (recreated), else a SQLite file in ``folder``."""
+    if database_url:
+        return prepare_postgresql(database_url, owner_role, admin_user)
+    url = f"sqlite:///{folder / 'bench.db'}"
+    return Target(url, url, None, "SQLite (WAL)")
+
+
+def prepare_postgresql(app_url: str, owner_role: str, admin_user: str) -> Target:
+    """Recreate the bench database owned by ``owner_role``, roles as in .ci/run."""
+    url = make_url(app_url)
+    name, app_role = url.database, url.username
+    if not name or not app_role:
+        raise SystemExit("--database-url needs a user (the app role) and a database name")
+    admin = create_engine(
+        url.set(username=admin_user, database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        for role, options in ((owner_role, "LOGIN"), (app_role, _APP_ROLE_OPTIONS)):
+            exists = connection.scalar(
+                text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
+            )
+            if not exists:
+                connection.execute(text(f'CREATE ROLE "{role}" {options}'))
+        connection.execute(text(f'CREATE DATABASE "{name}" OWNER "{owner_role}"'))
+        connection.execute(text(f"ALTER DATABASE \"{name}\" SET timezone TO 'UTC'"))
+    admin.dispose()
+    owner = url.set(username=owner_role).render_as_string(hide_password=False)
+    return Target(app_url, owner, app_role, f"PostgreSQL ({name}, app role {app_role})")
+
+
+_APP_ROLE_OPTIONS = "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+
+
+def account_row(
+    organisation_id: uuid.UUID,
+    i: int,
+    *,
+    created: datetime,
+    display_name: str,
+    given_name: str,
+    family_name: str,
+    email: str,
+    upn: str,
+    status: AccountStatus = AccountStatus.active,
+    entra_oid: str | None = None,
+) -> dict[str, Any]:
+    """The ``i``-th account of a load as the owner inserts it: keys derived as the service
+    derives them, from Graph when it has an Entra object id (else manual, with an HR id), a
+    deleted one due for purging 30 days on."""
+    deleted = status is AccountStatus.deleted
+    return {
+        "organisation_id": organisation_id,
+        "id": new_id(),
+        "user_principal_name": upn,
+        "upn_key": key(upn),
+        "email": email,
+        "email_key": key(email),
+        "display_name": display_name,
+        "name_key": key(display_name),
+        "given_name": given_name,
+        "family_name": family_name,
+        "employee_number": f"E{i:06d}",
+        "department": DEPARTMENTS[i % len(DEPARTMENTS)],
+        "manager_id": None,
+        "entra_oid": entra_oid,
+        "source": AccountSource.graph if entra_oid else AccountSource.manual,
+        "external_id": None if entra_oid else f"HR-{i}",
+        "status": status,
+        "status_changed_at": created,
+        "deleted_at": created if deleted else None,
+        "purge_after": created + timedelta(days=30) if deleted else None,
+        "deleted_from_status": AccountStatus.active if deleted else None,
+        "birth_date": None,
+        "is_minor": False,
+        "adult_on": None,
+        "guardian_consent_at": None,
+        "created_at": created,
+        "updated_at": created,
+        "version": 1,
+    }
+
 
 # Columns the rows give as JSON text (what COPY takes); the Core insert on SQLite wants values.
 _JSON_COLUMNS = frozenset(c.name for c in DataRecord.__table__.columns if isinstance(c.type, JSON))
@@ -86,8 +191,9 @@ class JobRun:
     result: dict[str, Any]
 
 
-def chunks(rows: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
-    chunk: list[tuple[Any, ...]] = []
+def chunks(rows: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``rows`` in lists of ``size`` (the last one shorter)."""
+    chunk: list[T] = []
     for row in rows:
         chunk.append(row)
         if len(chunk) == size:

@@ -39,8 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from bench.dsr_export import _app_connection, load, warm  # noqa: E402
-from bench.list_accounts import Target, prepare_postgresql  # noqa: E402
-from bench.loading import RssSampler, measure_job, rss_mb  # noqa: E402
+from bench.loading import RssSampler, Target, bench_target, measure_job, rss_mb  # noqa: E402
 
 from facito_admin.audit.service import start_chain  # noqa: E402
 from facito_admin.auth.context import SYSTEM_PRINCIPAL, RequestContext  # noqa: E402
@@ -102,11 +101,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        if args.database_url:
-            target = prepare_postgresql(args.database_url, args.owner_role, args.admin_user)
-        else:
-            url = f"sqlite:///{tmp / 'bench.db'}"
-            target = Target(url, url, None, "SQLite (WAL)")
+        target = bench_target(
+            args.database_url, tmp, owner_role=args.owner_role, admin_user=args.admin_user
+        )
         started = time.perf_counter()
         upgrade(target.owner_url, app_role=target.app_role)
         organisation_id, subject = load(target, args.records)

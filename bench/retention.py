@@ -39,8 +39,17 @@ from sqlalchemy import create_engine, delete, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from bench.list_accounts import Target, _account_rows, _batches, prepare_postgresql  # noqa: E402
-from bench.loading import RssSampler, analyse, insert_organisation, insert_records, rss_mb  # noqa: E402
+from bench.list_accounts import _account_rows  # noqa: E402
+from bench.loading import (  # noqa: E402
+    RssSampler,
+    Target,
+    analyse,
+    bench_target,
+    chunks,
+    insert_organisation,
+    insert_records,
+    rss_mb,
+)
 
 from facito_admin.accounts.models import Account  # noqa: E402
 from facito_admin.audit.service import start_chain  # noqa: E402
@@ -103,7 +112,7 @@ def load(target: Target, records: int) -> uuid.UUID:
             connection, target, slug="bench-retention", name="Bench Retention B.V."
         )
         accounts: list[uuid.UUID] = []
-        for batch in _batches(_account_rows(organisation_id, ACCOUNTS, "bench-retention")):
+        for batch in chunks(_account_rows(organisation_id, ACCOUNTS, "bench-retention"), 10_000):
             connection.execute(Account.__table__.insert(), batch)
             accounts += [row["id"] for row in batch]
         insert_records(
@@ -148,11 +157,9 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        if args.database_url:
-            target = prepare_postgresql(args.database_url, args.owner_role, args.admin_user)
-        else:
-            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-            target = Target(url, url, None, "SQLite (WAL)")
+        target = bench_target(
+            args.database_url, Path(tmp), owner_role=args.owner_role, admin_user=args.admin_user
+        )
         started = time.perf_counter()
         upgrade(target.owner_url, app_role=target.app_role)
         organisation_id = load(target, args.records)

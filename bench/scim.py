@@ -74,7 +74,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from bench.list_accounts import AUTHORITY, Target, prepare_postgresql  # noqa: E402
+from bench.list_accounts import AUTHORITY  # noqa: E402
+from bench.loading import Target, bench_target  # noqa: E402
 from bench.loadtest import (  # noqa: E402
     DRIVERS,
     Load,
@@ -398,11 +399,9 @@ class Ours:
 
 def prepare_ours(args: argparse.Namespace, workdir: Path) -> Ours:
     """The database (recreated on PostgreSQL), migrated, with one organisation and its admin."""
-    if args.database_url:
-        target = prepare_postgresql(args.database_url, args.owner_role, args.admin_user)
-    else:
-        url = f"sqlite:///{workdir / 'bench.db'}"
-        target = Target(url, url, None, "SQLite (WAL)")
+    target = bench_target(
+        args.database_url, workdir, owner_role=args.owner_role, admin_user=args.admin_user
+    )
     upgrade(target.owner_url, app_role=target.app_role)
     organisation_id, tenant_id = create_organisation(target)
     admin_token = mint_token(

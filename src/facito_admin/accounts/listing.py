@@ -33,6 +33,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    String,
     Text,
     Uuid,
     any_,
@@ -43,6 +44,7 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    text,
     tuple_,
     type_coerce,
 )
@@ -99,22 +101,41 @@ def _selected(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
 
 SORT_KEYS = {"created": (Account.id,), "name": (Account.name_key, Account.id)}
 
-# `q` and the trigram index (migration 0018): a table beside accounts, kept in step by
-# triggers, that names the accounts whose keys hold a term of three characters or more.
-# A search first asks it whether the term is rare: at most CANDIDATES accounts (on SQLite
-# counted over all organisations, the FTS5 table has none; on PostgreSQL of the session's
-# organisation). A rare term's page is read from those candidates alone, joined back to
-# accounts, where the organisation filter (and row-level security) and the LIKEs decide as
-# without the index. A common term, and a term shorter than three characters (trigrams find
-# nothing shorter; on PostgreSQL letters or digits), takes the old path: the organisation's
-# accounts in page order until the page is full, which many matches make short.
-# - PostgreSQL: account_search_ids(pattern, max_rows), the session's organisation's ids whose
-#   keys match the LIKE pattern (pg_trgm GIN). A function because accounts' row-level
-#   security keeps the planner from using an index for a LIKE on accounts itself.
-# - SQLite: the FTS5 trigram table's rowids whose keys hold the term as a phrase (a substring
-#   of one key in FTS5's case folding: a superset of the LIKEs' matches); the page query reads
-#   them first (a subquery with a LIMIT is materialised, not reordered), accounts by rowid.
+# `q` and the search index (migrations 0018 and 0021): a table beside accounts, kept in step
+# by triggers, that names the accounts whose keys hold a term. The page is read from accounts
+# by the ids it names, where the organisation filter (and row-level security), the list's
+# filters and the term decide as without the index. The old path, without it: the
+# organisation's accounts in page order until the page is full.
+# - PostgreSQL, every term: account_search_ids(term, ...), the session's organisation's first
+#   entries in page order after the cursor whose keys hold the term (migration 0021 says how
+#   it finds them: a walk of its indexes in page order, the trigram GIN when the term is rare
+#   and has trigrams). When the list's filters leave the page short, the next entries are
+#   asked for (ROUNDS times, each four times as many), then the old path goes on from the
+#   last one. A function because accounts' row-level security keeps the planner from using an
+#   index for a search on accounts itself, and from its statistics: the page query tests the
+#   term with strpos, whose default estimate (a third of the rows) lets the old path walk the
+#   organisation's accounts in page order, where a LIKE's ("rare", the longer the pattern)
+#   made it read and sort all of them.
+# - SQLite, terms of three characters or more (trigrams find nothing shorter): when at most
+#   CANDIDATES accounts hold the term (counted over all organisations, the FTS5 table has
+#   none), the FTS5 trigram table's rowids whose keys hold the term as a phrase (a substring
+#   of one key in FTS5's case folding: a superset of the LIKEs' matches); the page query
+#   reads them first (a subquery with a LIMIT is materialised, not reordered), accounts by
+#   rowid. A common term takes the old path.
 CANDIDATES = 1000
+# account_search_ids: how many entries it walks in page order before it asks the trigram
+# index, and up to how many matches it takes from there (sorted) rather than walk on.
+WALK_ROWS = 6000
+RARE_ROWS = 2000
+ROUNDS = 3
+_PG_HITS = text(
+    "SELECT account_id, name_key FROM account_search_ids("
+    ":term, :by_name, :descending, :after_name, :after_id, :max_rows, :walk_rows, :rare_rows)"
+).bindparams(
+    bindparam("after_name", type_=String()),
+    bindparam("after_id", type_=Uuid()),
+    bindparam("max_rows", type_=Integer()),
+)
 _MIN_TRIGRAM = 3
 _ALNUM_RUN = re.compile(r"[^\W_]{3}")  # _MIN_TRIGRAM letters or digits in a row
 _FTS5_MATCHES: Select[Any] = (
@@ -128,11 +149,17 @@ _FTS5_COUNT = select(func.count()).select_from(_FTS5_MATCHES.subquery())
 
 
 def _indexable(term: str, dialect: str) -> bool:
-    """Whether the trigram index can name the candidates for ``term`` (a key)."""
+    """Whether the search index serves ``term`` (a key)."""
     if dialect == "postgresql":
-        # pg_trgm makes trigrams of runs of letters and digits only.
-        return _ALNUM_RUN.search(term) is not None
+        # account_search_ids walks its indexes for any term; only its trigram lookup needs
+        # _trigrams.
+        return True
     return len(term) >= _MIN_TRIGRAM
+
+
+def _trigrams(term: str) -> bool:
+    """Whether pg_trgm makes trigrams of ``term``: of runs of letters and digits only."""
+    return _ALNUM_RUN.search(term) is not None
 
 
 def _fts5_phrase(term: str) -> str:
@@ -140,12 +167,9 @@ def _fts5_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def _candidates(session: Session, dialect: str, term: str, pattern: str) -> dict[str, Any] | None:
-    """The parameters of the indexed page query if ``term`` is rare, else None."""
+def _fts5_candidates(session: Session, term: str) -> dict[str, Any] | None:
+    """The parameters of SQLite's indexed page query if ``term`` is rare, else None."""
     most = CANDIDATES + 1
-    if dialect == "postgresql":
-        found = session.scalars(select(func.account_search_ids(pattern, most, type_=Uuid()))).all()
-        return {"candidates": list(found)} if len(found) <= CANDIDATES else None
     terms = _fts5_phrase(term)
     count = session.scalar(_FTS5_COUNT, {"terms": terms, "most": most})
     return {"terms": terms, "most": most} if count is not None and count <= CANDIDATES else None
@@ -194,7 +218,15 @@ def _statement(
         query = query.where(c.source == bindparam("source"))
     if department:
         query = query.where(c.department == bindparam("department"))
-    if q:
+    if q and dialect == "postgresql":
+        # The term a substring of a key: what the LIKE below says (deterministic collations).
+        term: BindParameter[str] = bindparam("term")
+        searched = (c.name_key, c.email_key, c.upn_key)
+        query = query.where(or_(*(func.strpos(column, term) > 0 for column in searched)))
+        if indexed:
+            candidates = bindparam("candidates", type_=postgresql.ARRAY(Uuid()))
+            query = query.where(c.id == any_(candidates))
+    elif q:
         pattern: BindParameter[str] = bindparam("pattern")
         query = query.where(
             or_(
@@ -203,9 +235,6 @@ def _statement(
                 c.upn_key.like(pattern, escape="\\"),
             )
         )
-        if indexed and dialect == "postgresql":
-            candidates = bindparam("candidates", type_=postgresql.ARRAY(Uuid()))
-            query = query.where(c.id == any_(candidates))
     keys = SORT_KEYS[sort]
     if after:
         bound = tuple_(*(bindparam(f"after_{i}", type_=k.type) for i, k in enumerate(keys)))
@@ -288,37 +317,50 @@ def fetch_page(
     keys = SORT_KEYS[sort]
     organisation_id = require_organisation(session)
     dialect = session.get_bind().dialect.name
-    pattern = index = None
-    if f.q is not None:
-        pattern = rules.search_pattern(f.q)
-        if _indexable(rules.key(f.q), dialect):
-            index = _candidates(session, dialect, rules.key(f.q), pattern)
+    term = None if f.q is None else rules.key(f.q)
     params: dict[str, Any] = {
         "organisation_id": organisation_id,
         "status": f.status,
         "source": f.source,
         "department": f.department,
-        "pattern": pattern,
-        "limit": limit + 1,
-        **(index or {}),
+        "term": term,
+        "pattern": None if f.q is None else rules.search_pattern(f.q),
     }
-    if cursor:
-        params.update({f"after_{i}": v for i, v in enumerate(decode_cursor(cursor, keys))})
-    statement = _statement(
-        dialect=dialect,
-        status=f.status is not None,
-        source=f.source is not None,
-        department=f.department is not None,
-        q=f.q is not None,
-        indexed=index is not None,
-        sort=sort,
-        descending=descending,
-        after=bool(cursor),
-    )
-    rows: Sequence[Any] = scoped_rows(session, statement, params)
+    shape = {
+        "dialect": dialect,
+        "status": f.status is not None,
+        "source": f.source is not None,
+        "department": f.department is not None,
+        "q": f.q is not None,
+        "sort": sort,
+        "descending": descending,
+    }
+
+    def read(after: Sequence[Any] | None, wanted: int, **index: Any) -> Sequence[Any]:
+        statement = _statement(**shape, indexed=bool(index), after=after is not None)
+        bound = {f"after_{i}": value for i, value in enumerate(after or ())}
+        return scoped_rows(session, statement, params | index | bound | {"limit": wanted})
+
+    after = decode_cursor(cursor, keys) if cursor else None
+    rows: Sequence[Any] | None = None
+    if term is not None and _indexable(term, dialect):
+        if dialect == "postgresql":
+            rows = _indexed_rows(
+                session,
+                read,
+                term=term,
+                sort=sort,
+                descending=descending,
+                after=after,
+                wanted=limit + 1,
+            )
+        elif (index := _fts5_candidates(session, term)) is not None:
+            rows = read(after, limit + 1, **index)
+    if rows is None:
+        rows = read(after, limit + 1)
     formats = _FORMATS[dialect]
     today = utcnow().date().isoformat()
-    organisation = str(params["organisation_id"])
+    organisation = str(organisation_id)
     items = [_item(row, formats, today, organisation) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
@@ -328,6 +370,43 @@ def fetch_page(
             [last_id if key is Account.id else last_row[_POSITION[key.key]] for key in keys]
         )
     return Page(items, next_cursor)
+
+
+def _indexed_rows(
+    session: Session,
+    read: Callable[..., Sequence[Any]],
+    *,
+    term: str,
+    sort: str,
+    descending: bool,
+    after: Sequence[Any] | None,
+    wanted: int,
+) -> list[Any]:
+    """Up to ``wanted`` rows of the page from account_search_ids' entries (PostgreSQL)."""
+    rows: list[Any] = []
+    asked = wanted + 8  # a few to spare for the list's filters
+    for _ in range(ROUNDS):
+        hits = session.execute(
+            _PG_HITS,
+            {
+                "term": term,
+                "by_name": sort == "name",
+                "descending": descending,
+                "after_name": after[0] if after and sort == "name" else None,
+                "after_id": after[-1] if after else None,
+                "max_rows": asked,
+                "walk_rows": WALK_ROWS,
+                "rare_rows": RARE_ROWS if _trigrams(term) else 0,
+            },
+        ).all()
+        if hits:
+            rows += read(after, wanted - len(rows), candidates=[hit[0] for hit in hits])
+        if len(rows) >= wanted or len(hits) < asked:
+            return rows
+        # The filters left the page short: the entries after the last one asked for.
+        after = [hits[-1][1], hits[-1][0]] if sort == "name" else [hits[-1][0]]
+        asked *= 4
+    return rows + list(read(after, wanted - len(rows)))
 
 
 # AccountSchema's keys in its order, for _item to fill.

@@ -155,41 +155,66 @@ def statements(runtime: Runtime) -> Iterator[list[str]]:
     event.remove(engine, "before_cursor_execute", _record)
 
 
-def _page_read_the_index(statements: list[str]) -> bool:
-    """Whether the page query (the one that reads accounts) took its rows from the index."""
+def _read_the_index(statements: list[str], dialect: str) -> bool:
+    """Whether the page came from the index: on PostgreSQL through account_search_ids, on
+    SQLite the page query (the one that reads accounts) took its rows from the FTS5 table."""
+    if dialect == "postgresql":
+        return any("account_search_ids" in s for s in statements)
     [page] = [s for s in statements if "FROM accounts" in s or "JOIN accounts" in s]
-    return "account_search" in page or "= ANY (" in page
+    return "account_search" in page
 
 
-@pytest.mark.parametrize("candidates", [1000, 2], ids=["rare", "common"])
+# How the index finds a term's accounts (accounts/listing.py; on PostgreSQL migration 0021):
+# SQLite reads a rare term's candidates and scans for a common one (more than CANDIDATES);
+# PostgreSQL's account_search_ids walks WALK_ROWS entries in page order, then takes up to
+# RARE_ROWS matches from the trigram index, else walks on.
+PATHS = {
+    "rare": {"CANDIDATES": 1000},
+    "common": {"CANDIDATES": 2},
+    "looked-up": {"WALK_ROWS": 1},
+    "walked-on": {"WALK_ROWS": 1, "RARE_ROWS": 1},
+}
+
+
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("q", TERMS)
 def test_a_search_finds_what_a_plain_scan_finds_and_only_in_its_organisation(
-    client, runtime, people, org_a: Org, org_b: Org, auth, statements, monkeypatch, q, candidates
+    client, runtime, people, org_a: Org, org_b: Org, auth, statements, monkeypatch, q, path
 ):
-    """With few candidates the page is read from the index; with more (here: more than two)
-    the term is common and the page is the organisation's accounts in order, filtered."""
-    monkeypatch.setattr(listing, "CANDIDATES", candidates)
+    """On SQLite, with few candidates the page is read from the index; with more (here: more
+    than two) the term is common and the page is the organisation's accounts in order,
+    filtered. On PostgreSQL every search asks the index for the entries in page order."""
+    for name, value in PATHS[path].items():
+        monkeypatch.setattr(listing, name, value)
     reader = auth(org_a, READER)
     expected = _scanned(_people_of(org_a), q)
     dialect = runtime.database.engine.dialect.name
     # On SQLite the candidates are counted across organisations: both have the same people.
-    rare = len(expected) * (2 if dialect == "sqlite" else 1) <= candidates
+    rare = len(expected) * 2 <= listing.CANDIDATES
 
     statements.clear()
     assert _search(client, org_a, reader, q, limit=50) == expected
-    assert _page_read_the_index(statements) == (listing._indexable(key(q), dialect) and rare)
+    indexed = dialect == "postgresql" or (listing._indexable(key(q), dialect) and rare)
+    assert _read_the_index(statements, dialect) == indexed
     assert _search(client, org_a, reader, q) == expected
     assert _search(client, org_a, reader, q, status="deleted") == _scanned(
         _people_of(org_a), q, deleted=True
     )
     # B finds its own people for the same term: the same names, none of A's accounts.
     assert _search(client, org_b, auth(org_b, READER), q) == _scanned(_people_of(org_b), q)
+    # Both orders of both sorts, page by page.
+    orders = [("name", "desc"), ("created", "asc"), ("created", "desc")]
+    found = {
+        order: _search(client, org_a, reader, q, sort=order[0], order=order[1]) for order in orders
+    }
 
     # The old path, without the index, on the database itself: the same again.
     monkeypatch.setattr(listing, "_indexable", lambda *_: False)
     statements.clear()
     assert _search(client, org_a, reader, q) == expected
     assert not any("account_search" in statement for statement in statements)
+    for (sort, order), names in found.items():
+        assert _search(client, org_a, reader, q, sort=sort, order=order) == names
 
 
 def test_the_index_follows_creates_renames_and_purges(
@@ -249,25 +274,30 @@ def test_the_query_plan_reads_the_index(client, runtime: Runtime, people, org_a:
 
 
 @pytest.mark.postgres_only
+@pytest.mark.parametrize(("walk_rows", "rare_rows"), [(1000, 1000), (1, 1000), (1, 1), (1, 0)])
 def test_the_application_role_reads_no_other_organisations_index_rows(
-    runtime: Runtime, people, org_a: Org, org_b: Org
+    runtime: Runtime, people, org_a: Org, org_b: Org, walk_rows: int, rare_rows: int
 ):
     """Directly (the index table's policy) nor through account_search_ids (the session's
-    organisation only), and nothing in a session that serves none."""
+    organisation only, however it finds them), and nothing in a session that serves none."""
     every = "SELECT organisation_id FROM account_search"
-    through = "SELECT account_search_ids('%corp.example%', 1000)"
+    through = text(
+        "SELECT account_id FROM account_search_ids("
+        "'corp.example', false, false, NULL, NULL, 1000, :walk_rows, :rare_rows)"
+    ).bindparams(walk_rows=walk_rows, rare_rows=rare_rows)
     with runtime.database.engine.connect() as connection:
         connection.begin()
         assert connection.execute(text(every)).all() == []
-        assert connection.execute(text(through)).all() == []
+        assert connection.execute(through).all() == []
         for org in (org_a, org_b):
             connection.execute(
                 text("SELECT set_config('app.organisation_id', :org, true)"), {"org": str(org.id)}
             )
             assert set(connection.execute(text(every)).scalars()) == {org.id}
-            ids = set(connection.execute(text(through)).scalars())
+            ids = connection.execute(through).scalars().all()
             own = connection.execute(
-                text("SELECT id FROM accounts WHERE organisation_id = :org"), {"org": org.id}
+                text("SELECT id FROM accounts WHERE organisation_id = :org ORDER BY id"),
+                {"org": org.id},
             )
-            assert len(ids) == len(PEOPLE) and ids == set(own.scalars())
+            assert len(ids) == len(PEOPLE) and ids == own.scalars().all()
         connection.rollback()
