@@ -325,10 +325,13 @@ def write_plan(
     ]
     reinstated = reinstate_entitlements_of(session, activated, at=facts.now)
     specs = list(_events(plan.changes, ended, reinstated))
-    record_events(session, request, specs)
     if specs:
         # One endpoint lookup per page's transaction; the events are built only for subscribers.
         publish_account_events(session, _webhook_events(plan.changes, specs))
+    # Sealed with the page, as its last write: a page records up to a thousand events, and
+    # writing each once instead of three times (audit/sealing.seal_with_change) was a third
+    # of a first full sync (issue 13). The chain head stays locked until the page commits.
+    record_events(session, request, specs, seal=True)
 
 
 def _swaps(updates: list[Change]) -> bool:
@@ -376,14 +379,19 @@ def _events(
     Field names and entitlement codes only, never values (accounts/service.create_account
     says why: the chain cannot forget personal data).
     """
+    # Equal details are one dict, so that recording makes them canonical once per page, not
+    # once per event (audit/service.record_events).
+    shared: dict[str, dict[str, Any]] = {}
     for c in changes:
 
         def event(action: AccountAction, **details: Any) -> EventSpec:
+            details |= {"cause": c.cause}  # noqa: B023 - used at once, inside the iteration
+            spelled = repr(sorted(details.items()))
             return EventSpec(
                 action=action,
                 target_type="account",
-                target_id=c.account_id,  # noqa: B023 - used at once, inside the iteration
-                details=details | {"cause": c.cause},  # noqa: B023
+                target_id=c.account_id,  # noqa: B023
+                details=shared.setdefault(spelled, details),
             )
 
         before, after = c.status_before, c.status

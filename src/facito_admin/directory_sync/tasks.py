@@ -51,8 +51,10 @@ T = TypeVar("T")
 
 CLEANUP_BATCH = 1000
 # The run refreshes the accounts' statistics once it has created this many, and again each
-# time it has created four times as many as at its last refresh: three times in 100,000.
-STATISTICS_AFTER = 1000
+# time it has created four times as many as at its last refresh: three times in 100,000. Under
+# a page, so that the second page of a first sync is planned with the first one counted: its
+# lookups otherwise read every account of the first page for each key (0.55 s, measured).
+STATISTICS_AFTER = 500
 # Users kept for the end of the run when their UPN or e-mail was taken; beyond this many (a
 # directory at odds with the accounts on a large scale) they count as conflicts at once.
 MAX_DEFERRED = 1000
@@ -168,6 +170,8 @@ class _Run:
         self.federation_id = federation_id
         # The accounts the cleanup still removes, found at its first step in this process.
         self.missing: list[uuid.UUID] | None = None
+        # The organisation's policies the run applies: retention days, verified domains only.
+        self.policies: tuple[int, bool] | None = None
 
     def run(self, stored_link: str | None) -> dict[str, Any]:
         checkpoint = self.ctx.checkpoint
@@ -203,12 +207,20 @@ class _Run:
         return progress
 
     def _facts(self, progress: Progress) -> RunFacts:
+        if self.policies is None:
+            # Read once per run in this process (six queries a page otherwise): a policy
+            # changed meanwhile applies from the next run, or the next attempt.
+            self.policies = (
+                policy_value(self.session, PolicyKey.RetentionDeletedItemsDays),
+                policy_flag(self.session, PolicyKey.AccountsVerifiedDomainsOnly),
+            )
+        retention_days, verified_domains_only = self.policies
         return RunFacts(
             federation_id=self.federation_id,
             full=progress.mode == "full",
             now=utcnow(),
-            retention_days=policy_value(self.session, PolicyKey.RetentionDeletedItemsDays),
-            verified_domains_only=policy_flag(self.session, PolicyKey.AccountsVerifiedDomainsOnly),
+            retention_days=retention_days,
+            verified_domains_only=verified_domains_only,
         )
 
     def _apply(self, work: Callable[[], T]) -> T:
