@@ -16,6 +16,8 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
@@ -40,7 +42,7 @@ from .apply import (
     refresh_statistics,
     remove_missing,
 )
-from .graph import DeltaExpired, GraphClient, GraphError
+from .graph import DeltaExpired, GraphClient, GraphError, GraphPage
 from .mapping import DirectoryUser, parse_page
 from .models import SYNC_KIND, DirectorySyncState
 from .plan import PagePlan, RunFacts
@@ -48,6 +50,8 @@ from .seen import forget_seen, keep_seen, seen_accounts, seen_pages
 
 log = structlog.get_logger("facito_admin.directory_sync")
 T = TypeVar("T")
+# A Graph page, its users parsed and merged, and how many of its entries were unusable.
+_Parsed = tuple[GraphPage, list[DirectoryUser], int]
 
 CLEANUP_BATCH = 1000
 # The run refreshes the accounts' statistics once it has created this many, and again each
@@ -152,12 +156,51 @@ def run_directory_sync(session: Session, ctx: JobContext) -> dict[str, Any]:
     # Nothing written yet: end the read so that no lock or snapshot waits on Graph.
     end_read_snapshot(session)
     client = GraphClient(runtime_of(session).graph, tenant_id, wait=_patient(ctx))
+    run = _Run(session, ctx, client, federation_id)
     try:
-        return _Run(session, ctx, client, federation_id).run(stored_link)
+        return run.run(stored_link)
     except GraphError as exc:
         raise JobFailed(exc.message, retry=exc.retryable) from None
     finally:
+        run.pages.close()
         client.close()
+
+
+class _Pages:
+    """Graph pages, each fetched and parsed in a thread while the page before it is written.
+
+    Fetching the next page as soon as its link is known takes Graph's answer off the run's
+    path (a tenth of a full sync, fetched at once). Only one page is ever ahead, and it is
+    applied only after the page before it committed, like any other: a worker killed with a
+    page ahead fetches it again. Its errors (throttling given up, an expired delta link)
+    surface when the page is due, as they would have.
+    """
+
+    def __init__(self, client: GraphClient) -> None:
+        self._client = client
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-page")
+        self._ahead: tuple[str, bool, Future[_Parsed]] | None = None
+
+    def _load(self, link: str, complete: bool) -> _Parsed:
+        page = self._client.page(link)
+        return (page, *parse_page(page.users, complete=complete))
+
+    def prefetch(self, link: str, *, complete: bool) -> None:
+        self._ahead = (link, complete, self._pool.submit(self._load, link, complete))
+
+    def get(self, link: str, *, complete: bool) -> _Parsed:
+        """The page at ``link`` with its users parsed, and how many entries were unusable."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[:2] == (link, complete):
+            return ahead[2].result()
+        if ahead is not None:
+            ahead[2].cancel()
+            with suppress(Exception):  # its own fault, if any, is of no concern now
+                ahead[2].result()
+        return self._load(link, complete)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Run:
@@ -168,6 +211,7 @@ class _Run:
         self.ctx = ctx
         self.client = client
         self.federation_id = federation_id
+        self.pages = _Pages(client)
         # The accounts the cleanup still removes, found at its first step in this process.
         self.missing: list[uuid.UUID] | None = None
         # The organisation's policies the run applies: retention days, verified domains only.
@@ -244,8 +288,9 @@ class _Run:
         self.ctx.raise_if_cancelled()
         if progress.link is None:  # pragma: no cover - every fetch phase has its link
             raise RuntimeError("a fetch step without a link")
+        complete = progress.mode == "full"
         try:
-            page = self.client.page(progress.link)
+            page, users, unusable = self.pages.get(progress.link, complete=complete)
         except DeltaExpired:
             if progress.mode != "delta":
                 raise
@@ -259,7 +304,8 @@ class _Run:
                 state.delta_link = None
             self._commit(progress)
             return
-        users, unusable = parse_page(page.users, complete=progress.mode == "full")
+        if page.next_link is not None:
+            self.pages.prefetch(page.next_link, complete=complete)
         facts = self._facts(progress)
         created = progress.counts.get("created", 0)
         analyse = created - progress.analysed >= max(STATISTICS_AFTER, 4 * progress.analysed)
