@@ -259,10 +259,37 @@ def remove_missing(
     return plan
 
 
+def _as_arrays(params: list[dict[str, Any]]) -> Any:
+    """PostgreSQL: the UPDATE of _UPDATE's rows as one statement over arrays of their values.
+
+    Measured for 950 accounts (a delta sync's page): 100-170 ms instead of 160-280 ms. As an
+    executemany, SQLAlchemy resolves every bound parameter of the ORM statement again for
+    each row, which cost more than PostgreSQL's updates.
+    """
+    names = ["b_id", "b_version", "b_next", *(f"v_{column}" for column in WRITTEN)]
+    types = [Account.id.type, Account.version.type, Account.version.type]
+    types += [getattr(Account, column).type for column in WRITTEN]
+    arrays = [
+        bindparam(name, [row[name] for row in params], type_=ARRAY(type_))
+        for name, type_ in zip(names, types, strict=True)
+    ]
+    rows = func.unnest(*arrays).table_valued(*names).render_derived(name="changed")
+    return (
+        update(Account)
+        .where(Account.id == rows.c.b_id, Account.version == rows.c.b_version)
+        .values({column: rows.c[f"v_{column}"] for column in WRITTEN} | {"version": rows.c.b_next})
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _checked(session: Session, statement: Any, params: list[dict[str, Any]]) -> None:
     if not params:
         return
-    result: Any = session.execute(statement, params, execution_options=_ORM_MANY)
+    result: Any
+    if statement is _UPDATE and session.get_bind().dialect.name == "postgresql":
+        result = session.execute(_as_arrays(params))
+    else:
+        result = session.execute(statement, params, execution_options=_ORM_MANY)
     if result.rowcount != len(params):
         raise ConcurrentChange(f"{len(params) - result.rowcount} accounts changed meanwhile")
 
