@@ -11,11 +11,10 @@ ORM objects, so the session's identity map does not grow.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Row as SqlRow
-from sqlalchemy import bindparam, func, insert, literal_column, select, text, true, update
+from sqlalchemy import Result, bindparam, func, insert, literal_column, select, text, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -85,8 +84,9 @@ class ConcurrentChange(Exception):
     """An account changed between the page's read and its write: apply the page again."""
 
 
-def _rows(result: Sequence[SqlRow[Any]]) -> list[Row]:
-    return [dict(row._mapping) for row in result]
+def _rows(result: Result[Any]) -> list[Row]:
+    names = list(result.keys())
+    return [dict(zip(names, row, strict=True)) for row in result]
 
 
 def apply_users(
@@ -210,7 +210,7 @@ def _lookup(
         return []
     if session.get_bind().dialect.name != "postgresql":
         query = select(*READ).where(column.in_(keys))
-        return _rows(session.execute(query.where(_LIVE) if live else query).all())
+        return _rows(session.execute(query.where(_LIVE) if live else query))
     wanted = (
         func.unnest(bindparam("keys", keys, type_=ARRAY(column.type)))
         .table_valued("key")
@@ -219,7 +219,7 @@ def _lookup(
     query = select(*READ).where(column == wanted.c.key)
     probe = (query.where(_LIVE) if live else query).offset(0).lateral()
     found: Any = session.execute(select(*probe.c).select_from(wanted).join(probe, true()))
-    return _rows(found.all())
+    return _rows(found)
 
 
 def missing_accounts(
