@@ -430,12 +430,12 @@ def _events(
     """
     # Equal details are one dict, so that recording makes them canonical once per page, not
     # once per event (audit/service.record_events).
-    shared: dict[str, dict[str, Any]] = {}
+    shared: dict[tuple[Any, ...], dict[str, Any]] = {}
     for c in changes:
 
         def event(action: AccountAction, **details: Any) -> EventSpec:
             details |= {"cause": c.cause}  # noqa: B023 - used at once, inside the iteration
-            spelled = repr(sorted(details.items()))
+            spelled = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in details.items())
             return EventSpec(
                 action=action,
                 target_type="account",
