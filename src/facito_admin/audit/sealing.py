@@ -15,14 +15,14 @@ before that commit instead, in the same transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import structlog
 from prometheus_client import Histogram
-from sqlalchemy import Connection, Engine, delete, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, any_, delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningDelete
 
@@ -70,12 +70,17 @@ _CONTENT = (
 _ORDER = (AuditPendingEvent.recorded_at, AuditPendingEvent.position, AuditPendingEvent.id)
 
 
-def _take_waiting(limit: int) -> ReturningDelete[Any]:
+def _take_waiting(limit: int, *, postgresql: bool) -> ReturningDelete[Any]:
     """Delete the next ``limit`` waiting events and return them: one statement, not two."""
     batch = select(AuditPendingEvent.id).order_by(*_ORDER).limit(limit).scalar_subquery()
+    # PostgreSQL: `id = ANY(ARRAY(batch))` probes the primary key once per id. With `IN
+    # (batch)` the planner, trusting statistics taken while the table was empty (it mostly
+    # is), joined every waiting event against the whole batch: 500,000 comparisons and
+    # 125-150 ms for a batch of 1,000, measured in a directory sync (issue 13), against 6 ms.
+    taken = AuditPendingEvent.id == any_(func.array(batch)) if postgresql else None
     return (
         delete(AuditPendingEvent)
-        .where(AuditPendingEvent.id.in_(batch))
+        .where(taken if taken is not None else AuditPendingEvent.id.in_(batch))
         .returning(*_CONTENT, AuditPendingEvent.recorded_at, AuditPendingEvent.position)
         .execution_options(synchronize_session=False)
     )
@@ -123,28 +128,19 @@ def _commit_without_waiting_for_the_disk(session: Session) -> None:
 BatchHook = Callable[[int], None]
 
 
-def seal_pending(
+def _link(
     session: Session,
-    *,
-    limit: int = SEAL_BATCH,
+    organisation_id: uuid.UUID,
+    head: ChainHead,
+    rows: Sequence[Mapping[str, Any]],
     mid_batch: BatchHook | None = None,
-) -> int:
-    """Link up to ``limit`` waiting events into the chain, in the caller's transaction; how many."""
-    organisation_id = require_organisation(session)
-    head = lock_head(session)
-    # RETURNING gives no order: the batch is put back in recording order here.
-    waiting = sorted(
-        session.execute(_take_waiting(limit)).all(),
-        key=lambda row: (row.recorded_at, row.position, row.id),
-    )
-    if not waiting:
-        return 0
+) -> None:
+    """Give ``rows`` (event content, in order) the next seqs and hashes after ``head``."""
     seq, prev_hash = head.seq, head.hash
     sealed = []
-    for row in waiting:
+    for row in rows:
         seq += 1
-        fields = {**row._mapping, "organisation_id": organisation_id, "seq": seq}
-        del fields["recorded_at"], fields["position"]
+        fields = {**row, "organisation_id": organisation_id, "seq": seq}
         digest = event_hash(fields, prev_hash)
         sealed.append({**fields, "prev_hash": prev_hash, "hash": digest})
         prev_hash = digest
@@ -156,10 +152,52 @@ def seal_pending(
         .values(seq=seq, hash=prev_hash)
         .execution_options(synchronize_session=False)
     )
+
+
+def seal_pending(
+    session: Session,
+    *,
+    limit: int = SEAL_BATCH,
+    mid_batch: BatchHook | None = None,
+) -> int:
+    """Link up to ``limit`` waiting events into the chain, in the caller's transaction; how many."""
+    organisation_id = require_organisation(session)
+    head = lock_head(session)
+    # RETURNING gives no order: the batch is put back in recording order here.
+    waiting = sorted(
+        session.execute(
+            _take_waiting(limit, postgresql=session.get_bind().dialect.name == "postgresql")
+        ).all(),
+        key=lambda row: (row.recorded_at, row.position, row.id),
+    )
+    if not waiting:
+        return 0
+    content = []
+    for row in waiting:
+        fields = dict(row._mapping)
+        del fields["recorded_at"], fields["position"]
+        content.append(fields)
+    _link(session, organisation_id, head, content, mid_batch)
     now = utcnow()
     for row in waiting:
         SEALING_DELAY.observe(max((now - row.recorded_at).total_seconds(), 0.0))
     return len(waiting)
+
+
+def seal_with_change(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Link ``rows`` (event content, in order) into the chain in the caller's transaction,
+    after whatever already waits: for a bulk writer, whose events are many (a directory
+    sync's page records up to a thousand, issue 13).
+
+    Sealing them with the change writes each event once instead of three times (into
+    ``audit_pending_events``, out of it, into ``audit_events``). The chain head stays locked
+    until the caller's commit: call this last, just before committing, so that the lock is
+    held about as long as a sealer's own batch (seal_organisation) holds it.
+    """
+    organisation_id = require_organisation(session)
+    while seal_pending(session) == SEAL_BATCH:
+        pass
+    _link(session, organisation_id, lock_head(session), rows)
 
 
 def seal_organisation(

@@ -25,7 +25,7 @@ from ..errors import NotFound, ValidationFailed
 from . import export
 from .chain import canonical_details, clean_text, genesis_hash
 from .models import AuditChainHead, AuditEvent, AuditPendingEvent
-from .sealing import SEAL_AFTER_COMMIT_KEY, AuditChainError
+from .sealing import SEAL_AFTER_COMMIT_KEY, AuditChainError, seal_with_change
 
 # Counted per session: the edge refuses to commit a mutating request that recorded no event.
 AUDIT_RECORDED_KEY = "audit_events_recorded"
@@ -81,6 +81,34 @@ def _require_write_session(session: Session) -> None:
             raise AuditChainError("audit events are recorded in write sessions only")
 
 
+def _caller_fields(organisation_id: uuid.UUID | str, ctx: RequestContext) -> dict[str, Any]:
+    """What every event of one caller has in common."""
+    principal = ctx.principal
+    return {
+        "organisation_id": organisation_id,
+        "actor_kind": clean_text(principal.kind.value),
+        "actor_tid": clean_text(principal.tenant_id),
+        "actor_oid": clean_text(principal.object_id),
+        "actor_display": clean_text(principal.display_name)[:200],
+        "request_id": clean_text(ctx.request_id),
+    }
+
+
+def _own_fields(
+    *, action: str, target_type: str, target_id: uuid.UUID | str, details: Any, outcome: str
+) -> dict[str, Any]:
+    """What is one event's own; ``details`` already canonical (chain.canonical_details)."""
+    return {
+        "id": new_id(),
+        "occurred_at": utcnow(),
+        "action": clean_text(str(action)),
+        "target_type": clean_text(target_type),
+        "target_id": clean_text(str(target_id)),
+        "outcome": clean_text(outcome),
+        "details": details,
+    }
+
+
 def _event_fields(
     organisation_id: uuid.UUID | str,
     ctx: RequestContext,
@@ -91,24 +119,15 @@ def _event_fields(
     details: dict[str, Any] | None,
     outcome: str,
 ) -> dict[str, Any]:
-    principal = ctx.principal
     # Every value is stored exactly as it is hashed (cleaned text, canonical JSON details,
     # microsecond UTC time), so a row read back from either database hashes the same.
-    return {
-        "id": new_id(),
-        "organisation_id": organisation_id,
-        "occurred_at": utcnow(),
-        "actor_kind": clean_text(principal.kind.value),
-        "actor_tid": clean_text(principal.tenant_id),
-        "actor_oid": clean_text(principal.object_id),
-        "actor_display": clean_text(principal.display_name)[:200],
-        "action": clean_text(str(action)),
-        "target_type": clean_text(target_type),
-        "target_id": clean_text(str(target_id)),
-        "outcome": clean_text(outcome),
-        "request_id": clean_text(ctx.request_id),
-        "details": canonical_details(details),
-    }
+    return _caller_fields(organisation_id, ctx) | _own_fields(
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        details=canonical_details(details),
+        outcome=outcome,
+    )
 
 
 @dataclass(frozen=True)
@@ -130,42 +149,54 @@ def _in_transaction_order(session: Session, count: int) -> tuple[datetime, int]:
     return recorded_at, first
 
 
-def _record(session: Session, ctx: RequestContext, events: Sequence[EventSpec]) -> list[uuid.UUID]:
+def _record(
+    session: Session, ctx: RequestContext, events: Sequence[EventSpec], *, seal: bool = False
+) -> list[uuid.UUID]:
     organisation_id = require_organisation(session)
     _require_write_session(session)
-    recorded_at, first = _in_transaction_order(session, len(events))
-    rows = [
-        {
-            **_event_fields(
-                organisation_id,
-                ctx,
-                action=spec.action,
-                target_type=spec.target_type,
-                target_id=spec.target_id,
-                details=spec.details,
-                outcome=spec.outcome,
-            ),
-            "recorded_at": recorded_at,
-            "position": first + offset,
-        }
-        for offset, spec in enumerate(events)
-    ]
-    session.execute(insert(AuditPendingEvent), rows)
+    # What the caller's events share is cleaned once, and details once per dict: a sync page
+    # passes one dict to all its creations with the same fields (directory_sync/apply.py).
+    shared = _caller_fields(organisation_id, ctx)
+    canonical: dict[int, dict[str, Any]] = {}
+    rows = []
+    for spec in events:
+        details = spec.details
+        if id(details) not in canonical:
+            canonical[id(details)] = canonical_details(details)
+        own = _own_fields(
+            action=spec.action,
+            target_type=spec.target_type,
+            target_id=spec.target_id,
+            details=canonical[id(details)],
+            outcome=spec.outcome,
+        )
+        rows.append(shared | own)
+    if seal:
+        seal_with_change(session, rows)
+    else:
+        recorded_at, first = _in_transaction_order(session, len(rows))
+        for offset, row in enumerate(rows):
+            row["recorded_at"], row["position"] = recorded_at, first + offset
+        session.execute(insert(AuditPendingEvent), rows)
+        session.info[SEAL_AFTER_COMMIT_KEY] = True
     session.info[AUDIT_RECORDED_KEY] = session.info.get(AUDIT_RECORDED_KEY, 0) + len(rows)
-    session.info[SEAL_AFTER_COMMIT_KEY] = True
     return [row["id"] for row in rows]
 
 
-def record_events(session: Session, ctx: RequestContext, events: Sequence[EventSpec]) -> int:
+def record_events(
+    session: Session, ctx: RequestContext, events: Sequence[EventSpec], *, seal: bool = False
+) -> int:
     """Record events of one caller with their change, in the caller's transaction; how many.
 
     The events wait in ``audit_pending_events`` until the sealer links them into the chain
     (audit/sealing.py), right after this transaction commits: recording takes no lock, so
-    writers of one organisation do not queue behind each other's transactions.
+    writers of one organisation do not queue behind each other's transactions. With ``seal``
+    (bulk writers, as the last write before their commit) they are linked at once instead,
+    and the chain head stays locked until the commit (sealing.seal_with_change).
     """
     if not events:
         return 0
-    return len(_record(session, ctx, events))
+    return len(_record(session, ctx, events, seal=seal))
 
 
 def record_event(

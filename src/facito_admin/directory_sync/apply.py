@@ -11,11 +11,10 @@ ORM objects, so the session's identity map does not grow.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Row as SqlRow
-from sqlalchemy import bindparam, func, insert, literal_column, select, text, true, update
+from sqlalchemy import Result, bindparam, func, insert, literal_column, select, text, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -58,6 +57,7 @@ CREATE_FIELDS = tuple(n for n in VISIBLE if n != "source")
 # written out: as a bound parameter it would not match the index predicate in a generic plan.
 _LIVE = Account.status != literal_column("'deleted'")
 _ORM_MANY = {"dml_strategy": "orm", "synchronize_session": False}
+UUID_TYPE = Account.organisation_id.type
 # One statement for every account a page changes: each sets all WRITTEN columns, so that the
 # page is a single executemany. The version check turns a concurrent edit into ConcurrentChange.
 _UPDATE = (
@@ -84,8 +84,9 @@ class ConcurrentChange(Exception):
     """An account changed between the page's read and its write: apply the page again."""
 
 
-def _rows(result: Sequence[SqlRow[Any]]) -> list[Row]:
-    return [dict(row._mapping) for row in result]
+def _rows(result: Result[Any]) -> list[Row]:
+    names = list(result.keys())
+    return [dict(zip(names, row, strict=True)) for row in result]
 
 
 def apply_users(
@@ -209,7 +210,7 @@ def _lookup(
         return []
     if session.get_bind().dialect.name != "postgresql":
         query = select(*READ).where(column.in_(keys))
-        return _rows(session.execute(query.where(_LIVE) if live else query).all())
+        return _rows(session.execute(query.where(_LIVE) if live else query))
     wanted = (
         func.unnest(bindparam("keys", keys, type_=ARRAY(column.type)))
         .table_valued("key")
@@ -218,7 +219,7 @@ def _lookup(
     query = select(*READ).where(column == wanted.c.key)
     probe = (query.where(_LIVE) if live else query).offset(0).lateral()
     found: Any = session.execute(select(*probe.c).select_from(wanted).join(probe, true()))
-    return _rows(found.all())
+    return _rows(found)
 
 
 def missing_accounts(
@@ -259,10 +260,58 @@ def remove_missing(
     return plan
 
 
+def _unnested(names: list[str], rows: list[dict[str, Any]], *, columns: list[str]) -> Any:
+    """PostgreSQL: ``rows`` as one table from arrays of their values (``names``, typed as
+    the accounts' ``columns``), to write a page's accounts with one statement.
+
+    As an executemany, each row is a statement of its own: SQLAlchemy resolves every bound
+    parameter of the ORM statement again for each, and migration 0018's statement trigger
+    maintains the search rows once per row. Measured for a page: 950 updates took 100-170
+    ms instead of 160-280 ms; 1,000 inserts 80-115 ms instead of 115-160 ms.
+    """
+    arrays = [
+        bindparam(name, [row[name] for row in rows], type_=ARRAY(getattr(Account, column).type))
+        for name, column in zip(names, columns, strict=True)
+    ]
+    return func.unnest(*arrays).table_valued(*names).render_derived(name="page")
+
+
+def _update_arrays(params: list[dict[str, Any]]) -> Any:
+    """_UPDATE for all of ``params`` in one statement (PostgreSQL, see _unnested)."""
+    names = ["b_id", "b_version", "b_next", *(f"v_{column}" for column in WRITTEN)]
+    rows = _unnested(names, params, columns=["id", "version", "version", *WRITTEN])
+    return (
+        update(Account)
+        .where(Account.id == rows.c.b_id, Account.version == rows.c.b_version)
+        .values({column: rows.c[f"v_{column}"] for column in WRITTEN} | {"version": rows.c.b_next})
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _insert(session: Session, records: list[dict[str, Any]]) -> None:
+    """Insert new accounts: one statement on PostgreSQL (see _unnested), else an executemany."""
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(Account), records)
+        return
+    names = [name for name in records[0] if name != "organisation_id"]
+    rows = _unnested(names, records, columns=names)
+    organisation = bindparam("organisation_id", require_organisation(session), type_=UUID_TYPE)
+    session.execute(
+        insert(Account).from_select(
+            [Account.organisation_id, *(getattr(Account, name) for name in names)],
+            select(organisation, *(rows.c[name] for name in names)),
+        )
+    )
+
+
 def _checked(session: Session, statement: Any, params: list[dict[str, Any]]) -> None:
     if not params:
         return
-    result: Any = session.execute(statement, params, execution_options=_ORM_MANY)
+    result: Any
+    if statement is _UPDATE and session.get_bind().dialect.name == "postgresql":
+        result = session.execute(_update_arrays(params))
+    else:
+        result = session.execute(statement, params, execution_options=_ORM_MANY)
     if result.rowcount != len(params):
         raise ConcurrentChange(f"{len(params) - result.rowcount} accounts changed meanwhile")
 
@@ -303,8 +352,8 @@ def write_plan(
         ],
     )
     if inserts:
-        session.execute(
-            insert(Account),
+        _insert(
+            session,
             [
                 c.after
                 | {
@@ -325,10 +374,13 @@ def write_plan(
     ]
     reinstated = reinstate_entitlements_of(session, activated, at=facts.now)
     specs = list(_events(plan.changes, ended, reinstated))
-    record_events(session, request, specs)
     if specs:
         # One endpoint lookup per page's transaction; the events are built only for subscribers.
         publish_account_events(session, _webhook_events(plan.changes, specs))
+    # Sealed with the page, as its last write: a page records up to a thousand events, and
+    # writing each once instead of three times (audit/sealing.seal_with_change) was a third
+    # of a first full sync (issue 13). The chain head stays locked until the page commits.
+    record_events(session, request, specs, seal=True)
 
 
 def _swaps(updates: list[Change]) -> bool:
@@ -376,14 +428,19 @@ def _events(
     Field names and entitlement codes only, never values (accounts/service.create_account
     says why: the chain cannot forget personal data).
     """
+    # Equal details are one dict, so that recording makes them canonical once per page, not
+    # once per event (audit/service.record_events).
+    shared: dict[tuple[Any, ...], dict[str, Any]] = {}
     for c in changes:
 
         def event(action: AccountAction, **details: Any) -> EventSpec:
+            details |= {"cause": c.cause}  # noqa: B023 - used at once, inside the iteration
+            spelled = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in details.items())
             return EventSpec(
                 action=action,
                 target_type="account",
-                target_id=c.account_id,  # noqa: B023 - used at once, inside the iteration
-                details=details | {"cause": c.cause},  # noqa: B023
+                target_id=c.account_id,  # noqa: B023
+                details=shared.setdefault(spelled, details),
             )
 
         before, after = c.status_before, c.status

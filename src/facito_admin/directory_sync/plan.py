@@ -272,6 +272,8 @@ def _resolve_keys(
     deferring one change keeps its account's old keys, which may collide with another."""
     active = {change.account_id: change for change in changes}
     deferred: list[Change] = []
+    if not any(change.claims_keys for change in changes):
+        return list(active.values()), deferred  # nothing can collide: most unchanged pages
     while True:
         owners: dict[tuple[str, str], set[uuid.UUID]] = {}
         effective = rows | {account_id: change.after for account_id, change in active.items()}

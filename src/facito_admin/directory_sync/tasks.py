@@ -16,6 +16,8 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
@@ -40,7 +42,7 @@ from .apply import (
     refresh_statistics,
     remove_missing,
 )
-from .graph import DeltaExpired, GraphClient, GraphError
+from .graph import DeltaExpired, GraphClient, GraphError, GraphPage
 from .mapping import DirectoryUser, parse_page
 from .models import SYNC_KIND, DirectorySyncState
 from .plan import PagePlan, RunFacts
@@ -48,11 +50,15 @@ from .seen import forget_seen, keep_seen, seen_accounts, seen_pages
 
 log = structlog.get_logger("facito_admin.directory_sync")
 T = TypeVar("T")
+# A Graph page, its users parsed and merged, and how many of its entries were unusable.
+_Parsed = tuple[GraphPage, list[DirectoryUser], int]
 
 CLEANUP_BATCH = 1000
 # The run refreshes the accounts' statistics once it has created this many, and again each
-# time it has created four times as many as at its last refresh: three times in 100,000.
-STATISTICS_AFTER = 1000
+# time it has created four times as many as at its last refresh: three times in 100,000. Under
+# a page, so that the second page of a first sync is planned with the first one counted: its
+# lookups otherwise read every account of the first page for each key (0.55 s, measured).
+STATISTICS_AFTER = 500
 # Users kept for the end of the run when their UPN or e-mail was taken; beyond this many (a
 # directory at odds with the accounts on a large scale) they count as conflicts at once.
 MAX_DEFERRED = 1000
@@ -150,12 +156,51 @@ def run_directory_sync(session: Session, ctx: JobContext) -> dict[str, Any]:
     # Nothing written yet: end the read so that no lock or snapshot waits on Graph.
     end_read_snapshot(session)
     client = GraphClient(runtime_of(session).graph, tenant_id, wait=_patient(ctx))
+    run = _Run(session, ctx, client, federation_id)
     try:
-        return _Run(session, ctx, client, federation_id).run(stored_link)
+        return run.run(stored_link)
     except GraphError as exc:
         raise JobFailed(exc.message, retry=exc.retryable) from None
     finally:
+        run.pages.close()
         client.close()
+
+
+class _Pages:
+    """Graph pages, each fetched and parsed in a thread while the page before it is written.
+
+    Fetching the next page as soon as its link is known takes Graph's answer off the run's
+    path (a tenth of a full sync, fetched at once). Only one page is ever ahead, and it is
+    applied only after the page before it committed, like any other: a worker killed with a
+    page ahead fetches it again. Its errors (throttling given up, an expired delta link)
+    surface when the page is due, as they would have.
+    """
+
+    def __init__(self, client: GraphClient) -> None:
+        self._client = client
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-page")
+        self._ahead: tuple[str, bool, Future[_Parsed]] | None = None
+
+    def _load(self, link: str, complete: bool) -> _Parsed:
+        page = self._client.page(link)
+        return (page, *parse_page(page.users, complete=complete))
+
+    def prefetch(self, link: str, *, complete: bool) -> None:
+        self._ahead = (link, complete, self._pool.submit(self._load, link, complete))
+
+    def get(self, link: str, *, complete: bool) -> _Parsed:
+        """The page at ``link`` with its users parsed, and how many entries were unusable."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[:2] == (link, complete):
+            return ahead[2].result()
+        if ahead is not None:
+            ahead[2].cancel()
+            with suppress(Exception):  # its own fault, if any, is of no concern now
+                ahead[2].result()
+        return self._load(link, complete)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Run:
@@ -166,8 +211,11 @@ class _Run:
         self.ctx = ctx
         self.client = client
         self.federation_id = federation_id
+        self.pages = _Pages(client)
         # The accounts the cleanup still removes, found at its first step in this process.
         self.missing: list[uuid.UUID] | None = None
+        # The organisation's policies the run applies: retention days, verified domains only.
+        self.policies: tuple[int, bool] | None = None
 
     def run(self, stored_link: str | None) -> dict[str, Any]:
         checkpoint = self.ctx.checkpoint
@@ -203,12 +251,20 @@ class _Run:
         return progress
 
     def _facts(self, progress: Progress) -> RunFacts:
+        if self.policies is None:
+            # Read once per run in this process (six queries a page otherwise): a policy
+            # changed meanwhile applies from the next run, or the next attempt.
+            self.policies = (
+                policy_value(self.session, PolicyKey.RetentionDeletedItemsDays),
+                policy_flag(self.session, PolicyKey.AccountsVerifiedDomainsOnly),
+            )
+        retention_days, verified_domains_only = self.policies
         return RunFacts(
             federation_id=self.federation_id,
             full=progress.mode == "full",
             now=utcnow(),
-            retention_days=policy_value(self.session, PolicyKey.RetentionDeletedItemsDays),
-            verified_domains_only=policy_flag(self.session, PolicyKey.AccountsVerifiedDomainsOnly),
+            retention_days=retention_days,
+            verified_domains_only=verified_domains_only,
         )
 
     def _apply(self, work: Callable[[], T]) -> T:
@@ -232,8 +288,9 @@ class _Run:
         self.ctx.raise_if_cancelled()
         if progress.link is None:  # pragma: no cover - every fetch phase has its link
             raise RuntimeError("a fetch step without a link")
+        complete = progress.mode == "full"
         try:
-            page = self.client.page(progress.link)
+            page, users, unusable = self.pages.get(progress.link, complete=complete)
         except DeltaExpired:
             if progress.mode != "delta":
                 raise
@@ -247,7 +304,8 @@ class _Run:
                 state.delta_link = None
             self._commit(progress)
             return
-        users, unusable = parse_page(page.users, complete=progress.mode == "full")
+        if page.next_link is not None:
+            self.pages.prefetch(page.next_link, complete=complete)
         facts = self._facts(progress)
         created = progress.counts.get("created", 0)
         analyse = created - progress.analysed >= max(STATISTICS_AFTER, 4 * progress.analysed)
