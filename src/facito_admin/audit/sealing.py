@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningDelete
 
 from ..db.base import utcnow
-from ..db.session import SessionSource, unit_of_work
+from ..db.session import TRANSACTION_SETTINGS_KEY, SessionSource, unit_of_work
 from ..db.tenancy import ORGANISATION_KEY, REUSED_STATEMENT, require_organisation
 from .chain import ChainHead, event_hash
 from .models import AuditChainHead, AuditEvent, AuditPendingEvent
@@ -115,8 +115,13 @@ def _commit_without_waiting_for_the_disk(session: Session) -> None:
     own, so nothing lost was ever relied upon, and the same events sealed again in the same
     order give the same hashes.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    if session.in_transaction():
         session.connection().exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+    else:
+        # Sent with the organisation's settings when the transaction begins: no round trip.
+        session.info[TRANSACTION_SETTINGS_KEY] = {"synchronous_commit": "off"}
 
 
 # Called mid-batch (events written, head not yet moved); a test kills the process there.
