@@ -22,7 +22,18 @@ from typing import Any
 
 import structlog
 from prometheus_client import Histogram
-from sqlalchemy import Connection, Engine, delete, event, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    bindparam,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningDelete
 
@@ -70,15 +81,30 @@ _CONTENT = (
 _ORDER = (AuditPendingEvent.recorded_at, AuditPendingEvent.position, AuditPendingEvent.id)
 
 
-def _take_waiting(limit: int) -> ReturningDelete[Any]:
-    """Delete the next ``limit`` waiting events and return them: one statement, not two."""
-    batch = select(AuditPendingEvent.id).order_by(*_ORDER).limit(limit).scalar_subquery()
+def _take_waiting() -> ReturningDelete[Any]:
+    """Delete the next ``batch`` waiting events and return them: one statement, not two."""
+    batch = (
+        select(AuditPendingEvent.id)
+        .order_by(*_ORDER)
+        .limit(bindparam("batch", type_=Integer))
+        .scalar_subquery()
+    )
     return (
         delete(AuditPendingEvent)
         .where(AuditPendingEvent.id.in_(batch))
         .returning(*_CONTENT, AuditPendingEvent.recorded_at, AuditPendingEvent.position)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, **{REUSED_STATEMENT: True})
     )
+
+
+# Every seal runs these: built once, their scoped forms kept by the tenancy guard.
+_TAKE_WAITING = _take_waiting()
+_MOVE_HEAD = (
+    update(AuditChainHead)
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+    .execution_options(synchronize_session=False, **{REUSED_STATEMENT: True})
+)
+_APPEND = insert(AuditEvent)
 
 
 # Plain columns, not the ORM row: a seal reads and moves the head without the identity map
@@ -139,7 +165,7 @@ def seal_pending(
     head = lock_head(session)
     # RETURNING gives no order: the batch is put back in recording order here.
     waiting = sorted(
-        session.execute(_take_waiting(limit)).all(),
+        session.execute(_TAKE_WAITING, {"batch": limit}).all(),
         key=lambda row: (row.recorded_at, row.position, row.id),
     )
     if not waiting:
@@ -153,14 +179,10 @@ def seal_pending(
         digest = event_hash(fields, prev_hash)
         sealed.append({**fields, "prev_hash": prev_hash, "hash": digest})
         prev_hash = digest
-    session.execute(insert(AuditEvent), sealed)
+    session.execute(_APPEND, sealed)
     if mid_batch is not None:
         mid_batch(len(sealed))
-    session.execute(
-        update(AuditChainHead)
-        .values(seq=seq, hash=prev_hash)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_MOVE_HEAD, {"head_seq": seq, "head_hash": prev_hash})
     now = utcnow()
     for row in waiting:
         SEALING_DELAY.observe(max((now - row.recorded_at).total_seconds(), 0.0))

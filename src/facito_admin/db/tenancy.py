@@ -8,6 +8,7 @@ On PostgreSQL, row-level security (``db/rls.py``) is a second wall under this on
 
 from __future__ import annotations
 
+import functools
 import threading
 import uuid
 from collections import OrderedDict
@@ -116,9 +117,14 @@ def _touches_tenant_tables(state: ORMExecuteState) -> bool:
         return True
     if any(issubclass(m.class_, TenantScoped) for m in state.all_mappers):
         return True
+    return _names_tenant_tables(cast(ClauseElement, state.statement))
+
+
+@functools.lru_cache(maxsize=256)
+def _names_tenant_tables(statement: ClauseElement) -> bool:
     # all_mappers names only the selected entities: a tenant table can also hide in
-    # select_from(), a subquery, EXISTS, or a Core statement.
-    statement = cast(ClauseElement, state.statement)
+    # select_from(), a subquery, EXISTS, or a Core statement. Remembered per statement object,
+    # so a global read built once (tenants/lookups.py) is walked once, not on every request.
     found = find_tables(statement, check_columns=True, include_crud=True)
     return not _tenant_tables().isdisjoint(found)
 
