@@ -4,8 +4,9 @@ Every change goes through accounts/service.py and accounts/lifecycle.py, so SCIM
 keep the same rules (uniqueness, minors, grace period) and write the same audit events.
 A deleted account (in its grace period) is no SCIM resource: reads answer 404.
 
-Bodies are parsed before the first query: a writing session takes SQLite's database-wide write
-lock at its BEGIN (db/session.py), which is for the work on the one resource, not for parsing.
+Bodies are parsed before the first query of the view: a writing session takes SQLite's
+database-wide write lock at its BEGIN (db/session.py), which is for the work on the one resource,
+not for parsing (on PostgreSQL the request's transaction has read the token, and locks nothing).
 """
 
 from __future__ import annotations
