@@ -20,7 +20,7 @@ from ..auth.context import RequestContext
 from ..common.pagination import Page, paginate
 from ..db.base import new_id, utcnow
 from ..db.session import SessionSource
-from ..db.tenancy import require_organisation
+from ..db.tenancy import require_organisation, scoped_write
 from ..errors import NotFound, ValidationFailed
 from . import export
 from .chain import canonical_details, clean_text, genesis_hash
@@ -154,7 +154,7 @@ def _record(session: Session, ctx: RequestContext, events: Sequence[EventSpec]) 
         }
         for offset, spec in enumerate(events)
     ]
-    session.execute(_RECORD, rows)
+    scoped_write(session, _RECORD, rows)
     session.info[AUDIT_RECORDED_KEY] = session.info.get(AUDIT_RECORDED_KEY, 0) + len(rows)
     session.info[SEAL_AFTER_COMMIT_KEY] = True
     return [row["id"] for row in rows]
