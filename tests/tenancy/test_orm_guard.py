@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 
 from facito_admin.audit.models import AuditChainHead, AuditEvent
 from facito_admin.db.base import new_id
@@ -19,6 +19,7 @@ from facito_admin.db.tenancy import (
     SCOPED_ORGANISATION_PARAMETER,
     TenancyViolation,
     scoped_rows,
+    scoped_write,
 )
 from facito_admin.runtime import Runtime
 from facito_admin.tenants.models import Organisation
@@ -272,3 +273,52 @@ def test_scoped_rows_take_the_organisation_from_the_session_never_from_the_calle
     statement = select(AuditEvent.organisation_id).execution_options(**{REUSED_STATEMENT: True})
     with runtime.session(organisation_id=org_a.id) as session, pytest.raises(TenancyViolation):
         scoped_rows(session, statement, {SCOPED_ORGANISATION_PARAMETER: org_b.id})
+
+
+def test_scoped_writes_update_and_delete_only_the_sessions_organisation(
+    runtime: Runtime, org_a: Org, org_b: Org
+):
+    def outcomes() -> dict[tuple[uuid.UUID, str], int]:
+        with cross_organisation_session(runtime, reason="test: read both") as session:
+            rows = session.execute(
+                select(AuditEvent.organisation_id, AuditEvent.outcome, func.count()).group_by(
+                    AuditEvent.organisation_id, AuditEvent.outcome
+                )
+            )
+            return {(row[0], row[1]): row[2] for row in rows}
+
+    before = outcomes()
+    with runtime.session(organisation_id=org_a.id, write=True) as session:
+        rows = [_event_row(org_a.id), _event_row(org_a.id) | {"seq": 10_001}]
+        scoped_write(session, insert(AuditEvent), rows)
+        scoped_write(session, update(AuditEvent).values(outcome=bindparam("o")), {"o": "changed"})
+        # The subquery is scoped too: the newest event it finds is the organisation's own.
+        newest = select(AuditEvent.id).order_by(AuditEvent.seq.desc()).limit(1).scalar_subquery()
+        scoped_write(session, delete(AuditEvent).where(AuditEvent.id.in_(newest)), {})
+        session.commit()
+    assert outcomes() == {
+        (org_a.id, "changed"): before[(org_a.id, "success")] + 1,
+        (org_b.id, "success"): before[(org_b.id, "success")],
+    }
+
+
+def test_scoped_writes_refuse_other_organisations_rows_core_and_global_tables(
+    runtime: Runtime, org_a: Org, org_b: Org
+):
+    with runtime.session(organisation_id=org_a.id, write=True) as session:
+        for statement, params in [
+            (insert(AuditEvent), [_event_row(org_a.id), _event_row(org_b.id)]),
+            (insert(AuditEvent), [_event_row(None)]),
+            (insert(AuditEvent).values(**_event_row(org_a.id)), {}),
+            (update(AuditEvent).values(organisation_id=org_b.id), {}),
+            (update(AuditEvent).values(outcome=bindparam("o")), {"organisation_id": org_b.id}),
+            (update(AuditEvent).values(outcome="x"), {SCOPED_ORGANISATION_PARAMETER: org_b.id}),
+            (update(AuditEvent.__table__).values(outcome="x"), {}),
+            (update(Organisation).values(name="x"), {}),
+            (select(AuditEvent.id), {}),
+        ]:
+            with pytest.raises(TenancyViolation):
+                scoped_write(session, statement, params)
+        session.rollback()
+    with runtime.session(write=True) as session, pytest.raises(TenancyViolation):
+        scoped_write(session, insert(AuditEvent), [_event_row(org_a.id)])

@@ -22,13 +22,31 @@ from typing import Any
 
 import structlog
 from prometheus_client import Histogram
-from sqlalchemy import Connection, Engine, any_, delete, event, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    any_,
+    bindparam,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningDelete
 
 from ..db.base import utcnow
-from ..db.session import SessionSource, unit_of_work
-from ..db.tenancy import ORGANISATION_KEY, REUSED_STATEMENT, require_organisation
+from ..db.session import TRANSACTION_SETTINGS_KEY, SessionSource, unit_of_work
+from ..db.tenancy import (
+    ORGANISATION_KEY,
+    REUSED_STATEMENT,
+    require_organisation,
+    scoped_rows,
+    scoped_write,
+)
 from .chain import ChainHead, event_hash
 from .models import AuditChainHead, AuditEvent, AuditPendingEvent
 
@@ -70,20 +88,44 @@ _CONTENT = (
 _ORDER = (AuditPendingEvent.recorded_at, AuditPendingEvent.position, AuditPendingEvent.id)
 
 
-def _take_waiting(limit: int, *, postgresql: bool) -> ReturningDelete[Any]:
-    """Delete the next ``limit`` waiting events and return them: one statement, not two."""
-    batch = select(AuditPendingEvent.id).order_by(*_ORDER).limit(limit).scalar_subquery()
+def _take_waiting(*, postgresql: bool) -> ReturningDelete[Any]:
+    """Delete the next ``batch`` waiting events and return them: one statement, not two."""
+    batch = (
+        select(AuditPendingEvent.id)
+        .order_by(*_ORDER)
+        .limit(bindparam("batch", type_=Integer))
+        .scalar_subquery()
+    )
     # PostgreSQL: `id = ANY(ARRAY(batch))` probes the primary key once per id. With `IN
     # (batch)` the planner, trusting statistics taken while the table was empty (it mostly
     # is), joined every waiting event against the whole batch: 500,000 comparisons and
     # 125-150 ms for a batch of 1,000, measured in a directory sync (issue 13), against 6 ms.
-    taken = AuditPendingEvent.id == any_(func.array(batch)) if postgresql else None
+    taken = (
+        AuditPendingEvent.id == any_(func.array(batch))
+        if postgresql
+        else AuditPendingEvent.id.in_(batch)
+    )
     return (
         delete(AuditPendingEvent)
-        .where(taken if taken is not None else AuditPendingEvent.id.in_(batch))
+        .where(taken)
         .returning(*_CONTENT, AuditPendingEvent.recorded_at, AuditPendingEvent.position)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, **{REUSED_STATEMENT: True})
     )
+
+
+# Every seal runs these: built once, their scoped forms kept by the tenancy guard, and run on
+# the session's connection (db/tenancy.py: scoped_rows, scoped_write), not through its ORM
+# execution, which cost a third of a SCIM create (bench/scim.py).
+_TAKE_WAITING = {
+    "postgresql": _take_waiting(postgresql=True),
+    "sqlite": _take_waiting(postgresql=False),
+}
+_MOVE_HEAD = (
+    update(AuditChainHead)
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+    .execution_options(synchronize_session=False, **{REUSED_STATEMENT: True})
+)
+_APPEND = insert(AuditEvent)
 
 
 # Plain columns, not the ORM row: a seal reads and moves the head without the identity map
@@ -103,7 +145,8 @@ def lock_head(session: Session) -> ChainHead:
         options = session.connection().get_execution_options()
         if options.get("sqlite_begin") != "immediate":
             raise AuditChainError("the chain is sealed in write sessions only")
-    head = session.execute(_HEAD_FOR_UPDATE).first()
+    rows = scoped_rows(session, _HEAD_FOR_UPDATE, {})
+    head = rows[0] if rows else None
     if head is None:
         raise AuditChainError("the organisation has no audit chain (start_chain)")
     return ChainHead(seq=head.seq, hash=head.hash)
@@ -120,8 +163,13 @@ def _commit_without_waiting_for_the_disk(session: Session) -> None:
     own, so nothing lost was ever relied upon, and the same events sealed again in the same
     order give the same hashes.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    if session.in_transaction():
         session.connection().exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+    else:
+        # Sent with the organisation's settings when the transaction begins: no round trip.
+        session.info[TRANSACTION_SETTINGS_KEY] = {"synchronous_commit": "off"}
 
 
 # Called mid-batch (events written, head not yet moved); a test kills the process there.
@@ -144,14 +192,10 @@ def _link(
         digest = event_hash(fields, prev_hash)
         sealed.append({**fields, "prev_hash": prev_hash, "hash": digest})
         prev_hash = digest
-    session.execute(insert(AuditEvent), sealed)
+    scoped_write(session, _APPEND, sealed)
     if mid_batch is not None:
         mid_batch(len(sealed))
-    session.execute(
-        update(AuditChainHead)
-        .values(seq=seq, hash=prev_hash)
-        .execution_options(synchronize_session=False)
-    )
+    scoped_write(session, _MOVE_HEAD, {"head_seq": seq, "head_hash": prev_hash})
 
 
 def seal_pending(
@@ -163,11 +207,10 @@ def seal_pending(
     """Link up to ``limit`` waiting events into the chain, in the caller's transaction; how many."""
     organisation_id = require_organisation(session)
     head = lock_head(session)
+    take = _TAKE_WAITING[session.get_bind().dialect.name]
     # RETURNING gives no order: the batch is put back in recording order here.
     waiting = sorted(
-        session.execute(
-            _take_waiting(limit, postgresql=session.get_bind().dialect.name == "postgresql")
-        ).all(),
+        scoped_write(session, take, {"batch": limit}).all(),
         key=lambda row: (row.recorded_at, row.position, row.id),
     )
     if not waiting:

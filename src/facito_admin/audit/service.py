@@ -20,7 +20,7 @@ from ..auth.context import RequestContext
 from ..common.pagination import Page, paginate
 from ..db.base import new_id, utcnow
 from ..db.session import SessionSource
-from ..db.tenancy import require_organisation
+from ..db.tenancy import require_organisation, scoped_write
 from ..errors import NotFound, ValidationFailed
 from . import export
 from .chain import canonical_details, clean_text, genesis_hash
@@ -149,6 +149,10 @@ def _in_transaction_order(session: Session, count: int) -> tuple[datetime, int]:
     return recorded_at, first
 
 
+# Built once: every audited change runs it (and the edge's hooks remember what it writes).
+_RECORD = insert(AuditPendingEvent)
+
+
 def _record(
     session: Session, ctx: RequestContext, events: Sequence[EventSpec], *, seal: bool = False
 ) -> list[uuid.UUID]:
@@ -177,7 +181,7 @@ def _record(
         recorded_at, first = _in_transaction_order(session, len(rows))
         for offset, row in enumerate(rows):
             row["recorded_at"], row["position"] = recorded_at, first + offset
-        session.execute(insert(AuditPendingEvent), rows)
+        scoped_write(session, _RECORD, rows)
         session.info[SEAL_AFTER_COMMIT_KEY] = True
     session.info[AUDIT_RECORDED_KEY] = session.info.get(AUDIT_RECORDED_KEY, 0) + len(rows)
     return [row["id"] for row in rows]

@@ -19,6 +19,7 @@ Both are reads of global tables that change rarely, so each process keeps the an
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import uuid
@@ -189,9 +190,15 @@ def _note_flushed_changes(session: Session, _flush: UOWTransaction) -> None:
 def _note_bulk_changes(state: ORMExecuteState) -> None:
     if not (state.is_update or state.is_delete or state.is_insert):
         return
-    tables = find_tables(state.statement, include_crud=True)  # type: ignore[arg-type]
-    if any(_watched(table) for table in tables):
+    if _writes_watched(state.statement):
         state.session.info[_CHANGED_KEY] = True
+
+
+@functools.lru_cache(maxsize=256)
+def _writes_watched(statement: Any) -> bool:
+    # Remembered per statement object: those built once and run on every request (the audit
+    # sealer's, the SCIM create's) are walked once, not on each execution.
+    return any(_watched(table) for table in find_tables(statement, include_crud=True))
 
 
 @event.listens_for(Session, "after_commit")

@@ -143,24 +143,44 @@ def bind_organisation(session: Session, organisation_id: uuid.UUID) -> None:
     if current is not None and current != organisation_id:
         raise TenancyViolation("this session already serves another organisation")
     session.info[ORGANISATION_KEY] = organisation_id
-    if session.in_transaction():
+    if session.in_transaction() and session.info.get(_DATABASE_TENANT_KEY) != _tenant(session):
         _set_database_tenant(session, session.connection())
+
+
+# What _set_database_tenant last gave the session's transaction (organisation, cross): binding
+# the organisation the transaction already has (the edge binds the one a SCIM token named, its
+# authenticator has read that token in it) costs no second round trip.
+_DATABASE_TENANT_KEY = "database_tenant"
+# Further transaction-local settings (name: value) sent with the tenant's at the start of every
+# transaction of the session, in the same statement (audit/sealing.py: synchronous_commit).
+TRANSACTION_SETTINGS_KEY = "transaction_settings"
+
+
+def _tenant(session: Session) -> tuple[str, str]:
+    organisation_id = session.info.get(ORGANISATION_KEY)
+    cross = "on" if session.info.get(CROSS_ORGANISATION_KEY) else "off"
+    return (str(organisation_id) if organisation_id else "", cross)
 
 
 def _set_database_tenant(session: Session, connection: Connection) -> None:
     if connection.dialect.name != "postgresql":
         return
-    organisation_id = session.info.get(ORGANISATION_KEY)
-    cross = "on" if session.info.get(CROSS_ORGANISATION_KEY) else "off"
+    tenant = _tenant(session)
+    parameters = {"org": tenant[0], "cross": tenant[1]}
+    statement = (
+        "SELECT set_config('app.organisation_id', %(org)s, true),"
+        " set_config('app.cross_organisation', %(cross)s, true)"
+    )
+    settings: dict[str, str] = session.info.get(TRANSACTION_SETTINGS_KEY) or {}
+    for n, (name, value) in enumerate(sorted(settings.items())):
+        statement += f", set_config(%(name{n})s, %(value{n})s, true)"
+        parameters |= {f"name{n}": name, f"value{n}": value}
     # Transaction-local settings read by the row-level security policies (db/rls.py). This runs
     # at the start of every transaction: sent as driver SQL (psycopg's %-style parameters), which
     # skips the statement compilation and cache of text() yet keeps SQLAlchemy's error
     # translation (503 on a lost database) and disconnect handling.
-    connection.exec_driver_sql(
-        "SELECT set_config('app.organisation_id', %(org)s, true),"
-        " set_config('app.cross_organisation', %(cross)s, true)",
-        {"org": str(organisation_id) if organisation_id else "", "cross": cross},
-    )
+    connection.exec_driver_sql(statement, parameters)
+    session.info[_DATABASE_TENANT_KEY] = tenant
 
 
 def end_read_snapshot(session: Session) -> None:
@@ -189,6 +209,7 @@ def _clear_flushed(session: Session, transaction: SessionTransaction) -> None:
     # Only the outermost transaction's end discards or keeps the writes (not a savepoint's).
     if transaction.parent is None:
         session.info.pop(_FLUSHED_KEY, None)
+        session.info.pop(_DATABASE_TENANT_KEY, None)
 
 
 @event.listens_for(Session, "after_begin")

@@ -8,13 +8,14 @@ On PostgreSQL, row-level security (``db/rls.py``) is a second wall under this on
 
 from __future__ import annotations
 
+import functools
 import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import ForeignKey, Row, Select, bindparam, event, inspect
+from sqlalchemy import CursorResult, ForeignKey, Row, Select, bindparam, event, inspect
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -118,9 +119,14 @@ def _touches_tenant_tables(state: ORMExecuteState) -> bool:
         return True
     if any(issubclass(m.class_, TenantScoped) for m in state.all_mappers):
         return True
+    return _names_tenant_tables(cast(ClauseElement, state.statement))
+
+
+@functools.lru_cache(maxsize=256)
+def _names_tenant_tables(statement: ClauseElement) -> bool:
     # all_mappers names only the selected entities: a tenant table can also hide in
-    # select_from(), a subquery, EXISTS, or a Core statement.
-    statement = cast(ClauseElement, state.statement)
+    # select_from(), a subquery, EXISTS, or a Core statement. Remembered per statement object,
+    # so a global read built once (tenants/lookups.py) is walked once, not on every request.
     found = find_tables(statement, check_columns=True, include_crud=True)
     return not _tenant_tables().isdisjoint(found)
 
@@ -284,3 +290,43 @@ def _check_writes_stay_in_organisation(session: Session, _ctx: Any, _instances: 
             raise TenancyViolation(f"{type(obj).__name__} cannot move between organisations")
         if organisation_id is not None and obj.organisation_id != organisation_id:
             raise TenancyViolation(f"{type(obj).__name__} of another organisation")
+
+
+def scoped_write(
+    session: Session,
+    statement: Any,
+    params: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+) -> CursorResult[Any]:
+    """scoped_rows for an ORM INSERT, UPDATE or DELETE of a tenant model: hot writes (the audit
+    sealer's, an event's recording) without the Session's execution.
+
+    The guard's rules hold: the session's organisation is required; an UPDATE or DELETE gets
+    the organisation criteria (in its subqueries too) with the organisation as scoped_rows'
+    parameter; every row an INSERT writes must carry the session's organisation. Nothing is
+    synchronised with the session's loaded objects, and no do_orm_execute hook runs: tenant
+    tables only (the tenant directory watches global ones, auth/tenants.py).
+    """
+    organisation_id = require_organisation(session)
+    subject = statement._propagate_attrs.get("plugin_subject")
+    if statement.is_select or not issubclass(getattr(subject, "class_", object), TenantScoped):
+        raise TenancyViolation("scoped_write writes tenant models only")
+    written = getattr(statement, "_values", None) or {}
+    if statement.is_insert and (written or getattr(statement, "_multi_values", None)):
+        raise TenancyViolation("scoped_write inserts the rows passed as parameters")
+    rows = [params] if isinstance(params, Mapping) else list(params)
+    moved = [getattr(key, "key", key) for key in written] + [k for row in rows for k in row]
+    if statement.is_update and ORGANISATION_KEY in moved:
+        raise TenancyViolation("an organisation's rows do not move to another")
+    if any(SCOPED_ORGANISATION_PARAMETER in row for row in rows):
+        raise TenancyViolation(
+            "the organisation of scoped_write is the session's, never a caller's"
+        )
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    if statement.is_insert:
+        if any(row.get(ORGANISATION_KEY) != organisation_id for row in rows):
+            raise TenancyViolation("a statement writes rows of another organisation")
+        return session.connection().execute(statement, rows)
+    scoped = _scoped_by_parameter(statement)
+    values = [{**row, SCOPED_ORGANISATION_PARAMETER: organisation_id} for row in rows]
+    return session.connection().execute(scoped, values[0] if len(values) == 1 else values)

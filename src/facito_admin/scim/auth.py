@@ -2,7 +2,7 @@
 
 SCIM's authenticator (scim/protocol.py): the token names its organisation (scim/tokens.py),
 the request's session is bound to it, and one query checks the token (in a session of its own
-when the request writes).
+when the request writes on SQLite, whose writers lock the database from their BEGIN).
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ def scim_principal(value: str | None) -> Principal:
     session = db_session()
     bind_organisation(session, parts.organisation_id)
     now = utcnow()
-    if not request_writes():
+    if not request_writes() or not runtime().database.is_sqlite:
+        # In the request's transaction (PostgreSQL's begins with the organisation's settings):
+        # the same snapshot rules as a session of its own, without its round trips.
         found = tokens.resolve_token(session, parts, now=now)
     else:
         # A writing session takes SQLite's database-wide write lock at its BEGIN (db/session.py):

@@ -7,6 +7,7 @@ attributes to columns, so every filter runs in the database, never over rows in 
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -29,7 +30,18 @@ from scim2_models.path import (
     Present,
     ValuePath,
 )
-from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+)
 
 from ..accounts.fields import FIELDS
 from ..accounts.fields import Kind as FieldKind
@@ -143,6 +155,16 @@ def _invalid(detail: str) -> ScimProblem:
     return ScimProblem(detail, scim_type="invalidFilter")
 
 
+def _stored_form(attribute: Attribute, value: str) -> tuple[Any, str]:
+    """The column expression and value a string attribute compares: the forms stored
+    (casefolded keys, lowercased plain columns, exact ones as is)."""
+    if attribute.kind is Kind.folded:
+        return attribute.column, key(value)
+    if attribute.kind is Kind.insensitive:
+        return func.lower(attribute.column), value.lower()
+    return attribute.column, value
+
+
 def _like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -215,11 +237,7 @@ class _SqlFilter(FilterVisitor[ColumnElement[bool]]):
         # to bind some of them (a filter's \u escapes can spell them): no match is possible.
         if UNSTORABLE.search(value):
             raise _invalid(f"`{name}` is compared to a string with control characters")
-        # Compare the forms stored: casefolded keys, lowercased plain columns, exact ones as is.
-        if kind is Kind.folded:
-            value = key(value)
-        elif kind is Kind.insensitive:
-            column, value = func.lower(column), value.lower()
+        column, value = _stored_form(attribute, value)
         return _string_test(column, op, value)
 
     def _typed(
@@ -329,6 +347,35 @@ def parse_filter(expression: str) -> FilterNode:
         return ScimFilter(expression).ast
     except InvalidFilterException as error:
         raise _invalid(f"invalid filter: {error.detail}") from None
+
+
+# `userName eq "…"`, the lookup Entra sends before every create: one equality on a plain
+# attribute name with a literal free of escapes and control characters, spaced as Entra does.
+# Whatever this does not match goes through the parser (which reads these the same way).
+_EQUALITY = re.compile(r'([A-Za-z][A-Za-z0-9]*) eq "([^"\\\x00-\x1f\x7f]*)"')
+_STRING_KINDS = (Kind.folded, Kind.insensitive, Kind.exact)
+EQUALITY_VALUE = "scim_equality_value"
+
+
+def user_equality(expression: str) -> tuple[str, str] | None:
+    """A filter that is one equality on a stored string of Users: the attribute (lowercase)
+    and the value in its stored form; None for any other filter (user_condition reads it)."""
+    found = _EQUALITY.fullmatch(expression)
+    if found is None:
+        return None
+    name, value = found.group(1).lower(), found.group(2)
+    attribute = USER_ATTRIBUTES.get(name)
+    if attribute is None or attribute.kind not in _STRING_KINDS or UNSTORABLE.search(value):
+        return None  # the parser's path answers these (invalidFilter)
+    return name, _stored_form(attribute, value)[1]
+
+
+@functools.cache
+def user_equality_condition(name: str) -> ColumnElement[bool]:
+    """The condition of ``user_equality``'s attribute, its value the EQUALITY_VALUE parameter:
+    built once per attribute, so its statements can be too (scim/users.py)."""
+    column, _ = _stored_form(USER_ATTRIBUTES[name], "")
+    return column == bindparam(EQUALITY_VALUE, type_=USER_ATTRIBUTES[name].column.type)  # type: ignore[no-any-return]
 
 
 def user_condition(expression: str) -> ColumnElement[bool]:

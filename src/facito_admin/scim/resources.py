@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from scim2_models import EnterpriseUser, Group, Resource, User
+from sqlalchemy import Row
 
 from ..accounts.fields import FIELDS, Kind
 from ..accounts.models import Account, AccountStatus
@@ -75,8 +76,28 @@ def _meta(kind: str, row: Any, location: str) -> dict[str, str]:
     }
 
 
-def user_resource(account: Account, base_url: str) -> dict[str, Any]:
-    """The SCIM User of an account (core and enterprise attributes)."""
+# What user_resource reads of an account: listings select these columns alone (scim/users.py).
+USER_COLUMNS = tuple(
+    getattr(Account, name)
+    for name in (
+        "id",
+        "version",
+        "created_at",
+        "updated_at",
+        "status",
+        "email",
+        "email_type",
+        "email_primary",
+        "manager_id",
+        *CORE_STRINGS.values(),
+        *NAME_PARTS.values(),
+        *ENTERPRISE_STRINGS.values(),
+    )
+)
+
+
+def user_resource(account: Account | Row[Any], base_url: str) -> dict[str, Any]:
+    """The SCIM User of an account, or of a row of its USER_COLUMNS (core and enterprise)."""
     resource: dict[str, Any] = {"schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA], "id": str(account.id)}
     for attribute, column in CORE_STRINGS.items():
         value = getattr(account, column)

@@ -4,17 +4,20 @@ Every change goes through accounts/service.py and accounts/lifecycle.py, so SCIM
 keep the same rules (uniqueness, minors, grace period) and write the same audit events.
 A deleted account (in its grace period) is no SCIM resource: reads answer 404.
 
-Bodies are parsed before the first query: a writing session takes SQLite's database-wide write
-lock at its BEGIN (db/session.py), which is for the work on the one resource, not for parsing.
+Bodies are parsed before the first query of the view: a writing session takes SQLite's
+database-wide write lock at its BEGIN (db/session.py), which is for the work on the one resource,
+not for parsing (on PostgreSQL the request's transaction has read the token, and locks nothing).
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from scim2_models import Context
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import ColumnElement, Integer, Row, Select, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from ..accounts import lifecycle
@@ -22,11 +25,11 @@ from ..accounts import service as accounts
 from ..accounts.models import LIVE, Account, AccountSource, AccountStatus
 from ..auth.context import RequestContext
 from ..common.conditional import ANY, IfMatch
-from ..db.tenancy import require_organisation
+from ..db.tenancy import REUSED_STATEMENT, require_organisation, scoped_rows
 from ..errors import NotFound
 from . import filters
 from .messages import apply_patch, parse_patch, parse_resource
-from .resources import UserModel, account_fields, user_model
+from .resources import USER_COLUMNS, UserModel, account_fields, user_model
 
 
 def _account_id(value: str) -> uuid.UUID:
@@ -44,28 +47,46 @@ def get_user(session: Session, *, user_id: str) -> Account:
     return account
 
 
+def _listing(condition: ColumnElement[bool]) -> tuple[Select[Any], Select[Any]]:
+    """A page of matching live accounts (USER_COLUMNS, in id order) and their count."""
+    page = select(*USER_COLUMNS).where(LIVE, condition).order_by(Account.id)
+    counted = select(func.count(Account.id)).where(LIVE, condition)
+    offset, limit = bindparam("page_offset", type_=Integer), bindparam("page_limit", type_=Integer)
+    return page.offset(offset).limit(limit), counted
+
+
+@functools.cache
+def _equality_listing(name: str) -> tuple[Select[Any], Select[Any]]:
+    # Built once per attribute and run for every organisation: the tenancy guard keeps their
+    # scoped forms (db/tenancy.py), and SQLAlchemy their compiled SQL.
+    page, counted = _listing(filters.user_equality_condition(name))
+    reused = {REUSED_STATEMENT: True}
+    return page.execution_options(**reused), counted.execution_options(**reused)
+
+
 def list_users(
     session: Session, *, filter_: str | None, start_index: int, count: int
-) -> tuple[int, list[Account]]:
-    """The total of matching live accounts and one page of them, in id order."""
-    condition: ColumnElement[bool] = filters.user_condition(filter_) if filter_ else true()
-    counted = select(func.count(Account.id)).where(LIVE, condition)
+) -> tuple[int, Sequence[Row[Any]]]:
+    """The total of matching live accounts and one page of them (rows of USER_COLUMNS), in
+    id order."""
+    params: dict[str, Any] = {}
+    equality = filters.user_equality(filter_) if filter_ else None
+    if equality is not None:
+        page, counted = _equality_listing(equality[0])
+        params[filters.EQUALITY_VALUE] = equality[1]
+    else:
+        condition = filters.user_condition(filter_) if filter_ else true()
+        page, counted = _listing(condition)
     if count == 0:
-        return session.scalar(counted) or 0, []
-    page = list(
-        session.scalars(
-            select(Account)
-            .where(LIVE, condition)
-            .order_by(Account.id)
-            .offset(start_index - 1)
-            .limit(count)
-        )
+        return scoped_rows(session, counted, params)[0][0] or 0, []
+    found = scoped_rows(
+        session, page, {**params, "page_offset": start_index - 1, "page_limit": count}
     )
     # A page shorter than asked ends the matches, so it gives the total without counting them
     # again: the usual lookup (Entra's `userName eq "…"`) finds one account in one query.
-    if (page and len(page) < count) or (not page and start_index == 1):
-        return start_index - 1 + len(page), page
-    return session.scalar(counted) or 0, page
+    if (found and len(found) < count) or (not found and start_index == 1):
+        return start_index - 1 + len(found), found
+    return scoped_rows(session, counted, params)[0][0] or 0, found
 
 
 def create_user(session: Session, ctx: RequestContext, *, body: Any) -> Account:

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 import idna
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from ..auth.tenants import TenantOrganisation
@@ -86,6 +86,19 @@ class DomainOwnership:
     has_verified: bool
 
 
+# Every account create and change with an address runs it: built once (the tenancy guard then
+# remembers that it reads no tenant table, db/tenancy.py).
+_VERIFIED_OWNERS = select(EmailDomain.domain, EmailDomain.organisation_id).where(
+    EmailDomain.status == DomainStatus.verified,
+    # The organisation's own verified domains are a handful (its index leads with it).
+    or_(
+        EmailDomain.domain.in_(bindparam("candidates", expanding=True)),
+        EmailDomain.organisation_id
+        == bindparam("own_organisation", type_=EmailDomain.organisation_id.type),
+    ),
+)
+
+
 def verified_domain_owners(
     session: Session, *, organisation_id: uuid.UUID, domains: list[str]
 ) -> DomainOwnership:
@@ -97,11 +110,7 @@ def verified_domain_owners(
     """
     candidates = sorted({parent for domain in domains for parent in _parents(domain)})
     rows = session.execute(
-        select(EmailDomain.domain, EmailDomain.organisation_id).where(
-            EmailDomain.status == DomainStatus.verified,
-            # The organisation's own verified domains are a handful (its index leads with it).
-            or_(EmailDomain.domain.in_(candidates), EmailDomain.organisation_id == organisation_id),
-        )
+        _VERIFIED_OWNERS, {"candidates": candidates, "own_organisation": organisation_id}
     )
     owners: dict[str, uuid.UUID] = {row.domain: row.organisation_id for row in rows}
     of_others: dict[str, str] = {}

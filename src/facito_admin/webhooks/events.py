@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db.base import new_id, utcnow
-from ..db.tenancy import TenancyViolation, session_organisation
+from ..db.tenancy import REUSED_STATEMENT, TenancyViolation, session_organisation
 from ..jobs.context import json_value
 from .models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from .scheduling import schedule_attempt
@@ -132,6 +132,20 @@ class _Subscriber:
 _SUBSCRIBERS_KEY = "webhook_subscribers"
 
 
+# Run by every change that publishes (each SCIM create): built once, its scoped form kept by
+# the tenancy guard (db/tenancy.py).
+_ENABLED_ENDPOINTS = (
+    select(WebhookEndpoint.id, WebhookEndpoint.event_types)
+    .where(
+        WebhookEndpoint.organisation_id
+        == bindparam("endpoints_of", type_=WebhookEndpoint.organisation_id.type),
+        WebhookEndpoint.enabled.is_(True),
+    )
+    .order_by(WebhookEndpoint.id)
+    .execution_options(**{REUSED_STATEMENT: True})
+)
+
+
 def _subscribers(session: Session, organisation_id: uuid.UUID) -> tuple[_Subscriber, ...]:
     """The organisation's enabled endpoints, read once per transaction.
 
@@ -149,14 +163,7 @@ def _subscribers(session: Session, organisation_id: uuid.UUID) -> tuple[_Subscri
         and cached[1] == organisation_id
     ):
         return cast(tuple[_Subscriber, ...], cached[2])
-    rows = session.execute(
-        select(WebhookEndpoint.id, WebhookEndpoint.event_types)
-        .where(
-            WebhookEndpoint.organisation_id == organisation_id,
-            WebhookEndpoint.enabled.is_(True),
-        )
-        .order_by(WebhookEndpoint.id)
-    ).all()
+    rows = session.execute(_ENABLED_ENDPOINTS, {"endpoints_of": organisation_id}).all()
     found = tuple(_Subscriber(row.id, frozenset(row.event_types)) for row in rows)
     session.info[_SUBSCRIBERS_KEY] = (session.get_transaction(), organisation_id, found)
     return found

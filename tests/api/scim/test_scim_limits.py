@@ -94,13 +94,23 @@ _REQUEST_BODIES = frozenset(
 )
 
 
+# db/session.py notes a flush of the transaction under this key.
+_FLUSHED = "flushed_in_transaction"
+
+
 def _another_writer_could_begin(runtime: Runtime) -> bool:
-    """Whether the request's session holds no transaction and (SQLite) the write lock is free."""
+    """SQLite: whether the request's session holds no transaction and the write lock is free.
+
+    PostgreSQL locks rows, not the database: there the request's transaction may have begun
+    (its token is read in it, scim/auth.py), but it must have written nothing yet.
+    """
     session = g.get("db_session")
+    if not runtime.database.is_sqlite:
+        return session is None or not (
+            session.new or session.dirty or session.deleted or session.info.get(_FLUSHED)
+        )
     if session is not None and session.in_transaction():
         return False
-    if not runtime.database.is_sqlite:
-        return True
     # Another connection, as another organisation's request would open it (db/session.py).
     other = sqlite3.connect(
         runtime.database.engine.url.database or "", timeout=5, isolation_level=None

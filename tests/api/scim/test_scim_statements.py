@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote
 
+import pytest
 from sqlalchemy import event
 
 from tests.api.scim.conftest import SCIM, create_user, new_user
@@ -77,3 +78,55 @@ def test_a_filtered_get_reads_the_token_and_one_page(client, runtime, org_a, org
         other = client.get(url, headers=scim_b)
     assert other.json["totalResults"] == 0
     assert len(seen) == 2, "\n".join(seen)
+
+
+@contextmanager
+def transactions(runtime) -> Iterator[list[str]]:
+    """The transactions' starts and tenant settings on PostgreSQL (one statement each)."""
+    seen: list[str] = []
+
+    def begin(_conn) -> None:
+        seen.append("BEGIN")
+
+    def note(_conn, _cursor, statement, _params, _context, _executemany) -> None:
+        if "set_config(" in statement or statement.upper().startswith("SET "):
+            seen.append(" ".join(statement.split()))
+
+    engine = runtime.database.engine
+    event.listen(engine, "begin", begin)
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+        event.remove(engine, "begin", begin)
+
+
+@pytest.mark.postgres_only
+def test_a_filtered_get_is_one_transaction_with_one_tenant_setting(
+    client, runtime, org_a, org_b, scim_a
+):
+    create_user(client, scim_a, "found@example.com")
+    url = f"{SCIM}/Users?filter=" + quote('userName eq "found@example.com"')
+    with transactions(runtime) as seen:
+        found = client.get(url, headers=scim_a)
+    assert found.json["totalResults"] == 1
+    # The token is read in the request's transaction, which the edge then binds to the same
+    # organisation: no second setting.
+    assert seen[0] == "BEGIN" and len(seen) == 2, seen
+    assert "app.organisation_id" in seen[1], seen
+
+
+@pytest.mark.postgres_only
+def test_a_scim_create_is_the_change_and_the_seal_each_with_its_settings_in_one_statement(
+    client, runtime, org_a, org_b, scim_a
+):
+    create_user(client, scim_a, "first@example.com")  # the token's first use is noted once
+    with transactions(runtime) as seen:
+        created = client.post(f"{SCIM}/Users", json=new_user("second@example.com"), headers=scim_a)
+    assert created.status_code == 201
+    assert [s.split(" ", 1)[0] for s in seen] == ["BEGIN", "SELECT", "BEGIN", "SELECT"], seen
+    # The change reads its token in its own transaction; the seal that follows commits without
+    # waiting for the disk, said with its tenant settings rather than in a statement of its own.
+    assert "synchronous_commit" not in seen[1], seen
+    assert "set_config(%(name0)s" in seen[3], seen
