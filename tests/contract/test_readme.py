@@ -46,3 +46,12 @@ def test_every_make_target_the_readme_names_exists():
 
 def test_the_readme_points_at_nothing_outside_the_repository():
     assert re.findall(r"\.\./|/work/", README) == []
+
+
+def test_the_tour_never_hides_its_base_address_in_single_quotes():
+    # The shell does not expand $BASE inside '…': such a curl would fail without a word.
+    tour = README[README.index("## A short tour") : README.index("## What it is")]
+    quoted = re.findall(r"'[^'\n]*\$BASE[^'\n]*'", tour)
+
+    assert quoted == []
+    assert tour.count("$BASE") > 30
