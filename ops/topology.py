@@ -68,13 +68,15 @@ def check(condition: bool, what: str) -> None:
     print(f"  ok  {what}")
 
 
-def wait_until(condition: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+def wait_until(
+    condition: Callable[[], Any], what: str, timeout: float = 60, *, every: float = 0.2
+) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
-        time.sleep(0.2)
+        time.sleep(every)
     raise SmokeFailed(f"{what}: not within {timeout:.0f} s")
 
 
