@@ -43,7 +43,7 @@ from standardwebhooks import Webhook
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from loadtest import free_port, gunicorn  # noqa: E402 - bench/ is not a package
+from loadtest import free_port, gunicorn, stop_group  # noqa: E402 - bench/ is not a package
 
 PG_BIN = Path(
     subprocess.run(
@@ -200,15 +200,8 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    """SIGTERM (running jobs finish), SIGKILL after 30 s."""
+    stop_group(process, timeout=30)
 
 
 class Receiver(ThreadingHTTPServer):
