@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from facito_admin.accounts.models import Account
 from facito_admin.audit.models import AuditEvent
+from facito_admin.audit.sealing import seal_organisation
 from facito_admin.auth.microsoft import EntraApps
 from facito_admin.db.session import unit_of_work
 from facito_admin.directory_sync import service
@@ -126,6 +127,9 @@ class SyncHarness:
         return {a.entra_oid: a for a in self.accounts(org) if a.entra_oid}
 
     def events(self, org: Org, prefix: str = "") -> list[AuditEvent]:
+        # What a job recorded just before it ended may still wait for its sealer (it seals
+        # right after the job's commit): seal it first, as the every-minute scan would.
+        seal_organisation(self.runtime, org.id)
         with self.runtime.session(organisation_id=org.id) as session:
             events = session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
             return [e for e in events if e.action.startswith(prefix)]

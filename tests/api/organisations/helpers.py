@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from facito_admin.audit.models import AuditEvent
+from facito_admin.audit.sealing import seal_organisation
 from facito_admin.runtime import Runtime
 from facito_admin.support_access.actions import SupportAccessAction
 
@@ -16,7 +17,11 @@ def audit_trail(
     runtime: Runtime, organisation_id: uuid.UUID, *, staff_calls: bool = False
 ) -> list[dict[str, Any]]:
     """The organisation's audit events, oldest first, as plain dicts; without the access log's
-    record of each staff call unless ``staff_calls``."""
+    record of each staff call unless ``staff_calls``.
+
+    What a job recorded just before it ended may still wait for its sealer (it seals right
+    after the job's commit): it is sealed first, as the every-minute scan would."""
+    seal_organisation(runtime, organisation_id)
     with runtime.session(organisation_id=organisation_id) as session:
         query = select(AuditEvent).order_by(AuditEvent.seq)
         if not staff_calls:
