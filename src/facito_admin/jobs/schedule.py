@@ -103,13 +103,19 @@ class ScheduleLeases:
         return _minutes_since(last_minute, minute)
 
     def release(self) -> None:
-        """Let another consumer take the schedule at its next minute (a graceful stop)."""
-        with self.database.engine.begin() as connection:
-            connection.execute(
-                update(ScheduleLease)
-                .where(ScheduleLease.name == self.name, ScheduleLease.holder == self.holder)
-                .values(expires_at=utcnow())
-            )
+        """Let another consumer take the schedule at its next minute (a graceful stop).
+
+        Best effort: with the database gone, the lease simply runs out, and the stop goes on.
+        """
+        try:
+            with self.database.engine.begin() as connection:
+                connection.execute(
+                    update(ScheduleLease)
+                    .where(ScheduleLease.name == self.name, ScheduleLease.holder == self.holder)
+                    .values(expires_at=utcnow())
+                )
+        except SQLAlchemyError:
+            log.warning("periodic schedule: the lease could not be released", exc_info=True)
 
 
 def died_here(holder: str | None) -> bool:
