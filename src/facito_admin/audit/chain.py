@@ -123,16 +123,29 @@ def _canonical(name: str, value: Any) -> Any:
     raise TypeError(f"audit field {name} has unexpected type {type(value).__name__}")
 
 
+# Values already canonical, by exact type: most of an event's fields, taken without _canonical's
+# checks (a sync hashes 100,000 events; subclasses still go through _canonical).
+_AS_THEY_ARE = frozenset({str, int, dict, type(None)})
+
+
 def canonical_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     """The hashed fields in their canonical JSON form (also the shape of export lines)."""
-    return {name: _canonical(name, fields[name]) for name in HASHED_FIELDS}
+    document = {}
+    for name in HASHED_FIELDS:
+        value = fields[name]
+        document[name] = value if type(value) in _AS_THEY_ARE else _canonical(name, value)
+    return document
+
+
+# One encoder for every hash (json.dumps with options builds a new one per call).
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def event_hash(fields: Mapping[str, Any], prev_hash: str) -> str:
     """SHA-256 over the canonical JSON of the hashed fields and the previous hash."""
     document = canonical_fields(fields)
     document["prev_hash"] = prev_hash
-    encoded = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    encoded = _ENCODER.encode(document)
     # surrogatepass: a tampered row must give a wrong hash, not an exception.
     return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
+import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-import uuid6
 from sqlalchemy import DateTime, Dialect, Enum, MetaData, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -21,9 +23,31 @@ NAMING_CONVENTION = {
 }
 
 
+_id_lock = threading.Lock()
+_id_clock = [0, 0]  # the last id's millisecond and counter
+
+
 def new_id() -> uuid.UUID:
-    """A UUIDv7: time-ordered, so ids sort by creation and index pages stay dense."""
-    return uuid.UUID(bytes=uuid6.uuid7().bytes)
+    """A UUIDv7 (RFC 9562): time-ordered, so ids sort by creation and index pages stay dense.
+
+    Ids of one millisecond count up in the 12 bits after the version (RFC 9562 6.2, method 1),
+    from a random start, and take the next millisecond when those run out: a process's ids
+    sort in the order it made them. Written here rather than taken from uuid6 (Python 3.14
+    has uuid.uuid7): uuid6.uuid7 advances its clock a millisecond per id in a burst (a 100,000-
+    user sync ran its ids minutes ahead) and, with the conversion to uuid.UUID, cost 5.5 us an
+    id against 1.5, a second of every 100,000-user directory sync (issue 13).
+    """
+    now = time.time_ns() // 1_000_000
+    with _id_lock:
+        last, counter = _id_clock
+        if now > last:
+            last, counter = now, secrets.randbits(11)  # half the range left to count in
+        elif counter < 0xFFF:
+            counter += 1
+        else:
+            last, counter = last + 1, 0
+        _id_clock[:] = (last, counter)
+    return uuid.UUID(int=last << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | secrets.randbits(62))
 
 
 def utcnow() -> datetime:

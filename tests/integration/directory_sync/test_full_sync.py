@@ -7,11 +7,13 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select, update
 from sqlalchemy.engine import Engine
 
 from facito_admin.accounts.actions import AccountAction
 from facito_admin.accounts.models import AccountSource, AccountStatus
+from facito_admin.audit.verification import verify_organisation_chain
 from facito_admin.db.base import utcnow
 from facito_admin.db.session import unit_of_work
 from facito_admin.directory_sync.actions import DirectorySyncAction
@@ -98,21 +100,34 @@ def test_a_full_sync_creates_an_account_per_directory_user(
 
 
 @contextmanager
-def account_writes() -> Iterator[list[str]]:
-    """The statements that write accounts, on any engine, while the block runs."""
-    written: list[str] = []
+def writes_to(*tables: str) -> Iterator[list[tuple[str, bool]]]:
+    """The statements that write ``tables`` on any engine while the block runs, each with
+    whether it was an executemany."""
+    written: list[tuple[str, bool]] = []
+    verbs = tuple(
+        " ".join((verb, table))
+        for table in tables
+        for verb in ("UPDATE", "INSERT INTO", "DELETE FROM")
+    )
 
-    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.startswith(
-            ("UPDATE accounts", "INSERT INTO accounts", "DELETE FROM accounts")
-        ):
-            written.append(statement)
+    def note(_conn: Any, _cursor: Any, statement: str, _params: Any, _ctx: Any, many: bool) -> None:
+        if statement.startswith(verbs):
+            written.append((statement, many))
 
     event.listen(Engine, "before_cursor_execute", note)
     try:
         yield written
     finally:
         event.remove(Engine, "before_cursor_execute", note)
+
+
+@contextmanager
+def account_writes() -> Iterator[list[str]]:
+    """The statements that write accounts, on any engine, while the block runs."""
+    with writes_to("accounts") as written:
+        statements: list[str] = []
+        yield statements
+    statements.extend(statement for statement, _many in written)
 
 
 def seen_rows(syncs: SyncHarness, org: Org) -> int:
@@ -141,6 +156,29 @@ def test_a_second_full_sync_changes_nothing(syncs: SyncHarness, graph: FakeGraph
         DirectorySyncAction.DirectorySyncStart,
         DirectorySyncAction.DirectorySyncRun,
     ]
+
+
+@pytest.mark.postgres_only
+def test_on_postgresql_each_page_inserts_its_accounts_and_their_events_in_one_statement_each(
+    syncs: SyncHarness, graph: FakeGraph, org_a: Org, org_b: Org
+):
+    graph.add_range(0, 120)
+    graph.page_size = 60
+    with writes_to("accounts", "audit_events") as written:
+        job = syncs.run(org_a, "full")
+    assert job.state is JobState.succeeded, job.error
+    inserts = [(s.split(" (")[0], many) for s, many in written if s.startswith("INSERT")]
+    # Two pages: each writes its 60 accounts and their 60 events as one statement (db/bulk.py),
+    # not one per row; the run's own events are sealed after it, by the sealer.
+    assert inserts.count(("INSERT INTO accounts", False)) == 2
+    assert inserts.count(("INSERT INTO audit_events", False)) >= 2
+    assert not [statement for statement, many in inserts if many]
+    events = syncs.events(org_a)  # sealed first: the chain then holds every event
+    assert len([e for e in events if e.action == AccountAction.AccountCreate]) == 120
+    with syncs.runtime.session(organisation_id=org_a.id) as session:
+        report = verify_organisation_chain(session)
+    assert report.valid and report.head.seq == len(events)
+    assert syncs.accounts(org_b) == [] and syncs.events(org_b, "org:account") == []
 
 
 def test_an_account_created_by_hand_is_adopted_by_upn_not_duplicated(
