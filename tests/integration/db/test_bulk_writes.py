@@ -27,7 +27,7 @@ def event_row(organisation_id: uuid.UUID, seq: int) -> dict[str, Any]:
         "actor_kind": "system",
         "actor_tid": "",
         "actor_oid": "",
-        "actor_display": f"Zoë \"quoted\" \\ back-slashed ☃ {seq}",
+        "actor_display": f'Zoë "quoted" \\ back-slashed ☃ {seq}',
         "action": "test:event:write",
         "target_type": "test",
         "target_id": str(uuid.uuid4()),
