@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from .auth.audit_keys import load_audit_keys
 from .auth.dev_issuer import load_or_create_key, public_keys
 from .auth.microsoft import EntraApps
@@ -62,3 +64,19 @@ def build_runtime(settings: Settings) -> Runtime:
     load_jobs()
     install_tasks(queue, runtime)
     return runtime
+
+
+def settle_startup_heap() -> None:
+    """Leave what the process built at start-up out of the garbage collector's walks, and
+    collect the young generation less often (`gunicorn wsgi:app` and `facito-admin worker`).
+
+    Modules, models, schemas and compiled statements live as long as the process, yet every
+    full collection walked them all again: in a 100,000-user directory sync the worker spent
+    6.8 s collecting, 5.4 s of it in 20 full collections (bench/directory_sync.py, issue 13).
+    ``gc.freeze`` moves them to a generation no collection visits (3.3 s left), and a young
+    generation of 10,000 objects instead of 700 lets a page's or a request's short-lived
+    objects die before a collection promotes them (2.4 s left, 5 full collections).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)

@@ -245,7 +245,7 @@ def serve(host: str, port: int, with_worker: bool | None) -> None:
 )
 def worker(workers: int | None, periodic: bool) -> None:
     """Run the background job consumer until SIGINT or SIGTERM."""
-    from .bootstrap import build_runtime
+    from .bootstrap import build_runtime, settle_startup_heap
     from .jobs.queue import queue_of
     from .jobs.worker import run_consumer
     from .logs import configure_logging
@@ -267,6 +267,7 @@ def worker(workers: int | None, periodic: bool) -> None:
         f"thread{'' if threads == 1 else 's'}, periodic schedule "
         f"{'on (one worker of the deployment runs it at a time)' if periodic else 'off'}{metrics}"
     )
+    settle_startup_heap()
     try:
         run_consumer(queue, workers=threads, periodic=periodic)
     finally:
