@@ -54,8 +54,12 @@ fuzz-topology: $(VENV)/.installed-dev
 reset:
 	rm -rf instance
 
+# The suite runs in FACITO_TEST_WORKERS processes (pytest-xdist), each on a database of its own;
+# 0 runs it in one process, as plain `pytest` does.
+export FACITO_TEST_WORKERS ?= 2
+
 test: $(VENV)/.installed-dev
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(FACITO_TEST_WORKERS) $(PYTEST_ARGS)
 
 # The suite again on PostgreSQL and Redis (both on 127.0.0.1, as .ci/run expects them; see
 # .ci/postgres-suite for the variables).
