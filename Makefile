@@ -55,11 +55,13 @@ reset:
 	rm -rf instance
 
 # The suite runs in FACITO_TEST_WORKERS processes (pytest-xdist), each on a database of its own;
-# 0 runs it in one process, as plain `pytest` does.
+# 0 runs it in one process, as plain `pytest` does. A worker that runs out of tests takes
+# some of the other's (worksteal): behind a test of minutes, `load` left a worker's queue
+# waiting while the other idled.
 export FACITO_TEST_WORKERS ?= 2
 
 test: $(VENV)/.installed-dev
-	$(BIN)/pytest -q -n $(FACITO_TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(FACITO_TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The suite again on PostgreSQL and Redis (both on 127.0.0.1, as .ci/run expects them; see
 # .ci/postgres-suite for the variables).
