@@ -54,8 +54,14 @@ fuzz-topology: $(VENV)/.installed-dev
 reset:
 	rm -rf instance
 
+# The suite runs in FACITO_TEST_WORKERS processes (pytest-xdist), each on a database of its own;
+# 0 runs it in one process, as plain `pytest` does. A worker that runs out of tests takes
+# some of the other's (worksteal): behind a test of minutes, `load` left a worker's queue
+# waiting while the other idled.
+export FACITO_TEST_WORKERS ?= 2
+
 test: $(VENV)/.installed-dev
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(FACITO_TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The suite again on PostgreSQL and Redis (both on 127.0.0.1, as .ci/run expects them; see
 # .ci/postgres-suite for the variables).
@@ -117,21 +123,30 @@ bench-search: $(VENV)/.installed
 	$(BIN)/python bench/account_search.py $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(BENCH_ARGS)
 
 # Every benchmark at a tiny size, to prove that they still run after a change to models or
-# schemas (the figures mean nothing at this size). CI runs it. The list and SCIM benchmarks use
-# wrk when it is installed and their Python driver otherwise (bench/loadtest.py), so they run
-# (and fail when broken) on any machine.
+# schemas (the figures mean nothing at this size, so two run at a time, the longest first, and
+# wrk runs no warm-up). CI runs it. The list and SCIM benchmarks use wrk when it is installed
+# and their Python driver otherwise (bench/loadtest.py), so they run (and fail when broken) on
+# any machine.
+SMOKE_scim := bench/scim.py --users 50 --seconds 1 --warm-up 0 --rounds 1
+SMOKE_list_accounts := bench/list_accounts.py --organisations 2 --per-organisation 60 --big 300 \
+  --seconds 1 --warm-up 0 --rounds 1
+SMOKE_foundation := bench/foundation.py --iterations 50 --requests 50
+SMOKE_ingest := bench/ingest.py --records 1000 --batch 250 --accounts 20
+SMOKE_directory_sync := bench/directory_sync.py --users 500 --changes 50
+SMOKE_retention := bench/retention.py --records 2000
+SMOKE_organisation_export := bench/organisation_export.py --records 500
+SMOKE_dsr_export := bench/dsr_export.py --records 500
+SMOKE_account_search := bench/account_search.py --organisations 2 --per-organisation 50 \
+  --big 500 --terms 20 --rounds 1
+SMOKE := scim list_accounts foundation ingest directory_sync retention organisation_export \
+  dsr_export account_search
+
 bench-smoke: $(VENV)/.installed-dev
-	$(BIN)/python bench/foundation.py --iterations 50
-	$(BIN)/python bench/directory_sync.py --users 500 --changes 50
-	$(BIN)/python bench/retention.py --records 2000
-	$(BIN)/python bench/dsr_export.py --records 500
-	$(BIN)/python bench/organisation_export.py --records 500
-	$(BIN)/python bench/ingest.py --records 1000 --batch 250 --accounts 20
-	$(BIN)/python bench/account_search.py --organisations 2 --per-organisation 50 --big 500 \
-	  --terms 20 --rounds 1
-	$(BIN)/python bench/list_accounts.py --organisations 2 --per-organisation 60 --big 300 \
-	  --seconds 1 --warm-up 0.5 --rounds 1
-	$(BIN)/python bench/scim.py --users 50 --seconds 1 --warm-up 0.5 --rounds 1
+	$(MAKE) --no-print-directory -j2 --output-sync=target $(SMOKE:%=bench-smoke-%)
+
+bench-smoke-%:
+	$(if $(SMOKE_$*),,$(error no benchmark $* in SMOKE))
+	$(BIN)/python $(SMOKE_$*)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -5,7 +5,7 @@ Prints absolute figures and ratios against baselines measured in the same proces
 - an authenticated GET /v1/me vs. GET /livez (no auth, no database) through the same app;
 - GET /readyz vs. GET /livez.
 
-Run: .venv/bin/python bench/foundation.py [--iterations 2000]
+Run: .venv/bin/python bench/foundation.py [--iterations 2000] [--requests 500]
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ def per_call_us(func: Callable[[], object], iterations: int, repeats: int = 5) -
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument(
+        "--requests", type=int, help="HTTP requests per figure (iterations / 4, at least 200)"
+    )
     args = parser.parse_args()
     n = args.iterations
 
@@ -113,7 +116,7 @@ def main() -> None:
         headers = {"Authorization": f"Bearer {admin}"}
         assert client.get("/v1/me", headers=headers).status_code == 200
         assert client.get("/readyz").status_code == 200
-        requests_n = max(200, n // 4)
+        requests_n = args.requests or max(200, n // 4)
         livez = per_call_us(lambda: client.get("/livez"), requests_n)
         me = per_call_us(lambda: client.get("/v1/me", headers=headers), requests_n)
         readyz = per_call_us(lambda: client.get("/readyz"), requests_n)

@@ -254,7 +254,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=4, help="wrk connections")
     parser.add_argument("--seconds", type=float, default=8, help="each measured run")
-    parser.add_argument("--warm-up", type=float, default=2, help="seconds, each side, first")
+    parser.add_argument(
+        "--warm-up", type=float, default=2, help="seconds, each side, first (0: none)"
+    )
     parser.add_argument(
         "--driver",
         choices=DRIVERS,

@@ -298,10 +298,11 @@ def alternate(
     connections: int,
     warm_up: float = 2,
 ) -> dict[str, list[WrkResult]]:
-    """Each load in turn, ``rounds`` times, alternating the order (drift cancels out)."""
+    """Each load in turn, ``rounds`` times, alternating the order (drift cancels out); a
+    ``warm_up`` of 0 runs none (smoke runs: wrk runs a second at least)."""
     results: dict[str, list[WrkResult]] = {name: [] for name in loads}
     names = list(loads)
-    for name in names:  # warm-up: imports, prepared statements, caches, page cache
+    for name in names if warm_up > 0 else ():  # imports, prepared statements, caches, page cache
         drive(loads[name], driver=driver, seconds=warm_up, threads=threads, connections=connections)
     for n in range(rounds):
         for name in names if n % 2 == 0 else list(reversed(names)):

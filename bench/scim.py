@@ -257,11 +257,12 @@ def alternate_loads(
     sides: dict[str, Side], args: argparse.Namespace, load: Callable[[str, Side, str], Load]
 ) -> dict[str, list[WrkResult]]:
     """``load(name, side, run)`` on each side, rounds alternating the order, after a warm-up
-    each (``run`` tells the runs apart: "w" for the warm-up, then the round's number)."""
+    each unless --warm-up is 0 (``run`` tells the runs apart: "w" for the warm-up, then the
+    round's number)."""
     results: dict[str, list[WrkResult]] = {name: [] for name in sides}
     names = list(sides)
     options = {"driver": args.driver, "threads": args.threads, "connections": args.connections}
-    for name in names:  # warm-up: imports, prepared statements, caches
+    for name in names if args.warm_up > 0 else ():  # imports, prepared statements, caches
         drive(load(name, sides[name], "w"), seconds=args.warm_up, **options)
     for n in range(args.rounds):
         for name in names if n % 2 == 0 else list(reversed(names)):
@@ -349,7 +350,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=4, help="wrk connections")
     parser.add_argument("--seconds", type=float, default=8, help="each measured run")
-    parser.add_argument("--warm-up", type=float, default=2, help="seconds, each side, first")
+    parser.add_argument(
+        "--warm-up", type=float, default=2, help="seconds, each side, first (0: none)"
+    )
     parser.add_argument(
         "--driver",
         choices=DRIVERS,

@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from joserfc.jwk import RSAKey
 from pytest_httpserver import HTTPServer
-from sqlalchemy import create_engine, or_, text
+from sqlalchemy import create_engine, make_url, or_, text
 from werkzeug.serving import make_server
 
 from facito_admin.app import create_app
@@ -40,8 +40,24 @@ AUTHORITY = "https://login.microsoftonline.com"
 TENANT_A = "aaaaaaaa-0000-4000-8000-00000000000a"
 TENANT_B = "bbbbbbbb-0000-4000-8000-00000000000b"
 
-PG_URL = os.environ.get("FACITO_TEST_DATABASE_URL")
-PG_OWNER_URL = os.environ.get("FACITO_TEST_MIGRATION_DATABASE_URL", PG_URL)
+# Each pytest-xdist worker (gw0, gw1, …) has a database of its own: on SQLite a file in the
+# worker's own temporary folder, on PostgreSQL the configured database's name followed by the
+# worker's (facito_ci_gw0), which .ci/postgres-suite creates beside it.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def worker_database(url: str | None) -> str | None:
+    """``url`` with the database of this xdist worker; unchanged outside xdist."""
+    if url is None or XDIST_WORKER is None:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{XDIST_WORKER}").render_as_string(
+        hide_password=False
+    )
+
+
+PG_URL = worker_database(os.environ.get("FACITO_TEST_DATABASE_URL"))
+PG_OWNER_URL = worker_database(os.environ.get("FACITO_TEST_MIGRATION_DATABASE_URL")) or PG_URL
 PG_APP_ROLE = os.environ.get("FACITO_TEST_APP_ROLE")
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from facito_admin.audit.models import AuditEvent
+from facito_admin.audit.sealing import seal_organisation
 from facito_admin.audit.service import record_event
 from facito_admin.config import Settings, load_settings
 from facito_admin.db.session import Database, unit_of_work
@@ -237,6 +238,9 @@ def jobs(
 
 def step_events(runtime: Runtime, organisation_id: uuid.UUID, job_id: uuid.UUID) -> list[int]:
     """The steps of a job that committed, in commit order."""
+    # A step's event waits for its sealer just after the step's commit (a worker killed
+    # between the two leaves it waiting): seal it first, as the every-minute scan would.
+    seal_organisation(runtime, organisation_id)
     with runtime.session(organisation_id=organisation_id) as session:
         events = session.scalars(
             select(AuditEvent)

@@ -44,6 +44,15 @@ def _dpo() -> RequestContext:
     return RequestContext(principal=principal, request_id=f"test-{uuid.uuid4().hex[:12]}")
 
 
+# pg_locks shows the whole server, and a wait in another database (another suite, another
+# xdist worker) is not this test's filing. A row lock's waiter waits for the holder's
+# transaction id, a lock of no database: the waiting backend's own database tells them apart.
+WAITING_HERE = """
+    SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid)
+    WHERE NOT granted AND datname = current_database()
+"""
+
+
 def _wait_until_blocked(runtime: Runtime) -> None:
     """Until another transaction waits for a lock (PostgreSQL), or a while (SQLite: the
     writer waits for the database's write lock, which shows nowhere)."""
@@ -53,7 +62,7 @@ def _wait_until_blocked(runtime: Runtime) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         with runtime.database.engine.connect() as connection:
-            if connection.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
+            if connection.scalar(text(WAITING_HERE)):
                 return
         time.sleep(0.05)
     raise AssertionError("the second filing never waited for the first")
