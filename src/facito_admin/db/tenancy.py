@@ -27,6 +27,8 @@ from sqlalchemy.orm import (
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.util import find_tables
 
+from .compiled import run_select
+
 ORGANISATION_KEY = "organisation_id"
 CROSS_ORGANISATION_KEY = "cross_organisation_reason"
 
@@ -253,7 +255,8 @@ def scoped_rows(
     session's connection, in its transaction (on PostgreSQL with row-level security set for
     the organisation), but skips the Session's execution and result loading, a tenth of a
     list request (bench/list_accounts.py). Pending changes are flushed first, as the session
-    would.
+    would. A statement built once (REUSED_STATEMENT) runs from its compiled form
+    (db/compiled.py).
     """
     organisation_id = require_organisation(session)
     if not statement.is_select or statement._propagate_attrs.get("compile_state_plugin") != "orm":
@@ -264,6 +267,8 @@ def scoped_rows(
         session.flush()
     scoped = _scoped_by_parameter(statement)
     values = {**params, SCOPED_ORGANISATION_PARAMETER: organisation_id}
+    if statement.get_execution_options().get(REUSED_STATEMENT):
+        return run_select(session.connection(), scoped, values)
     return session.connection().execute(scoped, values).all()
 
 
