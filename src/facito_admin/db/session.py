@@ -14,6 +14,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from .compiled import run_driver_sql
 from .tenancy import (
     CROSS_ORGANISATION_KEY,
     DATABASE_TENANT_KEY,
@@ -45,7 +46,7 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get("sqlite_begin") == "immediate"
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        run_driver_sql(connection, "BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 # A pooled connection idle for longer than this is pinged before use (see _ping_when_idle).
@@ -178,10 +179,11 @@ def _set_database_tenant(session: Session, connection: Connection) -> None:
         statement += f", set_config(%(name{n})s, %(value{n})s, true)"
         parameters |= {f"name{n}": name, f"value{n}": value}
     # Transaction-local settings read by the row-level security policies (db/rls.py). This runs
-    # at the start of every transaction: sent as driver SQL (psycopg's %-style parameters), which
-    # skips the statement compilation and cache of text() yet keeps SQLAlchemy's error
-    # translation (503 on a lost database) and disconnect handling.
-    connection.exec_driver_sql(statement, parameters)
+    # at the start of most transactions: sent as driver SQL (psycopg's %-style parameters) on
+    # the cursor, which skips the statement compilation and cache of text() and the execution
+    # context of exec_driver_sql yet keeps SQLAlchemy's error translation (503 on a lost
+    # database) and disconnect handling (db/compiled.py).
+    run_driver_sql(connection, statement, parameters)
     session.info[DATABASE_TENANT_KEY] = tenant
 
 
