@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Integer, bindparam, event, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
+from facito_admin.audit.models import AuditChainHead
 from facito_admin.db.base import Base
 from facito_admin.db.rls import POLICY
-from facito_admin.db.tenancy import TenantScoped
+from facito_admin.db.session import bind_organisation
+from facito_admin.db.tenancy import REUSED_STATEMENT, TenantScoped, scoped_rows
 from facito_admin.domains import load_models
 from facito_admin.runtime import Runtime
 from tests.conftest import PG_APP_ROLE, Org
@@ -155,3 +159,77 @@ def test_the_application_role_owns_nothing_and_cannot_bypass_policies(connection
         text("SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'")
     ).scalar()
     assert schema_owner != role.rolname
+
+
+# A scoped read that begins a transaction gives it its settings itself (db/tenancy.py).
+_HEADS = select(AuditChainHead.organisation_id).execution_options(**{REUSED_STATEMENT: True})
+_SEQ = (
+    select(AuditChainHead.seq)
+    .where(AuditChainHead.seq >= bindparam("at_least", type_=Integer()))
+    .execution_options(**{REUSED_STATEMENT: True})
+)
+
+
+@contextmanager
+def _statements(runtime: Runtime) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(" ".join(statement.split()))
+
+    event.listen(runtime.database.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(runtime.database.engine, "before_cursor_execute", note)
+
+
+def _settings(session: Session) -> tuple[str, str]:
+    found = session.execute(
+        text(
+            "SELECT current_setting('app.organisation_id', true),"
+            " current_setting('app.cross_organisation', true)"
+        )
+    ).one()
+    return (found[0], found[1])
+
+
+def test_a_scoped_read_that_begins_a_transaction_sets_its_organisation_before_the_policies_read_it(
+    runtime: Runtime, org_a: Org, org_b: Org
+):
+    for organisation in (org_a, org_b):
+        with (
+            runtime.session(organisation_id=organisation.id) as session,
+            _statements(runtime) as seen,
+        ):
+            assert scoped_rows(session, _HEADS, {}) == [(organisation.id,)]
+            # One statement: the read carried the settings, and they hold for the transaction,
+            # so that a raw read of every head sees the organisation's own.
+            assert len(seen) == 1 and "set_config(" in seen[0], seen
+            assert _settings(session) == (str(organisation.id), "off")
+            raw = session.execute(text("SELECT organisation_id FROM audit_chain_heads")).all()
+            assert raw == [(organisation.id,)]
+            # Binding the same organisation again sends nothing.
+            sent = len(seen)
+            bind_organisation(session, organisation.id)
+            assert len(seen) == sent, seen
+
+
+def test_a_scoped_read_in_a_transaction_already_begun_leaves_its_settings_to_the_session(
+    runtime: Runtime, org_a: Org, org_b: Org
+):
+    with runtime.session(organisation_id=org_a.id) as session, _statements(runtime) as seen:
+        assert _settings(session) == (str(org_a.id), "off")
+        assert scoped_rows(session, _HEADS, {}) == [(org_a.id,)]
+    assert [s for s in seen if "set_config(" in s] == [seen[0]], seen
+
+
+def test_a_failed_first_read_leaves_no_transaction_without_its_organisation(
+    runtime: Runtime, org_a: Org, org_b: Org
+):
+    with runtime.session(organisation_id=org_a.id) as session:
+        with pytest.raises(DBAPIError, match="integer"):
+            scoped_rows(session, _SEQ, {"at_least": "not a number"})
+        # The next statement runs in a new transaction, given its settings by the session.
+        assert _settings(session) == (str(org_a.id), "off")
+        assert len(scoped_rows(session, _SEQ, {"at_least": 0})) == 1

@@ -14,7 +14,15 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from .tenancy import CROSS_ORGANISATION_KEY, ORGANISATION_KEY, TenancyViolation
+from .compiled import run_driver_sql
+from .tenancy import (
+    CROSS_ORGANISATION_KEY,
+    DATABASE_TENANT_KEY,
+    ORGANISATION_KEY,
+    TENANT_IN_FIRST_STATEMENT,
+    TenancyViolation,
+    database_tenant,
+)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -38,7 +46,7 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get("sqlite_begin") == "immediate"
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        run_driver_sql(connection, "BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 # A pooled connection idle for longer than this is pinged before use (see _ping_when_idle).
@@ -143,29 +151,24 @@ def bind_organisation(session: Session, organisation_id: uuid.UUID) -> None:
     if current is not None and current != organisation_id:
         raise TenancyViolation("this session already serves another organisation")
     session.info[ORGANISATION_KEY] = organisation_id
-    if session.in_transaction() and session.info.get(_DATABASE_TENANT_KEY) != _tenant(session):
+    if session.in_transaction() and session.info.get(DATABASE_TENANT_KEY) != database_tenant(
+        session
+    ):
         _set_database_tenant(session, session.connection())
 
 
-# What _set_database_tenant last gave the session's transaction (organisation, cross): binding
-# the organisation the transaction already has (the edge binds the one a SCIM token named, its
+# What the transaction was given is kept under DATABASE_TENANT_KEY (db/tenancy.py): binding the
+# organisation the transaction already has (the edge binds the one a SCIM token named, its
 # authenticator has read that token in it) costs no second round trip.
-_DATABASE_TENANT_KEY = "database_tenant"
 # Further transaction-local settings (name: value) sent with the tenant's at the start of every
 # transaction of the session, in the same statement (audit/sealing.py: synchronous_commit).
 TRANSACTION_SETTINGS_KEY = "transaction_settings"
 
 
-def _tenant(session: Session) -> tuple[str, str]:
-    organisation_id = session.info.get(ORGANISATION_KEY)
-    cross = "on" if session.info.get(CROSS_ORGANISATION_KEY) else "off"
-    return (str(organisation_id) if organisation_id else "", cross)
-
-
 def _set_database_tenant(session: Session, connection: Connection) -> None:
     if connection.dialect.name != "postgresql":
         return
-    tenant = _tenant(session)
+    tenant = database_tenant(session)
     parameters = {"org": tenant[0], "cross": tenant[1]}
     statement = (
         "SELECT set_config('app.organisation_id', %(org)s, true),"
@@ -176,11 +179,12 @@ def _set_database_tenant(session: Session, connection: Connection) -> None:
         statement += f", set_config(%(name{n})s, %(value{n})s, true)"
         parameters |= {f"name{n}": name, f"value{n}": value}
     # Transaction-local settings read by the row-level security policies (db/rls.py). This runs
-    # at the start of every transaction: sent as driver SQL (psycopg's %-style parameters), which
-    # skips the statement compilation and cache of text() yet keeps SQLAlchemy's error
-    # translation (503 on a lost database) and disconnect handling.
-    connection.exec_driver_sql(statement, parameters)
-    session.info[_DATABASE_TENANT_KEY] = tenant
+    # at the start of most transactions: sent as driver SQL (psycopg's %-style parameters) on
+    # the cursor, which skips the statement compilation and cache of text() and the execution
+    # context of exec_driver_sql yet keeps SQLAlchemy's error translation (503 on a lost
+    # database) and disconnect handling (db/compiled.py).
+    run_driver_sql(connection, statement, parameters)
+    session.info[DATABASE_TENANT_KEY] = tenant
 
 
 def end_read_snapshot(session: Session) -> None:
@@ -209,13 +213,17 @@ def _clear_flushed(session: Session, transaction: SessionTransaction) -> None:
     # Only the outermost transaction's end discards or keeps the writes (not a savepoint's).
     if transaction.parent is None:
         session.info.pop(_FLUSHED_KEY, None)
-        session.info.pop(_DATABASE_TENANT_KEY, None)
+        session.info.pop(DATABASE_TENANT_KEY, None)
 
 
 @event.listens_for(Session, "after_begin")
 def _after_begin(
     session: Session, _transaction: SessionTransaction, connection: Connection
 ) -> None:
+    if session.info.get(TENANT_IN_FIRST_STATEMENT) and not session.info.get(
+        TRANSACTION_SETTINGS_KEY
+    ):
+        return  # db/tenancy.py: scoped_rows' statement gives the settings
     _set_database_tenant(session, connection)
 
 

@@ -15,7 +15,21 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, ForeignKey, Row, Select, bindparam, event, inspect
+from sqlalchemy import (
+    CursorResult,
+    ForeignKey,
+    Row,
+    Select,
+    String,
+    bindparam,
+    event,
+    func,
+    inspect,
+    literal_column,
+    select,
+    true,
+)
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -24,10 +38,11 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, ColumnElement
 from sqlalchemy.sql.util import find_tables
 
 from .bulk import insert_rows
+from .compiled import run_select
 
 ORGANISATION_KEY = "organisation_id"
 CROSS_ORGANISATION_KEY = "cross_organisation_reason"
@@ -214,18 +229,20 @@ def _scoped(statement: Any, organisation_id: uuid.UUID) -> Any:
 # scoped_rows' criteria compare organisation_id with this parameter, which it alone supplies
 # (the session's organisation): one scoped form per statement serves every organisation.
 SCOPED_ORGANISATION_PARAMETER = "tenancy_organisation_id"  # also written in the lambda below
-_by_parameter: dict[Any, Any] = {}
+_by_parameter: dict[tuple[Any, bool], Any] = {}
 
 
-def _scoped_by_parameter(statement: Any) -> Any:
-    """``statement`` with the organisation criteria of the guard, the organisation a parameter.
+def _scoped_by_parameter(statement: Any, *, setting_tenant: bool = False) -> Any:
+    """``statement`` with the organisation criteria of the guard, the organisation a parameter;
+    ``setting_tenant``: also giving the transaction its organisation (_TENANT_GATE).
 
     Rather than a value captured from a lambda's closure: SQLAlchemy extracts such a value from
     every execution's cache key and matches it to the compiled statement's parameters, which
     costs more than running the list's query (bench/list_accounts.py, --profile: 3 building of
     `==` expressions per request in construct_params).
     """
-    scoped = _by_parameter.get(statement)
+    key = (statement, setting_tenant)
+    scoped = _by_parameter.get(key)
     if scoped is None:
         scoped = statement.options(
             with_loader_criteria(
@@ -235,12 +252,75 @@ def _scoped_by_parameter(statement: Any) -> Any:
                 include_aliases=True,
             )
         )
+        if setting_tenant:
+            scoped = scoped.where(_TENANT_GATE)
         if statement.get_execution_options().get(REUSED_STATEMENT):
             with _scoped_lock:
-                _by_parameter[statement] = scoped
+                _by_parameter[key] = scoped
                 while len(_by_parameter) > _SCOPED_MAX:
                     del _by_parameter[next(iter(_by_parameter))]
     return scoped
+
+
+# --- The organisation of a PostgreSQL transaction ------------------------------------------
+# Row-level security (db/rls.py) reads two transaction-local settings, app.organisation_id
+# and app.cross_organisation. db/session.py gives them to every transaction of a session in
+# its first statement (with the session's further settings), or leaves them to scoped_rows
+# when that begins the transaction: the first statement of a request is mostly one of its
+# reads (the SCIM token check, the account list), and the settings then travel with it, one
+# round trip and statement less per request (bench/scim.py, issue 13).
+# What the transaction was given (organisation, cross): binding the organisation it already
+# has costs nothing (db/session.py: bind_organisation).
+DATABASE_TENANT_KEY = "database_tenant"
+# Set while scoped_rows begins a transaction whose settings its statement will give.
+TENANT_IN_FIRST_STATEMENT = "tenant_in_first_statement"
+_TENANT_SETTING = "tenancy_setting"
+# A condition without columns whose subquery sets the tenant: PostgreSQL evaluates such a
+# condition once, as the "One-Time Filter" of a Result node above the statement's scans and
+# joins, so the settings are in place before any row-level security policy is read. Were it
+# ever evaluated later, the policies would have read no organisation and the rows would be
+# missing (fail closed), never another organisation's: the statement's own criteria name it
+# too. Checked by tests/tenancy/test_rls.py.
+_TENANT_GATE: ColumnElement[bool] = (
+    select(
+        func.set_config(
+            literal_column("'app.organisation_id'"),
+            bindparam(_TENANT_SETTING, type_=String()),
+            true(),
+        ).op("||")(
+            func.set_config(
+                literal_column("'app.cross_organisation'"), literal_column("'off'"), true()
+            )
+        )
+    )
+    .scalar_subquery()
+    .is_not(None)
+)
+
+
+def database_tenant(session: Session) -> tuple[str, str]:
+    """The settings the session's transactions are given: (organisation or "", "on"/"off")."""
+    organisation_id = session.info.get(ORGANISATION_KEY)
+    cross = "on" if session.info.get(CROSS_ORGANISATION_KEY) else "off"
+    return (str(organisation_id) if organisation_id else "", cross)
+
+
+def _begin_leaving_tenant_to_statement(session: Session) -> Connection | None:
+    """Begin the session's transaction without its tenant settings, for the first statement
+    to give them (PostgreSQL, a session of one organisation); None if it cannot."""
+    if (
+        session.in_transaction()
+        or is_cross_organisation(session)
+        or session.get_bind().dialect.name != "postgresql"
+    ):
+        return None
+    session.info[TENANT_IN_FIRST_STATEMENT] = True
+    try:
+        connection = session.connection()
+    finally:
+        session.info.pop(TENANT_IN_FIRST_STATEMENT, None)
+    # db/session.py gave them anyway when the session has further settings.
+    return None if DATABASE_TENANT_KEY in session.info else connection
 
 
 def scoped_rows(
@@ -255,7 +335,8 @@ def scoped_rows(
     session's connection, in its transaction (on PostgreSQL with row-level security set for
     the organisation), but skips the Session's execution and result loading, a tenth of a
     list request (bench/list_accounts.py). Pending changes are flushed first, as the session
-    would.
+    would. A statement built once (REUSED_STATEMENT) runs from its compiled form
+    (db/compiled.py) and, when it begins a PostgreSQL transaction, gives it its settings.
     """
     organisation_id = require_organisation(session)
     if not statement.is_select or statement._propagate_attrs.get("compile_state_plugin") != "orm":
@@ -264,9 +345,21 @@ def scoped_rows(
         raise TenancyViolation("the organisation of scoped_rows is the session's, never a caller's")
     if session.new or session.dirty or session.deleted:
         session.flush()
-    scoped = _scoped_by_parameter(statement)
     values = {**params, SCOPED_ORGANISATION_PARAMETER: organisation_id}
-    return session.connection().execute(scoped, values).all()
+    if not statement.get_execution_options().get(REUSED_STATEMENT):
+        return session.connection().execute(_scoped_by_parameter(statement), values).all()
+    connection = _begin_leaving_tenant_to_statement(session)
+    if connection is None:
+        return run_select(session.connection(), _scoped_by_parameter(statement), values)
+    setting = _scoped_by_parameter(statement, setting_tenant=True)
+    try:
+        rows = run_select(connection, setting, {**values, _TENANT_SETTING: str(organisation_id)})
+    except BaseException:
+        # Nothing may run in a transaction without its settings: the next one gets them.
+        session.rollback()
+        raise
+    session.info[DATABASE_TENANT_KEY] = database_tenant(session)
+    return rows
 
 
 @event.listens_for(Session, "before_flush")
