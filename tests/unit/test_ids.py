@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -36,3 +37,20 @@ def test_ids_made_by_many_threads_at_once_are_unique():
     ids = [made for batch in batches for made in batch]
     assert len(set(ids)) == len(ids)
     assert all(batch == sorted(batch) for batch in batches)
+
+
+def test_a_forked_process_does_not_reuse_its_parents_random_bits():
+    low_bits = (1 << 62) - 1
+    new_id()  # the parent's pool of random words is filled
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's coverage is not collected
+        os.write(writing, ",".join(str(new_id().int & low_bits) for _ in range(3)).encode())
+        os._exit(0)
+    os.close(writing)
+    os.waitpid(child, 0)
+    in_child = {int(bits) for bits in os.read(reading, 1024).decode().split(",")}
+    os.close(reading)
+    in_parent = {new_id().int & low_bits for _ in range(3)}
+    assert len(in_child) == 3
+    assert in_child.isdisjoint(in_parent)
