@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event, select, text, update
 from sqlalchemy.engine import Engine
 
 from facito_admin.accounts.actions import AccountAction
@@ -179,6 +179,26 @@ def test_on_postgresql_each_page_inserts_its_accounts_and_their_events_in_one_st
         report = verify_organisation_chain(session)
     assert report.valid and report.head.seq == len(events)
     assert syncs.accounts(org_b) == [] and syncs.events(org_b, "org:account") == []
+
+
+def _manual_analyses_of_accounts(syncs: SyncHarness) -> int:
+    with syncs.runtime.database.engine.connect() as connection:
+        return connection.execute(
+            text("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'accounts'")
+        ).scalar_one()
+
+
+@pytest.mark.postgres_only
+def test_on_postgresql_a_sync_that_adds_many_accounts_refreshes_their_statistics(
+    syncs: SyncHarness, graph: FakeGraph, org_a: Org
+):
+    # The application role may not ANALYZE; it calls migration 0022's function, which may.
+    before = _manual_analyses_of_accounts(syncs)
+    graph.add_range(0, 900)
+    graph.page_size = 300  # pages 2 and 3 follow 300 and 600 new accounts (STATISTICS_AFTER)
+    job = syncs.run(org_a, "full")
+    assert job.state is JobState.succeeded, job.error
+    assert _manual_analyses_of_accounts(syncs) == before + 1
 
 
 def test_an_account_created_by_hand_is_adopted_by_upn_not_duplicated(
