@@ -11,7 +11,7 @@ What it does, for one database (SQLite by default, PostgreSQL with --database-ur
    application, mounted under /scim/v2 too) each under gunicorn with the same workers and
    threads (--workers 2, --server-threads 1: sync workers, as gunicorn.conf.py);
 3. creates the same --users users on both (POST /scim/v2/Users, same bodies; on PostgreSQL
-   then ANALYZE, the statistics autovacuum would gather: see analyse()), checks that both
+   then ANALYZE, the statistics autovacuum would gather: see serve_ours), checks that both
    answer 201 to a create and find a user by its userName, then drives both with wrk (same
    duration, threads and connections) in rounds that alternate which goes first:
    - filtered get: GET /scim/v2/Users?filter=userName eq "…", each thread walking the
@@ -76,7 +76,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from bench.list_accounts import AUTHORITY  # noqa: E402
-from bench.loading import Target, bench_target  # noqa: E402
+from bench.loading import Target, analyse, bench_target  # noqa: E402
 from bench.loadtest import (  # noqa: E402
     DRIVERS,
     Load,
@@ -91,7 +91,7 @@ from bench.loadtest import (  # noqa: E402
     paired,
 )
 from bench.scim_reference import SCIM_JSON, bench_user  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine  # noqa: E402
 
 from facito_admin.auth.context import SYSTEM_PRINCIPAL, RequestContext  # noqa: E402
 from facito_admin.auth.dev_issuer import load_or_create_key, mint_token  # noqa: E402
@@ -421,25 +421,6 @@ def prepare_ours(args: argparse.Namespace, workdir: Path) -> Ours:
     return Ours(target, organisation_id, admin_token)
 
 
-def analyse(target: Target) -> None:
-    """Planner statistics of the seeded tables, as autovacuum would gather them (as
-    bench/list_accounts.py does after loading).
-
-    The database is created for the run, and where autovacuum is off (as on the CI machines)
-    its tables were never analysed: each worker's prepared uniqueness check of a create then
-    kept the plan it got while accounts was empty, which reads every account of the
-    organisation. That took a create's check from 0.4 to 3.3 ms within a minute of creates
-    (PostgreSQL's statement log), and the creates/s fell round by round. ANALYZE gives the
-    statistics a running deployment has and invalidates those plans.
-    """
-    engine = create_engine(target.owner_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("ANALYZE"))
-    finally:
-        engine.dispose()
-
-
 def serve_ours(
     stack: ExitStack, args: argparse.Namespace, workdir: Path, user_names: list[str]
 ) -> tuple[Side, str]:
@@ -464,8 +445,18 @@ def serve_ours(
         f"ours: {target.label}; {len(user_names)} users created through POST {USERS_PATH} "
         f"in {time.perf_counter() - started:.1f} s"
     )
-    if target.is_postgresql:
-        analyse(target)
+    # Planner statistics of the seeded tables, as autovacuum would gather them. The database
+    # is created for the run, and where autovacuum is off (as on the CI machines) its tables
+    # were never analysed: each worker's prepared uniqueness check of a create then kept the
+    # plan it got while accounts was empty, which reads every account of the organisation.
+    # That took a create's check from 0.4 to 3.3 ms within a minute of creates (PostgreSQL's
+    # statement log), and the creates/s fell round by round. ANALYZE also invalidates those
+    # plans.
+    owner = create_engine(target.owner_url)
+    try:
+        analyse(owner, target)
+    finally:
+        owner.dispose()
     return side, f"ours ({'PostgreSQL' if target.is_postgresql else 'SQLite'}, audited)"
 
 

@@ -4,7 +4,9 @@ lookup per page, a delivery per event for each subscribed endpoint, nothing for 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
+import pytest
 from sqlalchemy import event as sa_event
 from standardwebhooks import Webhook
 from werkzeug import Request, Response
@@ -46,6 +48,13 @@ def _events(runtime: Runtime, org: Org) -> list[tuple[str, dict]]:
     return [(d.event_type, d.payload["data"]) for d in deliveries(runtime, org.id)]
 
 
+@pytest.fixture
+def worker_receivers(syncs: SyncHarness, local_receivers: WebhookConfig) -> Iterator[None]:
+    """The sync's worker, on a runtime of its own, may call the local receiver too."""
+    with swapped(syncs.runtime, webhooks=local_receivers):
+        yield
+
+
 def test_sync_changes_reach_the_subscribed_endpoint_only(
     syncs: SyncHarness,
     graph: FakeGraph,
@@ -53,21 +62,8 @@ def test_sync_changes_reach_the_subscribed_endpoint_only(
     org_a: Org,
     org_b: Org,
     receiver: Receiver,
-    local_receivers: WebhookConfig,
+    worker_receivers: None,
 ):
-    # The worker runs on a runtime of its own: it may call the local receiver too.
-    with swapped(syncs.runtime, webhooks=local_receivers):
-        _publish_and_deliver(syncs, graph, runtime, org_a, org_b, receiver)
-
-
-def _publish_and_deliver(
-    syncs: SyncHarness,
-    graph: FakeGraph,
-    runtime: Runtime,
-    org_a: Org,
-    org_b: Org,
-    receiver: Receiver,
-) -> None:
     endpoint = make_endpoint(runtime, org_a.id, receiver.url(), event_types=ACCOUNT_EVENTS)
     received: list[dict] = []
 
