@@ -43,12 +43,12 @@ LIMIT = 50
 
 app = Flask(__name__)
 _URL = os.environ.get("BENCH_DATABASE_URL", "")
-_IS_SQLITE = _URL.startswith("sqlite")
+IS_SQLITE = _URL.startswith("sqlite")
 _connection: Any = None
 
 
 def _connect() -> Any:
-    if _IS_SQLITE:
+    if IS_SQLITE:
         connection = sqlite3.connect(_URL.removeprefix("sqlite:///"), isolation_level=None)
         connection.execute("PRAGMA busy_timeout=30000")
         return connection
@@ -58,7 +58,7 @@ def _connect() -> Any:
     return psycopg.connect("postgresql://" + _URL.split("://", 1)[1])
 
 
-def _conn() -> Any:
+def connection() -> Any:
     # Opened lazily, so that each gunicorn worker (forked after import) has its own.
     global _connection  # noqa: PLW0603 - one connection per worker process, on purpose
     if _connection is None:
@@ -68,21 +68,21 @@ def _conn() -> Any:
 
 def _rows(org_id: uuid.UUID, after: uuid.UUID | None) -> list[tuple[Any, ...]]:
     keyset = " AND id > {}" if after else ""
-    if _IS_SQLITE:
+    if IS_SQLITE:
         # SQLAlchemy's Uuid type stores 32 hex digits on SQLite.
         sql = (
             f"SELECT {COLUMNS} FROM accounts WHERE organisation_id = ? AND status <> 'deleted'"
             f"{keyset.format('?')} ORDER BY id LIMIT {LIMIT + 1}"
         )
         params = [org_id.hex] + ([after.hex] if after else [])
-        return _conn().execute(sql, params).fetchall()
+        return connection().execute(sql, params).fetchall()
     sql = (
         f"SELECT {COLUMNS} FROM accounts WHERE organisation_id = %s AND status <> 'deleted'"
         f"{keyset.format('%s')} ORDER BY id LIMIT {LIMIT + 1}"
     )
     params2: list[Any] = [org_id] + ([after] if after else [])
-    connection = _conn()
-    with connection.transaction(), connection.cursor() as cursor:
+    database = connection()
+    with database.transaction(), database.cursor() as cursor:
         cursor.execute("SELECT set_config('app.organisation_id', %s, true)", [str(org_id)])
         cursor.execute(sql, params2)
         return cursor.fetchall()

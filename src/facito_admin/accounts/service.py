@@ -19,7 +19,7 @@ from ..auth.context import Principal, PrincipalKind, RequestContext
 from ..common.conditional import IfMatch
 from ..common.pagination import Page
 from ..db.base import new_id, utcnow
-from ..db.tenancy import REUSED_STATEMENT, require_organisation
+from ..db.tenancy import REUSED_STATEMENT, require_organisation, scoped_rows
 from ..errors import AlreadyExists, InvalidState, NotFound, ValidationFailed
 from ..policies.effective.defaults import PolicyKey, policy_flag, policy_value
 from ..tenants.lookups import address_domain, verified_domain_owners
@@ -149,7 +149,9 @@ def check_unique(session: Session, values: dict[str, Any], *, exclude: uuid.UUID
     query = _unique_query(tuple(params), exclude is not None)
     if exclude is not None:
         params["exclude"] = exclude
-    taken = set(session.scalars(query, params))
+    # From its compiled form (db/compiled.py): through the Session's execution, this one
+    # query cost a tenth of a SCIM create's CPU (bench/scim.py, py-spy).
+    taken = {row.field for row in scoped_rows(session, query, params)}
     for field in _UNIQUE:
         if field in taken:
             raise AlreadyExists(

@@ -26,12 +26,14 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
+    Select,
     any_,
     bindparam,
     delete,
     event,
     func,
     insert,
+    literal_column,
     select,
     update,
 )
@@ -39,7 +41,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningDelete
 
 from ..db.base import utcnow
-from ..db.session import TRANSACTION_SETTINGS_KEY, SessionSource, unit_of_work
+from ..db.session import SessionSource, unit_of_work
 from ..db.tenancy import (
     ORGANISATION_KEY,
     REUSED_STATEMENT,
@@ -132,10 +134,30 @@ _APPEND = insert(AuditEvent)
 # (a session reused across transactions never hands back a stale copy) or a unit-of-work flush.
 _HEAD = select(AuditChainHead.seq, AuditChainHead.hash)
 _HEAD_FOR_UPDATE = _HEAD.with_for_update().execution_options(**{REUSED_STATEMENT: True})
+# PostgreSQL, for a transaction that does nothing but seal: the same, and its commit does not
+# wait for its WAL flush (set_config(..., true) is SET LOCAL; in this statement, not one of
+# its own, which cost a round trip per seal).
+#
+# Safe there, and it halves the disk flushes of a write: a seal only moves committed events
+# from one table to another. If PostgreSQL crashes before the flush, the database comes back
+# as of an earlier instant, the seal undone as a whole and its events waiting again; any
+# transaction that committed normally after the seal (a change, a signed checkpoint) flushed
+# the seal's WAL with its own, so nothing lost was ever relied upon, and the same events
+# sealed again in the same order give the same hashes.
+_HEAD_FOR_UPDATE_COMMITTING_LAZILY: Select[*tuple[Any, ...]] = (
+    select(
+        AuditChainHead.seq,
+        AuditChainHead.hash,
+        literal_column("set_config('synchronous_commit', 'off', true)").label("lazy_commit"),
+    )
+    .with_for_update()
+    .execution_options(**{REUSED_STATEMENT: True})
+)
 
 
-def lock_head(session: Session) -> ChainHead:
-    """The organisation's chain head, locked until the transaction ends."""
+def lock_head(session: Session, *, lazy_commit: bool = False) -> ChainHead:
+    """The organisation's chain head, locked until the transaction ends; ``lazy_commit``: for
+    a transaction that only seals, whose commit need not wait for the disk (PostgreSQL)."""
     # PostgreSQL: FOR UPDATE on the organisation's one head row serialises its sealers (read
     # committed re-reads the row once the lock is granted); other organisations do not wait.
     # SQLite renders no FOR UPDATE: the write session's BEGIN IMMEDIATE already holds the
@@ -145,31 +167,15 @@ def lock_head(session: Session) -> ChainHead:
         options = session.connection().get_execution_options()
         if options.get("sqlite_begin") != "immediate":
             raise AuditChainError("the chain is sealed in write sessions only")
-    rows = scoped_rows(session, _HEAD_FOR_UPDATE, {})
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    statement = (
+        _HEAD_FOR_UPDATE_COMMITTING_LAZILY if lazy_commit and postgresql else _HEAD_FOR_UPDATE
+    )
+    rows = scoped_rows(session, statement, {})
     head = rows[0] if rows else None
     if head is None:
         raise AuditChainError("the organisation has no audit chain (start_chain)")
     return ChainHead(seq=head.seq, hash=head.hash)
-
-
-def _commit_without_waiting_for_the_disk(session: Session) -> None:
-    """PostgreSQL: this transaction's commit does not wait for its WAL flush (SET LOCAL).
-
-    Only for a transaction that does nothing but seal. Safe there, and it halves the disk
-    flushes of a write: a seal only moves committed events from one table to another. If
-    PostgreSQL crashes before the flush, the database comes back as of an earlier instant,
-    the seal undone as a whole and its events waiting again; any transaction that committed
-    normally after the seal (a change, a signed checkpoint) flushed the seal's WAL with its
-    own, so nothing lost was ever relied upon, and the same events sealed again in the same
-    order give the same hashes.
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    if session.in_transaction():
-        session.connection().exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-    else:
-        # Sent with the organisation's settings when the transaction begins: no round trip.
-        session.info[TRANSACTION_SETTINGS_KEY] = {"synchronous_commit": "off"}
 
 
 # Called mid-batch (events written, head not yet moved); a test kills the process there.
@@ -203,10 +209,13 @@ def seal_pending(
     *,
     limit: int = SEAL_BATCH,
     mid_batch: BatchHook | None = None,
+    lazy_commit: bool = False,
 ) -> int:
-    """Link up to ``limit`` waiting events into the chain, in the caller's transaction; how many."""
+    """Link up to ``limit`` waiting events into the chain, in the caller's transaction; how many.
+
+    ``lazy_commit``: the transaction does nothing else (lock_head)."""
     organisation_id = require_organisation(session)
-    head = lock_head(session)
+    head = lock_head(session, lazy_commit=lazy_commit)
     take = _TAKE_WAITING[session.get_bind().dialect.name]
     # RETURNING gives no order: the batch is put back in recording order here.
     waiting = sorted(
@@ -255,8 +264,7 @@ def seal_organisation(
         with unit_of_work(source, organisation_id=organisation_id) as session:
             # A transaction of its own that only seals (not a caller's, whose change must
             # commit durably).
-            _commit_without_waiting_for_the_disk(session)
-            sealed = seal_pending(session, limit=batch)
+            sealed = seal_pending(session, limit=batch, lazy_commit=True)
         total += sealed
         if sealed < batch:
             return total

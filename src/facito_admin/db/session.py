@@ -160,9 +160,6 @@ def bind_organisation(session: Session, organisation_id: uuid.UUID) -> None:
 # What the transaction was given is kept under DATABASE_TENANT_KEY (db/tenancy.py): binding the
 # organisation the transaction already has (the edge binds the one a SCIM token named, its
 # authenticator has read that token in it) costs no second round trip.
-# Further transaction-local settings (name: value) sent with the tenant's at the start of every
-# transaction of the session, in the same statement (audit/sealing.py: synchronous_commit).
-TRANSACTION_SETTINGS_KEY = "transaction_settings"
 
 
 def _set_database_tenant(session: Session, connection: Connection) -> None:
@@ -174,10 +171,6 @@ def _set_database_tenant(session: Session, connection: Connection) -> None:
         "SELECT set_config('app.organisation_id', %(org)s, true),"
         " set_config('app.cross_organisation', %(cross)s, true)"
     )
-    settings: dict[str, str] = session.info.get(TRANSACTION_SETTINGS_KEY) or {}
-    for n, (name, value) in enumerate(sorted(settings.items())):
-        statement += f", set_config(%(name{n})s, %(value{n})s, true)"
-        parameters |= {f"name{n}": name, f"value{n}": value}
     # Transaction-local settings read by the row-level security policies (db/rls.py). This runs
     # at the start of most transactions: sent as driver SQL (psycopg's %-style parameters) on
     # the cursor, which skips the statement compilation and cache of text() and the execution
@@ -220,9 +213,7 @@ def _clear_flushed(session: Session, transaction: SessionTransaction) -> None:
 def _after_begin(
     session: Session, _transaction: SessionTransaction, connection: Connection
 ) -> None:
-    if session.info.get(TENANT_IN_FIRST_STATEMENT) and not session.info.get(
-        TRANSACTION_SETTINGS_KEY
-    ):
+    if session.info.get(TENANT_IN_FIRST_STATEMENT):
         return  # db/tenancy.py: scoped_rows' statement gives the settings
     _set_database_tenant(session, connection)
 

@@ -265,7 +265,7 @@ def _scoped_by_parameter(statement: Any, *, setting_tenant: bool = False) -> Any
 # --- The organisation of a PostgreSQL transaction ------------------------------------------
 # Row-level security (db/rls.py) reads two transaction-local settings, app.organisation_id
 # and app.cross_organisation. db/session.py gives them to every transaction of a session in
-# its first statement (with the session's further settings), or leaves them to scoped_rows
+# its first statement, or leaves them to scoped_rows
 # when that begins the transaction: the first statement of a request is mostly one of its
 # reads (the SCIM token check, the account list), and the settings then travel with it, one
 # round trip and statement less per request (bench/scim.py, issue 13).
@@ -319,7 +319,7 @@ def _begin_leaving_tenant_to_statement(session: Session) -> Connection | None:
         connection = session.connection()
     finally:
         session.info.pop(TENANT_IN_FIRST_STATEMENT, None)
-    # db/session.py gave them anyway when the session has further settings.
+    # Given already (db/session.py), the statement need not give them.
     return None if DATABASE_TENANT_KEY in session.info else connection
 
 
@@ -348,7 +348,10 @@ def scoped_rows(
     values = {**params, SCOPED_ORGANISATION_PARAMETER: organisation_id}
     if not statement.get_execution_options().get(REUSED_STATEMENT):
         return session.connection().execute(_scoped_by_parameter(statement), values).all()
-    connection = _begin_leaving_tenant_to_statement(session)
+    # A UNION has no WHERE of its own to give the settings in.
+    connection = (
+        _begin_leaving_tenant_to_statement(session) if isinstance(statement, Select) else None
+    )
     if connection is None:
         return run_select(session.connection(), _scoped_by_parameter(statement), values)
     setting = _scoped_by_parameter(statement, setting_tenant=True)

@@ -128,7 +128,8 @@ def test_a_scim_create_is_the_change_and_the_seal_each_with_its_settings_in_one_
     assert created.status_code == 201
     assert [s.split(" ", 1)[0] for s in seen] == ["BEGIN", "SELECT", "BEGIN", "SELECT"], seen
     # The change reads its token in its own transaction, with its settings; the seal that
-    # follows commits without waiting for the disk, said with its tenant settings rather than
-    # in a statement of its own.
+    # follows commits without waiting for the disk, said in the statement that locks the
+    # chain head and gives the tenant settings rather than in one of its own.
     assert "FROM scim_tokens" in seen[1] and "synchronous_commit" not in seen[1], seen
-    assert "set_config(%(name0)s" in seen[3], seen
+    assert "FROM audit_chain_heads" in seen[3] and "FOR UPDATE" in seen[3], seen
+    assert "app.organisation_id" in seen[3] and "'synchronous_commit', 'off'" in seen[3], seen
