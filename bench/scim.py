@@ -1,4 +1,5 @@
-"""SCIM operations per second: our /scim/v2 against the reference scim2-server, same run.
+"""SCIM operations per second: our /scim/v2 against two yardsticks, same run: the reference
+scim2-server (in memory) and a bare Flask + SQL floor on our database (bench/bare_scim.py).
 
 What it does, for one database (SQLite by default, PostgreSQL with --database-url):
 1. migrates the database and creates one organisation (the organisations service, so its
@@ -8,8 +9,10 @@ What it does, for one database (SQLite by default, PostgreSQL with --database-ur
 2. serves our app (`wsgi:app`, production-like settings as in bench/list_accounts.py: JSON
    access log at INFO, Prometheus in multiprocess mode, the rate limiter on with a budget too
    large to refuse) and the reference (bench/scim_reference.py: scim2-server's own WSGI
-   application, mounted under /scim/v2 too) each under gunicorn with the same workers and
-   threads (--workers 2, --server-threads 1: sync workers, as gunicorn.conf.py);
+   application, mounted under /scim/v2 too) and the floor (bench/bare_scim.py: on our
+   database, with our SCIM token, it does the durable minimum of each request in plain SQL)
+   each under gunicorn with the same workers and threads (--workers 2, --server-threads 1:
+   sync workers, as gunicorn.conf.py);
 3. creates the same --users users on both (POST /scim/v2/Users, same bodies; on PostgreSQL
    then ANALYZE, the statistics autovacuum would gather: see serve_ours), checks that both
    answer 201 to a create and find a user by its userName, then drives both with wrk (same
@@ -20,8 +23,8 @@ What it does, for one database (SQLite by default, PostgreSQL with --database-ur
    - create: POST /scim/v2/Users, a new userName on every request (a counter and the thread
      id in bench/scim_create.lua, a prefix per run); every answer must be 201;
    the filtered gets run first, so that both sides search among the same users;
-4. prints operations/s per side (median of the rounds) and the ratio ours / reference: the
-   median of the rounds' ratios, each of two runs made back to back.
+4. prints operations/s per side (median of the rounds) and the ratios ours / reference and
+   ours / floor: the median of the rounds' ratios, each of runs made back to back.
 
 Not a like-for-like comparison, and the output says so: the reference keeps its users in
 process memory (scim2-server's InMemoryStorage, hash indexes on id, on unique values and on
@@ -33,7 +36,8 @@ the pre-created users are created before gunicorn forks (preload), so every work
 users created under load stay in the worker that created them, so two of its workers could
 each accept the same userName: with several workers the reference is a yardstick of speed, not
 a correct deployment. The ratio says what the durable, audited, shared path costs against a
-fast in-memory SCIM server, not which is better.
+fast in-memory SCIM server, not which is better. The floor (bench/bare_scim.py) tells the two
+costs apart: what the database's durable work costs, and what ours adds to it.
 
 Not a test and never gating CI: figures depend on the machine and on what else runs on it, so
 it prints the load average beside them; compare ratios, not absolute figures.
@@ -106,8 +110,12 @@ USERS_PATH = "/scim/v2/Users"
 CREATE_SCRIPT = ROOT / "bench" / "scim_create.lua"
 FILTER_SCRIPT = ROOT / "bench" / "scim_filter.lua"
 REFERENCE = "reference"
-BARE = "bare"
+FLOOR = "floor"
 TARGET_GET_RATIO = 0.80
+# Issue 13's bar for creates, on PostgreSQL at -c4. The floor shows why it is out of reach on a
+# machine of 2 cores: plain SQL doing only the durable minimum of a create reaches about 0.6
+# of the reference, so ours would have to run at 80 % of that floor while doing more.
+TARGET_CREATE_RATIO = 0.50
 OURS = "ours"
 
 
@@ -462,7 +470,7 @@ def serve_ours(
     return side, f"ours ({'PostgreSQL' if target.is_postgresql else 'SQLite'}, audited)", target
 
 
-def serve_bare(
+def serve_floor(
     stack: ExitStack, args: argparse.Namespace, workdir: Path, ours: Side, target: Target
 ) -> Side:
     """bench/bare_scim.py on our database, with our SCIM token: the durable floor."""
@@ -528,7 +536,7 @@ def report(
     width = max(len(label) for label in labels.values())
     for name, results in runs.items():
         print(f"  {labels[name]:<{width}} : {medians[name]:8.1f} ops/s   {describe(results)}")
-    for baseline in (REFERENCE, BARE):
+    for baseline in (REFERENCE, FLOOR):
         if OURS not in runs or baseline not in runs:
             continue
         ratios = paired(runs[OURS], runs[baseline])
@@ -551,7 +559,10 @@ def report_all(
             verdict = "met" if medians[REFERENCE] >= TARGET_GET_RATIO else "NOT met"
             print(f"  goal >= {TARGET_GET_RATIO:.2f} (issue 13): {verdict}")
     if creates is not None:
-        report(f"create (POST {USERS_PATH})", creates, labels)
+        medians = report(f"create (POST {USERS_PATH})", creates, labels)
+        if REFERENCE in medians:
+            verdict = "met" if medians[REFERENCE] >= TARGET_CREATE_RATIO else "NOT met"
+            print(f"  goal >= {TARGET_CREATE_RATIO:.2f} of the reference (issue 13): {verdict}")
 
 
 def main() -> None:
@@ -577,8 +588,8 @@ def main() -> None:
             labels = {REFERENCE: "reference (scim2-server, memory)"}
             if not args.reference_only:
                 sides[OURS], labels[OURS], target = serve_ours(stack, args, workdir, user_names)
-                sides[BARE] = serve_bare(stack, args, workdir, sides[OURS], target)
-                labels[BARE] = "bare Flask + SQL (same database, durable)"
+                sides[FLOOR] = serve_floor(stack, args, workdir, sides[OURS], target)
+                labels[FLOOR] = "floor (bare Flask + SQL, same database)"
             for name, side in sides.items():
                 check(name, side, new=f"check-{name}@bench.example", existing=user_names[-1])
             driver = (
@@ -604,7 +615,9 @@ def main() -> None:
         print(
             "not like for like: the reference keeps users in each worker's memory (no database, "
             "no audit, no access log, a static token);\n  ours looks its hashed token up and "
-            "writes each user to the database in a transaction with its audit event"
+            "writes each user to the database in a transaction with its audit event;\n  the "
+            "floor does that much in plain SQL and nothing more (no domain, status or webhook "
+            "checks, no validation, log, metrics or rate limit)"
         )
         print(f"load average after: {load_average()}; total {time.perf_counter() - started:.0f} s")
     finally:
