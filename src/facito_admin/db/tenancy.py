@@ -265,10 +265,10 @@ def _scoped_by_parameter(statement: Any, *, setting_tenant: bool = False) -> Any
 # --- The organisation of a PostgreSQL transaction ------------------------------------------
 # Row-level security (db/rls.py) reads two transaction-local settings, app.organisation_id
 # and app.cross_organisation. db/session.py gives them to every transaction of a session in
-# its first statement, or leaves them to scoped_rows
-# when that begins the transaction: the first statement of a request is mostly one of its
-# reads (the SCIM token check, the account list), and the settings then travel with it, one
-# round trip and statement less per request (bench/scim.py, issue 13).
+# its first statement, or leaves them to scoped_rows when that begins the transaction: the
+# first statement of a request is mostly one of its reads (the SCIM token check, the account
+# list), and the settings then travel with it, one round trip and statement less per request
+# (bench/scim.py, issue 13).
 # What the transaction was given (organisation, cross): binding the organisation it already
 # has costs nothing (db/session.py: bind_organisation).
 DATABASE_TENANT_KEY = "database_tenant"
