@@ -213,12 +213,26 @@ def create_user() -> Response:
     }
     try:
         with _transaction(organisation_id, token_id, secret) as cursor:
+            # One probe per unique index, as ours: an OR of them is planned as one condition,
+            # and SQLite then reads every account of the organisation.
+            organisation = row["organisation_id"]
             cursor.execute(
                 _sql(
-                    "SELECT 1 FROM accounts WHERE organisation_id = %s AND ((upn_key = %s OR "
-                    "email_key = %s) AND status <> 'deleted' OR external_id = %s) LIMIT 1"
+                    "SELECT 1 FROM accounts WHERE organisation_id = %s AND upn_key = %s"
+                    " AND status <> 'deleted'"
+                    " UNION ALL SELECT 1 FROM accounts WHERE organisation_id = %s"
+                    " AND email_key = %s AND status <> 'deleted'"
+                    " UNION ALL SELECT 1 FROM accounts WHERE organisation_id = %s"
+                    " AND external_id = %s LIMIT 1"
                 ),
-                [row["organisation_id"], row["upn_key"], row["email_key"], external_id],
+                [
+                    organisation,
+                    row["upn_key"],
+                    organisation,
+                    row["email_key"],
+                    organisation,
+                    external_id,
+                ],
             )
             if cursor.fetchone() is not None:
                 raise _Conflict
