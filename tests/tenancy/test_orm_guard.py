@@ -6,7 +6,17 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import (
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    union_all,
+    update,
+)
 
 from facito_admin.audit.models import AuditChainHead, AuditEvent
 from facito_admin.db.base import new_id
@@ -253,6 +263,24 @@ def test_scoped_rows_see_only_the_sessions_organisation_without_a_filter_of_thei
                 rows = scoped_rows(session, candidate, {})
                 assert rows
                 assert {row[0] for row in rows} == {organisation.id}
+
+
+def test_scoped_rows_of_a_union_see_only_the_sessions_organisation_in_every_arm(
+    runtime: Runtime, org_a: Org, org_b: Org
+):
+    # A UNION (the uniqueness probe of accounts/service.py) has no WHERE of its own: each arm
+    # gets the organisation, whether the union begins the transaction or not.
+    union = union_all(
+        select(AuditEvent.organisation_id, literal_column("'event'").label("kind")),
+        select(AuditChainHead.organisation_id, literal_column("'head'").label("kind")),
+    ).execution_options(**{REUSED_STATEMENT: True})
+    for organisation in (org_a, org_b):
+        with runtime.session(organisation_id=organisation.id) as session:
+            first = scoped_rows(session, union, {})
+            again = scoped_rows(session, union, {})
+        for rows in (first, again):
+            assert {row.kind for row in rows} == {"event", "head"}
+            assert {row.organisation_id for row in rows} == {organisation.id}
 
 
 def test_scoped_rows_refuse_a_session_without_organisation_and_core_statements(
