@@ -24,7 +24,7 @@ What it does, for one database (SQLite by default, PostgreSQL with --database-ur
      id in bench/scim_create.lua, a prefix per run); every answer must be 201;
    the filtered gets run first, so that both sides search among the same users;
 4. prints operations/s per side (median of the rounds) and the ratios ours / reference and
-   ours / floor: the median of the rounds' ratios, each of runs made back to back.
+   ours / floor: the median of the rounds' ratios, each from runs made back to back.
 
 Not a like-for-like comparison, and the output says so: the reference keeps its users in
 process memory (scim2-server's InMemoryStorage, hash indexes on id, on unique values and on
@@ -485,7 +485,7 @@ def serve_floor(
             env,
             workers=args.workers,
             threads=args.server_threads,
-            log=workdir / "bare.log",
+            log=workdir / "floor.log",
             cwd=ROOT,
         )
     )
