@@ -382,13 +382,39 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def serve(
+    stack: ExitStack,
+    args: argparse.Namespace,
+    app: str,
+    settings: dict[str, str],
+    *,
+    log: Path,
+    config: Path | None = None,
+) -> str:
+    """``app`` under gunicorn with the run's workers and threads, until the stack closes; its
+    base URL. ``settings`` are added to this process's environment."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+        **settings,
+    }
+    server = gunicorn(
+        app,
+        env,
+        workers=args.workers,
+        threads=args.server_threads,
+        log=log,
+        cwd=ROOT,
+        config=config,
+    )
+    return stack.enter_context(server)
+
+
 def our_environment(target: Target, workdir: Path) -> dict[str, str]:
     """Our app's settings under gunicorn, as in bench/list_accounts.py."""
     metrics_dir = workdir / "metrics"
     metrics_dir.mkdir()
     return {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
         "FACITO_ENV": "development",
         "FACITO_DEV_ISSUER_ENABLED": "true",
         "FACITO_DATABASE_URL": target.app_url,
@@ -437,15 +463,8 @@ def serve_ours(
     its database."""
     ours = prepare_ours(args, workdir)
     target = ours.target
-    base = stack.enter_context(
-        gunicorn(
-            "wsgi:app",
-            our_environment(target, workdir),
-            workers=args.workers,
-            threads=args.server_threads,
-            log=workdir / "ours.log",
-            cwd=ROOT,
-        )
+    base = serve(
+        stack, args, "wsgi:app", our_environment(target, workdir), log=workdir / "ours.log"
     )
     token = scim_token(base, ours.organisation_id, ours.admin_token)
     side = Side(base, {"Authorization": f"Bearer {token}", "Content-Type": SCIM_JSON})
@@ -474,21 +493,8 @@ def serve_floor(
     stack: ExitStack, args: argparse.Namespace, workdir: Path, ours: Side, target: Target
 ) -> Side:
     """bench/bare_scim.py on our database, with our SCIM token: the durable floor."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
-        "BENCH_DATABASE_URL": target.app_url,
-    }
-    base = stack.enter_context(
-        gunicorn(
-            "bench.bare_scim:app",
-            env,
-            workers=args.workers,
-            threads=args.server_threads,
-            log=workdir / "floor.log",
-            cwd=ROOT,
-        )
-    )
+    settings = {"BENCH_DATABASE_URL": target.app_url}
+    base = serve(stack, args, "bench.bare_scim:app", settings, log=workdir / "floor.log")
     return Side(base, ours.headers)
 
 
@@ -502,23 +508,15 @@ def serve_reference(
     config = workdir / "gunicorn-reference.conf.py"
     # Preload: the users are created once, in the master, and every worker gets them.
     config.write_text("preload_app = True\n")
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
-        "BENCH_SCIM_TOKEN": token,
-        "BENCH_SCIM_SEED_FILE": str(seed_file),
-    }
+    settings = {"BENCH_SCIM_TOKEN": token, "BENCH_SCIM_SEED_FILE": str(seed_file)}
     started = time.perf_counter()
-    base = stack.enter_context(
-        gunicorn(
-            "bench.scim_reference:app",
-            env,
-            workers=args.workers,
-            threads=args.server_threads,
-            log=workdir / "reference.log",
-            cwd=ROOT,
-            config=config,
-        )
+    base = serve(
+        stack,
+        args,
+        "bench.scim_reference:app",
+        settings,
+        log=workdir / "reference.log",
+        config=config,
     )
     print(
         f"reference: scim2-server (InMemoryStorage); {len(user_names)} users created in-process "
